@@ -1,0 +1,105 @@
+# The bridge to Python: the lazily imported `keras` module, the bundled `cnnkit`
+# Python package, and the environment that keeps TensorFlow quiet.
+
+#' The Keras 3 Python module, imported lazily
+#'
+#' `keras` is the Python module `keras`, exactly as `reticulate::import("keras")`
+#' returns it, so the workshop's code runs verbatim after `library(cnnkit)`:
+#' `keras$layers$Conv2D(32L, tuple(3L, 3L), padding = "same")`. Python starts
+#' on first use, not when the package is attached, and TensorFlow's start-up
+#' log lines are filtered out of the console.
+#'
+#' Remember that Python wants integers where Keras expects sizes: write `32L`
+#' (or use cnnkit's functions, which convert `32` for you) and `tuple()` for
+#' shapes.
+#'
+#' @format A `python.builtin.module` (a delay-load proxy until first use).
+#' @examples
+#' \dontrun{
+#' input <- keras$layers$Input(tuple(32L, 32L, 3L))
+#' keras$layers$Conv2D(32L, tuple(3L, 3L), padding = "same")(input)
+#' }
+#' @export
+keras <- NULL
+
+#' @importFrom reticulate tuple
+#' @export
+reticulate::tuple
+
+.cnnkit <- new.env(parent = emptyenv())
+
+.onLoad <- function(libname, pkgname) {
+  quiet_tensorflow_env()
+  use_cnnkit_python()
+  keras <<- reticulate::import("keras", delay_load = list(
+    before_load = function() py_cnnkit(),
+    on_error = function(e) stop(python_missing_message("keras", e), call. = FALSE)
+  ))
+}
+
+# TensorFlow reads these once, when Python starts: set them before it does.
+quiet_tensorflow_env <- function() {
+  if (!nzchar(Sys.getenv("TF_CPP_MIN_LOG_LEVEL"))) Sys.setenv(TF_CPP_MIN_LOG_LEVEL = "2")
+  if (!nzchar(Sys.getenv("KERAS_BACKEND"))) Sys.setenv(KERAS_BACKEND = "tensorflow")
+  invisible()
+}
+
+# Prefer RETICULATE_PYTHON; otherwise the environment install_cnnkit() made.
+use_cnnkit_python <- function() {
+  if (nzchar(Sys.getenv("RETICULATE_PYTHON"))) return(invisible(FALSE))
+  env <- cnnkit_envname()
+  if (!reticulate::py_available(initialize = FALSE) && reticulate::virtualenv_exists(env)) {
+    reticulate::use_virtualenv(env, required = FALSE)
+    return(invisible(TRUE))
+  }
+  invisible(FALSE)
+}
+
+cnnkit_envname <- function() Sys.getenv("CNNKIT_ENVNAME", "r-cnnkit")
+
+# The Python package carried inside the installed R package (same version).
+cnnkit_python_path <- function() {
+  path <- Sys.getenv("CNNKIT_PYTHON_PATH")
+  if (!nzchar(path)) path <- system.file("python", package = "cnnkit")
+  if (!nzchar(path) || !file.exists(file.path(path, "cnnkit", "__init__.py"))) {
+    stop("The Python half of cnnkit was not found inside the installed R package ",
+         "(expected <library>/cnnkit/python/cnnkit). Reinstall the R package from ",
+         "the cnnkit source tree (R CMD INSTALL runs ./configure, which copies it), ",
+         "or set CNNKIT_PYTHON_PATH to the folder that contains cnnkit/.", call. = FALSE)
+  }
+  normalizePath(path)
+}
+
+#' The cnnkit Python module
+#'
+#' Returns the Python package `cnnkit` bundled with this R package (imported on
+#' first use, which starts Python). Every cnnkit R function calls into it; use
+#' it directly for anything the R wrappers do not cover.
+#'
+#' @return The Python module `cnnkit` (a `python.builtin.module`).
+#' @examples
+#' \dontrun{
+#' py_cnnkit()$simple_cnn()$count_params()
+#' }
+#' @export
+py_cnnkit <- function() {
+  if (is.null(.cnnkit$module)) {
+    path <- cnnkit_python_path()
+    module <- tryCatch(
+      reticulate::import_from_path("cnnkit", path = path),
+      error = function(e) stop(python_missing_message("cnnkit", e), call. = FALSE)
+    )
+    .cnnkit$module <- module
+  }
+  .cnnkit$module
+}
+
+python_missing_message <- function(module, e) {
+  python <- tryCatch(reticulate::py_config()$python, error = function(e2) "none found")
+  paste0(
+    "Could not import the Python module '", module, "' (Python: ", python, ").\n",
+    "cnnkit needs Python with keras, tensorflow and numpy. Either run ",
+    "cnnkit::install_cnnkit() once and restart R, or set RETICULATE_PYTHON to a ",
+    "Python that has them.\nPython said: ", conditionMessage(e)
+  )
+}

@@ -1,0 +1,46 @@
+#' A Keras model summary as text
+#'
+#' The table `model$summary()` prints, returned as one string (Python's
+#' `cnnkit.summary_text()`). `print()` and `summary()` of a Keras model in R
+#' show it.
+#'
+#' @param model A Keras model.
+#' @param show_trainable Add the "Trainable" column.
+#' @param expand_nested Expand nested models (e.g. a backbone).
+#' @return A character string.
+#' @examples
+#' \dontrun{
+#' cat(summary_text(simple_cnn()))
+#' }
+#' @export
+summary_text <- function(model, show_trainable = FALSE, expand_nested = FALSE) {
+  cnnkit_call("summary_text", model, show_trainable = show_trainable, expand_nested = expand_nested)
+}
+
+#' Print or summarise a Keras model
+#'
+#' Shows the Keras summary table (layers, output shapes, parameter counts)
+#' instead of reticulate's one-line description of the Python object.
+#'
+#' @param x,object A Keras model.
+#' @param ... Passed to [summary_text()] (`show_trainable`, `expand_nested`).
+#' @return The model, invisibly.
+#' @name print.keras_model
+#' @examples
+#' \dontrun{
+#' model <- simple_cnn()
+#' model                              # same as print(model)
+#' summary(model, show_trainable = TRUE)
+#' }
+#' @export
+print.keras.src.models.model.Model <- function(x, ...) {
+  cat(summary_text(x, ...))
+  invisible(x)
+}
+
+#' @rdname print.keras_model
+#' @export
+summary.keras.src.models.model.Model <- function(object, ...) {
+  cat(summary_text(object, ...))
+  invisible(object)
+}

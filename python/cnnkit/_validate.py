@@ -1,0 +1,140 @@
+"""Argument checks shared by every cnnkit factory.
+
+Each check names the function and the argument, says what was wrong and what to pass instead, and
+raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, bad value). Values arriving
+from R through reticulate are accepted where they are unambiguous: whole-number floats (``32.0``)
+become ``int``, lists become tuples.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+
+def _where(fn: str, arg: str) -> str:
+    return f"{fn}(): `{arg}`"
+
+
+def _is_intlike(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return True
+    if isinstance(value, (numbers.Real, np.floating)):
+        return np.isfinite(value) and float(value).is_integer()
+    return False
+
+
+def positive_int(value: Any, arg: str, fn: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` >= ``minimum``, or raise naming ``arg``.
+
+    >>> positive_int(32.0, "filters", "conv_block")
+    32
+    """
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(
+            f"{_where(fn, arg)} must be a whole number, got {value!r} "
+            f"({type(value).__name__}). Pass e.g. {arg}=32."
+        )
+    if not _is_intlike(value):
+        raise ValueError(
+            f"{_where(fn, arg)} must be a whole number, got {value!r}. "
+            f"Round it, e.g. {arg}={max(minimum, int(round(float(value)))) if np.isfinite(value) else 32}."
+        )
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{_where(fn, arg)} must be >= {minimum}, got {value}.")
+    return value
+
+
+def int_tuple(value: Any, arg: str, fn: str, *, length: int = 2) -> tuple[int, ...]:
+    """Return an int or a sequence of ``length`` ints as a tuple of positive ints.
+
+    ``3`` becomes ``(3, 3)``; ``[3, 5]`` becomes ``(3, 5)``.
+    """
+    if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
+        return (positive_int(value, arg, fn),) * length
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = list(value)
+        if len(items) != length:
+            raise ValueError(
+                f"{_where(fn, arg)} must be one number or {length} numbers "
+                f"(height, width), got {len(items)}: {items!r}. Pass e.g. {arg}=3 or {arg}=(3, 3)."
+            )
+        return tuple(positive_int(v, f"{arg} (entry {i + 1})", fn) for i, v in enumerate(items))
+    raise TypeError(
+        f"{_where(fn, arg)} must be a number or a pair of numbers, got {value!r} "
+        f"({type(value).__name__})."
+    )
+
+
+def shape(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> tuple[int, ...]:
+    """Return an input shape (without the batch axis) as a tuple of positive ints."""
+    if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise TypeError(
+            f"{_where(fn, arg)} must be a sequence of sizes such as (32, 32, 3), "
+            f"got {value!r} ({type(value).__name__})."
+        )
+    items = list(value)
+    if ndim is not None and len(items) != ndim:
+        raise ValueError(
+            f"{_where(fn, arg)} must have {ndim} entries (height, width, channels), "
+            f"got {len(items)}: {tuple(items)!r}."
+        )
+    if not items:
+        raise ValueError(f"{_where(fn, arg)} must not be empty.")
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.number)) or not _is_intlike(v) or v < 1:
+            raise ValueError(
+                f"{_where(fn, arg)} must contain positive whole numbers, but entry {i + 1} of "
+                f"{len(items)} is {v!r} (in {tuple(items)!r}). Pass e.g. {arg}=(32, 32, 3)."
+            )
+        out.append(int(v))
+    return tuple(out)
+
+
+def choice(value: Any, arg: str, fn: str, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``; otherwise raise listing them."""
+    choices = list(choices)
+    if value in choices:
+        return value
+    shown = ", ".join("None" if c is None else repr(c) for c in choices)
+    raise ValueError(f"{_where(fn, arg)} must be one of {shown}; got {value!r}.")
+
+
+def keras_tensor(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> Any:
+    """Check that ``value`` is a symbolic Keras tensor (the output of ``keras.Input`` or a layer)."""
+    import keras
+
+    if not keras.backend.is_keras_tensor(value):
+        raise TypeError(
+            f"{_where(fn, arg)} must be a Keras tensor (from keras.Input(...) or a layer), "
+            f"got {type(value).__name__}. Start from e.g. keras.Input((32, 32, 3))."
+        )
+    if ndim is not None and len(value.shape) != ndim:
+        raise ValueError(
+            f"{_where(fn, arg)} must have {ndim} axes (batch, height, width, channels), "
+            f"got shape {tuple(value.shape)}."
+        )
+    return value
+
+
+def sizes(value: Any, arg: str, fn: str, count: int) -> list[int]:
+    """One positive int repeated ``count`` times, or a sequence of exactly ``count`` ints."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items: Sequence[Any] = list(value)
+        if len(items) != count:
+            raise ValueError(
+                f"{_where(fn, arg)} has {len(items)} entries but there are {count} blocks; "
+                f"pass one number or {count}."
+            )
+        return [positive_int(v, f"{arg} (entry {i + 1})", fn) for i, v in enumerate(items)]
+    return [positive_int(value, arg, fn)] * count

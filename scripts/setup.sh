@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent set-up for cnnkit on a fresh Debian 12 machine with Python 3.11.
+# Installs (only what is missing): the Debian R stack, a .venv with pinned Python
+# dependencies, the Python package (editable) and the R package into .rlib/.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- Debian packages (R, reticulate, testthat, knitr, pandoc, Fashion-MNIST) ---
+apt_pkgs="r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite pandoc dataset-fashion-mnist"
+missing=""
+for p in $apt_pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  log "installing Debian packages:$missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# --- Python virtual environment with pinned dependencies ---
+py="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  "$py" -m venv .venv
+fi
+stamp=".venv/.cnnkit-deps-$(cat python/requirements.lock python/pyproject.toml | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  log "installing Python dependencies (pinned in python/requirements.lock)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r python/requirements.lock
+  .venv/bin/python -m pip install -q --no-deps -e python/
+  rm -f .venv/.cnnkit-deps-*; touch "$stamp"
+fi
+
+# --- R package into a project-local library ---
+export R_LD_LIBRARY_PATH=/usr/lib/R/lib
+mkdir -p .rlib
+rstamp=".rlib/.cnnkit-$( (cat DESCRIPTION NAMESPACE; cat R/*.R; find python/cnnkit -name '*.py' -print0 | sort -z | xargs -0 cat) | sha1sum | cut -c1-12)"
+if [ ! -f "$rstamp" ]; then
+  log "installing the R package into .rlib/"
+  R CMD INSTALL --no-test-load --library=.rlib . >/dev/null
+  rm -f .rlib/.cnnkit-*; touch "$rstamp"
+fi
+log "ready: .venv (Python) and .rlib (R)"
