@@ -38,7 +38,12 @@ install_cnnkit <- function(envname = cnnkit_envname(), python = NULL, requiremen
   if (isTRUE(force) && reticulate::virtualenv_exists(envname)) reticulate::virtualenv_remove(envname, confirm = FALSE)
   if (!reticulate::virtualenv_exists(envname)) reticulate::virtualenv_create(envname, python = python, packages = NULL)
   reticulate::virtualenv_install(envname, packages = c("-r", requirements), ignore_installed = FALSE)
-  reticulate::virtualenv_install(envname, packages = bundle,
+  # pip builds in the source folder: build from a copy, not inside the R library
+  src <- tempfile("cnnkit-python-")
+  dir.create(src)
+  on.exit(unlink(src, recursive = TRUE), add = TRUE)
+  file.copy(list.files(bundle, full.names = TRUE), src, recursive = TRUE)
+  reticulate::virtualenv_install(envname, packages = src,
                                  pip_options = c("--no-deps", "--no-build-isolation"))
   py <- reticulate::virtualenv_python(envname)
   message("cnnkit's Python environment is ready: ", py, "\nRestart R, then library(cnnkit).")

@@ -52,6 +52,13 @@ def positive_int(value: Any, arg: str, fn: str, *, minimum: int = 1) -> int:
     return value
 
 
+def optional_units(value: Any, arg: str, fn: str) -> int | None:
+    """A positive int, or ``None`` for "no layer" (``0`` also means none)."""
+    if value is None or (_is_intlike(value) and int(value) == 0):
+        return None
+    return positive_int(value, arg, fn)
+
+
 def int_tuple(value: Any, arg: str, fn: str, *, length: int = 2) -> tuple[int, ...]:
     """Return an int or a sequence of ``length`` ints as a tuple of positive ints.
 

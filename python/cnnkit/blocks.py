@@ -153,10 +153,7 @@ def classifier_head(
     fn = "classifier_head"
     v.keras_tensor(x, "x", fn, ndim=4)
     global_pool = v.choice(global_pool, "global_pool", fn, GLOBAL_POOLS)
-    if units is not None and not (v._is_intlike(units) and int(units) == 0):
-        units = v.positive_int(units, "units", fn)
-    else:
-        units = None
+    units = v.optional_units(units, "units", fn)
     num_classes = v.positive_int(num_classes, "num_classes", fn)
     y = GLOBAL_POOLS[global_pool](name=_name(name, "global_pool"))(x)
     if units:

@@ -52,6 +52,8 @@ def simple_cnn(
     kernel = v.int_tuple(kernel_size, "kernel_size", fn)
     pool = v.choice(pool, "pool", fn, POOLS)
     v.choice(global_pool, "global_pool", fn, GLOBAL_POOLS)
+    v.positive_int(num_classes, "num_classes", fn)
+    units = v.optional_units(units, "units", fn)
     _check_depth(input_shape, blocks, kernel, pool, fn)
 
     inputs = keras.Input(input_shape)

@@ -1,0 +1,4 @@
+library(testthat)
+library(cnnkit)
+
+test_check("cnnkit")
