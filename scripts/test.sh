@@ -10,4 +10,9 @@ export RETICULATE_PYTHON="$root/.venv/bin/python"
 export R_LIBS="$root/.rlib"
 export CNNKIT_REQUIRE_PYTHON=1
 export KERAS_HOME="${KERAS_HOME:-$root/.venv/keras-home}"
-exec .venv/bin/python -m pytest tests/python -p no:cacheprovider "$@"
+# With no arguments: the whole suite. With arguments (paths, -k, -x ...): just those, e.g.
+#   bash scripts/test.sh tests/python/test_models.py -q
+has_path=0
+for a in "$@"; do case "$a" in tests/*) has_path=1;; esac; done
+[ "$has_path" = 1 ] || set -- tests/python "$@"
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

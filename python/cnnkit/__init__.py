@@ -20,6 +20,7 @@ from .cnn import simple_cnn  # noqa: E402
 from .lenet import lenet5  # noqa: E402
 from .mlp import mlp_classifier  # noqa: E402
 from .summary import summary_text  # noqa: E402
+from .train import compile_classifier  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,5 @@ __all__ = [
     "simple_cnn",
     "lenet5",
     "summary_text",
+    "compile_classifier",
 ]
