@@ -17,6 +17,7 @@ _import_backend_quietly()
 
 from .blocks import classifier_head, conv_block, output_layer  # noqa: E402
 from .cnn import simple_cnn  # noqa: E402
+from .diagram import model_mermaid  # noqa: E402
 from .lenet import lenet5  # noqa: E402
 from .mlp import mlp_classifier  # noqa: E402
 from .summary import summary_text  # noqa: E402
@@ -33,4 +34,5 @@ __all__ = [
     "lenet5",
     "summary_text",
     "compile_classifier",
+    "model_mermaid",
 ]
