@@ -32,3 +32,14 @@ py_error_message <- function(e) {
   msg <- sub("\n*Run `reticulate::py_last_error\\(\\)` for details\\.?\\s*$", "", msg)
   trimws(msg)
 }
+
+# An R layer index (1-based; negative counts from the end: -1 is the last) -> Python's 0-based
+# index. Names pass through. 0, fractions and NA are errors that name the argument.
+as_py_index <- function(i, arg = "layer", fn = "cnnkit") {
+  if (is.character(i) || is.null(i)) return(i)
+  if (!is.numeric(i) || length(i) != 1 || is.na(i) || i != trunc(i) || i == 0) {
+    stop(fn, "(): `", arg, "` must be a layer name or a whole-number index (1 is the first layer, ",
+         "-1 the last; 0 is not an index in R), got ", deparse(i), ".", call. = FALSE)
+  }
+  if (i > 0) as.integer(i - 1) else as.integer(i)
+}

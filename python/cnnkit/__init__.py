@@ -18,6 +18,7 @@ _import_backend_quietly()
 from .blocks import classifier_head, conv_block, output_layer  # noqa: E402
 from .cnn import simple_cnn  # noqa: E402
 from .diagram import model_mermaid  # noqa: E402
+from .feature_maps import feature_maps, plot_feature_maps  # noqa: E402
 from .lenet import lenet5  # noqa: E402
 from .mlp import mlp_classifier  # noqa: E402
 from .summary import summary_text  # noqa: E402
@@ -35,4 +36,6 @@ __all__ = [
     "summary_text",
     "compile_classifier",
     "model_mermaid",
+    "feature_maps",
+    "plot_feature_maps",
 ]

@@ -49,3 +49,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "testthat: {passed} passed, {failed} failed, {skipped} skipped, {warnings} warnings "
             "in {files} files".format(**totals)
         )
+
+
+def fashion_test_images(n: int = 4):
+    """The first ``n`` Fashion-MNIST test images (28x28 uint8) from the Debian package's files."""
+    import gzip
+
+    import numpy as np
+
+    path = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+    with gzip.open(path) as f:
+        return np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:n].copy()
