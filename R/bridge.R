@@ -29,7 +29,7 @@ reticulate::tuple
 .cnnkit <- new.env(parent = emptyenv())
 
 .onLoad <- function(libname, pkgname) {
-  quiet_tensorflow_env()
+  python_env_defaults()
   use_cnnkit_python()
   keras <<- reticulate::import("keras", delay_load = list(
     before_load = function() py_cnnkit(),
@@ -37,10 +37,15 @@ reticulate::tuple
   ))
 }
 
-# TensorFlow reads these once, when Python starts: set them before it does.
-quiet_tensorflow_env <- function() {
-  if (!nzchar(Sys.getenv("TF_CPP_MIN_LOG_LEVEL"))) Sys.setenv(TF_CPP_MIN_LOG_LEVEL = "2")
-  if (!nzchar(Sys.getenv("KERAS_BACKEND"))) Sys.setenv(KERAS_BACKEND = "tensorflow")
+# Read once, when Python starts: set them before it does (a user's own settings win).
+# - TF_CPP_MIN_LOG_LEVEL, KERAS_BACKEND: a quiet TensorFlow backend.
+# - RETICULATE_REMAP_OUTPUT_STREAMS: route Python's print() (model$summary(), Keras progress
+#   bars) through R's console, so sink(), capture.output() and knitr see it. reticulate 1.28
+#   only does this on Windows by default; elsewhere the text bypasses R.
+python_env_defaults <- function() {
+  defaults <- c(TF_CPP_MIN_LOG_LEVEL = "2", KERAS_BACKEND = "tensorflow", RETICULATE_REMAP_OUTPUT_STREAMS = "1")
+  unset <- defaults[!nzchar(Sys.getenv(names(defaults)))]
+  if (length(unset)) do.call(Sys.setenv, as.list(unset))
   invisible()
 }
 

@@ -41,7 +41,9 @@ mkdir -p .rlib
 rstamp=".rlib/.cnnkit-$( (cat DESCRIPTION NAMESPACE; cat R/*.R; find python/cnnkit -name '*.py' -print0 | sort -z | xargs -0 cat) | sha1sum | cut -c1-12)"
 if [ ! -f "$rstamp" ]; then
   log "installing the R package into .rlib/"
-  R CMD INSTALL --no-test-load --library=.rlib . >/dev/null
+  if ! R CMD INSTALL --no-test-load --library=.rlib . > .rlib/install.log 2>&1; then
+    cat .rlib/install.log >&2; log "R CMD INSTALL failed (log above)"; exit 1
+  fi
   rm -f .rlib/.cnnkit-*; touch "$rstamp"
 fi
 log "ready: .venv (Python) and .rlib (R)"

@@ -65,3 +65,9 @@ test_that("print() and summary() of a model show the Keras summary table", {
   expect_identical(res, model)
   expect_match(summary_text(lenet5()), "61,706", fixed = TRUE)
 })
+
+test_that("Python's own printing (model$summary()) reaches R's console and capture.output()", {
+  skip_if_no_python()
+  out <- capture.output(simple_cnn()$summary())
+  expect_true(any(grepl("Total params: 28,097", out, fixed = TRUE)))
+})
