@@ -5,15 +5,17 @@
 #'
 #' `keras` is the Python module `keras`, exactly as `reticulate::import("keras")`
 #' returns it, so the workshop's code runs verbatim after `library(cnnkit)`:
-#' `keras$layers$Conv2D(32L, tuple(3L, 3L), padding = "same")`. Python starts
-#' on first use, not when the package is attached, and TensorFlow's start-up
-#' log lines are filtered out of the console.
+#' `keras$layers$Conv2D(32L, tuple(3L, 3L), padding = "same")`. Nothing is
+#' loaded when the package is attached (not even reticulate): the first use of
+#' `keras` loads reticulate and makes a delay-load proxy, and Python starts when
+#' a Keras function is first called. TensorFlow's start-up log lines are
+#' filtered out of the console.
 #'
 #' Remember that Python wants integers where Keras expects sizes: write `32L`
 #' (or use cnnkit's functions, which convert `32` for you) and `tuple()` for
 #' shapes.
 #'
-#' @format A `python.builtin.module` (a delay-load proxy until first use).
+#' @format A `python.builtin.module` (an active binding: created on first use).
 #' @examples
 #' \dontrun{
 #' input <- keras$layers$Input(tuple(32L, 32L, 3L))
@@ -22,19 +24,40 @@
 #' @export
 keras <- NULL
 
-#' @importFrom reticulate tuple
+#' Create a Python tuple
+#'
+#' `reticulate::tuple()`, re-exported so the slides' `tuple(3L, 3L)` works after
+#' `library(cnnkit)` (loading reticulate only when it is first called).
+#'
+#' @param ... The tuple's elements (use integers such as `3L` for sizes).
+#' @param convert Convert the result back to R when it is returned from Python?
+#' @return A Python tuple.
+#' @examples
+#' \dontrun{
+#' tuple(32L, 32L, 3L)
+#' }
 #' @export
-reticulate::tuple
+tuple <- function(..., convert = FALSE) reticulate::tuple(..., convert = convert)
 
 .cnnkit <- new.env(parent = emptyenv())
 
 .onLoad <- function(libname, pkgname) {
   python_env_defaults()
-  use_cnnkit_python()
-  keras <<- reticulate::import("keras", delay_load = list(
-    before_load = function() py_cnnkit(),
-    on_error = function(e) stop(python_missing_message("keras", e), call. = FALSE)
-  ))
+  ns <- topenv()
+  rm("keras", envir = ns)
+  makeActiveBinding("keras", keras_module, ns)
+}
+
+# The value of `keras`: a reticulate delay-load proxy, made once, on first use.
+keras_module <- function() {
+  if (is.null(.cnnkit$keras)) {
+    use_cnnkit_python()
+    .cnnkit$keras <- reticulate::import("keras", delay_load = list(
+      before_load = function() py_cnnkit(),
+      on_error = function(e) stop(python_missing_message("keras", e), call. = FALSE)
+    ))
+  }
+  .cnnkit$keras
 }
 
 # Read once, when Python starts: set them before it does (a user's own settings win).
@@ -89,6 +112,7 @@ cnnkit_python_path <- function() {
 #' @export
 py_cnnkit <- function() {
   if (is.null(.cnnkit$module)) {
+    use_cnnkit_python()
     path <- cnnkit_python_path()
     module <- tryCatch(
       reticulate::import_from_path("cnnkit", path = path),
