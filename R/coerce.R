@@ -32,3 +32,58 @@ py_error_message <- function(e) {
   msg <- sub("\n*Run `reticulate::py_last_error\\(\\)` for details\\.?\\s*$", "", msg)
   trimws(msg)
 }
+
+# A table from Python (a list of dicts, one per row) -> data.frame; None -> NA.
+as_r_table <- function(rows) {
+  rows <- reticulate::py_to_r(rows)
+  if (!length(rows)) return(data.frame())
+  cols <- names(rows[[1]])
+  columns <- lapply(cols, function(col) {
+    vals <- lapply(rows, function(r) if (is.null(r[[col]])) NA else r[[col]])
+    unlist(vals, use.names = FALSE)
+  })
+  as.data.frame(stats::setNames(columns, cols), stringsAsFactors = FALSE)
+}
+
+# A layer range as R users write it (1-based positions, negative counting from the end, both ends
+# included, or layer names) -> Python slice bounds (0-based start, exclusive stop). Checked here,
+# at the seam, so that errors speak of `from` and `to`: 0, fractional, out of range, from after to.
+as_py_range <- function(from, to, layer_names, fn) {
+  n <- length(layer_names)
+  pos <- function(x, arg) {
+    if (is.null(x)) return(NULL)
+    if (length(x) != 1 || is.na(x) || !(is.numeric(x) || is.character(x))) {
+      stop(fn, "(): `", arg, "` must be one layer position (1-based; negative counts from the end) ",
+           "or one layer name, got ", paste(deparse(x), collapse = " "), ".", call. = FALSE)
+    }
+    if (is.character(x)) {
+      i <- match(x, layer_names)
+      if (is.na(i)) {
+        close <- layer_names[order(utils::adist(x, layer_names))][seq_len(min(3, n))]
+        stop(fn, "(): `", arg, "` \"", x, "\" is not a layer of this model. Close names: ",
+             paste(close, collapse = ", "), ". See trainable_layers(model).", call. = FALSE)
+      }
+      return(i)
+    }
+    if (x != trunc(x)) {
+      stop(fn, "(): `", arg, "` must be a whole number (a 1-based layer position; negative counts ",
+           "from the end), got ", x, ".", call. = FALSE)
+    }
+    if (x == 0) {
+      stop(fn, "(): `", arg, "` = 0 is not a layer position: R positions start at 1, and -1 is the ",
+           "last layer.", call. = FALSE)
+    }
+    if (abs(x) > n) {
+      stop(fn, "(): `", arg, "` = ", x, " is out of range: the model has ", n, " layers ",
+           "(positions 1..", n, " or -", n, "..-1; see trainable_layers(model)).", call. = FALSE)
+    }
+    as.integer(if (x < 0) n + x + 1 else x)
+  }
+  f <- pos(from, "from") %||% 1L
+  t <- pos(to, "to") %||% n
+  if (f > t) {
+    stop(fn, "(): `from` (layer ", f, ", ", layer_names[f], ") comes after `to` (layer ", t, ", ",
+         layer_names[t], "). Swap them.", call. = FALSE)
+  }
+  list(start = as.integer(f - 1L), stop = as.integer(t))
+}
