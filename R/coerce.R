@@ -35,7 +35,7 @@ py_error_message <- function(e) {
 
 # A table from Python (a list of dicts, one per row) -> data.frame; None -> NA.
 as_r_table <- function(rows) {
-  rows <- reticulate::py_to_r(rows)
+  if (inherits(rows, "python.builtin.object")) rows <- reticulate::py_to_r(rows)
   if (!length(rows)) return(data.frame())
   cols <- names(rows[[1]])
   columns <- lapply(cols, function(col) {

@@ -29,6 +29,7 @@ import keras
 from keras import applications as apps
 
 from . import _validate as v
+from .freeze import set_trainable
 
 _GOOGLE = "https://storage.googleapis.com/tensorflow/keras-applications/"
 MIRROR_ENV = "CNNKIT_WEIGHTS_URL"
@@ -242,7 +243,7 @@ def _offline_message(fn: str, name: str, fname: str, origin: str, reason: str) -
 
 def _short_reason(err: BaseException) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    text = re.sub(r"^URL fetch failure on \S+: ", "", text)
+    text = re.sub(r"^URL fetch failure on \S+: (None -- )?", "", text)
     return text[:200]
 
 
@@ -281,8 +282,11 @@ def ensure_imagenet_weights(spec: BackboneSpec, include_top: bool = False,
 
 # --- building --------------------------------------------------------------------------------------
 
-def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, adapter_hint: bool = True) -> tuple[int, int, int]:
-    """Validate ``(height, width, channels)`` against the backbone's minimum size and channels."""
+def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, any_channels: bool = False) -> tuple[int, int, int]:
+    """Validate ``(height, width, channels)`` against the backbone's minimum size and channels.
+
+    ``any_channels=True`` (a domain adapter in front) checks only the size.
+    """
     shape = v.shape(input_shape, "input_shape", fn, ndim=3)
     h, w, c = shape
     if min(h, w) < spec.min_size:
@@ -291,13 +295,12 @@ def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, adapter_hin
             f"at least {spec.min_size} (ImageNet size: {spec.default_size}). Resize or pad the images, "
             f"e.g. keras.layers.Resizing({spec.min_size}, {spec.min_size}), or pick another backbone."
         )
-    if c != spec.channels:
-        hint = (f" Use domain_adapted_model(backbone=\"{spec.name}\", input_shape={shape}) to learn a "
-                f"mapping to {spec.channels} channels, or repeat the grayscale channel "
-                f"(np.repeat(x, {spec.channels}, axis=-1))." if adapter_hint else "")
+    if c != spec.channels and not any_channels:
         raise ValueError(
             f"{fn}(): `input_shape` {shape} has {c} channel(s) but {spec.name!r} expects "
-            f"{spec.channels} (RGB, as in ImageNet).{hint}"
+            f"{spec.channels} (RGB, as in ImageNet). Use domain_adapted_model(backbone=\"{spec.name}\", "
+            f"input_shape={shape}) to learn a mapping to {spec.channels} channels, or repeat the "
+            f"grayscale channel (np.repeat(x, {spec.channels}, axis=-1))."
         )
     return shape
 
@@ -358,6 +361,12 @@ def backbone(
     spec = get_spec(name, fn)
     shape = check_input_shape(spec, input_shape, fn)
     pooling = v.choice(pooling, "pooling", fn, POOLINGS)
+    return build(spec, shape, weights, pooling, trainable, include_top, fn)
+
+
+def build(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling: str | None,
+          trainable: bool = True, include_top: bool = False, fn: str = "backbone") -> keras.Model:
+    """Build a checked registry entry (``backbone()`` without the argument checks; errors name ``fn``)."""
     if isinstance(weights, str) and weights == "imagenet":
         if include_top and shape[:2] != (spec.default_size, spec.default_size):
             raise ValueError(
@@ -374,7 +383,7 @@ def backbone(
         _load_weights_file(model, weights, spec, shape, fn)
     else:
         raise TypeError(f"{fn}(): `weights` must be \"imagenet\", None or a file path, got {weights!r}.")
-    model.trainable = bool(trainable)
+    set_trainable(model, bool(trainable))
     _ORIGIN[model] = spec.name
     return model
 

@@ -174,16 +174,27 @@ def _nonempty(hits: list[int], arg: str, value: Any, fn: str) -> list[int]:
     return hits
 
 
+def set_trainable(layer: keras.layers.Layer, value: bool) -> None:
+    """``layer.trainable = value``, always cascading to its sublayers and variables.
+
+    With the TensorFlow backend, Keras 3 skips an assignment of the value an attribute already holds
+    (``KerasAutoTrackable.__setattr__`` short-circuits ``self.x = self.x``), so ``model.trainable =
+    False`` on a frozen model does not re-freeze children made trainable since. Calling the property's
+    setter directly always cascades.
+    """
+    type(layer).trainable.fset(layer, bool(value))
+
+
 def _apply(model: keras.Model, state: dict[int, bool]) -> None:
     """Give every leaf layer its flag; a nested model with no trainable layer left is frozen as a whole."""
     flat = flat_layers(model)
-    model.trainable = True  # Keras cascades this to every sublayer; the leaves are then set one by one
+    set_trainable(model, True)  # cascades to every sublayer; the leaves are then set one by one
     for layer, _ in flat:
-        layer.trainable = state[id(layer)]
+        set_trainable(layer, state[id(layer)])
     for container in _containers(model):
         inside = {id(layer) for layer, _ in flat_layers(container)}
         if not any(state[i] for i in inside):
-            container.trainable = False
+            set_trainable(container, False)
 
 
 def _after_change(model: keras.Model, recompile: bool, fn: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import keras
 
 from . import _validate as v
-from .backbones import BackboneSpec, POOLINGS, backbone as build_backbone, check_input_shape, get_spec, spec_of
+from .backbones import POOLINGS, BackboneSpec, build, check_input_shape, get_spec, spec_of
 from .blocks import activation_layer, output_layer
 from .freeze import freeze as _freeze, unfreeze as _unfreeze
 from .train import compile_classifier
@@ -35,7 +35,7 @@ def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: st
         return backbone, spec_of(backbone), shape
     spec = get_spec(backbone, fn, "backbone")
     shape = check_input_shape(spec, (32, 32, 3) if input_shape is None else input_shape, fn)
-    return build_backbone(spec.name, shape, weights=weights, pooling=pooling), spec, shape
+    return build(spec, shape, weights, pooling, fn=fn), spec, shape
 
 
 def _fine_tune_blocks(spec: BackboneSpec | None, unfreeze_arg: Any, fn: str) -> str | list[str]:
@@ -133,14 +133,12 @@ def domain_adapted_model(
     """
     fn = "domain_adapted_model"
     spec = get_spec(backbone, fn, "backbone")
-    shape = v.shape(input_shape, "input_shape", fn, ndim=3)
-    check_input_shape(spec, shape[:2] + (spec.channels,), fn)
+    shape = check_input_shape(spec, input_shape, fn, any_channels=True)
     num_classes = v.positive_int(num_classes, "num_classes", fn)
     filters = v.positive_int(adapter_filters, "adapter_filters", fn)
     layers_n = v.positive_int(adapter_layers, "adapter_layers", fn, minimum=0)
     kernel = v.int_tuple(kernel_size, "kernel_size", fn)
-    base = build_backbone(spec.name, shape[:2] + (spec.channels,), weights=weights, pooling=None,
-                          trainable=False)
+    base = build(spec, shape[:2] + (spec.channels,), weights, None, trainable=False, fn=fn)
     inputs = keras.Input(shape, name="input")
     x = inputs
     for i in range(1, layers_n + 1):
@@ -168,7 +166,7 @@ def _fit_args(data: Any, validation_data: Any, batch_size: int, fn: str) -> dict
     import tensorflow as tf
 
     if isinstance(data, tf.data.Dataset):
-        args: dict[str, Any] = {"x": data}
+        args: dict[str, Any] = {"x": data, "shuffle": False}  # a dataset shuffles itself
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         args = {"x": data[0], "y": data[1], "batch_size": batch_size}
     else:
@@ -238,6 +236,7 @@ def fine_tune(
     base = find_backbone(model, fn)
     blocks = _fine_tune_blocks(spec_of(base), unfreeze, fn) if epochs else None
     args = _fit_args(data, validation_data, v.positive_int(batch_size, "batch_size", fn), fn)
+    args.update(fit_kwargs)
     history: dict[str, list[Any]] = {"epoch": [], "phase": []}
     phases = [("head", head_epochs, lr), ("fine_tune", epochs, lr_fine)]
     done = 0
@@ -249,7 +248,7 @@ def fine_tune(
         else:
             _unfreeze(base, block=blocks, batchnorm=batchnorm, recompile=False)
         compile_classifier(model, learning_rate=rate, optimizer=optimizer)
-        hist = model.fit(**args, epochs=done + n, initial_epoch=done, verbose=verbose, **fit_kwargs)
+        hist = model.fit(**args, epochs=done + n, initial_epoch=done, verbose=verbose)
         _append(history, hist.history, phase, done, n)
         done += n
     return history
