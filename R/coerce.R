@@ -87,3 +87,25 @@ as_py_range <- function(from, to, layer_names, fn) {
   }
   list(start = as.integer(f - 1L), stop = as.integer(t))
 }
+
+# Data for Keras: R vectors travel to Python as lists, which Keras' fit() rejects; 1-d arrays
+# become NumPy arrays. (R arrays with dim already become NumPy arrays.) Anything else unchanged.
+as_py_array <- function(x) {
+  if ((is.numeric(x) || is.logical(x)) && is.null(dim(x)) && !is.object(x)) return(array(x))
+  x
+}
+
+# cnnkit_call(), and cnnkit's own Python warnings (messages "fn(): ...") raised as R warnings:
+# reticulate only prints Python warnings to stderr, where R code cannot catch them.
+cnnkit_call_warn <- function(.fn, ...) {
+  py_warnings <- reticulate::import("warnings", convert = FALSE)
+  recorder <- py_warnings$catch_warnings(record = TRUE)
+  caught <- recorder$`__enter__`()
+  py_warnings$simplefilter("always")
+  value <- tryCatch(cnnkit_call(.fn, ...), finally = recorder$`__exit__`(NULL, NULL, NULL))
+  for (w in reticulate::import_builtins()$list(caught)) {
+    msg <- reticulate::py_str(w$message)
+    if (grepl("^[a-z_0-9]+\\(\\): ", msg)) warning(msg, call. = FALSE)
+  }
+  value
+}

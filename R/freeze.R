@@ -48,7 +48,7 @@
 freeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NULL, to = NULL,
                    where = NULL, recompile = TRUE) {
   sel <- layer_selection(model, names, regex, block, from, to, where, "freeze")
-  invisible(do.call(cnnkit_call, c(list("freeze", model), sel, list(recompile = recompile))))
+  invisible(do.call(cnnkit_call_warn, c(list("freeze", model), sel, list(recompile = recompile))))
 }
 
 #' @rdname freeze
@@ -56,7 +56,7 @@ freeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NULL,
 unfreeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NULL, to = NULL,
                      where = NULL, batchnorm = FALSE, recompile = TRUE) {
   sel <- layer_selection(model, names, regex, block, from, to, where, "unfreeze")
-  invisible(do.call(cnnkit_call, c(list("unfreeze", model), sel,
+  invisible(do.call(cnnkit_call_warn, c(list("unfreeze", model), sel,
                                    list(batchnorm = batchnorm, recompile = recompile))))
 }
 

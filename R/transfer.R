@@ -103,9 +103,9 @@ domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32,
 fine_tune <- function(model, data, head_epochs = 1, epochs = 1, lr = 1e-3, lr_fine = lr / 10,
                       unfreeze = NULL, batchnorm = FALSE, validation_data = NULL, batch_size = 32,
                       optimizer = "adam", verbose = 0, ...) {
-  if (is.list(data) && !inherits(data, "python.builtin.object")) data <- unname(data)
+  if (is.list(data) && !inherits(data, "python.builtin.object")) data <- lapply(unname(data), as_py_array)
   if (is.list(validation_data) && !inherits(validation_data, "python.builtin.object")) {
-    validation_data <- unname(validation_data)
+    validation_data <- lapply(unname(validation_data), as_py_array)
   }
   history <- cnnkit_call("fine_tune", model, data, head_epochs = as_py_int(head_epochs),
                          epochs = as_py_int(epochs), lr = lr, lr_fine = lr_fine,
