@@ -42,7 +42,8 @@ as_r_table <- function(rows) {
     vals <- lapply(rows, function(r) if (is.null(r[[col]])) NA else r[[col]])
     unlist(vals, use.names = FALSE)
   })
-  as.data.frame(stats::setNames(columns, cols), stringsAsFactors = FALSE)
+  names(columns) <- cols
+  as.data.frame(columns, stringsAsFactors = FALSE)
 }
 
 # A layer range as R users write it (1-based positions, negative counting from the end, both ends

@@ -237,7 +237,7 @@ def _offline_message(fn: str, name: str, fname: str, origin: str, reason: str) -
         f'prefetch_weights("{name}") and copy its ~/.keras/models folder to {cache_dir()} here '
         f"(or set KERAS_HOME to a copy), or set {MIRROR_ENV} to a folder or server that holds "
         f'{fname}; or pass weights="/path/to/{fname}" (a weights file of this architecture); '
-        "or use weights=None for random initial weights."
+        "or use weights=None (NULL in R) for random initial weights."
     )
 
 
@@ -300,7 +300,7 @@ def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, any_channel
             f"{fn}(): `input_shape` {shape} has {c} channel(s) but {spec.name!r} expects "
             f"{spec.channels} (RGB, as in ImageNet). Use domain_adapted_model(backbone=\"{spec.name}\", "
             f"input_shape={shape}) to learn a mapping to {spec.channels} channels, or repeat the "
-            f"grayscale channel (np.repeat(x, {spec.channels}, axis=-1))."
+            f"grayscale channel {spec.channels} times."
         )
     return shape
 
