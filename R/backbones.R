@@ -20,7 +20,9 @@
 #'   [domain_adapted_model()] for grayscale images).
 #' @param weights `"imagenet"`, `NULL` (random initial weights) or the path of
 #'   a weights file of this architecture (`.weights.h5` from `save_weights()`,
-#'   or the `.h5` files Keras downloads).
+#'   or the `.h5` files Keras downloads; for Keras' own ImageNet files prefer
+#'   copying them into the cache: EfficientNet adds an input normalisation step
+#'   only when built with `"imagenet"`).
 #' @param pooling `"avg"` or `"max"` (global pooling to a vector) or `NULL`
 #'   (feature maps).
 #' @param trainable `FALSE` freezes the whole backbone.

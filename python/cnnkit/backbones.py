@@ -345,7 +345,9 @@ def backbone(
         input_shape: ``(height, width, channels)``; at least the backbone's minimum size, and its
             channels (3). ``include_top=True`` needs the ImageNet size with ``"imagenet"`` weights.
         weights: ``"imagenet"`` (from the Keras cache; downloaded if missing and possible),
-            ``None`` (random) or the path of a weights file of this architecture.
+            ``None`` (random) or the path of a weights file of this architecture. For Keras' own
+            ImageNet files prefer copying them into the cache and ``"imagenet"``: EfficientNet adds
+            an input normalisation step only when built with ``weights="imagenet"``.
         pooling: ``"avg"`` or ``"max"`` (global pooling to a vector) or ``None`` (feature maps).
         trainable: ``False`` freezes the whole backbone.
         include_top: keep the ImageNet classifier (1000 classes).
