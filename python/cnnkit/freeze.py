@@ -135,21 +135,9 @@ def select_layers(
         picks.append(i for i, (layer, parent) in enumerate(flat)
                      if layer.name in wanted or set(parent.split("/")) & set(wanted))
     if regex is not None:
-        if not isinstance(regex, str):
-            raise TypeError(f"{fn}(): `regex` must be a string (a regular expression), got {regex!r}.")
-        try:
-            pattern = re.compile(regex)
-        except re.error as err:
-            raise ValueError(f"{fn}(): `regex` {regex!r} is not a valid regular expression: {err}.") from None
-        picks.append(_nonempty([i for i, n in enumerate(all_names) if pattern.search(n)], "regex", regex, fn))
+        picks.append(_by_regex(all_names, regex, fn))
     if block is not None:
-        prefixes = _strings(block, "block", fn)
-        hits = [i for i, n in enumerate(all_names) if any(in_block(n, p) for p in prefixes)]
-        if not hits:
-            blocks = sorted({re.split(r"_", n)[0] for n in all_names})
-            raise ValueError(f"{fn}(): `block` {block!r} matches no layer name. Layer names start with: "
-                             f"{', '.join(blocks[:12])}{' ...' if len(blocks) > 12 else ''}.")
-        picks.append(hits)
+        picks.append(_by_block(all_names, block, fn))
     if start is not None or stop is not None:
         i0 = _position(start, "start", all_names, fn, is_stop=False)
         i1 = _position(stop, "stop", all_names, fn, is_stop=True)
@@ -166,6 +154,26 @@ def select_layers(
         return leaves
     chosen = set().union(*map(set, picks))
     return [layer for i, layer in enumerate(leaves) if i in chosen]
+
+
+def _by_regex(all_names: list[str], regex: Any, fn: str) -> list[int]:
+    if not isinstance(regex, str):
+        raise TypeError(f"{fn}(): `regex` must be a string (a regular expression), got {regex!r}.")
+    try:
+        pattern = re.compile(regex)
+    except re.error as err:
+        raise ValueError(f"{fn}(): `regex` {regex!r} is not a valid regular expression: {err}.") from None
+    return _nonempty([i for i, n in enumerate(all_names) if pattern.search(n)], "regex", regex, fn)
+
+
+def _by_block(all_names: list[str], block: Any, fn: str) -> list[int]:
+    prefixes = _strings(block, "block", fn)
+    hits = [i for i, n in enumerate(all_names) if any(in_block(n, p) for p in prefixes)]
+    if not hits:
+        blocks = sorted({n.split("_")[0] for n in all_names})
+        raise ValueError(f"{fn}(): `block` {block!r} matches no layer name. Layer names start with: "
+                         f"{', '.join(blocks[:12])}{' ...' if len(blocks) > 12 else ''}.")
+    return hits
 
 
 def _nonempty(hits: list[int], arg: str, value: Any, fn: str) -> list[int]:
