@@ -42,4 +42,80 @@ as_py_index <- function(i, arg = "layer", fn = "cnnkit") {
          "-1 the last; 0 is not an index in R), got ", deparse(i), ".", call. = FALSE)
   }
   if (i > 0) as.integer(i - 1) else as.integer(i)
+# A table from Python (a list of dicts, one per row) -> data.frame; None -> NA.
+as_r_table <- function(rows) {
+  if (inherits(rows, "python.builtin.object")) rows <- reticulate::py_to_r(rows)
+  if (!length(rows)) return(data.frame())
+  cols <- names(rows[[1]])
+  columns <- lapply(cols, function(col) {
+    vals <- lapply(rows, function(r) if (is.null(r[[col]])) NA else r[[col]])
+    unlist(vals, use.names = FALSE)
+  })
+  names(columns) <- cols
+  as.data.frame(columns, stringsAsFactors = FALSE)
+}
+
+# A layer range as R users write it (1-based positions, negative counting from the end, both ends
+# included, or layer names) -> Python slice bounds (0-based start, exclusive stop). Checked here,
+# at the seam, so that errors speak of `from` and `to`: 0, fractional, out of range, from after to.
+as_py_range <- function(from, to, layer_names, fn) {
+  n <- length(layer_names)
+  pos <- function(x, arg) {
+    if (is.null(x)) return(NULL)
+    if (length(x) != 1 || is.na(x) || !(is.numeric(x) || is.character(x))) {
+      stop(fn, "(): `", arg, "` must be one layer position (1-based; negative counts from the end) ",
+           "or one layer name, got ", paste(deparse(x), collapse = " "), ".", call. = FALSE)
+    }
+    if (is.character(x)) {
+      i <- match(x, layer_names)
+      if (is.na(i)) {
+        close <- layer_names[order(utils::adist(x, layer_names))][seq_len(min(3, n))]
+        stop(fn, "(): `", arg, "` \"", x, "\" is not a layer of this model. Close names: ",
+             paste(close, collapse = ", "), ". See trainable_layers(model).", call. = FALSE)
+      }
+      return(i)
+    }
+    if (x != trunc(x)) {
+      stop(fn, "(): `", arg, "` must be a whole number (a 1-based layer position; negative counts ",
+           "from the end), got ", x, ".", call. = FALSE)
+    }
+    if (x == 0) {
+      stop(fn, "(): `", arg, "` = 0 is not a layer position: R positions start at 1, and -1 is the ",
+           "last layer.", call. = FALSE)
+    }
+    if (abs(x) > n) {
+      stop(fn, "(): `", arg, "` = ", x, " is out of range: the model has ", n, " layers ",
+           "(positions 1..", n, " or -", n, "..-1; see trainable_layers(model)).", call. = FALSE)
+    }
+    as.integer(if (x < 0) n + x + 1 else x)
+  }
+  f <- pos(from, "from") %||% 1L
+  t <- pos(to, "to") %||% n
+  if (f > t) {
+    stop(fn, "(): `from` (layer ", f, ", ", layer_names[f], ") comes after `to` (layer ", t, ", ",
+         layer_names[t], "). Swap them.", call. = FALSE)
+  }
+  list(start = as.integer(f - 1L), stop = as.integer(t))
+}
+
+# Data for Keras: R vectors travel to Python as lists, which Keras' fit() rejects; 1-d arrays
+# become NumPy arrays. (R arrays with dim already become NumPy arrays.) Anything else unchanged.
+as_py_array <- function(x) {
+  if ((is.numeric(x) || is.logical(x)) && is.null(dim(x)) && !is.object(x)) return(array(x))
+  x
+}
+
+# cnnkit_call(), and cnnkit's own Python warnings (messages "fn(): ...") raised as R warnings:
+# reticulate only prints Python warnings to stderr, where R code cannot catch them.
+cnnkit_call_warn <- function(.fn, ...) {
+  py_warnings <- reticulate::import("warnings", convert = FALSE)
+  recorder <- py_warnings$catch_warnings(record = TRUE)
+  caught <- recorder$`__enter__`()
+  py_warnings$simplefilter("always")
+  value <- tryCatch(cnnkit_call(.fn, ...), finally = recorder$`__exit__`(NULL, NULL, NULL))
+  for (w in reticulate::import_builtins()$list(caught)) {
+    msg <- reticulate::py_str(w$message)
+    if (grepl("^[a-z_0-9]+\\(\\): ", msg)) warning(msg, call. = FALSE)
+  }
+  value
 }

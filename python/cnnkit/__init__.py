@@ -24,6 +24,11 @@ from .mlp import mlp_classifier  # noqa: E402
 from .summary import summary_text  # noqa: E402
 from .train import compile_classifier  # noqa: E402
 
+# issue 3: backbones.py, freeze.py, transfer.py (pretrained backbones and transfer learning)
+from .backbones import backbone, list_backbones, prefetch_weights, preprocess_input, register_backbone  # noqa: E402
+from .freeze import freeze, trainable_layers, unfreeze  # noqa: E402
+from .transfer import domain_adapted_model, fine_tune, transfer_model  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -38,4 +43,16 @@ __all__ = [
     "model_mermaid",
     "feature_maps",
     "plot_feature_maps",
+    # issue 3: backbones.py, freeze.py, transfer.py
+    "backbone",
+    "list_backbones",
+    "register_backbone",
+    "prefetch_weights",
+    "preprocess_input",
+    "freeze",
+    "unfreeze",
+    "trainable_layers",
+    "transfer_model",
+    "domain_adapted_model",
+    "fine_tune",
 ]

@@ -1,0 +1,145 @@
+# py_for() and py_slice(): looping over Python lists from R, and Python's slices in R.
+# R-only on purpose: they are about R syntax (Python has `for` and slices).
+
+#' Loop over a Python (or R) iterable
+#'
+#' `py_for(var ~ iterable, body)` runs `body` once per element of `iterable`
+#' with `var` bound to the element, like R's `for (var in iterable) body`, but
+#' for any Python iterable too (a Python list, a generator, a `tf.data`
+#' dataset) as well as R lists and vectors. As with `for`, `var` is left in the
+#' calling environment.
+#'
+#' **The slides' trap.** `vgg16$layers` is converted to an R list, so
+#' `vgg16$layers[-5:-2]` uses R indexing: it *drops* elements 2 to 5 and keeps
+#' the other 16 of 20 layers, while Python's `layers[-5:-2]` selects 3 layers
+#' (`block5_conv1` to `block5_conv3`). R's meaning is kept (never
+#' reinterpreted), but `py_for()` warns when its iterable is written
+#' `x[-a:-b]` and names the fix: `py_slice(x, -a, -b)` (Python's slice) or, for
+#' a Keras model, `unfreeze(model, block = "block5")`.
+#'
+#' @param spec A formula `var ~ iterable`.
+#' @param body An expression (usually a `{ }` block) evaluated for each element.
+#' @return `NULL`, invisibly.
+#' @seealso [py_slice()], [unfreeze()]
+#' @examples
+#' \dontrun{
+#' vgg16 <- backbone("vgg16", c(32, 32, 3), weights = NULL)
+#' vgg16$trainable <- FALSE
+#' py_for(layer ~ py_slice(vgg16$layers, -5, -2), {
+#'   layer$trainable <- TRUE
+#' })
+#' }
+#' @export
+py_for <- function(spec, body) {
+  if (!inherits(spec, "formula") || length(spec) != 3 || !is.name(spec[[2]])) {
+    stop("py_for(): `spec` must be a formula `var ~ iterable`, e.g. ",
+         "py_for(layer ~ model$layers, { layer$trainable <- TRUE }); got ",
+         paste(deparse(if (inherits(spec, "formula")) spec else substitute(spec)), collapse = " "),
+         ".", call. = FALSE)
+  }
+  var <- as.character(spec[[2]])
+  iter_expr <- spec[[3]]
+  env <- environment(spec) %||% parent.frame()
+  body <- substitute(body)
+  iterable <- eval(iter_expr, env)
+  warn_r_negative_slice(iter_expr, iterable, env)
+  elements <- as_elements(iterable, iter_expr)
+  for (element in elements) {
+    assign(var, element, envir = env)
+    eval(body, env)
+  }
+  invisible(NULL)
+}
+
+# The elements to loop over: R vectors and lists as they are, Python iterables through iterate().
+as_elements <- function(iterable, iter_expr) {
+  if (inherits(iterable, "python.builtin.object")) {
+    ok <- tryCatch({ reticulate::import_builtins()$iter(iterable); TRUE }, error = function(e) FALSE)
+    if (ok) return(reticulate::iterate(reticulate::import_builtins()$iter(iterable), simplify = FALSE))
+  } else if (is.null(iterable) || is.vector(iterable) || is.list(iterable)) {
+    return(if (is.list(iterable)) iterable else as.list(iterable))
+  }
+  stop("py_for(): `", paste(deparse(iter_expr), collapse = " "), "` is not iterable (",
+       paste(class(iterable), collapse = "/"), "): give a list, a vector or a Python iterable ",
+       "such as model$layers.", call. = FALSE)
+}
+
+# `x[-a:-b]` with literal negative bounds: R drops elements; the Python slice selects them.
+warn_r_negative_slice <- function(iter_expr, iterable, env) {
+  if (!is.call(iter_expr) || !identical(iter_expr[[1]], as.name("[")) || length(iter_expr) != 3) return()
+  idx <- iter_expr[[3]]
+  neg <- function(e) is.call(e) && identical(e[[1]], as.name("-")) && length(e) == 2 && is.numeric(e[[2]])
+  if (!is.call(idx) || !identical(idx[[1]], as.name(":")) || !neg(idx[[2]]) || !neg(idx[[3]])) return()
+  a <- idx[[2]][[2]]
+  b <- idx[[3]][[2]]
+  target <- paste(deparse(iter_expr[[2]]), collapse = " ")
+  n <- tryCatch(length(eval(iter_expr[[2]], env)), error = function(e) NA_integer_)
+  fix <- sprintf("py_slice(%s, -%s, -%s)", target, a, b)
+  if (grepl("\\$layers$", target)) {
+    model <- sub("\\$layers$", "", target)
+    fix <- paste0(fix, " (Python's slice), or unfreeze(", model, ", block = \"block5\") to unfreeze ",
+                  "VGG16's last convolutional block (other backbones: see list_backbones()$last_block)")
+  }
+  warning(sprintf(paste0(
+    "py_for(): `%s` is R indexing: it DROPS elements %s to %s and keeps the other %s; Python's ",
+    "[-%s:-%s] would select %s elements. If you meant Python's slice, write %s."),
+    paste(deparse(iter_expr), collapse = " "), min(a, b), max(a, b),
+    if (is.na(n)) "elements" else paste(length(iterable), "of", n),
+    a, b, if (is.na(n)) "different" else length(py_slice_positions(n, -a, -b)), fix), call. = FALSE)
+}
+
+#' Python's slice semantics on an R or Python list
+#'
+#' `py_slice(x, start, stop)` is Python's `x[start:stop]`: positions are
+#' **0-based**, `stop` is excluded and negative positions count from the end,
+#' so `py_slice(vgg16$layers, -5, -2)` is Python's `vgg16.layers[-5:-2]`
+#' (`block5_conv1` to `block5_conv3`). R's own `x[-5:-2]` means something else:
+#' drop elements 2 to 5.
+#'
+#' @param x A list or vector (R), or a Python list or tuple.
+#' @param start,stop Python positions (`NULL`: from the start / to the end).
+#' @param step Step (not 0; negative goes backwards, as in Python).
+#' @return The selected elements: an R list for lists and Python sequences, a
+#'   vector for vectors.
+#' @examples
+#' py_slice(letters, -5, -2)   # "v" "w" "x"
+#' py_slice(1:10, 2)           # 3:10
+#' @export
+py_slice <- function(x, start = NULL, stop = NULL, step = 1L) {
+  if (inherits(x, "python.builtin.object")) x <- reticulate::py_to_r(x)
+  if (!is.vector(x) && !is.list(x)) {
+    stop("py_slice(): `x` must be a list or a vector, got ", paste(class(x), collapse = "/"), ".",
+         call. = FALSE)
+  }
+  whole <- function(v, arg) {
+    if (is.null(v)) return(NULL)
+    if (!is.numeric(v) || length(v) != 1 || is.na(v) || v != trunc(v)) {
+      stop("py_slice(): `", arg, "` must be one whole number (0-based, Python style) or NULL, got ",
+           paste(deparse(v), collapse = " "), ".", call. = FALSE)
+    }
+    as.integer(v)
+  }
+  step <- whole(step, "step")
+  if (is.null(step) || step == 0L) stop("py_slice(): `step` must not be 0.", call. = FALSE)
+  x[py_slice_positions(length(x), whole(start, "start"), whole(stop, "stop"), step)]
+}
+
+# R positions (1-based) selected by Python's slice(start, stop, step) over n elements.
+py_slice_positions <- function(n, start = NULL, stop = NULL, step = 1L) {
+  clamp <- function(v, default, lo, hi) {
+    if (is.null(v)) return(default)
+    if (v < 0) v <- v + n
+    min(max(v, lo), hi)
+  }
+  if (step > 0) {
+    i0 <- clamp(start, 0L, 0L, n)
+    i1 <- clamp(stop, n, 0L, n)
+    if (i0 >= i1) return(integer())
+    return(seq(i0, i1 - 1L, by = step) + 1L)
+  }
+  i0 <- clamp(start, n - 1L, -1L, n - 1L)
+  i1 <- clamp(stop, -1L, -1L, n - 1L)
+  if (is.null(stop)) i1 <- -1L
+  if (i0 <= i1) return(integer())
+  seq(i0, i1 + 1L, by = step) + 1L
+}
