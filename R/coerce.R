@@ -42,6 +42,8 @@ as_py_index <- function(i, arg = "layer", fn = "cnnkit") {
          "-1 the last; 0 is not an index in R), got ", deparse(i), ".", call. = FALSE)
   }
   if (i > 0) as.integer(i - 1) else as.integer(i)
+}
+
 # A table from Python (a list of dicts, one per row) -> data.frame; None -> NA.
 as_r_table <- function(rows) {
   if (inherits(rows, "python.builtin.object")) rows <- reticulate::py_to_r(rows)
