@@ -22,6 +22,16 @@ from .mlp import mlp_classifier  # noqa: E402
 from .summary import summary_text  # noqa: E402
 from .train import compile_classifier  # noqa: E402
 
+# --- issue 4: augmentation, data, training, evaluation, saving, the main job ---
+from .augment import (  # noqa: E402
+    augment_dataset, augmentation, augmented_dataset, plot_augmentation, rand_augment, with_augmentation,
+)
+from .data import image_folder, load_fashion_mnist, load_images  # noqa: E402
+from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classes  # noqa: E402
+from .job import fashion_cnn, train_classifier  # noqa: E402
+from .saving import load_model, save_model  # noqa: E402
+from .train import fit_classifier, plot_history  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -33,4 +43,23 @@ __all__ = [
     "lenet5",
     "summary_text",
     "compile_classifier",
+    # issue 4: augmentation, data, training, evaluation, saving, the main job
+    "augmentation",
+    "rand_augment",
+    "augment_dataset",
+    "augmented_dataset",
+    "with_augmentation",
+    "plot_augmentation",
+    "load_fashion_mnist",
+    "image_folder",
+    "load_images",
+    "fit_classifier",
+    "plot_history",
+    "evaluate_classifier",
+    "plot_confusion_matrix",
+    "predict_classes",
+    "save_model",
+    "load_model",
+    "fashion_cnn",
+    "train_classifier",
 ]
