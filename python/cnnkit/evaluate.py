@@ -13,7 +13,7 @@ from . import _validate as v
 from ._checks import check_data, check_images, is_dataset, model_input_shape
 from ._plot import check_target, new_figure, save_figure
 from .saving import class_names_of
-from .train import output_kind
+from .train import output_activation, output_kind
 
 
 def _probabilities(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
@@ -24,8 +24,7 @@ def _probabilities(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
 
 def _as_classes(model: keras.Model, p: np.ndarray) -> np.ndarray:
     kind, _ = output_kind(model)
-    act = getattr(getattr(model.layers[-1], "activation", None), "__name__", None)
-    if act in (None, "linear"):  # logits
+    if output_activation(model) in (None, "linear"):  # logits
         p = 1 / (1 + np.exp(-p)) if kind == "binary" else np.exp(p - p.max(1, keepdims=True))
         p = p if kind == "binary" else p / p.sum(1, keepdims=True)
     return np.concatenate([1 - p, p], axis=1) if kind == "binary" else p

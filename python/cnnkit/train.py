@@ -28,6 +28,15 @@ STRATEGIES = (None, "mirrored")
 VERBOSE = ("auto", 0, 1, 2)
 
 
+def output_activation(model: keras.Model) -> str | None:
+    """The name of the activation of the model's last layer (looking inside a nested model, as in
+    ``with_augmentation(model, aug)``), or ``None``."""
+    last = model.layers[-1] if model.layers else None
+    while isinstance(last, keras.Model) and last.layers:
+        last = last.layers[-1]
+    return getattr(getattr(last, "activation", None), "__name__", None)
+
+
 def output_kind(model: keras.Model) -> tuple[str, int]:
     """Return ``("binary", 1)`` for a 1-unit sigmoid output, ``("multiclass", n)`` for softmax.
 
@@ -38,7 +47,7 @@ def output_kind(model: keras.Model) -> tuple[str, int]:
     if not isinstance(model, keras.Model):
         raise TypeError(f"output_kind(): `model` must be a Keras model, got {type(model).__name__}.")
     units = model.output_shape[-1]
-    act = getattr(getattr(model.layers[-1], "activation", None), "__name__", None)
+    act = output_activation(model)
     if units == 1:
         if act not in ("sigmoid", None, "linear"):
             raise ValueError(f"output_kind(): a 1-unit output needs a sigmoid activation, got {act!r}.")
@@ -93,8 +102,7 @@ def compile_classifier(
         except ValueError:
             raise ValueError(f"{fn}(): `optimizer` {optimizer!r} is not a Keras optimizer; use e.g. 'adam' or 'sgd'.") from None
     if loss is None:
-        act = getattr(getattr(model.layers[-1], "activation", None), "__name__", None)
-        logits = act in (None, "linear")
+        logits = output_activation(model) in (None, "linear")
         if kind == "binary":
             loss = keras.losses.BinaryCrossentropy(from_logits=True) if logits else "binary_crossentropy"
         else:
@@ -193,14 +201,16 @@ def _callbacks(run_dir: Path | None, monitor: str, early_stopping: int | None, c
     # The log comes first: at an epoch's end the row is written before the backup, so a kill in
     # between re-runs that epoch rather than losing its row.
     log = RunLog(run_dir / "history.csv" if run_dir is not None else None, rows)
-    cbs: list[Any] = [log] + ([backup] if backup else [])
+    # The user's callbacks see the restored weights and may adjust the logs before early stopping
+    # and checkpointing read them.
+    cbs: list[Any] = [log] + ([backup] if backup else []) + list(user or [])
     cbs.append(keras.callbacks.TerminateOnNaN())
     if early_stopping:
         cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping,
                                                  restore_best_weights=True))
     if run_dir is not None and checkpoint:
         cbs.append(BestModel(run_dir / "best.keras", monitor))
-    return cbs + list(user or []), log
+    return cbs, log
 
 
 # --- distribution --------------------------------------------------------------------------------
@@ -337,7 +347,7 @@ def fit_classifier(
     trained = _replica(model, strategy) if strategy is not None else model
     fit_args = dict(epochs=epochs, validation_data=validation_data, callbacks=cbs, verbose=verbose)
     if is_dataset(data):
-        fit_args["x"] = data
+        fit_args.update(x=data, shuffle=False)  # a dataset shuffles itself (image_folder() does)
     else:
         fit_args.update(x=data[0], y=data[1], batch_size=batch_size, validation_split=validation_split or 0.0)
     try:
