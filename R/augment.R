@@ -28,7 +28,7 @@ augmentation <- function(crop = NULL, translate = NULL, shear = NULL, rotate = N
                          seed = NULL) {
   cnnkit_call("augmentation", crop = as_py_int(crop), translate = translate, shear = shear, rotate = rotate,
               erase = erase, color_jitter = if (is.list(color_jitter)) reticulate::dict(color_jitter) else color_jitter,
-              flip = flip, value_range = as.list(value_range), fill_mode = fill_mode, seed = as_py_int(seed))
+              flip = flip, value_range = as_py_list(value_range), fill_mode = fill_mode, seed = as_py_int(seed))
 }
 
 #' Augmentation chosen automatically: RandAugment or AugMix
@@ -45,7 +45,7 @@ augmentation <- function(crop = NULL, translate = NULL, shear = NULL, rotate = N
 #' }
 #' @export
 rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops = 2, factor = 0.5, seed = NULL) {
-  cnnkit_call("rand_augment", method = method, value_range = as.list(value_range), num_ops = as_py_int(num_ops),
+  cnnkit_call("rand_augment", method = method, value_range = as_py_list(value_range), num_ops = as_py_int(num_ops),
               factor = factor, seed = as_py_int(seed))
 }
 
@@ -125,5 +125,5 @@ with_augmentation <- function(model, aug) {
 #' @export
 plot_augmentation <- function(images, aug, n = 6, file = "aug.png", titles = NULL) {
   invisible(cnnkit_call("plot_augmentation", images, aug, n = as_py_int(n), file = file,
-                        titles = if (is.null(titles)) NULL else as.list(as.character(titles))))
+                        titles = as_py_list(if (is.null(titles)) NULL else as.character(titles))))
 }

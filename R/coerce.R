@@ -81,3 +81,6 @@ as_r_data_frame <- function(x) {
 as_r_factor <- function(ids, class_names) {
   factor(class_names[as.integer(ids) + 1L], levels = class_names)
 }
+
+# An R vector -> a Python list (length-one vectors too); NULL stays NULL (Python None, not []).
+as_py_list <- function(x) if (is.null(x)) NULL else as.list(x)

@@ -26,7 +26,7 @@
 load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NULL, n_test = NULL,
                                normalize = TRUE, seed = 0) {
   d <- cnnkit_call("load_fashion_mnist", pad = pad, channels = as_py_int(channels),
-                   classes = if (is.numeric(classes)) as.list(as_py_int(classes)) else as.list(classes),
+                   classes = as_py_list(if (is.numeric(classes)) as_py_int(classes) else classes),
                    n = as_py_int(n), n_test = as_py_int(n_test), normalize = normalize, seed = as_py_int(seed))
   d$y_train <- as_r_factor(d$y_train, d$class_names)
   d$y_test <- as_r_factor(d$y_test, d$class_names)

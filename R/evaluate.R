@@ -24,7 +24,7 @@ evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 25
       length(data) == 2 && is.factor(data[[2]]) && is.null(model_class_names(model))) {
     class_names <- levels(data[[2]])
   }
-  ev <- cnnkit_call("evaluate_classifier", model, as_py_data(data), class_names = as.list(class_names),
+  ev <- cnnkit_call("evaluate_classifier", model, as_py_data(data), class_names = as_py_list(class_names),
                     batch_size = as_py_int(batch_size), file = file)
   as_r_evaluation(ev)
 }
@@ -70,7 +70,7 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = "confus
   if (is.null(class_names) && !is.null(dimnames(cm))) class_names <- dimnames(cm)[[1]]
   cm <- unclass(cm)
   if (is.numeric(cm)) cm <- matrix(as.integer(cm), nrow(cm), ncol(cm))
-  invisible(cnnkit_call("plot_confusion_matrix", cm, class_names = as.list(class_names), file = file,
+  invisible(cnnkit_call("plot_confusion_matrix", cm, class_names = as_py_list(class_names), file = file,
                         normalize = normalize))
 }
 
@@ -91,7 +91,7 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = "confus
 #' @export
 predict_classes <- function(model, x, class_names = NULL, batch_size = 256) {
   if (is.character(x)) x <- as.list(x)
-  p <- cnnkit_call("predict_classes", model, x, class_names = as.list(class_names),
+  p <- cnnkit_call("predict_classes", model, x, class_names = as_py_list(class_names),
                    batch_size = as_py_int(batch_size))
   probs <- p$probabilities
   labels <- unlist(p$label)

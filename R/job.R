@@ -1,9 +1,11 @@
 #' The main job's default model
 #'
-#' Two convolutional blocks with BatchNorm (`Conv 5x5 -> BN -> ReLU -> MaxPool`,
-#' `Conv 3x3 -> BN -> ReLU -> MaxPool`), `Flatten`, `Dense(units, relu)` and the
-#' output layer: small enough to train on two CPU cores in about two minutes,
-#' wide enough for about 92.5% on Fashion-MNIST.
+#' Two convolutional blocks with BatchNorm (`Conv 5x5 -> MaxPool -> BN -> ReLU`,
+#' `Conv 3x3 -> MaxPool -> BN -> ReLU`), `Flatten`, `Dense(units, relu)` and the
+#' output layer: 317,418 parameters, small enough to train on two CPU cores in
+#' about a minute and a half, wide enough for about 92.5% on Fashion-MNIST.
+#' Pooling straight after each convolution lets BatchNorm and ReLU run on a
+#' quarter of the pixels.
 #'
 #' @param input_shape `c(height, width, channels)`.
 #' @param num_classes Output classes.
@@ -15,7 +17,7 @@
 #' fashion_cnn()
 #' }
 #' @export
-fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = c(32, 64), units = 128) {
+fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = c(32, 48), units = 128) {
   cnnkit_call("fashion_cnn", input_shape = as_py_shape(input_shape), num_classes = as_py_int(num_classes),
               filters = as_py_int(filters), units = as_py_int(units))
 }
@@ -23,7 +25,7 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' The main job: train, evaluate, save a run
 #'
 #' The same as the command line's `cnnkit train`. With no arguments:
-#' [fashion_cnn()] on Fashion-MNIST (6 epochs, one-cycle learning rate),
+#' [fashion_cnn()] on Fashion-MNIST (8 epochs, one-cycle learning rate),
 #' evaluated on the 10,000 test images; the run directory (default
 #' `runs/<timestamp>/`) receives `model.keras`, `history.csv`, `history.png`,
 #' `confusion_matrix.png` and `metrics.json`. Called again with the same
@@ -47,7 +49,7 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' train_classifier(epochs = 1, subset = 2000)   # a quick check
 #' }
 #' @export
-train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 6, batch_size = 128,
+train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
                              strategy = NULL, seed = 0, verbose = "auto") {
   r <- cnnkit_call("train_classifier", model = model, data = data, epochs = as_py_int(epochs),

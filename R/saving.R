@@ -15,7 +15,7 @@
 #' }
 #' @export
 save_model <- function(model, file, class_names = NULL) {
-  invisible(cnnkit_call("save_model", model, file, class_names = if (is.null(class_names)) NULL else as.list(class_names)))
+  invisible(cnnkit_call("save_model", model, file, class_names = as_py_list(class_names)))
 }
 
 #' Load a model from a .keras file (Keras safe mode)

@@ -79,7 +79,7 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                    validation_data = as_py_data(validation_data), validation_split = validation_split,
                    batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
                    run_dir = run_dir, early_stopping = as_py_int(early_stopping), checkpoint = checkpoint,
-                   resume = resume, strategy = strategy, callbacks = as.list(callbacks),
+                   resume = resume, strategy = strategy, callbacks = as_py_list(callbacks),
                    verbose = as_py_verbose(verbose))
   invisible(as_r_data_frame(h))
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Callable, Sequence
 
 
@@ -43,14 +44,18 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train, evaluate on the test set, save the run; print the test accuracy."""
+    """Train, evaluate on the test set, save the run; print the test accuracy.
+
+    Progress: Keras' bar on a terminal; one line per epoch when the output goes to a file or a pipe
+    (a log, CI), where a carriage-return bar would leave hundreds of partial lines.
+    """
     from .evaluate import format_evaluation
     from .job import train_classifier
 
     r = train_classifier(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
                          run_dir=args.run_dir, strategy=args.strategy, seed=args.seed,
-                         verbose=0 if args.quiet else "auto")
+                         verbose=0 if args.quiet else "auto" if sys.stdout.isatty() else 2)
     if not args.quiet:
         print(format_evaluation(r["evaluation"]))
         print()
@@ -165,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input, with a one-line message)."""
     args = build_parser().parse_args(argv)
+
+    def show(message, category, filename, lineno, file=None, line=None):  # one line, no source excerpt
+        print(f"cnnkit {args.command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
     try:
         return args.func(args)
     except (ValueError, TypeError) as e:

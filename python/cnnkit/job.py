@@ -3,7 +3,7 @@ and keep the model, the history plot and the confusion matrix in a run directory
 
 ``cnnkit train`` (the command line) and ``cnnkit::train_classifier()`` (R) both call
 :func:`train_classifier`. The default model, :func:`fashion_cnn`, with a one-cycle (warm-up + cosine)
-learning rate reaches about 92.5 % test accuracy on Fashion-MNIST in 6 epochs (see README).
+learning rate reaches about 92.5 % test accuracy on Fashion-MNIST in 8 epochs (see README).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -23,12 +24,14 @@ from ._files import atomic_path, writable_dir
 
 
 def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
-                filters: tuple[int, int] = (32, 64), units: int = 128) -> keras.Model:
+                filters: tuple[int, int] = (32, 48), units: int = 128) -> keras.Model:
     """The main job's default model: two conv blocks with BatchNorm, then a Dense layer.
 
-    ``Conv 5x5 -> BN -> ReLU -> MaxPool -> Conv 3x3 -> BN -> ReLU -> MaxPool -> Flatten -> Dense(units,
-    relu) -> Dense(num_classes, softmax)``. Small enough to train on two CPU cores in about two
-    minutes, wide enough for about 92.5 % on Fashion-MNIST.
+    ``Conv 5x5 -> MaxPool -> BN -> ReLU``, ``Conv 3x3 -> MaxPool -> BN -> ReLU``, ``Flatten``,
+    ``Dense(units, relu)``, ``Dense(num_classes, softmax)``. Pooling comes straight after each
+    convolution: max pooling commutes with the ReLU, and BatchNorm and ReLU then run on a quarter of
+    the pixels, which nearly halves the training time on a CPU. Small enough to train on two CPU
+    cores in about a minute and a half, wide enough for about 92.5 % on Fashion-MNIST.
 
     Args:
         input_shape: ``(height, width, channels)``.
@@ -41,7 +44,7 @@ def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
 
     Example:
         >>> fashion_cnn().count_params()
-        422442
+        317418
     """
     from .blocks import output_layer
 
@@ -49,14 +52,17 @@ def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
     input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
     f1, f2 = v.sizes(filters, "filters", fn, 2)
     units = v.positive_int(units, "units", fn)
+    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    if input_shape[0] < 4 or input_shape[1] < 4:
+        raise ValueError(f"{fn}(): `input_shape` must be at least 4x4 (two 2x2 poolings), got {input_shape}.")
     L = keras.layers
     inputs = keras.Input(input_shape)
     x = inputs
     for i, (f, k) in enumerate(((f1, 5), (f2, 3)), start=1):
         x = L.Conv2D(f, k, padding="same", use_bias=False, name=f"block{i}_conv")(x)
+        x = L.MaxPooling2D(2, name=f"block{i}_pool")(x)
         x = L.BatchNormalization(name=f"block{i}_bn")(x)
         x = L.ReLU(name=f"block{i}_act")(x)
-        x = L.MaxPooling2D(2, name=f"block{i}_pool")(x)
     x = L.Flatten(name="flatten")(x)
     x = L.Dense(units, activation="relu", name="dense")(x)
     return keras.Model(inputs, output_layer(num_classes, fn=fn)(x), name="fashion_cnn")
@@ -80,7 +86,7 @@ MODELS: dict[str, tuple[Callable[..., keras.Model], dict[str, Any]]] = {
     "simple_cnn": (_simple_cnn, {}),
     "lenet5": (_lenet5, {"pad": True}),
 }
-DEFAULTS = {"model": "fashion_cnn", "epochs": 6, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine"}
+DEFAULTS = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine"}
 
 
 def new_run_dir(root: str | os.PathLike = "runs") -> Path:
@@ -95,12 +101,26 @@ def new_run_dir(root: str | os.PathLike = "runs") -> Path:
     return path
 
 
-def _data(data: Any, model_name: str, subset: int | None, seed: int, fn: str) -> dict[str, Any]:
+def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, int], str]:
+    """Fashion-MNIST options, image size and colour mode that fit a model (by name or instance)."""
+    if isinstance(model, str):
+        opts = MODELS[model][1]
+        size = (32, 32) if opts.get("pad") else (28, 28)
+        return opts, size, "grayscale"
+    from ._checks import model_input_shape
+
+    shape = model_input_shape(model, "train_classifier")
+    channels = shape[-1] if shape[-1] in (1, 3) else 1
+    size = tuple(int(s) if s else 28 for s in shape[1:3])
+    return {"pad": size == (32, 32), "channels": channels}, size, "grayscale" if channels == 1 else "rgb"
+
+
+def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn: str) -> dict[str, Any]:
     """Train/test arrays (Fashion-MNIST) or datasets (an image folder) plus class names."""
     from .data import image_folder, load_fashion_mnist
 
+    opts, size, color_mode = _input_spec(model)
     if data is None:
-        opts = MODELS[model_name][1]
         d = load_fashion_mnist(n=subset, n_test=subset, seed=seed, **opts)
         return {"train": (d["x_train"], d["y_train"]), "test": (d["x_test"], d["y_test"]),
                 "class_names": d["class_names"], "input_shape": d["x_train"].shape[1:],
@@ -108,11 +128,11 @@ def _data(data: Any, model_name: str, subset: int | None, seed: int, fn: str) ->
     if not isinstance(data, (str, os.PathLike)):
         raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or a folder of images in class "
                         f"sub-folders, got {type(data).__name__}.")
-    size = (32, 32) if model_name == "lenet5" else (64, 64)
-    d = image_folder(data, image_size=size, color_mode="grayscale" if model_name == "lenet5" else "rgb",
-                     validation_split=0.2, seed=seed)
+    if isinstance(model, str) and model != "lenet5":  # a model built here: 64x64 colour for photos
+        size, color_mode = (64, 64), "rgb"
+    d = image_folder(data, image_size=size, color_mode=color_mode, validation_split=0.2, seed=seed)
     return {"train": d["train"], "test": d["validation"], "class_names": d["class_names"],
-            "input_shape": size + ((1,) if model_name == "lenet5" else (3,)), "source": f"image folder {data}"}
+            "input_shape": size + ((1,) if color_mode == "grayscale" else (3,)), "source": f"image folder {data}"}
 
 
 def _write_json(obj: dict[str, Any], path: Path) -> None:
@@ -135,7 +155,7 @@ def train_classifier(
 ) -> dict[str, Any]:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
-    With no arguments: :func:`fashion_cnn` on the 60,000 Fashion-MNIST training images, 6 epochs
+    With no arguments: :func:`fashion_cnn` on the 60,000 Fashion-MNIST training images, 8 epochs
     with a one-cycle learning rate, evaluated on the 10,000 test images. The run directory
     receives ``model.keras`` (with class names), ``history.csv``, ``history.png``,
     ``confusion_matrix.png`` and ``metrics.json``. Killed and started again with the same
@@ -161,25 +181,36 @@ def train_classifier(
         >>> r["accuracy"]  # doctest: +SKIP
         0.74
     """
+    fn = "train_classifier"
+    seed = v.positive_int(seed, "seed", fn, minimum=0)
+    subset = None if subset is None else v.positive_int(subset, "subset", fn, minimum=10)
+    if isinstance(model, str):
+        name = v.choice(model, "model", fn, MODELS)
+    elif not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
+    v.positive_int(epochs, "epochs", fn)
+    created = run_dir is not None and not Path(run_dir).expanduser().exists()
+    run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
+    try:
+        keras.utils.set_random_seed(seed)
+        d = _data(data, model, subset, seed, fn)
+        if isinstance(model, str):
+            model = MODELS[name][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
+        if run_path is None:
+            run_path, created = new_run_dir(), True
+        return _run(model, d, run_path, epochs, batch_size, learning_rate, schedule, strategy, verbose)
+    except BaseException:
+        # nothing half-done: a run directory made here goes again unless an epoch completed
+        if created and run_path is not None and not (run_path / "history.csv").exists():
+            shutil.rmtree(run_path, ignore_errors=True)
+        raise
+
+
+def _run(model, d, run_path: Path, epochs, batch_size, learning_rate, schedule, strategy, verbose) -> dict[str, Any]:
     from .evaluate import evaluate_classifier
     from .saving import save_model
     from .train import fit_classifier, plot_history
 
-    fn = "train_classifier"
-    seed = v.positive_int(seed, "seed", fn, minimum=0)
-    subset = None if subset is None else v.positive_int(subset, "subset", fn, minimum=10)
-    name = model if isinstance(model, str) else "fashion_cnn"
-    if isinstance(model, str):
-        v.choice(model, "model", fn, MODELS)
-    elif not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
-    v.positive_int(epochs, "epochs", fn)
-    run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
-    keras.utils.set_random_seed(seed)
-    d = _data(data, name, subset, seed, fn)
-    if isinstance(model, str):
-        model = MODELS[name][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
-    run_path = run_path or new_run_dir()
     start = time.perf_counter()
     history = fit_classifier(model, d["train"], epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                              schedule=schedule, run_dir=run_path, checkpoint=False, strategy=strategy,
