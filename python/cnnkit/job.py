@@ -189,7 +189,7 @@ def train_classifier(
     elif not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
     v.positive_int(epochs, "epochs", fn)
-    created = run_dir is not None and not Path(run_dir).expanduser().exists()
+    created = isinstance(run_dir, (str, os.PathLike)) and not Path(run_dir).expanduser().exists()
     run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
     try:
         keras.utils.set_random_seed(seed)

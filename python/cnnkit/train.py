@@ -337,7 +337,7 @@ def fit_classifier(
         raise ValueError(f"{fn}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")
     strategy = distribution_strategy(strategy, fn)
-    created = run_dir is not None and not Path(run_dir).expanduser().exists()
+    created = isinstance(run_dir, (str, os.PathLike)) and not Path(run_dir).expanduser().exists()
     run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
     monitor = "val_loss" if (validation_data is not None or validation_split) else "loss"
     cbs, log = _callbacks(run_path, monitor, early_stopping, bool(checkpoint), bool(resume), callbacks or [])

@@ -40,6 +40,21 @@ test_that("fit_classifier() trains from R: factor labels, data.frame history, on
   expect_true(file.exists(file))
 })
 
+test_that("fit_classifier() from R: run directory, early stopping, mirrored strategy", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 300, n_test = 100)
+  run_dir <- tempfile("run")
+  h <- fit_classifier(small_model(), list(fm$x_train, fm$y_train), epochs = 2, batch_size = 100,
+                      validation_data = list(fm$x_test, fm$y_test), early_stopping = 3, run_dir = run_dir,
+                      verbose = 0)
+  expect_equal(sort(list.files(run_dir)), c("best.keras", "history.csv"))
+  expect_equal(utils::read.csv(file.path(run_dir, "history.csv"))$epoch, h$epoch)
+  m <- small_model()
+  h <- fit_classifier(m, list(fm$x_train, fm$y_train), epochs = 1, strategy = "mirrored", verbose = 0)
+  expect_true(is.finite(h$loss))
+  expect_error(fit_classifier(m, list(fm$x_train, fm$y_train), strategy = "tpu"), "`strategy`")
+})
+
 test_that("labels: the factor rule and 1-based numbers", {
   skip_if_no_python()
   expect_identical(cnnkit:::as_py_labels(factor(c("b", "a", "b"), levels = c("b", "a"))), c(0L, 1L, 0L))
