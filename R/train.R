@@ -21,3 +21,83 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
   invisible(cnnkit_call("compile_classifier", model, learning_rate = learning_rate, optimizer = optimizer,
                         loss = loss, metrics = as.list(metrics), ...))
 }
+
+#' Train a classifier, with defaults that work
+#'
+#' Compiles the model if it is not yet (loss from the output layer), checks
+#' the data against the model before any work (image size and channels, class
+#' ids, NaN), and shows Keras' progress. With `run_dir`, a run that is killed
+#' resumes from its last completed epoch when called again with the same
+#' `run_dir`, the best model is kept in `run_dir/best.keras` and the history in
+#' `run_dir/history.csv`.
+#'
+#' Labels: a factor's levels, in order, are classes 0, 1, 2, ... (so
+#' [load_fashion_mnist()]'s factors work as they are); numbers must already be
+#' 0-based class ids (a 1-based vector is rejected with a hint). R arrays
+#' `(n, height, width, channels)` are passed to NumPy by reticulate (never
+#' transpose them by hand).
+#'
+#' Progress: `verbose = "auto"` shows Keras' progress bar in an interactive R
+#' session and one line per epoch (`verbose = 2`) under `Rscript`, knitr and
+#' other non-interactive sessions, where a carriage-return bar would fill the
+#' log with partial lines.
+#'
+#' @param model A Keras classifier.
+#' @param data `list(x, y)` (images and labels) or a `tf.data` dataset from
+#'   [image_folder()].
+#' @param epochs Passes over the data (at least 1).
+#' @param validation_data `list(x, y)` or a dataset.
+#' @param validation_split With arrays: fraction (the last images) held out.
+#' @param batch_size Images per step (arrays only).
+#' @param learning_rate Peak step size when the model is compiled here.
+#' @param schedule `"constant"` or `"cosine"` (warm-up then cosine decay).
+#' @param run_dir Folder for the backup, `best.keras` and `history.csv`
+#'   (`NULL`: nothing written).
+#' @param early_stopping Patience in epochs (validation loss, else training
+#'   loss), restoring the best weights; `NULL`: off.
+#' @param checkpoint Keep the best model in `run_dir/best.keras`.
+#' @param resume Continue from a backup in `run_dir` (`FALSE`: start afresh).
+#' @param strategy `NULL` or `"mirrored"` (`tf.distribute`).
+#' @param callbacks A list of further Keras callbacks.
+#' @param verbose `"auto"`, 0 (silent), 1 (progress bar), 2 (a line per epoch).
+#' @return The history: a data frame with one row per epoch (`epoch`, `loss`,
+#'   `accuracy`, `val_loss`, ..., `learning_rate`), invisibly. The model is
+#'   trained in place.
+#' @examples
+#' \dontrun{
+#' fm <- load_fashion_mnist(n = 2000)
+#' model <- simple_cnn(c(28, 28, 1), num_classes = 10)
+#' history <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 3)
+#' plot_history(history, "history.png")
+#' }
+#' @export
+fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, validation_split = NULL,
+                           batch_size = 128, learning_rate = 1e-3, schedule = "constant", run_dir = NULL,
+                           early_stopping = NULL, checkpoint = TRUE, resume = TRUE, strategy = NULL,
+                           callbacks = NULL, verbose = "auto") {
+  h <- cnnkit_call("fit_classifier", model, as_py_data(data), epochs = as_py_int(epochs),
+                   validation_data = as_py_data(validation_data), validation_split = validation_split,
+                   batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
+                   run_dir = run_dir, early_stopping = as_py_int(early_stopping), checkpoint = checkpoint,
+                   resume = resume, strategy = strategy, callbacks = as_py_list(callbacks),
+                   verbose = as_py_verbose(verbose))
+  invisible(as_r_data_frame(h))
+}
+
+#' Plot the training history
+#'
+#' Loss and accuracy per epoch, training and validation, written to an image
+#' file (atomically: a failure leaves no partial file).
+#'
+#' @param history The data frame [fit_classifier()] returns.
+#' @param file `.png`, `.pdf`, `.svg` or `.jpg`.
+#' @return The path written, invisibly.
+#' @examples
+#' \dontrun{
+#' plot_history(history, "history.png")
+#' }
+#' @export
+plot_history <- function(history, file = "history.png") {
+  if (is.data.frame(history)) history <- as.list(history)
+  invisible(cnnkit_call("plot_history", history, file = file))
+}

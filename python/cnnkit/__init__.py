@@ -28,6 +28,15 @@ from .train import compile_classifier  # noqa: E402
 from .backbones import backbone, list_backbones, prefetch_weights, preprocess_input, register_backbone  # noqa: E402
 from .freeze import freeze, trainable_layers, unfreeze  # noqa: E402
 from .transfer import domain_adapted_model, fine_tune, transfer_model  # noqa: E402
+# --- issue 4: augmentation, data, training, evaluation, saving, the main job ---
+from .augment import (  # noqa: E402
+    augment_dataset, augmentation, augmented_dataset, plot_augmentation, rand_augment, with_augmentation,
+)
+from .data import image_folder, load_fashion_mnist, load_images  # noqa: E402
+from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classes  # noqa: E402
+from .job import fashion_cnn, train_classifier  # noqa: E402
+from .saving import load_model, save_model  # noqa: E402
+from .train import fit_classifier, plot_history  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -55,4 +64,23 @@ __all__ = [
     "transfer_model",
     "domain_adapted_model",
     "fine_tune",
+    # issue 4: augmentation, data, training, evaluation, saving, the main job
+    "augmentation",
+    "rand_augment",
+    "augment_dataset",
+    "augmented_dataset",
+    "with_augmentation",
+    "plot_augmentation",
+    "load_fashion_mnist",
+    "image_folder",
+    "load_images",
+    "fit_classifier",
+    "plot_history",
+    "evaluate_classifier",
+    "plot_confusion_matrix",
+    "predict_classes",
+    "save_model",
+    "load_model",
+    "fashion_cnn",
+    "train_classifier",
 ]

@@ -1,4 +1,8 @@
-"""Writing files so that a failure never leaves a half-written file behind."""
+"""Files that are either complete or absent: write to a temporary name, then ``os.replace``.
+
+A failure half-way (an exception, a full disk, a kill before the rename) leaves no half-written file
+under the final name, and the temporary file is removed on an exception.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +13,67 @@ from pathlib import Path
 from typing import Iterator
 
 
-@contextlib.contextmanager
-def atomic_path(file: str | os.PathLike, arg: str = "file", fn: str = "save") -> Iterator[Path]:
-    """Yield a temporary path next to ``file``; move it into place only if the block succeeds.
+def writable_dir(path: str | os.PathLike, arg: str, fn: str, *, create: bool = True) -> Path:
+    """Return ``path`` as a directory that exists and can be written to, or raise naming ``arg``.
 
-    The parent folder must exist and be writable; otherwise a ``ValueError`` names ``arg``.
+    Nothing is left behind by the check itself (a probe file is created and removed).
     """
-    target = Path(file).expanduser()
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"{fn}(): `{arg}`: the folder {str(parent)!r} does not exist; create it first.")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"{fn}(): `{arg}`: the folder {str(parent)!r} is not writable; choose another path.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=parent)
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise TypeError(f"{fn}(): `{arg}` must be a directory path (a string), got {path!r}.")
+    p = Path(path).expanduser()
+    try:
+        if create:
+            p.mkdir(parents=True, exist_ok=True)
+        if not p.is_dir():
+            raise NotADirectoryError(f"{p} is not a directory")
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".cnnkit-probe-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise ValueError(
+            f"{fn}(): `{arg}` {str(p)!r} is not a writable directory ({e.__class__.__name__}: {e}). "
+            f"Pass a folder you can write to, e.g. {arg}='runs/my-run'."
+        ) from None
+    return p
+
+
+def check_file_target(file: str | os.PathLike, arg: str, fn: str, suffixes: tuple[str, ...]) -> Path:
+    """Check an output file name: a string with one of ``suffixes`` in a writable (existing or creatable) folder."""
+    if not isinstance(file, (str, os.PathLike)) or not str(file):
+        raise TypeError(f"{fn}(): `{arg}` must be a file path (a string), got {file!r}.")
+    p = Path(file).expanduser()
+    if p.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"{fn}(): `{arg}` must end in {' or '.join(suffixes)}, got {str(p)!r}. "
+            f"Pass e.g. {arg}='result{suffixes[0]}'."
+        )
+    writable_dir(p.parent if str(p.parent) else ".", arg, fn)
+    return p
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``target`` (same suffix); move it onto ``target`` on success.
+
+    Example:
+        >>> with atomic_path("plot.png") as tmp:  # doctest: +SKIP
+        ...     figure.savefig(tmp)
+    """
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=target.suffix)
     os.close(fd)
+    tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def save_figure(fig, file: str | os.PathLike, fn: str, dpi: int = 110) -> str:
-    """Save a matplotlib figure atomically, close it, and return the path as a string."""
-    import matplotlib.pyplot as plt
-
-    try:
-        with atomic_path(file, "file", fn) as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(file).suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
-    return str(Path(file))
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise

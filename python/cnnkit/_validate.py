@@ -145,3 +145,21 @@ def sizes(value: Any, arg: str, fn: str, count: int) -> list[int]:
             )
         return [positive_int(v, f"{arg} (entry {i + 1})", fn) for i, v in enumerate(items)]
     return [positive_int(value, arg, fn)] * count
+
+
+def fraction(value: Any, arg: str, fn: str) -> float | None:
+    """A number in (0, 1), or ``None`` (``0`` also means none): a validation split, a dropout rate."""
+    if value is None or (isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool) and value == 0):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)) or not 0 < float(value) < 1:
+        raise ValueError(f"{_where(fn, arg)} must be a fraction between 0 and 1 (e.g. {arg}=0.2) or None, got {value!r}.")
+    return float(value)
+
+
+def positive_number(value: Any, arg: str, fn: str) -> float:
+    """A finite number > 0 as a ``float`` (a learning rate, a factor)."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{_where(fn, arg)} must be a positive number, got {value!r}.")
+    return float(value)

@@ -1,14 +1,19 @@
 """The ``cnnkit`` command line (also ``python -m cnnkit``).
 
-``cnnkit summary [MODEL ...]`` builds the slides' models and prints their Keras summaries.
+``cnnkit train``      train (default: the main job on Fashion-MNIST), print test accuracy, save a run
+``cnnkit evaluate``   accuracy, per-class table and confusion matrix of a saved model
+``cnnkit predict``    predicted classes of image files
+``cnnkit summary``    build the slides' models and print their Keras summaries
+
+Bad arguments end with a one-line message on stderr and exit status 2 (no traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Callable, Sequence
-
 
 
 def _models() -> dict[str, Callable[[], object]]:
@@ -38,10 +43,122 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train, evaluate on the test set, save the run; print the test accuracy.
+
+    Progress: Keras' bar on a terminal; one line per epoch when the output goes to a file or a pipe
+    (a log, CI), where a carriage-return bar would leave hundreds of partial lines.
+    """
+    from .evaluate import format_evaluation
+    from .job import train_classifier
+
+    r = train_classifier(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
+                         run_dir=args.run_dir, strategy=args.strategy, seed=args.seed,
+                         verbose=0 if args.quiet else "auto" if sys.stdout.isatty() else 2)
+    if not args.quiet:
+        print(format_evaluation(r["evaluation"]))
+        print()
+    print(f"test accuracy: {r['accuracy']:.4f} ({r['evaluation']['n']} images); "
+          f"training: {r['train_seconds']:.1f} s")
+    print(f"run directory: {r['run_dir']} (model.keras, history.png, confusion_matrix.png, metrics.json)")
+    return 0
+
+
+def _eval_data(args: argparse.Namespace, model) -> tuple[object, list[str] | None]:
+    from ._checks import model_input_shape
+    from .data import image_folder, load_fashion_mnist
+
+    shape = model_input_shape(model, "evaluate")
+    if args.data is None:
+        d = load_fashion_mnist(pad=shape[1] == 32, channels=shape[-1] if shape[-1] in (1, 3) else 1,
+                               n_test=args.subset, n=10)
+        return (d["x_test"], d["y_test"]), d["class_names"]
+    d = image_folder(args.data, image_size=shape[1:3], color_mode="grayscale" if shape[-1] == 1 else "rgb",
+                     batch_size=64)
+    return d["train"], d["class_names"]
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a saved model on the Fashion-MNIST test set or on a folder of images."""
+    from .evaluate import evaluate_classifier, format_evaluation
+    from .saving import class_names_of, load_model
+
+    model = load_model(args.model_file)
+    data, names = _eval_data(args, model)
+    names = class_names_of(model) or names
+    ev = evaluate_classifier(model, data, class_names=names, file=args.plot)
+    print(format_evaluation(ev))
+    if ev["file"]:
+        print(f"\nconfusion matrix plot: {ev['file']}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print the predicted class of each image file."""
+    from .evaluate import predict_classes
+    from .saving import load_model
+
+    model = load_model(args.model_file)
+    p = predict_classes(model, list(args.images))
+    width = max(len(f) for f in args.images)
+    for f, label, prob in zip(args.images, p["label"], p["probability"]):
+        print(f"{f:<{width}}  {label}  ({prob:.1%})")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _add_train(sub) -> None:
+    from .job import DEFAULTS, MODELS
+
+    p = sub.add_parser("train", help="train a classifier and print its test accuracy (default: the main job)",
+                       description="Train a classifier, evaluate it on the test set and save model, history plot, "
+                                   "confusion matrix and metrics in a run directory. With no arguments: the default "
+                                   "model on Fashion-MNIST. Run again with the same --run-dir to resume a killed run.")
+    p.add_argument("--model", default=DEFAULTS["model"], choices=list(MODELS), help="model (default: %(default)s)")
+    p.add_argument("--data", metavar="DIR", help="a folder with one sub-folder of images per class "
+                   "(default: Fashion-MNIST)")
+    p.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"], help="default: %(default)s")
+    p.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"], help="default: %(default)s")
+    p.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"], help="peak rate (default: %(default)s)")
+    p.add_argument("--schedule", choices=["cosine", "constant"], default=DEFAULTS["schedule"],
+                   help="learning-rate schedule (default: %(default)s, one cycle)")
+    p.add_argument("--subset", type=_positive_int, metavar="N", help="use N training and N test images (quick runs)")
+    p.add_argument("--run-dir", metavar="DIR", help="where to save (default: runs/<timestamp>)")
+    p.add_argument("--strategy", choices=["mirrored"], help="train with tf.distribute (MirroredStrategy; "
+                   "MultiWorkerMirroredStrategy when TF_CONFIG is set)")
+    p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
+    p.set_defaults(func=cmd_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
     parser = argparse.ArgumentParser(prog="cnnkit", description="Image classification with CNNs in Keras 3.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    p = sub.add_parser("evaluate", help="evaluate a saved model (accuracy, per-class table, confusion matrix)",
+                       description="Evaluate a saved .keras model on the Fashion-MNIST test set or on a folder of "
+                                   "images in class sub-folders.")
+    p.add_argument("model_file", metavar="MODEL.keras")
+    p.add_argument("--data", metavar="DIR", help="a folder of images in class sub-folders (default: Fashion-MNIST test set)")
+    p.add_argument("--subset", type=_positive_int, metavar="N", help="use N Fashion-MNIST test images")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the confusion matrix to this file")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("predict", help="predict the class of image files",
+                       description="Print the predicted class and its probability for each image file.")
+    p.add_argument("model_file", metavar="MODEL.keras")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP or GIF files")
+    p.set_defaults(func=cmd_predict)
     p = sub.add_parser("summary", help="build the slides' models and print their summaries",
                        description="Build the slides' models and print their Keras summaries.")
     p.add_argument("models", nargs="*", help="mlp_classifier, simple_cnn, lenet5 (default: all)")
@@ -51,9 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (2 for bad input, with a one-line message)."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+
+    def show(message, category, filename, lineno, file=None, line=None):  # one line, no source excerpt
+        print(f"cnnkit {args.command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        return args.func(args)
+    except (ValueError, TypeError) as e:
+        print(f"cnnkit {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"cnnkit {args.command}: interrupted (run again with the same --run-dir to resume)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
-from ._files import save_figure
+from ._plot import check_target, new_figure, save_figure
 
 
 def feature_maps(model: keras.Model, image: Any, layer: str | int) -> np.ndarray:
@@ -55,7 +55,8 @@ def plot_feature_maps(
         model: a Keras model.
         image: one image (array ``(H, W, C)``/``(1, H, W, C)`` or an image file path).
         layer: a layer name or a 0-based index (negative from the end) with a 4-D output.
-        file: PNG path to write (atomically); ``None`` returns the matplotlib figure instead.
+        file: image path to write (``.png``, ``.pdf``, ``.svg``, ``.jpg``; atomically; a missing
+            folder is created); ``None`` returns the matplotlib ``Figure`` instead.
         max_maps: how many channels to draw at most.
         cols: grid columns.
         cmap: matplotlib colour map for the maps.
@@ -67,16 +68,17 @@ def plot_feature_maps(
         >>> plot_feature_maps(simple_cnn(), img, "block1_conv", file="maps.png")  # doctest: +SKIP
         'maps.png'
     """
-    import matplotlib.pyplot as plt
-
     fn = "plot_feature_maps"
     max_maps = v.positive_int(max_maps, "max_maps", fn)
     cols = v.positive_int(cols, "cols", fn)
+    if file is not None:
+        check_target(file, fn)
     target, x, maps = _activations(model, image, layer, fn)
     n = min(max_maps, maps.shape[-1])
     cols = min(cols, n)
     rows = 1 + -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.7 * rows), squeeze=False)
+    fig = new_figure(1.6 * cols, 1.7 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     shown = x[0]
@@ -90,7 +92,7 @@ def plot_feature_maps(
                  fontsize=10)
     if file is None:
         return fig
-    return save_figure(fig, file, fn)
+    return save_figure(fig, file)
 
 
 def _unit(img: np.ndarray) -> np.ndarray:

@@ -61,7 +61,7 @@ def test_feature_maps_bad_input(model, image, kwargs, match):
 
 def test_plot_feature_maps_leaves_no_file_on_failure(model, image, tmp_path):
     with pytest.raises(ValueError, match="`file`"):
-        cnnkit.plot_feature_maps(model, image, "c1", file=tmp_path / "missing" / "maps.png")
+        cnnkit.plot_feature_maps(model, image, "c1", file=tmp_path / "maps.txt")
     bad = tmp_path / "corrupt.png"
     bad.write_bytes(b"not a png")
     with pytest.raises(ValueError, match="not a readable image"):

@@ -17,5 +17,5 @@ test_that("feature maps from R: bad layer indices and files fail clearly", {
   expect_error(feature_maps(model, img, 0), "0 is not an index in R")
   expect_error(feature_maps(model, img, 2.5), "`layer`")
   expect_error(feature_maps(model, img, -1), "4-D output")   # -1 is the last layer: the Dense output
-  expect_error(plot_feature_maps(model, img, "c1", file = file.path(tempdir(), "no", "x.png")), "`file`")
+  expect_error(plot_feature_maps(model, img, "c1", file = tempfile(fileext = ".txt")), "`file`")
 })

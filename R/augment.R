@@ -1,0 +1,129 @@
+#' Augmentation layers: the slides' six, plus flips
+#'
+#' Composes `RandomCrop`, `RandomTranslation`, `RandomShear`, `RandomRotation`,
+#' `RandomErasing`, `RandomColorJitter` and `RandomFlip` (only those asked for)
+#' in a `keras.Sequential`. Apply it inside the model ([with_augmentation()]),
+#' in the input pipeline ([augmented_dataset()]) or once before training
+#' ([augment_dataset()]).
+#'
+#' @param crop `RandomCrop` window `c(height, width)` (the output size).
+#' @param translate Fraction of height/width to shift by (one number or two).
+#' @param shear Shear factor.
+#' @param rotate Fraction of a full turn (0.05 = +/- 18 degrees).
+#' @param erase Probability of erasing a random rectangle.
+#' @param color_jitter Brightness and contrast factor (or a named list of
+#'   `RandomColorJitter`'s `*_factor` arguments).
+#' @param flip `"horizontal"` (or `TRUE`), `"vertical"`, `"horizontal_and_vertical"`.
+#' @param value_range The images' value range (cnnkit's loaders give `c(0, 1)`).
+#' @param fill_mode How new pixels are filled (`"constant"`: black).
+#' @param seed Base seed.
+#' @return A Keras `Sequential` model of augmentation layers.
+#' @examples
+#' \dontrun{
+#' aug <- augmentation(translate = 0.1, rotate = 0.05, flip = "horizontal", seed = 1)
+#' }
+#' @export
+augmentation <- function(crop = NULL, translate = NULL, shear = NULL, rotate = NULL, erase = NULL,
+                         color_jitter = NULL, flip = NULL, value_range = c(0, 1), fill_mode = "constant",
+                         seed = NULL) {
+  cnnkit_call("augmentation", crop = as_py_int(crop), translate = translate, shear = shear, rotate = rotate,
+              erase = erase, color_jitter = if (is.list(color_jitter)) reticulate::dict(color_jitter) else color_jitter,
+              flip = flip, value_range = as_py_list(value_range), fill_mode = fill_mode, seed = as_py_int(seed))
+}
+
+#' Augmentation chosen automatically: RandAugment or AugMix
+#'
+#' @param method `"randaugment"` or `"augmix"`.
+#' @param value_range The images' value range.
+#' @param num_ops Operations per image (RandAugment).
+#' @param factor Strength in (0, 1].
+#' @param seed Random seed.
+#' @return A Keras layer (needs 3-channel images).
+#' @examples
+#' \dontrun{
+#' rand_augment("augmix")
+#' }
+#' @export
+rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops = 2, factor = 0.5, seed = NULL) {
+  cnnkit_call("rand_augment", method = method, value_range = as_py_list(value_range), num_ops = as_py_int(num_ops),
+              factor = factor, seed = as_py_int(seed))
+}
+
+#' Augment once, before training
+#'
+#' @param x Images `(n, height, width, channels)`.
+#' @param y Labels (a factor or 0-based ids).
+#' @param aug An augmentation layer that keeps the image size.
+#' @param copies Augmented copies per image: the result has `n * (copies + 1)` images.
+#' @return `list(x, y)`: the originals first, then the copies; `y` keeps
+#'   the factor levels of a factor `y`.
+#' @examples
+#' \dontrun{
+#' bigger <- augment_dataset(fm$x_train, fm$y_train, augmentation(rotate = 0.05), copies = 2)
+#' }
+#' @export
+augment_dataset <- function(x, y, aug, copies = 1) {
+  out <- cnnkit_call("augment_dataset", x, as_py_labels(y), aug, copies = as_py_int(copies))
+  out <- list(x = out[[1]], y = out[[2]])
+  if (is.factor(y)) out$y <- as_r_factor(out$y, levels(y))
+  out
+}
+
+#' Augment dynamically in the input pipeline
+#'
+#' A shuffled, batched `tf.data` dataset whose batches are augmented afresh
+#' every epoch, for [fit_classifier()].
+#'
+#' @param x,y Images `(n, height, width, channels)` and labels (a factor or 0-based ids).
+#' @param aug An augmentation layer.
+#' @param batch_size Images per batch.
+#' @param shuffle Reshuffle every epoch.
+#' @param seed Shuffle seed.
+#' @return A Python `tf.data.Dataset`.
+#' @examples
+#' \dontrun{
+#' fit_classifier(model, augmented_dataset(fm$x_train, fm$y_train, augmentation(translate = 0.1)))
+#' }
+#' @export
+augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed = NULL) {
+  cnnkit_call("augmented_dataset", x, as_py_labels(y), aug, batch_size = as_py_int(batch_size), shuffle = shuffle,
+              seed = as_py_int(seed))
+}
+
+#' Augment dynamically inside the model
+#'
+#' `Input -> aug -> model`: random in training, the identity at prediction.
+#'
+#' @param model A Keras model with one image input.
+#' @param aug An augmentation layer that keeps the image size.
+#' @return A new model sharing `model`'s layers and weights.
+#' @examples
+#' \dontrun{
+#' m <- with_augmentation(simple_cnn(), augmentation(flip = TRUE))
+#' }
+#' @export
+with_augmentation <- function(model, aug) {
+  cnnkit_call("with_augmentation", model, aug)
+}
+
+#' The slides' before/after augmentation grid
+#'
+#' Each row one image, then `n` augmented versions of it.
+#'
+#' @param images One image `(height, width, channels)` or several
+#'   `(m, height, width, channels)` (up to 8 rows).
+#' @param aug An augmentation layer.
+#' @param n Augmented versions per image.
+#' @param file The image file to write (atomically).
+#' @param titles Optional row labels.
+#' @return The path written, invisibly.
+#' @examples
+#' \dontrun{
+#' fm <- load_fashion_mnist(n = 10)
+#' plot_augmentation(fm$x_train[1:3, , , , drop = FALSE], augmentation(rotate = 0.1), file = "aug.png")
+#' }
+#' @export
+plot_augmentation <- function(images, aug, n = 6, file = "aug.png", titles = NULL) {
+  invisible(cnnkit_call("plot_augmentation", images, aug, n = as_py_int(n), file = file,
+                        titles = as_py_list(if (is.null(titles)) NULL else as.character(titles))))
+}

@@ -1,0 +1,99 @@
+#' Fashion-MNIST, offline first
+#'
+#' Reads the Debian package `dataset-fashion-mnist`
+#' (`/usr/share/datasets/fashion-mnist`) when present, else the Keras cache
+#' (`$KERAS_HOME/datasets/fashion-mnist`), else downloads through Keras.
+#' Images arrive as R arrays `(n, height, width, channels)` in `[0, 1]`;
+#' labels as factors whose levels are the class names (level 1 is class id 0;
+#' [fit_classifier()] converts them).
+#'
+#' @param pad Zero-pad the 28x28 images to 32x32 (for [lenet5()]).
+#' @param channels 1 (grayscale) or 3 (the gray value repeated).
+#' @param classes Keep only these classes (ids 0-9 or names), relabelled in the
+#'   order given: `classes = c(0, 9)` is a 2-class problem.
+#' @param n,n_test Keep a random `n` training / `n_test` test images (`NULL`: all).
+#' @param normalize `TRUE`: values in `[0, 1]`; `FALSE`: the raw 0-255 values.
+#' @param seed Seed of the random subsets.
+#' @return A list: `x_train`, `y_train` (factor), `x_test`, `y_test`,
+#'   `class_names`, `source` (where the files were found).
+#' @examples
+#' \dontrun{
+#' fm <- load_fashion_mnist(pad = TRUE, n = 1000)
+#' dim(fm$x_train)     # 1000 32 32 1
+#' table(fm$y_train)
+#' }
+#' @export
+load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NULL, n_test = NULL,
+                               normalize = TRUE, seed = 0) {
+  d <- cnnkit_call("load_fashion_mnist", pad = pad, channels = as_py_int(channels),
+                   classes = as_py_list(if (is.numeric(classes)) as_py_int(classes) else classes),
+                   n = as_py_int(n), n_test = as_py_int(n_test), normalize = normalize, seed = as_py_int(seed))
+  d$y_train <- as_r_factor(d$y_train, d$class_names)
+  d$y_test <- as_r_factor(d$y_test, d$class_names)
+  d
+}
+
+#' Your own images, in class sub-folders, as a tf.data pipeline
+#'
+#' `path/<class>/<image>` becomes a prefetched `tf.data` pipeline of
+#' `(images, labels)` batches for [fit_classifier()]. Class ids follow the
+#' sorted folder names. Images are resized and scaled to `[0, 1]`. Files that
+#' are not readable PNG, JPEG, BMP or GIF images are skipped, with a warning
+#' that counts them; an empty folder, one class only or a missing path are
+#' errors.
+#'
+#' @param path The folder holding one sub-folder per class.
+#' @param image_size `c(height, width)` (one number: square).
+#' @param color_mode `"rgb"` or `"grayscale"`.
+#' @param validation_split Fraction held out for validation (`NULL`: none).
+#' @param seed Seed of the shuffle and of the split.
+#' @param batch_size Images per batch.
+#' @return A list: `train` and `validation` (Python `tf.data.Dataset`s or
+#'   `NULL`), `class_names`, `num_train`, `num_validation`, `skipped`.
+#' @examples
+#' \dontrun{
+#' d <- image_folder("photos", image_size = 64, validation_split = 0.2)
+#' fit_classifier(simple_cnn(c(64, 64, 3), num_classes = length(d$class_names)),
+#'                d$train, validation_data = d$validation, epochs = 5)
+#' }
+#' @export
+image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", validation_split = NULL,
+                         seed = 0, batch_size = 32) {
+  # Python's warning would go to stderr; it is raised as an R warning below instead
+  d <- without_py_warnings(
+    cnnkit_call("image_folder", path = path, image_size = as_py_int(image_size), color_mode = color_mode,
+                validation_split = validation_split, seed = as_py_int(seed), batch_size = as_py_int(batch_size)))
+  if (length(d$skipped)) {
+    warning("image_folder(): skipped ", length(d$skipped), " file(s) that are not readable images: ",
+            paste(utils::head(basename(unlist(d$skipped)), 5), collapse = ", "),
+            if (length(d$skipped) > 5) ", ...", call. = FALSE)
+  }
+  d
+}
+
+#' Read image files into an array
+#'
+#' Decodes and resizes exactly as [image_folder()] does, so a model trained on
+#' a folder sees new files the same way. An unreadable file is an error.
+#'
+#' @param files Image paths (PNG, JPEG, BMP, GIF).
+#' @param image_size `c(height, width)`.
+#' @param color_mode `"rgb"` or `"grayscale"`.
+#' @return An array `(n, height, width, channels)` in `[0, 1]`.
+#' @examples
+#' \dontrun{
+#' dim(load_images(c("a.png", "b.jpg"), 28, "grayscale"))  # 2 28 28 1
+#' }
+#' @export
+load_images <- function(files, image_size, color_mode = "rgb") {
+  cnnkit_call("load_images", as.list(files), image_size = as_py_int(image_size), color_mode = color_mode)
+}
+
+# Evaluate `expr` with Python's warnings silenced (cnnkit re-raises the ones that matter in R).
+without_py_warnings <- function(expr) {
+  warnings <- reticulate::import("warnings")
+  with(warnings$catch_warnings(), {
+    warnings$simplefilter("ignore")
+    expr
+  })
+}

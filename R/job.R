@@ -1,0 +1,62 @@
+#' The main job's default model
+#'
+#' Two convolutional blocks with BatchNorm (`Conv 5x5 -> MaxPool -> BN -> ReLU`,
+#' `Conv 3x3 -> MaxPool -> BN -> ReLU`), `Flatten`, `Dense(units, relu)` and the
+#' output layer: 317,418 parameters, small enough to train on two CPU cores in
+#' about a minute and a half, wide enough for about 92.5% on Fashion-MNIST.
+#' Pooling straight after each convolution lets BatchNorm and ReLU run on a
+#' quarter of the pixels.
+#'
+#' @param input_shape `c(height, width, channels)`.
+#' @param num_classes Output classes.
+#' @param filters Filters of the two blocks: one number or two.
+#' @param units Hidden Dense units.
+#' @return An uncompiled Keras model.
+#' @examples
+#' \dontrun{
+#' fashion_cnn()
+#' }
+#' @export
+fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = c(32, 48), units = 128) {
+  cnnkit_call("fashion_cnn", input_shape = as_py_shape(input_shape), num_classes = as_py_int(num_classes),
+              filters = as_py_int(filters), units = as_py_int(units))
+}
+
+#' The main job: train, evaluate, save a run
+#'
+#' The same as the command line's `cnnkit train`. With no arguments:
+#' [fashion_cnn()] on Fashion-MNIST (8 epochs, one-cycle learning rate),
+#' evaluated on the 10,000 test images; the run directory (default
+#' `runs/<timestamp>/`) receives `model.keras`, `history.csv`, `history.png`,
+#' `confusion_matrix.png` and `metrics.json`. Called again with the same
+#' `run_dir` after a kill, training resumes from the last completed epoch.
+#'
+#' @param model `"fashion_cnn"`, `"simple_cnn"`, `"lenet5"` or a Keras model.
+#' @param data `NULL` (Fashion-MNIST) or a folder of images in class
+#'   sub-folders (20% held out for testing).
+#' @param epochs,batch_size,learning_rate,schedule See [fit_classifier()].
+#' @param subset Use only this many training and test images (quick checks).
+#' @param run_dir Where to save (default: a new `runs/<timestamp>/`).
+#' @param strategy `NULL` or `"mirrored"`.
+#' @param seed Seed for weights, subsets and shuffling.
+#' @param verbose `"auto"` (see [fit_classifier()]), 0, 1 or 2.
+#' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
+#'   (data frame) and `evaluation` (see [evaluate_classifier()]).
+#' @examples
+#' \dontrun{
+#' run <- train_classifier()               # the main job
+#' run$accuracy
+#' train_classifier(epochs = 1, subset = 2000)   # a quick check
+#' }
+#' @export
+train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
+                             learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
+                             strategy = NULL, seed = 0, verbose = "auto") {
+  r <- cnnkit_call("train_classifier", model = model, data = data, epochs = as_py_int(epochs),
+                   batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
+                   subset = as_py_int(subset), run_dir = run_dir, strategy = strategy, seed = as_py_int(seed),
+                   verbose = as_py_verbose(verbose))
+  r$history <- as_r_data_frame(r$history)
+  r$evaluation <- as_r_evaluation(r$evaluation)
+  r
+}

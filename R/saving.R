@@ -1,0 +1,44 @@
+#' Save a model to a .keras file
+#'
+#' Written under a temporary name and renamed when complete, so an error never
+#' leaves a half-written file. Class names are stored inside the file, so
+#' [predict_classes()] on the loaded model shows them. The file loads in Python
+#' too (`cnnkit.load_model()` or `keras.saving.load_model()`).
+#'
+#' @param model A Keras model.
+#' @param file A path ending in `.keras`.
+#' @param class_names Class names to store (default: those already attached).
+#' @return The path written, invisibly.
+#' @examples
+#' \dontrun{
+#' save_model(model, "fashion.keras", class_names = fm$class_names)
+#' }
+#' @export
+save_model <- function(model, file, class_names = NULL) {
+  invisible(cnnkit_call("save_model", model, file, class_names = as_py_list(class_names)))
+}
+
+#' Load a model from a .keras file (Keras safe mode)
+#'
+#' Safe mode refuses files that carry Python code (a `Lambda` layer); pass
+#' `safe_mode = FALSE` only for a file you trust. A missing, corrupt or
+#' truncated file is a clear error.
+#'
+#' @param file The `.keras` file.
+#' @param safe_mode Keep Keras' safe mode on.
+#' @param compile Restore the optimizer and loss.
+#' @return The Keras model.
+#' @examples
+#' \dontrun{
+#' model <- load_model("runs/20250101-120000/model.keras")
+#' }
+#' @export
+load_model <- function(file, safe_mode = TRUE, compile = TRUE) {
+  cnnkit_call("load_model", file, safe_mode = safe_mode, compile = compile)
+}
+
+# The class names stored with a model (NULL if none).
+model_class_names <- function(model) {
+  names <- py_cnnkit()$saving$class_names_of(model)
+  if (is.null(names)) NULL else unlist(names)
+}

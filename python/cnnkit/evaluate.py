@@ -1,0 +1,225 @@
+"""Evaluation and prediction: accuracy, per-class precision and recall, the confusion matrix (table
+and plot), and class predictions for arrays or image files."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+
+from . import _validate as v
+from ._checks import check_data, check_images, is_dataset, model_input_shape
+from ._plot import check_target, new_figure, save_figure
+from .saving import class_names_of
+from .train import output_activation, output_kind
+
+
+def _probabilities(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
+    """Class probabilities ``(n, k)``; a 1-unit sigmoid output becomes ``[1 - p, p]``."""
+    p = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float64")
+    return _as_classes(model, p)
+
+
+def _as_classes(model: keras.Model, p: np.ndarray) -> np.ndarray:
+    kind, _ = output_kind(model)
+    if output_activation(model) in (None, "linear"):  # logits
+        p = 1 / (1 + np.exp(-p)) if kind == "binary" else np.exp(p - p.max(1, keepdims=True))
+        p = p if kind == "binary" else p / p.sum(1, keepdims=True)
+    return np.concatenate([1 - p, p], axis=1) if kind == "binary" else p
+
+
+def _names(model: keras.Model, class_names: Any, k: int, fn: str) -> list[str]:
+    names = class_names if class_names is not None else class_names_of(model)
+    if names is None:
+        return [str(i) for i in range(k)]
+    if isinstance(names, str):
+        names = [names]
+    names = [str(c) for c in names]
+    if len(names) != k:
+        raise ValueError(f"{fn}(): `class_names` has {len(names)} names but the model predicts {k} classes.")
+    return names
+
+
+def _predict_labelled(model: keras.Model, data: Any, batch_size: int, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    data = check_data(model, data, "data", fn)
+    if not is_dataset(data):
+        return data[1], _probabilities(model, data[0], batch_size)
+    ys, ps = [], []
+    for batch in data:  # one pass, so labels and predictions stay paired even if the dataset shuffles
+        ys.append(np.asarray(batch[1]).reshape(-1))
+        ps.append(_as_classes(model, np.asarray(model.predict_on_batch(batch[0]), dtype="float64")))
+    if not ys:
+        raise ValueError(f"{fn}(): `data` is an empty dataset.")
+    return np.concatenate(ys).astype("int64"), np.concatenate(ps)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
+    """Counts ``(k, k)``: rows are true classes, columns predicted classes."""
+    return np.bincount(np.asarray(y_true) * k + np.asarray(y_pred), minlength=k * k).reshape(k, k)
+
+
+def _per_class(cm: np.ndarray, names: list[str]) -> dict[str, list]:
+    tp = np.diag(cm).astype("float64")
+    pred, true = cm.sum(0), cm.sum(1)
+    precision = np.divide(tp, pred, out=np.zeros_like(tp), where=pred > 0)
+    recall = np.divide(tp, true, out=np.zeros_like(tp), where=true > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
+    return {"class": names, "precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist(),
+            "support": true.astype(int).tolist()}
+
+
+def evaluate_classifier(
+    model: keras.Model,
+    data: Any,
+    class_names: Sequence[str] | None = None,
+    batch_size: int = 256,
+    file: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``model`` on ``data``.
+
+    Args:
+        model: a trained classifier.
+        data: ``(x, y)`` arrays or a ``tf.data.Dataset`` of ``(images, labels)`` batches.
+        class_names: names for the class ids (default: those saved with the model, else ``"0"``, ...).
+        batch_size: images per prediction step (arrays).
+        file: also draw the confusion matrix to this image file (``.png``, ``.pdf``, ``.svg``).
+
+    Returns:
+        A dict: ``accuracy``, ``n``, ``confusion_matrix`` (``(k, k)`` counts, rows true, columns
+        predicted), ``per_class`` (dict of lists: ``class``, ``precision``, ``recall``, ``f1``,
+        ``support``), ``class_names`` and ``file``.
+
+    Example:
+        >>> d = load_fashion_mnist(n_test=500)  # doctest: +SKIP
+        >>> evaluate_classifier(model, (d["x_test"], d["y_test"]), d["class_names"])["accuracy"]  # doctest: +SKIP
+        0.91
+    """
+    fn = "evaluate_classifier"
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+    batch_size = v.positive_int(batch_size, "batch_size", fn)
+    k = max(2, output_kind(model)[1])
+    names = _names(model, class_names, k, fn)
+    target = check_target(file, fn) if file is not None else None
+    y, p = _predict_labelled(model, data, batch_size, fn)
+    cm = confusion_matrix(y, p.argmax(1), k)
+    out = {"accuracy": float(np.trace(cm) / cm.sum()), "n": int(cm.sum()), "confusion_matrix": cm,
+           "per_class": _per_class(cm, names), "class_names": names, "file": None}
+    if target is not None:
+        out["file"] = plot_confusion_matrix(out, file=target)
+    return out
+
+
+def plot_confusion_matrix(
+    evaluation: dict[str, Any] | np.ndarray,
+    class_names: Sequence[str] | None = None,
+    file: str | os.PathLike = "confusion_matrix.png",
+    normalize: bool = True,
+) -> str:
+    """Draw a confusion matrix as a heat map (rows true class, columns predicted) to ``file``.
+
+    Args:
+        evaluation: the result of :func:`evaluate_classifier`, or a ``(k, k)`` matrix of counts.
+        class_names: axis labels (default: the evaluation's).
+        file: an image file (``.png``, ``.pdf``, ``.svg``); written atomically.
+        normalize: colour by the share of each true class (the counts are printed in the cells).
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> plot_confusion_matrix(evaluate_classifier(model, test), file="cm.png")  # doctest: +SKIP
+    """
+    fn = "plot_confusion_matrix"
+    cm = np.asarray(evaluation["confusion_matrix"] if isinstance(evaluation, dict) else evaluation)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] < 2:
+        raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result or a square matrix, "
+                         f"got shape {cm.shape}.")
+    k = cm.shape[0]
+    names = list(class_names or (evaluation.get("class_names") if isinstance(evaluation, dict) else None)
+                 or [str(i) for i in range(k)])
+    target = check_target(file, fn)
+    share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig = new_figure(1.2 + 0.62 * k, 0.9 + 0.55 * k)
+    ax = fig.add_subplot()
+    im = ax.imshow(share if normalize else cm, cmap="Blues", vmin=0)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), names, rotation=45, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    acc = np.trace(cm) / max(cm.sum(), 1)
+    ax.set_title(f"Confusion matrix (accuracy {acc:.1%}, n = {int(cm.sum())})")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="share of true class" if normalize else "count")
+    return save_figure(fig, target)
+
+
+def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
+    """Arrays as they are; image file paths loaded at the model's input size and channel count."""
+    from .data import load_images
+
+    paths = [x] if isinstance(x, (str, os.PathLike)) else x
+    if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
+        shape = model_input_shape(model, fn)
+        if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
+            raise ValueError(f"{fn}(): image files need a model with a fixed (height, width, 1 or 3) input, "
+                             f"this one takes {shape}.")
+        return load_images(list(paths), shape[1:3], "grayscale" if shape[-1] == 1 else "rgb")
+    return check_images(model, x, "x", fn)
+
+
+def predict_classes(
+    model: keras.Model,
+    x: Any,
+    class_names: Sequence[str] | None = None,
+    batch_size: int = 256,
+) -> dict[str, Any]:
+    """Predicted class, its name and the class probabilities for images or image files.
+
+    Args:
+        model: a trained classifier.
+        x: images ``(n, h, w, c)`` or image file paths (one or a list: PNG, JPEG, BMP, GIF), which
+            are read at the model's input size and channel count, as ``image_folder()`` reads them.
+        class_names: names for the class ids (default: those saved with the model).
+        batch_size: images per prediction step.
+
+    Returns:
+        A dict: ``class_id`` (``(n,)`` ids from 0), ``label`` (names), ``probability`` (of the
+        predicted class) and ``probabilities`` (``(n, k)``; a 1-unit sigmoid output gives
+        ``[1 - p, p]``).
+
+    Example:
+        >>> predict_classes(model, ["shoe.png"], class_names=names)["label"]  # doctest: +SKIP
+        ['Sneaker']
+    """
+    fn = "predict_classes"
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+    batch_size = v.positive_int(batch_size, "batch_size", fn)
+    names = _names(model, class_names, max(2, output_kind(model)[1]), fn)
+    p = _probabilities(model, _inputs(model, x, fn), batch_size)
+    ids = p.argmax(1)
+    return {"class_id": ids.astype("int32"), "label": [names[i] for i in ids],
+            "probability": p[np.arange(len(ids)), ids], "probabilities": p}
+
+
+def format_evaluation(result: dict[str, Any]) -> str:
+    """The evaluation as text: accuracy, the per-class table and the confusion matrix."""
+    pc, names = result["per_class"], result["class_names"]
+    w = max(12, max(len(n) for n in names) + 2)
+    lines = [f"accuracy: {result['accuracy']:.4f} ({result['n']} images)", "",
+             f"{'class':<{w}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    for i, n in enumerate(names):
+        lines.append(f"{n:<{w}}{pc['precision'][i]:>10.3f}{pc['recall'][i]:>10.3f}{pc['f1'][i]:>10.3f}{pc['support'][i]:>9d}")
+    cm = result["confusion_matrix"]
+    lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
+    cw = max(5, len(str(int(cm.max()))) + 1)
+    lines.append(" " * w + "".join(f"{j:>{cw}}" for j in range(len(names))))
+    for i, n in enumerate(names):
+        lines.append(f"{f'{i} {n}':<{w}}" + "".join(f"{int(c):>{cw}}" for c in cm[i]))
+    return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""The main job: train a classifier on Fashion-MNIST (or a folder of images), report test accuracy,
+and keep the model, the history plot and the confusion matrix in a run directory.
+
+``cnnkit train`` (the command line) and ``cnnkit::train_classifier()`` (R) both call
+:func:`train_classifier`. The default model, :func:`fashion_cnn`, with a one-cycle (warm-up + cosine)
+learning rate reaches about 92.5 % test accuracy on Fashion-MNIST in 8 epochs (see README).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+import numpy as np
+
+from . import _validate as v
+from ._files import atomic_path, writable_dir
+
+
+def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
+                filters: tuple[int, int] = (32, 48), units: int = 128) -> keras.Model:
+    """The main job's default model: two conv blocks with BatchNorm, then a Dense layer.
+
+    ``Conv 5x5 -> MaxPool -> BN -> ReLU``, ``Conv 3x3 -> MaxPool -> BN -> ReLU``, ``Flatten``,
+    ``Dense(units, relu)``, ``Dense(num_classes, softmax)``. Pooling comes straight after each
+    convolution: max pooling commutes with the ReLU, and BatchNorm and ReLU then run on a quarter of
+    the pixels, which nearly halves the training time on a CPU. Small enough to train on two CPU
+    cores in about a minute and a half, wide enough for about 92.5 % on Fashion-MNIST.
+
+    Args:
+        input_shape: ``(height, width, channels)``.
+        num_classes: output classes (softmax; 1 gives a sigmoid output).
+        filters: filters of the two convolutional blocks.
+        units: hidden Dense units.
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``fashion_cnn``.
+
+    Example:
+        >>> fashion_cnn().count_params()
+        317418
+    """
+    from .blocks import output_layer
+
+    fn = "fashion_cnn"
+    input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
+    f1, f2 = v.sizes(filters, "filters", fn, 2)
+    units = v.positive_int(units, "units", fn)
+    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    if input_shape[0] < 4 or input_shape[1] < 4:
+        raise ValueError(f"{fn}(): `input_shape` must be at least 4x4 (two 2x2 poolings), got {input_shape}.")
+    L = keras.layers
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for i, (f, k) in enumerate(((f1, 5), (f2, 3)), start=1):
+        x = L.Conv2D(f, k, padding="same", use_bias=False, name=f"block{i}_conv")(x)
+        x = L.MaxPooling2D(2, name=f"block{i}_pool")(x)
+        x = L.BatchNormalization(name=f"block{i}_bn")(x)
+        x = L.ReLU(name=f"block{i}_act")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(units, activation="relu", name="dense")(x)
+    return keras.Model(inputs, output_layer(num_classes, fn=fn)(x), name="fashion_cnn")
+
+
+def _simple_cnn(input_shape, num_classes):
+    from .cnn import simple_cnn
+
+    return simple_cnn(input_shape, num_classes=num_classes)
+
+
+def _lenet5(input_shape, num_classes):
+    from .lenet import lenet5
+
+    return lenet5(input_shape, num_classes=num_classes)
+
+
+# name -> (factory(input_shape, num_classes), Fashion-MNIST options it needs)
+MODELS: dict[str, tuple[Callable[..., keras.Model], dict[str, Any]]] = {
+    "fashion_cnn": (lambda shape, k: fashion_cnn(shape, k), {}),
+    "simple_cnn": (_simple_cnn, {}),
+    "lenet5": (_lenet5, {"pad": True}),
+}
+DEFAULTS = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine"}
+
+
+def new_run_dir(root: str | os.PathLike = "runs") -> Path:
+    """A fresh ``root/<YYYYmmdd-HHMMSS>`` folder (``-2``, ``-3``, ... if taken)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    root = writable_dir(root, "run_dir", "train_classifier")
+    path, i = root / stamp, 1
+    while path.exists():
+        i += 1
+        path = root / f"{stamp}-{i}"
+    path.mkdir()
+    return path
+
+
+def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, int], str]:
+    """Fashion-MNIST options, image size and colour mode that fit a model (by name or instance)."""
+    if isinstance(model, str):
+        opts = MODELS[model][1]
+        size = (32, 32) if opts.get("pad") else (28, 28)
+        return opts, size, "grayscale"
+    from ._checks import model_input_shape
+
+    shape = model_input_shape(model, "train_classifier")
+    channels = shape[-1] if shape[-1] in (1, 3) else 1
+    size = tuple(int(s) if s else 28 for s in shape[1:3])
+    return {"pad": size == (32, 32), "channels": channels}, size, "grayscale" if channels == 1 else "rgb"
+
+
+def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn: str) -> dict[str, Any]:
+    """Train/test arrays (Fashion-MNIST) or datasets (an image folder) plus class names."""
+    from .data import image_folder, load_fashion_mnist
+
+    opts, size, color_mode = _input_spec(model)
+    if data is None:
+        d = load_fashion_mnist(n=subset, n_test=subset, seed=seed, **opts)
+        return {"train": (d["x_train"], d["y_train"]), "test": (d["x_test"], d["y_test"]),
+                "class_names": d["class_names"], "input_shape": d["x_train"].shape[1:],
+                "source": f"Fashion-MNIST ({d['source']})"}
+    if not isinstance(data, (str, os.PathLike)):
+        raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or a folder of images in class "
+                        f"sub-folders, got {type(data).__name__}.")
+    if isinstance(model, str) and model != "lenet5":  # a model built here: 64x64 colour for photos
+        size, color_mode = (64, 64), "rgb"
+    d = image_folder(data, image_size=size, color_mode=color_mode, validation_split=0.2, seed=seed)
+    return {"train": d["train"], "test": d["validation"], "class_names": d["class_names"],
+            "input_shape": size + ((1,) if color_mode == "grayscale" else (3,)), "source": f"image folder {data}"}
+
+
+def _write_json(obj: dict[str, Any], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+
+
+def train_classifier(
+    model: str | keras.Model = "fashion_cnn",
+    data: str | os.PathLike | None = None,
+    epochs: int = DEFAULTS["epochs"],
+    batch_size: int = DEFAULTS["batch_size"],
+    learning_rate: float = DEFAULTS["learning_rate"],
+    schedule: str = DEFAULTS["schedule"],
+    subset: int | None = None,
+    run_dir: str | os.PathLike | None = None,
+    strategy: Any = None,
+    seed: int = 0,
+    verbose: str | int = "auto",
+) -> dict[str, Any]:
+    """The main job: train, evaluate on the test set, and save everything in a run directory.
+
+    With no arguments: :func:`fashion_cnn` on the 60,000 Fashion-MNIST training images, 8 epochs
+    with a one-cycle learning rate, evaluated on the 10,000 test images. The run directory
+    receives ``model.keras`` (with class names), ``history.csv``, ``history.png``,
+    ``confusion_matrix.png`` and ``metrics.json``. Killed and started again with the same
+    ``run_dir``, training resumes from the last completed epoch.
+
+    Args:
+        model: ``"fashion_cnn"``, ``"simple_cnn"``, ``"lenet5"`` or a Keras model.
+        data: ``None`` for Fashion-MNIST, or a folder with one sub-folder of images per class
+            (then 20 % of the images are held out as the test set).
+        epochs, batch_size, learning_rate, schedule: passed to :func:`fit_classifier`.
+        subset: use only this many training (and test) images, e.g. for a quick check.
+        run_dir: where to save (default: a new ``runs/<timestamp>/``).
+        strategy: ``None`` or ``"mirrored"`` (see :func:`fit_classifier`).
+        seed: seed for weights, subsets and shuffling.
+        verbose: Keras' progress display (``"auto"``, 0, 1, 2).
+
+    Returns:
+        A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
+        ``history`` and ``evaluation`` (see :func:`evaluate_classifier`).
+
+    Example:
+        >>> r = train_classifier(epochs=1, subset=2000)  # doctest: +SKIP
+        >>> r["accuracy"]  # doctest: +SKIP
+        0.74
+    """
+    fn = "train_classifier"
+    seed = v.positive_int(seed, "seed", fn, minimum=0)
+    subset = None if subset is None else v.positive_int(subset, "subset", fn, minimum=10)
+    if isinstance(model, str):
+        name = v.choice(model, "model", fn, MODELS)
+    elif not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
+    v.positive_int(epochs, "epochs", fn)
+    created = isinstance(run_dir, (str, os.PathLike)) and not Path(run_dir).expanduser().exists()
+    run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
+    try:
+        keras.utils.set_random_seed(seed)
+        d = _data(data, model, subset, seed, fn)
+        if isinstance(model, str):
+            model = MODELS[name][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
+        if run_path is None:
+            run_path, created = new_run_dir(), True
+        return _run(model, d, run_path, epochs, batch_size, learning_rate, schedule, strategy, verbose)
+    except BaseException:
+        # nothing half-done: a run directory made here goes again unless an epoch completed
+        if created and run_path is not None and not (run_path / "history.csv").exists():
+            shutil.rmtree(run_path, ignore_errors=True)
+        raise
+
+
+def _run(model, d, run_path: Path, epochs, batch_size, learning_rate, schedule, strategy, verbose) -> dict[str, Any]:
+    from .evaluate import evaluate_classifier
+    from .saving import save_model
+    from .train import fit_classifier, plot_history
+
+    start = time.perf_counter()
+    history = fit_classifier(model, d["train"], epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                             schedule=schedule, run_dir=run_path, checkpoint=False, strategy=strategy,
+                             verbose=verbose)
+    seconds = time.perf_counter() - start
+    files = {"model": save_model(model, run_path / "model.keras", class_names=d["class_names"]),
+             "history_plot": plot_history(history, run_path / "history.png")}
+    ev = evaluate_classifier(model, d["test"], class_names=d["class_names"], file=run_path / "confusion_matrix.png")
+    files["confusion_matrix"] = ev["file"]
+    files["history"] = str(run_path / "history.csv")
+    metrics = {"accuracy": ev["accuracy"], "train_seconds": round(seconds, 2), "n_test": ev["n"], "model": model.name,
+               "epochs": len(history["epoch"]), "data": d["source"], "per_class": ev["per_class"]}
+    _write_json(metrics, run_path / "metrics.json")
+    files["metrics"] = str(run_path / "metrics.json")
+    return {"accuracy": ev["accuracy"], "train_seconds": seconds, "run_dir": str(run_path), "files": files,
+            "history": history, "evaluation": ev}

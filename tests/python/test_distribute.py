@@ -1,0 +1,59 @@
+"""strategy="mirrored" trains with tf.distribute.MirroredStrategy over two logical CPU devices. They
+must be configured before TensorFlow initialises, so the training runs in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+CHILD = r"""
+import json
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import cnnkit, keras, numpy as np
+from cnnkit.train import distribution_strategy
+
+seen = {}
+
+
+class Spy(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        s = self.model.distribute_strategy
+        seen["strategy"] = type(s).__name__
+        seen["replicas"] = s.num_replicas_in_sync
+        seen["devices"] = list(s.extended.worker_devices)
+
+
+d = cnnkit.load_fashion_mnist(n=256, n_test=64)
+model = cnnkit.simple_cnn((28, 28, 1), blocks=1, filters=4, units=8, num_classes=10)
+before = [w.copy() for w in model.get_weights()]
+h = cnnkit.fit_classifier(model, (d["x_train"], d["y_train"]), epochs=2, batch_size=32, strategy="mirrored",
+                          callbacks=[Spy()], verbose=0)
+changed = any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+ev = cnnkit.evaluate_classifier(model, (d["x_test"], d["y_test"]))
+print("RESULT", json.dumps({**seen, "epochs": h["epoch"], "loss": h["loss"], "changed": changed,
+                            "logical_cpus": len(tf.config.list_logical_devices("CPU")),
+                            "plain_replicas": distribution_strategy("mirrored").num_replicas_in_sync,
+                            "accuracy": ev["accuracy"]}))
+"""
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    assert line, proc.stdout + proc.stderr
+    r = json.loads(line[0][len("RESULT "):])
+    assert r["logical_cpus"] == 2
+    assert r["strategy"] == "MirroredStrategy"
+    assert r["replicas"] == 2 == r["plain_replicas"]
+    assert len(r["devices"]) == 2 and all("CPU" in d for d in r["devices"])
+    assert r["epochs"] == [1, 2] and all(l == l for l in r["loss"])  # trained, no NaN
+    assert r["changed"]  # the weights trained under the strategy are copied back into the model
+    assert 0 <= r["accuracy"] <= 1

@@ -1,0 +1,44 @@
+# The main job from R: train_classifier() (the same as `cnnkit train`), CI-sized.
+
+job <- read_spec("training")$main_job
+
+test_that("train_classifier() trains, evaluates and saves a run directory", {
+  skip_if_no_python()
+  run_dir <- tempfile("run")
+  out <- strsplit(reticulate::py_capture_output(
+    r <- train_classifier(epochs = job$ci_epochs, subset = job$ci_subset, run_dir = run_dir)
+  ), "\n")[[1]]
+  expect_true(r$accuracy > job$ci_min_accuracy && r$accuracy <= 1)
+  expect_equal(r$run_dir, run_dir)
+  expect_setequal(list.files(run_dir), c("confusion_matrix.png", "history.csv", "history.png", "metrics.json",
+                                         "model.keras"))
+  expect_s3_class(r$history, "data.frame")
+  expect_equal(r$history$epoch, 1)
+  expect_s3_class(r$evaluation, "cnnkit_evaluation")
+  expect_equal(sum(r$evaluation$confusion_matrix), job$ci_subset)
+  expect_true(any(grepl("^16/16 - .*loss: ", out)))   # one line per epoch (2000 images, batches of 128)
+  metrics <- jsonlite::read_json(file.path(run_dir, "metrics.json"))
+  expect_equal(metrics$accuracy, r$accuracy)
+  model <- load_model(file.path(run_dir, "model.keras"))
+  expect_equal(model$name, "fashion_cnn")
+})
+
+test_that("the R defaults are the main job's defaults, and fashion_cnn() matches the spec", {
+  skip_if_no_python()
+  defaults <- py_cnnkit()$job$DEFAULTS
+  f <- formals(train_classifier)
+  for (name in names(defaults)) expect_equal(eval(f[[name]]), defaults[[name]], label = name)
+  m <- fashion_cnn()
+  expect_equal(m$count_params(), read_spec("training")$fashion_cnn$total_params)
+})
+
+test_that("train_classifier() bad input: clear errors, no run directory left, session alive", {
+  skip_if_no_python()
+  run_dir <- tempfile("run")
+  expect_error(train_classifier(epochs = 0, run_dir = run_dir), "`epochs`")
+  expect_error(train_classifier(model = "resnet", run_dir = run_dir), "`model`")
+  expect_error(train_classifier(data = file.path(tempdir(), "nothing-here"), run_dir = run_dir), "does not exist")
+  expect_false(dir.exists(run_dir))
+  expect_error(train_classifier(subset = 100, run_dir = "/proc/version/run"), "`run_dir`")
+  expect_equal(simple_cnn()$count_params(), 28097)
+})
