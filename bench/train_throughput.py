@@ -151,7 +151,7 @@ class Cnnkit:
 
     def epoch(self):
         cnnkit.fit_classifier(self.model, (self.x, self.y), epochs=1, batch_size=BATCH, learning_rate=LR,
-                              validation_split=0, verbose=0)
+                              verbose=0)
 
     def predict(self):
         cnnkit.predict_classes(self.model, self.x, batch_size=BATCH)
