@@ -22,6 +22,16 @@ from .mlp import mlp_classifier  # noqa: E402
 from .summary import summary_text  # noqa: E402
 from .train import compile_classifier  # noqa: E402
 
+# efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
+from .efficientnet_lite import (  # noqa: E402
+    EfficientNetLite0,
+    classify_image,
+    decode_predictions,
+    efficientnet_lite0,
+    efficientnet_lite0_preprocess,
+    efficientnet_lite0_weights,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -33,4 +43,11 @@ __all__ = [
     "lenet5",
     "summary_text",
     "compile_classifier",
+    # efficientnet_lite.py (issue 7); EfficientNetLite0 (keras.applications spelling) is importable
+    # but kept out of __all__: its R name is efficientnet_lite0()
+    "efficientnet_lite0",
+    "efficientnet_lite0_preprocess",
+    "efficientnet_lite0_weights",
+    "decode_predictions",
+    "classify_image",
 ]
