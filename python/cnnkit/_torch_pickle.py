@@ -117,8 +117,9 @@ def read_state_dict(path: str | os.PathLike, fn: str = "read_state_dict", arg: s
     except UnsafePickleError as e:
         raise UnsafePickleError(f"{where} was refused: {e}. A weights file may only rebuild tensors; "
                                 "nothing in it was run.") from None
-    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, struct.error, zipfile.BadZipFile) as e:
-        raise ValueError(f"{where} is not a PyTorch state_dict file cnnkit can read: {e}") from None
+    except Exception as e:  # a malformed pickle fails in many ways; none of them runs anything
+        raise ValueError(f"{where} is not a PyTorch state_dict file cnnkit can read: "
+                         f"{type(e).__name__}: {e}") from None
 
 
 def _read_zip(path) -> tuple[Any, dict]:

@@ -413,7 +413,7 @@ def efficientnet_lite0_preprocess(x: Any) -> Any:
 
     Example:
         >>> efficientnet_lite0_preprocess(np.full((1, 2, 2, 3), 255.0))[0, 0, 0]
-        array([1.0078125, 1.0078125, 1.0078125], dtype=float32)
+        array([1., 1., 1.], dtype=float32)
     """
     fn = "efficientnet_lite0_preprocess"
     mean, std = np.asarray(MEAN_RGB, np.float32), np.asarray(STDDEV_RGB, np.float32)
