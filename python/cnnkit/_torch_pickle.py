@@ -92,7 +92,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return key
 
 
-def read_state_dict(path: str | os.PathLike, fn: str = "read_state_dict", arg: str = "path") -> dict[str, np.ndarray]:
+def read_state_dict(path: str | os.PathLike, fn: str = "read_state_dict",
+                    arg: str = "path") -> dict[str, np.ndarray]:
     """Return the tensors of a PyTorch ``state_dict`` file as ``{name: numpy array}``.
 
     Args:

