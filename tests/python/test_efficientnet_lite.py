@@ -383,3 +383,19 @@ def test_module_records_and_garbage_are_refused(tmp_path):
     with pytest.raises(ValueError, match="SHA-256"):
         cnnkit.efficientnet_lite0_weights(source=tmp_path / "junk2.pth", cache_dir=tmp_path / "c")
 
+
+
+def test_efficientnet_lite0_is_in_the_backbone_registry_with_offline_imagenet_weights():
+    """The registry serves the converted weights offline; fine-tuning's default unfreezes block7 + top."""
+    names = cnnkit.list_backbones()
+    names = names["name"] if isinstance(names, dict) else [r["name"] for r in names]
+    assert "efficientnet_lite0" in names
+    base = cnnkit.backbone("efficientnet_lite0", input_shape=(96, 96, 3), weights="imagenet", pooling="avg")
+    assert base.output_shape == (None, 1280)
+    model = cnnkit.transfer_model("efficientnet_lite0", input_shape=(96, 96, 3), num_classes=3,
+                                  weights="imagenet", mode="fine_tune")
+    table = cnnkit.trainable_layers(model)
+    rows = table if isinstance(table, list) else [dict(zip(table, r)) for r in zip(*table.values())]
+    trainable = {r["name"] for r in rows if r["trainable"] and r["params"]}
+    assert any(n.startswith("block7") for n in trainable) and any(n.startswith("top") for n in trainable)
+    assert not any(n.startswith("block6") for n in trainable)
