@@ -30,6 +30,8 @@ PHOTOS = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycl
           "motorcycle_right.png", "hubble_deep_field.jpg", "retina.jpg"]
 
 
+from _machine import machine  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 def reader_agrees(pth: str) -> str:
     """cnnkit's torch-free reader against torch.load: same names, bit-identical tensors."""
     import torch
@@ -161,15 +163,6 @@ def normalisations(keras_model) -> list[tuple[str, str, float, str, float]]:
     a, b = decode_predictions(soft(lite), 1), decode_predictions(soft(tv), 1)
     return [(n, x[0][1], x[0][2], y[0][1], y[0][2]) for n, x, y in zip(names, a, b)]
 
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.node()}, {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def report(results: list[dict], norms, source: str, reader: str) -> str:

@@ -32,6 +32,8 @@ import numpy as np
 DATA = "/usr/share/datasets/fashion-mnist"
 
 
+from _machine import machine  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 def load_split(kind: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A class-balanced sample of ``n`` images (28x28 uint8) and labels from one split."""
     with gzip.open(f"{DATA}/{kind}-images-idx3-ubyte.gz") as f:
@@ -130,15 +132,6 @@ def run(args) -> list[tuple[str, dict]]:
     rows.append(("(d) fine-tuning blocks 6-7 + top conv after (c)", tuned))
     return rows
 
-
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.node()}, {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def report(rows, args, load_before, load_after, total) -> str:

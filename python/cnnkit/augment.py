@@ -176,6 +176,16 @@ def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
                            for i in range(0, len(x), batch_size)])
 
 
+def _images_and_labels(x: Any, y: Any, aug: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check the augmentation layer, the images and that there is one label per image."""
+    _check_layer(aug, fn)
+    x = _images(x, "x", fn)
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"{fn}(): `y` has {len(y)} labels but `x` has {len(x)} images.")
+    return x, y
+
+
 def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Augment once, before training: the images plus ``copies`` augmented versions of each.
 
@@ -192,11 +202,7 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
         >>> xa, ya = augment_dataset(x, y, augmentation(rotate=0.05), copies=2)  # doctest: +SKIP
     """
     fn = "augment_dataset"
-    _check_layer(aug, fn)
-    x = _images(x, "x", fn)
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"{fn}(): `y` has {len(y)} labels but `x` has {len(x)} images.")
+    x, y = _images_and_labels(x, y, aug, fn)
     copies = v.positive_int(copies, "copies", fn)
     out = [x] + [_apply(aug, x) for _ in range(copies)]
     if any(o.shape != x.shape for o in out):
@@ -227,11 +233,7 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
     import tensorflow as tf
 
     fn = "augmented_dataset"
-    _check_layer(aug, fn)
-    x = _images(x, "x", fn)
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"{fn}(): `y` has {len(y)} labels but `x` has {len(x)} images.")
+    x, y = _images_and_labels(x, y, aug, fn)
     batch_size = v.positive_int(batch_size, "batch_size", fn)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
