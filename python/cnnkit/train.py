@@ -22,6 +22,9 @@ import numpy as np
 from . import _validate as v
 from ._checks import check_data, is_dataset
 from ._files import atomic_path, writable_dir
+from .precision import PRECISIONS
+from .precision import precision as _precision
+from .precision import steps_per_execution as _steps
 
 SCHEDULES = ("constant", "cosine")
 STRATEGIES = (None, "mirrored")
@@ -182,9 +185,11 @@ class BestModel(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and float(value) < self.best:
             self.best = float(value)
+            from .precision import stored_policies
             from .saving import save_model
 
-            save_model(self.model, self.path)
+            with stored_policies(self.model):  # saved as built, not in the training precision
+                save_model(self.model, self.path)
 
 
 def _callbacks(run_dir: Path | None, monitor: str, early_stopping: int | None, checkpoint: bool,
@@ -286,6 +291,8 @@ def fit_classifier(
     strategy: Any = None,
     callbacks: Sequence[Any] | None = None,
     verbose: str | int = "auto",
+    precision: str = "auto",
+    steps_per_execution: int | str = "auto",
 ) -> dict[str, list[float]]:
     """Train a classifier with defaults that work, checking the data against the model first.
 
@@ -314,6 +321,13 @@ def fit_classifier(
             the strategy's scope, trained there, and its weights copied back into ``model``.
         callbacks: more Keras callbacks.
         verbose: ``"auto"``, 0 (silent), 1 (progress bar) or 2 (one line per epoch).
+        precision: ``"auto"`` (mixed bfloat16 for convolution-heavy models where the CPU has
+            AMX-BF16 or the GPU compute capability >= 8.0, else float32), ``"float32"`` or
+            ``"mixed_bfloat16"``. Only while training: the weights stay float32, the output layer
+            computes in float32, and the model (and ``best.keras``) keep the layers' own policies.
+        steps_per_execution: training steps per call into TensorFlow while fitting (``"auto"``: 32
+            for models under a million parameters, else 1; a model compiled with its own value
+            keeps it). Callbacks' per-batch hooks run once per execution.
 
     Returns:
         The history: a dict of equal-length lists, ``epoch`` (from 1) then ``loss``, ``accuracy``,
@@ -330,6 +344,9 @@ def fit_classifier(
     epochs, batch_size, learning_rate, schedule, early_stopping = _check_fit_args(
         model, epochs, batch_size, learning_rate, schedule, early_stopping, verbose, fn)
     validation_split = v.fraction(validation_split, "validation_split", fn)
+    v.choice(precision, "precision", fn, PRECISIONS)
+    if steps_per_execution != "auto":
+        steps_per_execution = v.positive_int(steps_per_execution, "steps_per_execution", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
         validation_data = check_data(model, validation_data, "validation_data", fn)
@@ -351,7 +368,8 @@ def fit_classifier(
     else:
         fit_args.update(x=data[0], y=data[1], batch_size=batch_size, validation_split=validation_split or 0.0)
     try:
-        trained.fit(**fit_args)
+        with _precision(trained, precision, fn), _steps(trained, steps_per_execution, fn):
+            trained.fit(**fit_args)
     except BaseException:
         if created and log.completed == 0:
             shutil.rmtree(run_path, ignore_errors=True)
