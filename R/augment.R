@@ -112,15 +112,19 @@ with_augmentation <- function(model, aug) {
 #'
 #' @param images One image `(height, width, channels)` or several
 #'   `(m, height, width, channels)` (up to 8 rows).
-#' @param aug An augmentation layer.
-#' @param n Augmented versions per image.
+#' @param aug An augmentation layer, or a named list of up to 8 layers: then
+#'   each row is one layer applied to the first image, labelled with its name
+#'   (the slides' one-augmentation-per-slide pictures, in one grid).
+#' @param n Augmented versions per image (per layer).
 #' @param file The image file to write (atomically).
-#' @param titles Optional row labels.
+#' @param titles Optional row labels (default for a named list: its names).
 #' @return The path written, invisibly.
 #' @examples
 #' \dontrun{
 #' fm <- load_fashion_mnist(n = 10)
 #' plot_augmentation(fm$x_train[1:3, , , , drop = FALSE], augmentation(rotate = 0.1), file = "aug.png")
+#' plot_augmentation(fm$x_train[1, , , , drop = FALSE], list(rotate = augmentation(rotate = 0.1),
+#'                   erase = augmentation(erase = 1)), file = "aug.png")
 #' }
 #' @export
 plot_augmentation <- function(images, aug, n = 6, file = "aug.png", titles = NULL) {

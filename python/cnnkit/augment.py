@@ -163,6 +163,20 @@ def _check_layer(aug: Any, fn: str) -> None:
                         f"got {type(aug).__name__}.")
 
 
+def _row_layers(aug: Any, fn: str) -> list[Any]:
+    """One layer, or the layers of a dict ``{name: layer}`` (one grid row each), checked."""
+    if not isinstance(aug, dict):
+        _check_layer(aug, fn)
+        return [aug]
+    if not 1 <= len(aug) <= 8:
+        raise ValueError(f"{fn}(): `aug` as a dict needs 1 to 8 named layers (one row each), got {len(aug)}.")
+    for name, layer in aug.items():
+        if not isinstance(layer, keras.layers.Layer):
+            raise TypeError(f"{fn}(): `aug`[{name!r}] must be a Keras layer such as augmentation(...), "
+                            f"got {type(layer).__name__}.")
+    return list(aug.values())
+
+
 def _images(x: Any, arg: str, fn: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 4 or not np.issubdtype(x.dtype, np.number) or len(x) == 0:
@@ -276,10 +290,12 @@ def plot_augmentation(
 
     Args:
         images: one image ``(h, w, c)`` or several ``(m, h, w, c)`` (up to 8 rows are drawn).
-        aug: an augmentation layer (from :func:`augmentation` or :func:`rand_augment`).
-        n: augmented versions per image.
+        aug: an augmentation layer (from :func:`augmentation` or :func:`rand_augment`), or a dict
+            ``{name: layer}`` of up to 8 layers: then each row is one layer applied to the first
+            image, labelled with its name (the slides' one-augmentation-per-slide pictures).
+        n: augmented versions per image (per layer).
         file: the image file to write (atomically).
-        titles: optional row labels (e.g. class names).
+        titles: optional row labels (e.g. class names; default for a dict: its names).
 
     Returns:
         The path written.
@@ -287,16 +303,24 @@ def plot_augmentation(
     Example:
         >>> d = load_fashion_mnist(n=10)
         >>> plot_augmentation(d["x_train"][:3], augmentation(rotate=0.1), file="aug.png")  # doctest: +SKIP
+        >>> plot_augmentation(d["x_train"][0], {"rotate": augmentation(rotate=0.1),
+        ...                                     "erase": augmentation(erase=1)}, file="aug.png")  # doctest: +SKIP
     """
     from ._plot import check_target, new_figure, save_figure
 
     fn = "plot_augmentation"
-    _check_layer(aug, fn)
+    layers = _row_layers(aug, fn)
     x = np.asarray(images)
     x = _images(x[None] if x.ndim == 3 else x, "images", fn)[:8]
     n = v.positive_int(n, "n", fn)
     target = check_target(file, fn)
-    rows = [[x[i]] + [np.asarray(aug(x[i:i + 1], training=True))[0] for _ in range(n)] for i in range(len(x))]
+    if isinstance(aug, dict):
+        x = np.repeat(x[:1], len(layers), axis=0)
+        titles = list(aug) if titles is None else titles
+    else:
+        layers = layers * len(x)
+    rows = [[x[i]] + [np.asarray(layers[i](x[i:i + 1], training=True))[0] for _ in range(n)]
+            for i in range(len(x))]
     lo, hi = float(min(x.min(), 0.0)), float(max(x.max(), 1.0))
     fig = new_figure(1.4 * (n + 1), 1.5 * len(rows))
     axes = fig.subplots(len(rows), n + 1, squeeze=False)

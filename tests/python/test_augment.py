@@ -89,6 +89,21 @@ def test_plot_augmentation_writes_the_grid(images, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["aug.png", "one.png"]  # no temporary files left
 
 
+def test_plot_augmentation_one_row_per_layer_of_a_dict(images, tmp_path):
+    x, _ = images
+    augs = {"RandomRotation": cnnkit.augmentation(rotate=0.1, seed=0),
+            "RandomErasing": cnnkit.augmentation(erase=1, seed=0),
+            "RandomCrop": cnnkit.augmentation(crop=20, seed=0)}
+    path = cnnkit.plot_augmentation(x[:5], augs, n=3, file=tmp_path / "augs.png")
+    # one row per layer (not per image): 3 rows x 4 columns at 1.4 x 1.5 inches, 100 dpi
+    assert Image.open(path).size == (560, 450)
+    with pytest.raises(TypeError, match="`aug`\\['bad'\\] must be a Keras layer"):
+        cnnkit.plot_augmentation(x[0], {"bad": "rotate"}, file=tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="`aug` as a dict needs 1 to 8"):
+        cnnkit.plot_augmentation(x[0], {}, file=tmp_path / "bad.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["augs.png"]
+
+
 @pytest.mark.parametrize("kwargs,arg", [({}, "at least one"), ({"rotate": -1}, "`rotate`"),
                                         ({"translate": (0.1, 0.2, 0.3)}, "`translate`"),
                                         ({"erase": 2}, "`erase`"), ({"flip": "diagonal"}, "`flip`"),

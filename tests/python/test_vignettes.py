@@ -3,6 +3,8 @@ error, and shows the slides' numbers (read from the shared spec) and its picture
 
 from __future__ import annotations
 
+import html as htmllib
+import re
 import shutil
 import subprocess
 
@@ -13,6 +15,9 @@ from conftest import ROOT, load_spec, r_env
 VIGNETTES = sorted((ROOT / "vignettes").glob("*.qmd"))
 MODELS = {m["id"]: m for m in load_spec("models")["models"]}
 BLOCKS = {b["id"]: b for b in load_spec("models")["blocks"]}
+TRANSFER = load_spec("transfer")
+VGG16 = TRANSFER["vgg16_slides"]
+SLIDE_FT = TRANSFER["slide_fine_tuning"]
 
 
 def _n(x: int) -> str:
@@ -30,9 +35,45 @@ WORKSHOP = [
     _n(MODELS["simple_cnn_slides"]["total_params"]),
     _n(MODELS["lenet5_slides"]["total_params"]),
     "graph LR",
+    # the second half: VGG16 with its top (weights=None, said so), feature extraction, fine-tuning
+    f"Total params: {_n(VGG16['total_params'])}",
+    "randomly initialised, not pretrained",
+    "efficientnet_lite0",
+    f"Trainable params: {_n(SLIDE_FT['feature_extraction_trainable'])} ",
+    f"Non-trainable params: {_n(VGG16['notop_params'])} ",
+    f"Trainable params: {_n(SLIDE_FT['fixed_trainable'])} ",
 ]
-EXPECT = {"workshop-r.qmd": WORKSHOP, "workshop-python.qmd": WORKSHOP}
-MIN_IMAGES = {"workshop-r.qmd": 1, "workshop-python.qmd": 1}
+# The R document runs the slides' py_for(layer ~ vgg16$layers[-5:-2], ...) chunk verbatim: R's
+# meaning (16 of 20 layers, 14,602,625 trainable), cnnkit's warning naming both fixes.
+R_WARNING = ("Warning: py_for(): `vgg16$layers[-5:-2]` is R indexing: it DROPS elements 2 to 5 and "
+             f"keeps the other {SLIDE_FT['r_verbatim_selected']} of {VGG16['notop_layers']};")
+WORKSHOP_R = WORKSHOP + [
+    "py_for(layer ~ vgg16$layers[-5:-2], {\nlayer$trainable <- TRUE\n})",
+    f"Trainable params: {_n(SLIDE_FT['r_verbatim_trainable'])} ",
+    R_WARNING,
+]
+WORKSHOP_PY = WORKSHOP + [
+    "for layer in vgg16.layers[-5:-2]:",
+    str(SLIDE_FT["python_slice_layers"]),
+]
+EXPECT = {"workshop-r.qmd": WORKSHOP_R, "workshop-python.qmd": WORKSHOP_PY}
+# feature maps, augmentation grid, training history, confusion matrix
+MIN_IMAGES = {"workshop-r.qmd": 4, "workshop-python.qmd": 4}
+WARNINGS = {"workshop-r.qmd": (R_WARNING, SLIDE_FT["warning_fix"])}
+# the short training run was evaluated on the whole Fashion-MNIST test set
+PATTERNS = {"workshop-r.qmd": [r"accuracy: 0\.\d{4} \(10000 images\)"],
+            "workshop-python.qmd": [r"test accuracy \d+\.\d% \(10,000 images\)"]}
+
+
+def _text(html: str) -> str:
+    """The HTML's text: tags dropped, entities decoded, knitr's wrapped output lines (``#>``) joined."""
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+    return re.sub(r"\n#> (?=\S)", " ", text)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
 
 RENDER = r"""
 args <- commandArgs(trailingOnly = TRUE)
@@ -48,8 +89,16 @@ def test_vignette_renders_with_the_slides_numbers(qmd, tmp_path):
                           env=r_env(), cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     html = (tmp_path / (qmd.stem + ".html")).read_text()
-    missing = [s for s in EXPECT.get(qmd.name, []) if s not in html]
+    text = _text(html)
+    words = _words(text)  # prose wraps anywhere: compare with runs of white space as one space
+    missing = [s for s in EXPECT.get(qmd.name, []) if _words(s) not in words]
     assert not missing, f"{qmd.name} lacks {missing}"
+    missing = [p for p in PATTERNS.get(qmd.name, []) if not re.search(p, words)]
+    assert not missing, f"{qmd.name} lacks {missing}"
+    if qmd.name in WARNINGS:  # the warning, as knitr prints it, names every fix
+        start, fixes = WARNINGS[qmd.name]
+        warning = text[text.index(start):].split("\n", 1)[0]
+        assert all(fix in warning for fix in fixes), warning
     assert html.count("<img src=\"data:image/png") >= MIN_IMAGES.get(qmd.name, 0)
     assert "## Error" not in html and "#&gt; Error in py_call_impl" not in html
     # the documents stay valid Quarto: format: html in the YAML

@@ -43,3 +43,17 @@ test_that("plot_augmentation() writes the before/after grid from an R array", {
   expect_equal(readBin(file, "raw", 4)[2:4], charToRaw("PNG"))
   expect_error(plot_augmentation(fm$x_train, augmentation(rotate = 0.1), file = tempfile(fileext = ".txt")), "`file`")
 })
+
+test_that("plot_augmentation() with a named list draws one row per augmentation", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 3)
+  file <- tempfile(fileext = ".png")
+  augs <- list(RandomRotation = keras$layers$RandomRotation(0.1),
+               RandomErasing = augmentation(erase = 1))
+  expect_equal(plot_augmentation(fm$x_train, augs, n = 3, file = file), file)
+  # 2 rows (one per augmentation, not per image) x 4 columns: 560 x 300 pixels (PNG header)
+  size <- readBin(readBin(file, "raw", 24)[17:24], "integer", n = 2, size = 4, endian = "big")
+  expect_equal(size, c(560L, 300L))
+  expect_error(plot_augmentation(fm$x_train, list(rot = "rotate"), file = file), "`aug`\\['rot'\\]")
+  expect_error(plot_augmentation(fm$x_train, list(), file = file), "`aug`")
+})
