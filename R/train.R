@@ -60,6 +60,14 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #' @param strategy `NULL` or `"mirrored"` (`tf.distribute`).
 #' @param callbacks A list of further Keras callbacks.
 #' @param verbose `"auto"`, 0 (silent), 1 (progress bar), 2 (a line per epoch).
+#' @param precision `"auto"` (mixed bfloat16 for convolution-heavy models on a
+#'   CPU with AMX-BF16 or a GPU of compute capability 8.0+, else float32),
+#'   `"float32"` or `"mixed_bfloat16"`. Only while training: the weights stay
+#'   float32, the output layer computes in float32, and the model (and
+#'   `best.keras`) keep their own precision afterwards.
+#' @param steps_per_execution Training steps per call into TensorFlow while
+#'   fitting (`"auto"`: 32 for models under a million parameters, else 1; a
+#'   model compiled with its own value keeps it).
 #' @return The history: a data frame with one row per epoch (`epoch`, `loss`,
 #'   `accuracy`, `val_loss`, ..., `learning_rate`), invisibly. The model is
 #'   trained in place.
@@ -74,13 +82,15 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, validation_split = NULL,
                            batch_size = 128, learning_rate = 1e-3, schedule = "constant", run_dir = NULL,
                            early_stopping = NULL, checkpoint = TRUE, resume = TRUE, strategy = NULL,
-                           callbacks = NULL, verbose = "auto") {
+                           callbacks = NULL, verbose = "auto", precision = "auto",
+                           steps_per_execution = "auto") {
   h <- cnnkit_call("fit_classifier", model, as_py_data(data), epochs = as_py_int(epochs),
                    validation_data = as_py_data(validation_data), validation_split = validation_split,
                    batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
                    run_dir = run_dir, early_stopping = as_py_int(early_stopping), checkpoint = checkpoint,
                    resume = resume, strategy = strategy, callbacks = as_py_list(callbacks),
-                   verbose = as_py_verbose(verbose))
+                   verbose = as_py_verbose(verbose), precision = precision,
+                   steps_per_execution = as_py_int(steps_per_execution))
   invisible(as_r_data_frame(h))
 }
 

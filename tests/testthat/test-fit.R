@@ -169,3 +169,25 @@ test_that("bad input from the shared spec: clear R errors, no files, the session
   }
   expect_equal(simple_cnn()$count_params(), 28097)
 })
+
+test_that("precision and steps_per_execution reach Python from R numbers, only while fitting", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 64)
+  model <- small_model()
+  seen <- reticulate::py_run_string("
+import keras
+class Seen(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        self.dtype = self.model.layers[1].compute_dtype
+        self.steps = self.model.steps_per_execution
+seen = Seen()
+")$seen
+  h <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, batch_size = 8,
+                      precision = "mixed_bfloat16", steps_per_execution = 4,
+                      callbacks = list(seen), verbose = 0)
+  expect_equal(seen$dtype, "bfloat16")
+  expect_identical(seen$steps, 4L)
+  expect_equal(model$layers[[2]]$compute_dtype, "float32")
+  expect_identical(model$steps_per_execution, 1L)
+  expect_true(all(is.finite(h$loss)))
+})

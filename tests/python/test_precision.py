@@ -1,0 +1,136 @@
+"""Mixed precision and steps per execution while fitting: chosen per model and machine, used only
+during training, and the model (and its saved best copy) restored afterwards."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import cnnkit
+from cnnkit import precision as P
+
+
+@pytest.fixture
+def bf16_machine(monkeypatch):
+    """Pretend this machine has fast bfloat16 (so 'auto' can be tested on any CI machine)."""
+    monkeypatch.setattr(P, "fast_bfloat16", lambda: "cpu")
+
+
+def _data(model, n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = model.input_shape[1:]
+    k = max(2, model.output_shape[-1])
+    return rng.random((n, *shape), dtype="float32"), rng.integers(0, k if k > 2 else 2, n)
+
+
+def test_conv_flops_counts_output_positions_times_kernel():
+    # the slides' CNN on 32x32x3: three 3x3 convolutions with 32 filters, 'same' padding, pooled by 2
+    expected = 32 * 32 * (3 * 3 * 3 * 32) + 16 * 16 * (3 * 3 * 32 * 32) + 8 * 8 * (3 * 3 * 32 * 32)
+    assert P.conv_flops(cnnkit.simple_cnn()) == expected
+    # LeNet-5: c1 28x28 (5x5x1x6), c3 10x10 (5x5x6x16), c5 1x1 (5x5x16x120)
+    assert P.conv_flops(cnnkit.lenet5()) == 28 * 28 * 150 + 10 * 10 * 2400 + 48000
+    assert P.conv_flops(cnnkit.mlp_classifier((8, 8, 3), units=4, num_classes=2)) == 0
+
+
+def test_auto_precision_follows_machine_and_model(bf16_machine, monkeypatch):
+    assert P.resolve_precision(cnnkit.simple_cnn()) == "mixed_bfloat16"
+    assert P.resolve_precision(cnnkit.lenet5()) == "float32"  # too little convolution work to gain
+    assert P.resolve_precision(cnnkit.simple_cnn(), "float32") == "float32"
+    monkeypatch.setattr(P, "fast_bfloat16", lambda: None)
+    assert P.resolve_precision(cnnkit.simple_cnn()) == "float32"
+    assert P.resolve_precision(cnnkit.lenet5(), "mixed_bfloat16") == "mixed_bfloat16"
+
+
+def test_a_model_with_its_own_policy_is_left_alone(bf16_machine):
+    model = cnnkit.simple_cnn()
+    model.dtype_policy = "mixed_float16"
+    assert P.resolve_precision(model) == "float32"  # i.e. nothing is changed
+
+
+def test_precision_block_switches_all_but_the_output_layer_and_restores_them():
+    model = cnnkit.simple_cnn()
+    before = {layer.name: layer.dtype_policy.name for layer in model.layers}
+    with P.precision(model, "mixed_bfloat16") as used:
+        assert used == "mixed_bfloat16"
+        inside = {layer.name: layer.compute_dtype for layer in model.layers
+                  if not isinstance(layer, keras.layers.InputLayer)}
+        assert inside.pop(model.layers[-1].name) == "float32"
+        assert set(inside.values()) == {"bfloat16"}
+        assert model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0).dtype == np.float32
+    assert {layer.name: layer.dtype_policy.name for layer in model.layers} == before
+
+
+def test_precision_is_restored_when_the_block_fails():
+    model = cnnkit.simple_cnn()
+    with pytest.raises(KeyboardInterrupt):
+        with P.precision(model, "mixed_bfloat16"):
+            raise KeyboardInterrupt
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+
+
+def test_precision_reaches_layers_inside_a_nested_backbone():
+    backbone = cnnkit.simple_cnn((16, 16, 3))
+    inputs = keras.Input((16, 16, 3))
+    outputs = keras.layers.Dense(1, activation="sigmoid")(backbone(inputs))
+    model = keras.Model(inputs, outputs)
+    with P.precision(model, "mixed_bfloat16"):
+        assert backbone.layers[1].compute_dtype == "bfloat16"
+    assert backbone.layers[1].compute_dtype == "float32"
+
+
+class _Seen(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        self.dtypes = {layer.compute_dtype for layer in self.model.layers[1:-1]}
+        self.steps = self.model.steps_per_execution
+
+
+def test_fit_classifier_trains_in_mixed_precision_and_restores_the_model(tmp_path):
+    model = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
+    x, y = _data(model)
+    seen = _Seen()
+    history = cnnkit.fit_classifier(model, (x, y), epochs=2, batch_size=8, validation_split=0.25,
+                                    run_dir=tmp_path / "run", precision="mixed_bfloat16",
+                                    steps_per_execution=4, callbacks=[seen], verbose=0)
+    assert seen.dtypes == {"bfloat16"} and seen.steps == 4
+    assert np.isfinite(history["loss"]).all()
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert model.steps_per_execution == 1
+    best = keras.saving.load_model(tmp_path / "run" / "best.keras")
+    assert {layer.dtype_policy.name for layer in best.layers} == {"float32"}
+
+
+def test_fit_classifier_auto_uses_steps_per_execution_for_small_models_only(monkeypatch):
+    small = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
+    x, y = _data(small)
+    seen = _Seen()
+    cnnkit.fit_classifier(small, (x, y), epochs=1, batch_size=8, callbacks=[seen], verbose=0, precision="float32")
+    assert seen.steps == P.AUTO_STEPS_PER_EXECUTION and small.steps_per_execution == 1
+    monkeypatch.setattr(P, "AUTO_SPE_MAX_PARAMS", 1000)
+    big = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
+    cnnkit.fit_classifier(big, (x, y), epochs=1, batch_size=8, callbacks=[seen], verbose=0, precision="float32")
+    assert seen.steps == 1
+
+
+def test_a_model_compiled_with_its_own_steps_per_execution_keeps_them():
+    model = cnnkit.compile_classifier(cnnkit.simple_cnn((16, 16, 3), num_classes=3), steps_per_execution=3)
+    x, y = _data(model)
+    seen = _Seen()
+    cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=8, callbacks=[seen], verbose=0)
+    assert seen.steps == 3 and model.steps_per_execution == 3
+
+
+def test_mixed_precision_learns_as_well_as_float32():
+    """A separable task: both precisions reach the same (high) training accuracy."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 256)
+    x = rng.normal(0, 0.3, (256, 16, 16, 3)).astype("float32")
+    x[y == 1, 4:12, 4:12, :] += 1.5  # class 1: a bright square
+    acc = {}
+    for prec in ("float32", "mixed_bfloat16"):
+        keras.utils.set_random_seed(0)
+        model = cnnkit.simple_cnn((16, 16, 3), num_classes=2)
+        h = cnnkit.fit_classifier(model, (x, y), epochs=6, batch_size=32, learning_rate=3e-3,
+                                  precision=prec, verbose=0)
+        acc[prec] = h["accuracy"][-1]
+    assert acc["float32"] > 0.9 and acc["mixed_bfloat16"] > 0.9, acc
