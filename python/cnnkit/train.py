@@ -13,6 +13,7 @@ import csv
 import math
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -260,6 +261,16 @@ def _steps_per_epoch(data: Any, batch_size: int, validation_split: float | None,
     return max(1, math.ceil(n / batch_size))
 
 
+def progress_verbosity(verbose: str | int = "auto") -> int:
+    """``"auto"`` -> 1 (Keras' progress bar) on a terminal or in Jupyter, else 2 (one line per epoch:
+    logs, knitr and CI would otherwise fill with partial bar lines); 0, 1, 2 as given."""
+    if verbose != "auto":
+        return verbose
+    stream = sys.stdout
+    interactive = (hasattr(stream, "isatty") and stream.isatty()) or "ipykernel" in sys.modules
+    return 1 if interactive else 2
+
+
 def _check_fit_args(model, epochs, batch_size, learning_rate, schedule, early_stopping, verbose, fn):
     if not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
@@ -320,7 +331,8 @@ def fit_classifier(
         strategy: ``None``, ``"mirrored"`` or a ``tf.distribute.Strategy``; the model is copied into
             the strategy's scope, trained there, and its weights copied back into ``model``.
         callbacks: more Keras callbacks.
-        verbose: ``"auto"``, 0 (silent), 1 (progress bar) or 2 (one line per epoch).
+        verbose: ``"auto"`` (a progress bar on a terminal or in Jupyter, one line per epoch in
+            logs and knitr), 0 (silent), 1 (progress bar) or 2 (one line per epoch).
         precision: ``"auto"`` (mixed bfloat16 for convolution-heavy models where the CPU has
             AMX-BF16 or the GPU compute capability >= 8.0, else float32), ``"float32"`` or
             ``"mixed_bfloat16"``. Only while training: the weights stay float32, the output layer
@@ -362,7 +374,8 @@ def fit_classifier(
         steps = epochs * _steps_per_epoch(data, batch_size, validation_split, fn) if schedule == "cosine" else 0
         compile_classifier(model, learning_rate=learning_rate_schedule(learning_rate, schedule, steps))
     trained = _replica(model, strategy) if strategy is not None else model
-    fit_args = dict(epochs=epochs, validation_data=validation_data, callbacks=cbs, verbose=verbose)
+    fit_args = dict(epochs=epochs, validation_data=validation_data, callbacks=cbs,
+                    verbose=progress_verbosity(verbose))
     if is_dataset(data):
         fit_args.update(x=data, shuffle=False)  # a dataset shuffles itself (image_folder() does)
     else:

@@ -271,3 +271,28 @@ def test_fit_rejects_other_kinds_of_data(fm):
         cnnkit.fit_classifier(model, (fm["x_train"], np.eye(10)[fm["y_train"]]))
     with pytest.raises(TypeError, match="`model`"):
         cnnkit.fit_classifier("lenet5", (fm["x_train"], fm["y_train"]))
+
+
+def test_auto_verbosity_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch):
+    import io
+    import sys
+
+    from cnnkit.train import progress_verbosity
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert progress_verbosity("auto") == 2          # a log, knitr, CI: one line per epoch
+    monkeypatch.setattr(sys, "stdout", Tty())
+    assert progress_verbosity("auto") == 1          # a terminal: Keras' progress bar
+    assert progress_verbosity(0) == 0 and progress_verbosity(1) == 1
+
+
+def test_fit_classifier_prints_one_line_per_epoch_when_not_on_a_terminal(capsys):
+    model = cnnkit.simple_cnn((16, 16, 1), blocks=1, filters=4, units=8, num_classes=3)
+    x = np.random.default_rng(0).random((12, 16, 16, 1), dtype="float32")
+    cnnkit.fit_classifier(model, (x, np.arange(12) % 3), epochs=2, batch_size=4)
+    out = capsys.readouterr().out
+    assert out.count("Epoch ") == 2 and "\r" not in out and "\x1b[" not in out
