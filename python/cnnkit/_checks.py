@@ -67,7 +67,9 @@ def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"{fn}(): `{arg}` holds no images (shape {x.shape}).")
     check_images_shape(model, x.shape, arg, fn)
-    x = x.astype("float32", copy=False)
+    # float32 in C (row-major) order: R arrays arrive column-major, and Keras would otherwise make a
+    # strided copy of every batch (measured: R calls 1.28x slower than Python's, bench/r_vs_python.R)
+    x = np.ascontiguousarray(x, dtype="float32")
     bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
     if bad:
         raise ValueError(f"{fn}(): `{arg}` contains {bad} NaN or infinite value(s) (in "

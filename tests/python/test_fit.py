@@ -296,3 +296,15 @@ def test_fit_classifier_prints_one_line_per_epoch_when_not_on_a_terminal(capsys)
     cnnkit.fit_classifier(model, (x, np.arange(12) % 3), epochs=2, batch_size=4)
     out = capsys.readouterr().out
     assert out.count("Epoch ") == 2 and "\r" not in out and "\x1b[" not in out
+
+
+def test_images_reach_keras_as_row_major_float32():
+    """R arrays arrive column-major (and as doubles): one conversion up front, not a strided copy
+    per batch inside Keras."""
+    from cnnkit._checks import check_images
+
+    model = cnnkit.simple_cnn((16, 16, 1), blocks=1, filters=4, units=8, num_classes=3)
+    x = np.asfortranarray(np.random.default_rng(0).random((4, 16, 16, 1)))
+    out = check_images(model, x, "x", "fit_classifier")
+    assert out.dtype == np.float32 and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, x.astype("float32"))
