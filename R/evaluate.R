@@ -7,6 +7,8 @@
 #'   model, else the levels of a factor `y`, else `"0"`, `"1"`, ...).
 #' @param batch_size Images per prediction step.
 #' @param file Also draw the confusion matrix to this image file.
+#' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"`, as in
+#'   [fit_classifier()] (mixed precision changes probabilities by a few 1e-4).
 #' @return A `cnnkit_evaluation` list: `accuracy`, `n`, `confusion_matrix` (a
 #'   table, rows true class, columns predicted), `per_class` (a data frame:
 #'   `class`, `precision`, `recall`, `f1`, `support`), `class_names`, `file`.
@@ -19,13 +21,14 @@
 #' ev
 #' }
 #' @export
-evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 256, file = NULL) {
+evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 256, file = NULL,
+                                precision = "auto") {
   if (is.null(class_names) && is.list(data) && !inherits(data, "python.builtin.object") &&
       length(data) == 2 && is.factor(data[[2]]) && is.null(model_class_names(model))) {
     class_names <- levels(data[[2]])
   }
   ev <- cnnkit_call("evaluate_classifier", model, as_py_data(data), class_names = as_py_list(class_names),
-                    batch_size = as_py_int(batch_size), file = file)
+                    batch_size = as_py_int(batch_size), file = file, precision = precision)
   as_r_evaluation(ev)
 }
 
@@ -81,6 +84,8 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = "confus
 #'   paths, read at the model's input size as [image_folder()] reads them.
 #' @param class_names Names of the classes (default: those saved with the model).
 #' @param batch_size Images per prediction step.
+#' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"`, as in
+#'   [fit_classifier()] (mixed precision changes probabilities by a few 1e-4).
 #' @return A data frame: `class_id` (0-based, as Keras counts), `label` (a
 #'   factor of class names), `probability` (of the predicted class); the full
 #'   matrix of class probabilities is in `attr(, "probabilities")`.
@@ -89,10 +94,10 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = "confus
 #' predict_classes(model, c("shoe.png", "bag.jpg"))
 #' }
 #' @export
-predict_classes <- function(model, x, class_names = NULL, batch_size = 256) {
+predict_classes <- function(model, x, class_names = NULL, batch_size = 256, precision = "auto") {
   if (is.character(x)) x <- as.list(x)
   p <- cnnkit_call("predict_classes", model, x, class_names = as_py_list(class_names),
-                   batch_size = as_py_int(batch_size))
+                   batch_size = as_py_int(batch_size), precision = precision)
   probs <- p$probabilities
   labels <- unlist(p$label)
   levels <- class_names %||% model_class_names(model) %||% as.character(seq_len(ncol(probs)) - 1L)

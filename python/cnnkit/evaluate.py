@@ -12,13 +12,16 @@ import numpy as np
 from . import _validate as v
 from ._checks import check_data, check_images, is_dataset, model_input_shape
 from ._plot import check_target, new_figure, save_figure
+from .precision import predictor
 from .saving import class_names_of
 from .train import output_activation, output_kind
 
 
-def _probabilities(model: keras.Model, x: Any, batch_size: int) -> np.ndarray:
+def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto",
+                   fn: str = "predict_classes") -> np.ndarray:
     """Class probabilities ``(n, k)``; a 1-unit sigmoid output becomes ``[1 - p, p]``."""
-    p = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float64")
+    f = predictor(model, precision, fn)
+    p = np.concatenate([np.asarray(f(x[i:i + batch_size]), dtype="float64") for i in range(0, len(x), batch_size)])
     return _as_classes(model, p)
 
 
@@ -42,14 +45,18 @@ def _names(model: keras.Model, class_names: Any, k: int, fn: str) -> list[str]:
     return names
 
 
-def _predict_labelled(model: keras.Model, data: Any, batch_size: int, fn: str) -> tuple[np.ndarray, np.ndarray]:
+def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision: str,
+                      fn: str) -> tuple[np.ndarray, np.ndarray]:
     data = check_data(model, data, "data", fn)
     if not is_dataset(data):
-        return data[1], _probabilities(model, data[0], batch_size)
+        return data[1], _probabilities(model, data[0], batch_size, precision, fn)
+    import tensorflow as tf
+
+    f = predictor(model, precision, fn)
     ys, ps = [], []
     for batch in data:  # one pass, so labels and predictions stay paired even if the dataset shuffles
         ys.append(np.asarray(batch[1]).reshape(-1))
-        ps.append(_as_classes(model, np.asarray(model.predict_on_batch(batch[0]), dtype="float64")))
+        ps.append(_as_classes(model, np.asarray(f(tf.cast(batch[0], tf.float32)), dtype="float64")))
     if not ys:
         raise ValueError(f"{fn}(): `data` is an empty dataset.")
     return np.concatenate(ys).astype("int64"), np.concatenate(ps)
@@ -76,6 +83,7 @@ def evaluate_classifier(
     class_names: Sequence[str] | None = None,
     batch_size: int = 256,
     file: str | os.PathLike | None = None,
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``model`` on ``data``.
 
@@ -85,6 +93,8 @@ def evaluate_classifier(
         class_names: names for the class ids (default: those saved with the model, else ``"0"``, ...).
         batch_size: images per prediction step (arrays).
         file: also draw the confusion matrix to this image file (``.png``, ``.pdf``, ``.svg``).
+        precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
+            (probabilities differ from float32 by a few 1e-4 in mixed precision).
 
     Returns:
         A dict: ``accuracy``, ``n``, ``confusion_matrix`` (``(k, k)`` counts, rows true, columns
@@ -103,7 +113,7 @@ def evaluate_classifier(
     k = max(2, output_kind(model)[1])
     names = _names(model, class_names, k, fn)
     target = check_target(file, fn) if file is not None else None
-    y, p = _predict_labelled(model, data, batch_size, fn)
+    y, p = _predict_labelled(model, data, batch_size, precision, fn)
     cm = confusion_matrix(y, p.argmax(1), k)
     out = {"accuracy": float(np.trace(cm) / cm.sum()), "n": int(cm.sum()), "confusion_matrix": cm,
            "per_class": _per_class(cm, names), "class_names": names, "file": None}
@@ -178,6 +188,7 @@ def predict_classes(
     x: Any,
     class_names: Sequence[str] | None = None,
     batch_size: int = 256,
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Predicted class, its name and the class probabilities for images or image files.
 
@@ -187,6 +198,8 @@ def predict_classes(
             are read at the model's input size and channel count, as ``image_folder()`` reads them.
         class_names: names for the class ids (default: those saved with the model).
         batch_size: images per prediction step.
+        precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
+            (probabilities differ from float32 by a few 1e-4 in mixed precision).
 
     Returns:
         A dict: ``class_id`` (``(n,)`` ids from 0), ``label`` (names), ``probability`` (of the
@@ -202,7 +215,7 @@ def predict_classes(
         raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
     batch_size = v.positive_int(batch_size, "batch_size", fn)
     names = _names(model, class_names, max(2, output_kind(model)[1]), fn)
-    p = _probabilities(model, _inputs(model, x, fn), batch_size)
+    p = _probabilities(model, _inputs(model, x, fn), batch_size, precision, fn)
     ids = p.argmax(1)
     return {"class_id": ids.astype("int32"), "label": [names[i] for i in ids],
             "probability": p[np.arange(len(ids)), ids], "probabilities": p}

@@ -13,6 +13,10 @@ Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.
   ``AUTO_SPE_MAX_PARAMS`` parameters (for big models a step is long and the progress bar would
   update too rarely), and only while fitting: ``predict`` and ``evaluate`` keep one step per call.
 
+- **Prediction** (``predict_classes``, ``evaluate_classifier``) runs the model as one traced
+  TensorFlow function over the batches (``predictor()``), made once per model and precision and
+  cached: 2.3x ``model.predict``'s throughput for LeNet-5, 3.5x for the slides' CNN in bfloat16.
+
 ``precision(model, ...)`` and ``steps_per_execution(model, ...)`` are context managers: the model
 is changed for the duration of the ``with`` block and restored afterwards, whatever happens inside.
 """
@@ -22,7 +26,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from typing import Any, Iterator
+import weakref
+from typing import Any, Callable, Iterator
 
 import keras
 
@@ -166,3 +171,26 @@ def steps_per_execution(model: keras.Model, steps: Any = "auto", fn: str = "fit_
     finally:
         model.steps_per_execution = current
         _reset_functions(model)
+
+
+_PREDICTORS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+
+
+def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_classes") -> Callable[[Any], Any]:
+    """``model(x, training=False)`` as one traced TensorFlow function (any batch size) computing in
+    ``policy`` (see ``resolve_precision``); made once per model and policy, then cached. The model is
+    left as it is: the policy is baked into the trace, the weights are read live at every call."""
+    import tensorflow as tf
+
+    policy = resolve_precision(model, policy, fn)
+    cache = _PREDICTORS.setdefault(model, {})
+    key = (policy, tuple(layer.dtype_policy.name for layer in _leaves(model)))
+    if key not in cache:
+        ref = weakref.ref(model)  # the cache must not keep the model alive
+        f = tf.function(lambda x: ref()(x, training=False), reduce_retracing=True)
+        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+        with precision(model, policy, fn):
+            f.get_concrete_function(spec)
+        cache.clear()  # an older entry belongs to policies the layers no longer have
+        cache[key] = f.get_concrete_function(spec)
+    return cache[key]

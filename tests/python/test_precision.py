@@ -134,3 +134,46 @@ def test_mixed_precision_learns_as_well_as_float32():
                                   precision=prec, verbose=0)
         acc[prec] = h["accuracy"][-1]
     assert acc["float32"] > 0.9 and acc["mixed_bfloat16"] > 0.9, acc
+
+
+def test_predictions_in_float32_match_model_predict_exactly():
+    model = cnnkit.simple_cnn((16, 16, 3), num_classes=4)
+    x, _ = _data(model, n=37)  # not a multiple of the batch size
+    want = model.predict(x, verbose=0)
+    got = cnnkit.predict_classes(model, x, batch_size=8, precision="float32")["probabilities"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_predictions_in_mixed_precision_are_close_and_leave_the_model_alone():
+    model = cnnkit.simple_cnn((16, 16, 3), num_classes=4)
+    x, y = _data(model, n=40)
+    want = model.predict(x, verbose=0)
+    got = cnnkit.predict_classes(model, x, precision="mixed_bfloat16")["probabilities"]
+    assert np.abs(got - want).max() < 2e-2 and not np.array_equal(got, want)  # bfloat16 did run
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    ev = cnnkit.evaluate_classifier(model, (x, y), precision="mixed_bfloat16")
+    assert ev["n"] == 40
+
+
+def test_the_predictor_is_made_once_and_reads_the_weights_live():
+    model = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
+    x, _ = _data(model, n=8)
+    f = P.predictor(model, "float32")
+    assert P.predictor(model, "float32") is f
+    before = cnnkit.predict_classes(model, x, precision="float32")["probabilities"]
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    after = cnnkit.predict_classes(model, x, precision="float32")["probabilities"]
+    np.testing.assert_allclose(after, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before, after)
+
+
+def test_the_predictor_cache_does_not_keep_a_model_alive():
+    import gc
+    import weakref
+
+    model = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
+    P.predictor(model, "float32")
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None

@@ -191,3 +191,19 @@ seen = Seen()
   expect_identical(model$steps_per_execution, 1L)
   expect_true(all(is.finite(h$loss)))
 })
+
+test_that("predict_classes and evaluate_classifier take precision from R", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 64)
+  model <- small_model()
+  exact <- model$predict(fm$x_test[1:20, , , , drop = FALSE], verbose = 0L)
+  p32 <- predict_classes(model, fm$x_test[1:20, , , , drop = FALSE], precision = "float32")
+  expect_equal(unname(attr(p32, "probabilities")), exact, tolerance = 1e-5)
+  p16 <- predict_classes(model, fm$x_test[1:20, , , , drop = FALSE], precision = "mixed_bfloat16")
+  expect_lt(max(abs(attr(p16, "probabilities") - exact)), 2e-2)
+  ev <- evaluate_classifier(model, list(fm$x_test[1:20, , , , drop = FALSE], fm$y_test[1:20]),
+                            precision = "float32")
+  expect_equal(ev$n, 20)
+  expect_error(predict_classes(model, fm$x_test[1:2, , , , drop = FALSE], precision = "half"),
+               "`precision`")
+})
