@@ -66,8 +66,9 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   float32, the output layer computes in float32, and the model (and
 #'   `best.keras`) keep their own precision afterwards.
 #' @param steps_per_execution Training steps per call into TensorFlow while
-#'   fitting (`"auto"`: 32 for models under a million parameters, else 1; a
-#'   model compiled with its own value keeps it).
+#'   fitting (`"auto"`: 32 for models under a million parameters, else 1; 1
+#'   with a `strategy` or with callbacks that act per batch; a model compiled
+#'   with its own value keeps it).
 #' @return The history: a data frame with one row per epoch (`epoch`, `loss`,
 #'   `accuracy`, `val_loss`, ..., `learning_rate`), invisibly. The model is
 #'   trained in place.

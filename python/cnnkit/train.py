@@ -261,6 +261,13 @@ def _steps_per_epoch(data: Any, batch_size: int, validation_split: float | None,
     return max(1, math.ceil(n / batch_size))
 
 
+def _acts_per_batch(callbacks: Sequence[Any]) -> bool:
+    """Whether a callback overrides a per-batch training hook (it would run once per execution)."""
+    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+    base = keras.callbacks.Callback
+    return any(getattr(type(cb), h, None) is not getattr(base, h) for cb in callbacks for h in hooks)
+
+
 def progress_verbosity(verbose: str | int = "auto") -> int:
     """``"auto"`` -> 1 (Keras' progress bar) on a terminal or in Jupyter, else 2 (one line per epoch:
     logs, knitr and CI would otherwise fill with partial bar lines); 0, 1, 2 as given."""
@@ -338,8 +345,9 @@ def fit_classifier(
             ``"mixed_bfloat16"``. Only while training: the weights stay float32, the output layer
             computes in float32, and the model (and ``best.keras``) keep the layers' own policies.
         steps_per_execution: training steps per call into TensorFlow while fitting (``"auto"``: 32
-            for models under a million parameters, else 1; a model compiled with its own value
-            keeps it). Callbacks' per-batch hooks run once per execution.
+            for models under a million parameters, else 1; 1 with a ``strategy`` or with callbacks
+            that act per batch; a model compiled with its own value keeps it). With more than 1,
+            callbacks' per-batch hooks run once per execution.
 
     Returns:
         The history: a dict of equal-length lists, ``epoch`` (from 1) then ``loss``, ``accuracy``,
@@ -381,6 +389,8 @@ def fit_classifier(
     else:
         fit_args.update(x=data[0], y=data[1], batch_size=batch_size, validation_split=validation_split or 0.0)
     try:
+        if steps_per_execution == "auto" and (strategy is not None or _acts_per_batch(callbacks or [])):
+            steps_per_execution = 1  # per-batch hooks run once per execution; tf.distribute fails with more
         with _precision(trained, precision, fn), _steps(trained, steps_per_execution, fn):
             trained.fit(**fit_args)
     except BaseException:

@@ -80,7 +80,7 @@ def test_precision_reaches_layers_inside_a_nested_backbone():
 
 
 class _Seen(keras.callbacks.Callback):
-    def on_train_batch_end(self, batch, logs=None):
+    def on_epoch_end(self, epoch, logs=None):
         self.dtypes = {layer.compute_dtype for layer in self.model.layers[1:-1]}
         self.steps = self.model.steps_per_execution
 
@@ -177,3 +177,19 @@ def test_the_predictor_cache_does_not_keep_a_model_alive():
     del model
     gc.collect()
     assert ref() is None
+
+
+class _PerBatch(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps = self.model.steps_per_execution
+
+
+def test_auto_keeps_one_step_per_call_for_callbacks_that_act_per_batch():
+    model = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
+    x, y = _data(model)
+    cb = _PerBatch()
+    cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=8, callbacks=[cb], verbose=0, precision="float32")
+    assert cb.steps == 1
+    cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=8, callbacks=[cb], verbose=0, precision="float32",
+                          steps_per_execution=4)  # asked for: given
+    assert cb.steps == 4
