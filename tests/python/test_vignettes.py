@@ -33,6 +33,11 @@ WORKSHOP = [
 ]
 EXPECT = {"workshop-r.qmd": WORKSHOP, "workshop-python.qmd": WORKSHOP}
 MIN_IMAGES = {"workshop-r.qmd": 1, "workshop-python.qmd": 1}
+ADAPTER = load_spec("transfer")["domain_adapter"]  # the exercise's model: counts from the spec
+EXPECT["exercise-domain-adapter.qmd"] = ["graph LR", "adapter_rgb", _n(ADAPTER["total_params"]), _n(ADAPTER["trainable_params"]), "accuracy: ", "(500 images)"]
+MIN_IMAGES["exercise-domain-adapter.qmd"] = 2  # history plot, confusion matrix
+EXPECT["your-own-images.qmd"] = ["skipped 2 file(s) that are not readable images", "ankle_boot", "accuracy: ", "(96 images)", "new_8.jpg", "test accuracy: "]
+MIN_IMAGES["your-own-images.qmd"] = 3  # augmentation grid, history plot, confusion matrix
 
 RENDER = r"""
 args <- commandArgs(trailingOnly = TRUE)
