@@ -1,0 +1,174 @@
+"""Where LeNet-5's training step spends its time: TensorFlow (Keras' graph) against PyTorch.
+
+LeNet-5 is so small (0.4 M multiply-adds per image) that a training step of 128 images takes a few
+milliseconds; the question is which part of it is slower in TensorFlow than in PyTorch. Per batch
+of 128 (32x32x1, float32), median of 200 steps after warm-up, for: the forward pass alone; forward +
+gradients; the whole step (forward, gradients, Adam update) -- each as one tf.function (TensorFlow)
+or eager code (PyTorch), with no input pipeline and no Keras fit loop around it. Then the same
+for each layer's forward and backward pass alone, and Keras' own fit loop per step for reference.
+
+    bash bench/run.sh lenet_profile.py
+
+Prints a table and writes bench/results/lenet_profile.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+import cnnkit  # first: quiet TensorFlow import
+import keras
+import tensorflow as tf
+from _machine import machine
+
+B, STEPS = 128, 200
+
+
+def per_step(f, steps: int = STEPS) -> float:
+    for _ in range(20):
+        f()
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(steps // 5):
+            f()
+        times.append((time.perf_counter() - t) / (steps // 5))
+    return statistics.median(times) * 1e3  # ms
+
+
+def tf_parts():
+    model = cnnkit.lenet5()
+    opt = keras.optimizers.Adam(1e-3)
+    opt.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    x = tf.constant(np.random.default_rng(0).random((B, 32, 32, 1), dtype="float32"))
+    y = tf.constant(np.random.default_rng(1).integers(0, 10, B))
+
+    @tf.function
+    def forward():
+        return model(x, training=True)
+
+    @tf.function
+    def grads():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        return tape.gradient(loss, model.trainable_variables)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    out = {"forward": per_step(forward), "forward + gradients": per_step(grads), "whole step (+ Adam)": per_step(step)}
+    layers = {}
+    h = x
+    for layer in model.layers[1:]:
+        inp = tf.constant(h)
+
+        @tf.function
+        def fwd(layer=layer, inp=inp):
+            return layer(inp)
+
+        @tf.function
+        def fwd_bwd(layer=layer, inp=inp):
+            with tf.GradientTape() as tape:
+                tape.watch(inp)
+                o = layer(inp)
+            return tape.gradient(o, [inp] + layer.trainable_variables)
+
+        layers[f"{layer.name} ({type(layer).__name__})"] = (per_step(fwd), per_step(fwd_bwd))
+        h = layer(inp).numpy()
+    return out, layers
+
+
+def keras_fit_step():
+    model = cnnkit.compile_classifier(cnnkit.lenet5(), steps_per_execution=32)
+    x = np.random.default_rng(0).random((B * 64, 32, 32, 1), dtype="float32")
+    y = np.random.default_rng(1).integers(0, 10, B * 64)
+    model.fit(x, y, batch_size=B, epochs=1, verbose=0)
+    t = []
+    for _ in range(3):
+        s = time.perf_counter()
+        model.fit(x, y, batch_size=B, epochs=1, verbose=0)
+        t.append((time.perf_counter() - s) / 64)
+    return statistics.median(t) * 1e3
+
+
+def torch_parts():
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        return None, None
+    model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.Tanh(),
+                          nn.AvgPool2d(2), nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(), nn.Linear(120, 84),
+                          nn.Tanh(), nn.Linear(84, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(B, 1, 32, 32)
+    y = torch.randint(0, 10, (B,))
+
+    def forward():
+        model(x)
+
+    def grads():
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    out = {"forward": per_step(forward), "forward + gradients": per_step(grads), "whole step (+ Adam)": per_step(step)}
+    layers = {}
+    h = x
+    for i, layer in enumerate(model):
+        inp = h.detach().clone().requires_grad_(True)
+
+        def fwd(layer=layer, inp=inp):
+            layer(inp)
+
+        def fwd_bwd(layer=layer, inp=inp):
+            layer.zero_grad(set_to_none=True)
+            inp.grad = None
+            layer(inp).sum().backward()
+
+        layers[f"{i}: {type(layer).__name__}"] = (per_step(fwd), per_step(fwd_bwd))
+        h = layer(h).detach()
+    return out, layers
+
+
+def main():
+    tf_out, tf_layers = tf_parts()
+    fit_ms = keras_fit_step()
+    pt_out, pt_layers = torch_parts()
+    lines = [f"LeNet-5 training step, ms per batch of {B} (median) - {date.today()}, {machine()}, "
+             f"TensorFlow {tf.__version__}", "",
+             "| part | TensorFlow (tf.function) | PyTorch (eager) | TF / PyTorch |", "|---|---|---|---|"]
+    for k, v in tf_out.items():
+        p = pt_out[k] if pt_out else float("nan")
+        lines.append(f"| {k} | {v:.2f} | {p:.2f} | {v / p:.2f} |")
+    lines.append(f"| Keras fit loop per step (steps_per_execution=32, incl. metrics, input pipeline) | {fit_ms:.2f} | | |")
+    lines += ["", "Per layer, forward / forward + backward (ms per batch):", "",
+              "| TensorFlow layer | fwd | fwd+bwd |", "|---|---|---|"]
+    lines += [f"| {k} | {a:.3f} | {b:.3f} |" for k, (a, b) in tf_layers.items()]
+    if pt_layers:
+        lines += ["", "| PyTorch layer | fwd | fwd+bwd |", "|---|---|---|"]
+        lines += [f"| {k} | {a:.3f} | {b:.3f} |" for k, (a, b) in pt_layers.items()]
+    text = "\n".join(lines)
+    print(text)
+    out = Path(__file__).parent / "results" / "lenet_profile.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
