@@ -49,8 +49,23 @@ def main() -> int:
         results.append(row)
         print("RESULT " + json.dumps(row), flush=True)
     ok = all(r["target_met"] for r in results)
-    print(f"target (>= 92 % in <= 120 s of training): {'met' if ok else 'NOT met'} in {sum(r['target_met'] for r in results)}"
-          f" of {len(results)} run(s)")
+    verdict = (f"target (>= 92 % in <= 120 s of training): {'met' if ok else 'NOT met'} in "
+               f"{sum(r['target_met'] for r in results)} of {len(results)} run(s)")
+    print(verdict)
+    from datetime import date
+
+    from _machine import machine
+    from cnnkit.precision import fast_bfloat16
+
+    lines = [f"Main job (`cnnkit train` defaults: {DEFAULTS['model']}, {epochs} epochs, batch {DEFAULTS['batch_size']}) "
+             f"- {date.today()}, {machine()}, pinned to {args.cores} cores; fast bfloat16 here: {fast_bfloat16() or 'no'}",
+             "", "| seed | test accuracy | training s | CPU s (whole job) | load before / after |", "|---|---|---|---|---|"]
+    lines += [f"| {r['seed']} | {100 * r['accuracy']:.2f} % | {r['train_seconds']} | {r['cpu_seconds_whole_job']} | "
+              f"{r['load_before']} / {r['load_after']} |" for r in results]
+    lines += ["", verdict]
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "main_job.md")
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
     return 0
 
 
