@@ -40,6 +40,7 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' @param strategy `NULL` or `"mirrored"`.
 #' @param seed Seed for weights, subsets and shuffling.
 #' @param verbose `"auto"` (see [fit_classifier()]), 0, 1 or 2.
+#' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"` (see [fit_classifier()]).
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
 #'   (data frame) and `evaluation` (see [evaluate_classifier()]).
 #' @examples
@@ -51,11 +52,11 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' @export
 train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
-                             strategy = NULL, seed = 0, verbose = "auto") {
+                             strategy = NULL, seed = 0, verbose = "auto", precision = "auto") {
   r <- cnnkit_call("train_classifier", model = model, data = data, epochs = as_py_int(epochs),
                    batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
                    subset = as_py_int(subset), run_dir = run_dir, strategy = strategy, seed = as_py_int(seed),
-                   verbose = as_py_verbose(verbose))
+                   verbose = as_py_verbose(verbose), precision = precision)
   r$history <- as_r_data_frame(r$history)
   r$evaluation <- as_r_evaluation(r$evaluation)
   r

@@ -24,6 +24,8 @@ def main() -> int:
     ap.add_argument("--cores", type=int, default=2, help="pin the process to this many CPU cores (default: 2)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--epochs", type=int, default=None, help="default: the main job's")
+    ap.add_argument("--precision", nargs="+", default=["auto"], choices=["auto", "float32", "mixed_bfloat16"],
+                    help="one run per seed and precision (e.g. --precision auto float32)")
     args = ap.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, cpus[: args.cores])  # before TensorFlow starts its thread pools
@@ -36,13 +38,13 @@ def main() -> int:
           f"{DEFAULTS['schedule']} schedule, peak learning rate {DEFAULTS['learning_rate']}; "
           f"cores: {sorted(os.sched_getaffinity(0))} of {len(cpus)}", flush=True)
     results = []
-    for seed in args.seeds:
+    for seed, precision in [(s, p) for s in args.seeds for p in args.precision]:
         load_before = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as run_dir:
             cpu0 = time.process_time()
-            r = cnnkit.train_classifier(epochs=epochs, seed=seed, run_dir=run_dir, verbose=2)
+            r = cnnkit.train_classifier(epochs=epochs, seed=seed, run_dir=run_dir, verbose=2, precision=precision)
             cpu = time.process_time() - cpu0
-        row = {"seed": seed, "accuracy": round(r["accuracy"], 4), "train_seconds": round(r["train_seconds"], 1),
+        row = {"seed": seed, "precision": precision, "accuracy": round(r["accuracy"], 4), "train_seconds": round(r["train_seconds"], 1),
                "cpu_seconds_whole_job": round(cpu, 1), "load_before": round(load_before, 2),
                "load_after": round(os.getloadavg()[0], 2),
                "target_met": r["accuracy"] >= 0.92 and r["train_seconds"] <= 120}
@@ -59,8 +61,9 @@ def main() -> int:
 
     lines = [f"Main job (`cnnkit train` defaults: {DEFAULTS['model']}, {epochs} epochs, batch {DEFAULTS['batch_size']}) "
              f"- {date.today()}, {machine()}, pinned to {args.cores} cores; fast bfloat16 here: {fast_bfloat16() or 'no'}",
-             "", "| seed | test accuracy | training s | CPU s (whole job) | load before / after |", "|---|---|---|---|---|"]
-    lines += [f"| {r['seed']} | {100 * r['accuracy']:.2f} % | {r['train_seconds']} | {r['cpu_seconds_whole_job']} | "
+             "", "| seed | precision | test accuracy | training s | CPU s (whole job) | load before / after |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['seed']} | {r['precision']} | {100 * r['accuracy']:.2f} % | {r['train_seconds']} | {r['cpu_seconds_whole_job']} | "
               f"{r['load_before']} / {r['load_after']} |" for r in results]
     lines += ["", verdict]
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "main_job.md")

@@ -54,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     r = train_classifier(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
-                         run_dir=args.run_dir, strategy=args.strategy, seed=args.seed,
+                         run_dir=args.run_dir, strategy=args.strategy, seed=args.seed, precision=args.precision,
                          verbose=0 if args.quiet else "auto" if sys.stdout.isatty() else 2)
     if not args.quiet:
         print(format_evaluation(r["evaluation"]))
@@ -137,6 +137,9 @@ def _add_train(sub) -> None:
     p.add_argument("--strategy", choices=["mirrored"], help="train with tf.distribute (MirroredStrategy; "
                    "MultiWorkerMirroredStrategy when TF_CONFIG is set)")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
+                   help="auto: mixed bfloat16 for convolution-heavy models where the CPU (AMX-BF16) or GPU "
+                        "(compute capability 8.0+) runs it fast, else float32 (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
     p.set_defaults(func=cmd_train)
 

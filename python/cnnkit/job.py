@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
+from .precision import PRECISIONS
 from ._files import atomic_path, writable_dir
 
 
@@ -152,6 +153,7 @@ def train_classifier(
     strategy: Any = None,
     seed: int = 0,
     verbose: str | int = "auto",
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
@@ -171,6 +173,7 @@ def train_classifier(
         strategy: ``None`` or ``"mirrored"`` (see :func:`fit_classifier`).
         seed: seed for weights, subsets and shuffling.
         verbose: Keras' progress display (``"auto"``, 0, 1, 2).
+        precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"`` (see :func:`fit_classifier`).
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
@@ -189,6 +192,7 @@ def train_classifier(
     elif not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
     v.positive_int(epochs, "epochs", fn)
+    v.choice(precision, "precision", fn, PRECISIONS)
     created = isinstance(run_dir, (str, os.PathLike)) and not Path(run_dir).expanduser().exists()
     run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
     try:
@@ -198,7 +202,7 @@ def train_classifier(
             model = MODELS[name][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
         if run_path is None:
             run_path, created = new_run_dir(), True
-        return _run(model, d, run_path, epochs, batch_size, learning_rate, schedule, strategy, verbose)
+        return _run(model, d, run_path, epochs, batch_size, learning_rate, schedule, strategy, verbose, precision)
     except BaseException:
         # nothing half-done: a run directory made here goes again unless an epoch completed
         if created and run_path is not None and not (run_path / "history.csv").exists():
@@ -206,7 +210,8 @@ def train_classifier(
         raise
 
 
-def _run(model, d, run_path: Path, epochs, batch_size, learning_rate, schedule, strategy, verbose) -> dict[str, Any]:
+def _run(model, d, run_path: Path, epochs, batch_size, learning_rate, schedule, strategy, verbose,
+         precision="auto") -> dict[str, Any]:
     from .evaluate import evaluate_classifier
     from .saving import save_model
     from .train import fit_classifier, plot_history
@@ -214,11 +219,12 @@ def _run(model, d, run_path: Path, epochs, batch_size, learning_rate, schedule, 
     start = time.perf_counter()
     history = fit_classifier(model, d["train"], epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                              schedule=schedule, run_dir=run_path, checkpoint=False, strategy=strategy,
-                             verbose=verbose)
+                             verbose=verbose, precision=precision)
     seconds = time.perf_counter() - start
     files = {"model": save_model(model, run_path / "model.keras", class_names=d["class_names"]),
              "history_plot": plot_history(history, run_path / "history.png")}
-    ev = evaluate_classifier(model, d["test"], class_names=d["class_names"], file=run_path / "confusion_matrix.png")
+    ev = evaluate_classifier(model, d["test"], class_names=d["class_names"], file=run_path / "confusion_matrix.png",
+                             precision=precision)
     files["confusion_matrix"] = ev["file"]
     files["history"] = str(run_path / "history.csv")
     metrics = {"accuracy": ev["accuracy"], "train_seconds": round(seconds, 2), "n_test": ev["n"], "model": model.name,

@@ -86,7 +86,7 @@ def test_train_on_an_image_folder(tmp_path):
 
     make_image_folder(tmp_path / "photos")
     p = cli("train", "--data", str(tmp_path / "photos"), "--model", "simple_cnn", "--epochs", "2",
-            "--run-dir", str(tmp_path / "run"), "--quiet")
+            "--run-dir", str(tmp_path / "run"), "--quiet", "--precision", "mixed_bfloat16")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "test accuracy:" in p.stdout and "(2 images)" in p.stdout  # 20% of 12 images held out
     assert "warning: image_folder(): skipped 2 file(s)" in p.stderr and "Traceback" not in p.stderr
@@ -96,6 +96,7 @@ def test_train_on_an_image_folder(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["train", "--epochs", "0"], "must be >= 1"),
     (["train", "--model", "resnet"], "invalid choice"),
+    (["train", "--precision", "half"], "invalid choice"),
     (["train", "--run-dir", "README.md/run", "--subset", "100"], "`run_dir`"),
     (["train", "--data", "/no/such/folder"], "does not exist"),
     (["evaluate", "/no/such/model.keras"], "does not exist"),

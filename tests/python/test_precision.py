@@ -193,3 +193,9 @@ def test_auto_keeps_one_step_per_call_for_callbacks_that_act_per_batch():
     cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=8, callbacks=[cb], verbose=0, precision="float32",
                           steps_per_execution=4)  # asked for: given
     assert cb.steps == 4
+
+
+def test_train_classifier_checks_precision_before_making_a_run_dir(tmp_path):
+    with pytest.raises(ValueError, match="`precision`"):
+        cnnkit.train_classifier(precision="half", run_dir=tmp_path / "run", subset=100, epochs=1)
+    assert not (tmp_path / "run").exists()
