@@ -1,9 +1,15 @@
-"""What the benchmark scripts print about the machine they ran on."""
+"""What the benchmark scripts share: the machine they ran on, the provenance lines of a report, and
+printing a table while writing it to ``bench/results/``."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
 
 
 def machine() -> str:
@@ -15,3 +21,29 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{platform.node()}, {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def provenance(load_before: float, load_after: float) -> list[str]:
+    """A report's ``- date``, ``- machine`` (with the load around the run) and ``- versions`` lines."""
+    import keras
+    import numpy as np
+
+    return [f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+            f"- machine: {machine()}; load average (1 min) {load_before:.2f} before, {load_after:.2f} after "
+            "(the machine was shared with other jobs: timings are noisy, compare them loosely)",
+            f"- versions: Python {platform.python_version()}, keras {keras.__version__} ({keras.backend.backend()}), "
+            f"numpy {np.__version__}"]
+
+
+def command_line(total: float) -> str:
+    """A report's ``- command`` line: how the script was called and how long it took."""
+    return f"- command: `python bench/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}`; total {total:.0f} s\n"
+
+
+def publish(text: str, path: str | os.PathLike | None) -> None:
+    """Print a report and, with a ``path``, write it there (the folder is made if needed)."""
+    print(text)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if text.endswith("\n") else text + "\n")

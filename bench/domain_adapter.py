@@ -21,15 +21,13 @@ the machine and its load (printed in the report).
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import time
 
 import numpy as np
 
-from _machine import machine  # noqa: E402  (bench/ is on sys.path when run as a script)
+from _machine import command_line, provenance, publish  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 
 def adapter_momentum(model, momentum: float = 0.9) -> None:
@@ -49,9 +47,8 @@ def fit(model, x, y, xt, yt, epochs: int) -> dict:
 
 
 def run(args) -> list[tuple[str, dict]]:
+    import cnnkit  # first: quiet TensorFlow import
     import keras
-
-    import cnnkit
 
     d = cnnkit.load_fashion_mnist(pad=True, n=args.train, n_test=args.test, seed=args.seed)
     x, y, xt, yt = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
@@ -80,17 +77,11 @@ def run(args) -> list[tuple[str, dict]]:
 
 
 def report(rows, args, load_before, load_after, total) -> str:
-    import keras
-
     lines = ["# The exercise, longer: a domain adapter in front of a frozen backbone (Fashion-MNIST)\n",
-             f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-             f"- machine: {machine()}; load average (1 min) {load_before:.2f} before, {load_after:.2f} after "
-             "(the machine was shared with other jobs: timings are noisy, compare them loosely)",
-             f"- versions: Python {platform.python_version()}, keras {keras.__version__} ({keras.backend.backend()}), "
-             f"numpy {np.__version__}",
+             *provenance(load_before, load_after),
              f"- data: Fashion-MNIST, random {args.train} training / {args.test} test images (seed {args.seed}), "
              "32x32x1 in [0, 1]; batch 32, Adam 1e-3; one run per row",
-             f"- command: `python bench/domain_adapter.py {' '.join(sys.argv[1:])}`; total {total:.0f} s\n",
+             command_line(total),
              "| setup | training images | trainable parameters | epochs | training time (s) | test accuracy |",
              "|---|---|---|---|---|---|"]
     for name, r in rows:
@@ -110,11 +101,7 @@ def main() -> int:
     args = ap.parse_args()
     load_before, start = os.getloadavg()[0], time.perf_counter()
     rows = run(args)
-    text = report(rows, args, load_before, os.getloadavg()[0], time.perf_counter() - start)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    publish(report(rows, args, load_before, os.getloadavg()[0], time.perf_counter() - start), args.out)
     return 0
 
 

@@ -20,10 +20,8 @@ not a test: timings depend on the machine and its load (printed in the report).
 from __future__ import annotations
 
 import argparse
-import datetime
 import gzip
 import os
-import platform
 import sys
 import time
 
@@ -32,7 +30,7 @@ import numpy as np
 DATA = "/usr/share/datasets/fashion-mnist"
 
 
-from _machine import machine  # noqa: E402  (bench/ is on sys.path when run as a script)
+from _machine import command_line, provenance, publish  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 def load_split(kind: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A class-balanced sample of ``n`` images (28x28 uint8) and labels from one split."""
@@ -135,17 +133,11 @@ def run(args) -> list[tuple[str, dict]]:
 
 
 def report(rows, args, load_before, load_after, total) -> str:
-    import keras
-
     lines = ["# Transfer learning with EfficientNet-Lite0: Fashion-MNIST from few images\n",
-             f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-             f"- machine: {machine()}; load average (1 min) {load_before:.2f} before, {load_after:.2f} after "
-             "(the machine was shared with other jobs: timings are noisy, compare them loosely)",
-             f"- versions: Python {platform.python_version()}, keras {keras.__version__} ({keras.backend.backend()}), "
-             f"numpy {np.__version__}",
+             *provenance(load_before, load_after),
              f"- data: Fashion-MNIST, {args.train} training / {args.test} test images (class-balanced, seed {args.seed}), "
              f"28x28 grey -> {args.size}x{args.size}x3; batch 32, Adam; one run per row",
-             f"- command: `python bench/efficientnet_lite0_transfer.py {' '.join(sys.argv[1:])}`; total {total:.0f} s\n",
+             command_line(total),
              "| setup | trainable parameters | epochs | training time (s) | test accuracy |",
              "|---|---|---|---|---|"]
     for name, r in rows:
@@ -176,11 +168,7 @@ def main() -> int:
     args = ap.parse_args()
     load_before, start = os.getloadavg()[0], time.perf_counter()
     rows = run(args)
-    text = report(rows, args, load_before, os.getloadavg()[0], time.perf_counter() - start)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    publish(report(rows, args, load_before, os.getloadavg()[0], time.perf_counter() - start), args.out)
     return 0
 
 

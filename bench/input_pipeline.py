@@ -26,7 +26,7 @@ import numpy as np
 
 import cnnkit  # first: quiet TensorFlow import
 import keras
-from _machine import machine
+from _machine import RESULTS, machine, publish
 
 SIZE = (128, 128)
 BATCH = 32
@@ -113,11 +113,7 @@ def main():
               f"With augmentation in the pipeline: {augm / fastest:.2f}x. On 2 cores augmentation and the "
               "step share the same CPUs, so this is an upper bound: put augmentation in the model "
               "(with_augmentation()) or augment once (augment_dataset()) when it falls below 1."]
-    text = "\n".join(lines)
-    print(text)
-    out = Path(__file__).parent / "results" / "input_pipeline.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text + "\n")
+    publish("\n".join(lines), RESULTS / "input_pipeline.md")
 
 
 if __name__ == "__main__":

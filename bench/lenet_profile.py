@@ -17,14 +17,13 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
 import cnnkit  # first: quiet TensorFlow import
 import keras
 import tensorflow as tf
-from _machine import machine
+from _machine import RESULTS, machine, publish
 
 B, STEPS = 128, 200
 
@@ -163,11 +162,7 @@ def main():
     if pt_layers:
         lines += ["", "| PyTorch layer | fwd | fwd+bwd |", "|---|---|---|"]
         lines += [f"| {k} | {a:.3f} | {b:.3f} |" for k, (a, b) in pt_layers.items()]
-    text = "\n".join(lines)
-    print(text)
-    out = Path(__file__).parent / "results" / "lenet_profile.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text + "\n")
+    publish("\n".join(lines), RESULTS / "lenet_profile.md")
 
 
 if __name__ == "__main__":

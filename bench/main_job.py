@@ -56,7 +56,7 @@ def main() -> int:
     print(verdict)
     from datetime import date
 
-    from _machine import machine
+    from _machine import RESULTS, machine, publish
     from cnnkit.precision import fast_bfloat16
 
     lines = [f"Main job (`cnnkit train` defaults: {DEFAULTS['model']}, {epochs} epochs, batch {DEFAULTS['batch_size']}) "
@@ -66,9 +66,7 @@ def main() -> int:
     lines += [f"| {r['seed']} | {r['precision']} | {100 * r['accuracy']:.2f} % | {r['train_seconds']} | {r['cpu_seconds_whole_job']} | "
               f"{r['load_before']} / {r['load_after']} |" for r in results]
     lines += ["", verdict]
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "main_job.md")
-    with open(out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    publish("\n".join(lines), RESULTS / "main_job.md")
     return 0
 
 

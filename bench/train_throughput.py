@@ -29,6 +29,7 @@ import numpy as np
 
 import cnnkit  # first: quiet TensorFlow import
 import keras
+from _machine import RESULTS, publish
 
 BATCH = 128
 LR = 1e-3
@@ -225,11 +226,7 @@ def main():
         others = [r[2] for r in rows if r[0] == model and not r[1].startswith("cnnkit")]
         if mine and others:
             lines.append(f"\n{model}: cnnkit / best other = {mine[0][2] / max(others):.2f}x (goal >= 1.2x)")
-    text = "\n".join(lines)
-    print(text)
-    out = Path(__file__).parent / "results" / "train_throughput.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(text + "\n")
+    publish("\n".join(lines), RESULTS / "train_throughput.md")
 
 
 if __name__ == "__main__":
