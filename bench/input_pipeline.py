@@ -27,6 +27,7 @@ import numpy as np
 import cnnkit  # first: quiet TensorFlow import
 import keras
 from _machine import RESULTS, machine, publish
+from train_throughput import EpochTimer
 
 SIZE = (128, 128)
 BATCH = 32
@@ -55,18 +56,11 @@ def one_pass(ds) -> float:
 
 def consumption(model: keras.Model, n: int = 512) -> float:
     """Images/s the training step takes from memory (second epoch of a fit_classifier call)."""
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.s = time.perf_counter() - self.t
-
     x = np.random.default_rng(0).random((n, *SIZE, 3), dtype="float32")
     y = np.arange(n) % 2
-    timer = Timer()
+    timer = EpochTimer()
     cnnkit.fit_classifier(model, (x, y), epochs=2, batch_size=BATCH, verbose=0, callbacks=[timer])
-    return n / timer.s
+    return n / timer.seconds
 
 
 def main():
