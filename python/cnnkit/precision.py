@@ -111,6 +111,24 @@ def _reset_functions(model: keras.Model) -> None:
 
 
 @contextlib.contextmanager
+def _set_policies(pairs: list[tuple[keras.layers.Layer, Any]]) -> Iterator[list[tuple[keras.layers.Layer, Any]]]:
+    """Give each layer its policy for the ``with`` block (yields the policies they had); put those back
+    after, whatever happens inside."""
+    before = [(layer, layer.dtype_policy) for layer, _ in pairs]
+    try:
+        for layer, policy in pairs:
+            layer.dtype_policy = policy
+        yield before
+    finally:
+        for layer, policy in before:
+            layer.dtype_policy = policy
+
+
+# model -> its layers' own policies, while precision() has changed them (read by stored_policies())
+_OWN_POLICIES: "weakref.WeakKeyDictionary[keras.Model, list]" = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
 def precision(model: keras.Model, policy: str = "auto", fn: str = "fit_classifier") -> Iterator[str]:
     """Run the ``with`` block with ``model``'s layers computing in ``policy`` (see ``resolve_precision``);
     the output layer stays float32. Yields the policy used; restores every layer's policy after."""
@@ -119,36 +137,22 @@ def precision(model: keras.Model, policy: str = "auto", fn: str = "fit_classifie
         yield policy
         return
     keep = _outputs(model)
-    saved = [(layer, layer.dtype_policy) for layer in _leaves(model) if id(layer) not in keep]
-    try:
-        for layer, _ in saved:
-            layer.dtype_policy = policy
-        model._cnnkit_saved_policies = saved
+    with _set_policies([(layer, policy) for layer in _leaves(model) if id(layer) not in keep]) as own:
+        _OWN_POLICIES[model] = own
         _reset_functions(model)
-        yield policy
-    finally:
-        for layer, old in saved:
-            layer.dtype_policy = old
-        model.__dict__.pop("_cnnkit_saved_policies", None)
-        _reset_functions(model)
+        try:
+            yield policy
+        finally:
+            _OWN_POLICIES.pop(model, None)
+            _reset_functions(model)
 
 
 @contextlib.contextmanager
 def stored_policies(model: keras.Model) -> Iterator[None]:
     """Inside ``precision()``: the layers' own policies for the ``with`` block (to save the model as
     the user built it); the traced functions are not touched, so training goes on in mixed precision."""
-    saved = getattr(model, "_cnnkit_saved_policies", None)
-    if not saved:
+    with _set_policies(_OWN_POLICIES.get(model, [])):
         yield
-        return
-    mixed = [(layer, layer.dtype_policy) for layer, _ in saved]
-    try:
-        for layer, old in saved:
-            layer.dtype_policy = old
-        yield
-    finally:
-        for layer, new in mixed:
-            layer.dtype_policy = new
 
 
 @contextlib.contextmanager
@@ -190,7 +194,7 @@ def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_class
         f = tf.function(lambda x: ref()(x, training=False), reduce_retracing=True)
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
         with precision(model, policy, fn):
-            f.get_concrete_function(spec)
+            traced = f.get_concrete_function(spec)
         cache.clear()  # an older entry belongs to policies the layers no longer have
-        cache[key] = f.get_concrete_function(spec)
+        cache[key] = traced
     return cache[key]
