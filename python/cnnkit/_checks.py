@@ -116,6 +116,27 @@ def check_dataset(model: Any, ds: Any, arg: str, fn: str) -> Any:
     return ds
 
 
+def data_class_names(model: Any, data: Any, arg: str, fn: str) -> list[str] | None:
+    """The class names that ``data`` carries, checked against the model's outputs: the
+    ``class_names`` entry of an ``{"x", "y", "class_names"}`` dict (how R passes factor labels), or the
+    ``class_names`` attribute of a dataset (as :func:`image_folder` and Keras'
+    ``image_dataset_from_directory`` make them). ``None`` when the data carries none."""
+    from .train import output_kind
+
+    names = data.get("class_names") if isinstance(data, dict) else getattr(data, "class_names", None)
+    if names is None:
+        return None
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{fn}(): the class names of `{arg}` must be a list of strings, got {names!r}.")
+    kind, k = output_kind(model)
+    classes = 2 if kind == "binary" else k
+    if len(names) != classes:
+        raise ValueError(f"{fn}(): `{arg}` has {len(names)} classes ({', '.join(map(str, names[:5]))}"
+                         f"{', ...' if len(names) > 5 else ''}) but the model's output layer has {classes}. "
+                         f"Build the model with num_classes={len(names) if len(names) != 2 else 1}.")
+    return [str(n) for n in names]
+
+
 def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:
     """``(x, y)`` checked and converted, or a ``tf.data.Dataset`` checked by its element spec."""
     if is_dataset(data):

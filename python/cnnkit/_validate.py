@@ -163,3 +163,32 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)) or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{_where(fn, arg)} must be a positive number, got {value!r}.")
     return float(value)
+
+
+MAX_EPOCHS = 10_000
+
+
+def epochs(value: Any, arg: str, fn: str, *, minimum: int = 1) -> int:
+    """A number of epochs: a whole number from ``minimum`` to ``MAX_EPOCHS`` (10,000: more is almost
+    certainly a typo, and a run that long is a job for several calls with ``run_dir``)."""
+    value = positive_int(value, arg, fn, minimum=minimum)
+    if value > MAX_EPOCHS:
+        raise ValueError(f"{_where(fn, arg)} must be at most {MAX_EPOCHS:,}, got {value:,}. Train in several calls "
+                         f"with the same run_dir (each resumes) if you really need more.")
+    return value
+
+
+def flag(value: Any, arg: str, fn: str) -> bool:
+    """``True`` or ``False`` (NumPy booleans too); anything else, such as ``"no"`` or ``1``, is an error
+    rather than read as true or false."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{_where(fn, arg)} must be True or False (R: TRUE or FALSE), got {value!r} "
+                    f"({type(value).__name__}).")
+
+
+def string(value: Any, arg: str, fn: str) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{_where(fn, arg)} must be a non-empty string, got {value!r} ({type(value).__name__}).")
+    return value
