@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
-from ._checks import check_data, check_images, is_dataset, model_input_shape
+from ._checks import check_data, check_images, data_class_names, is_dataset, model_input_shape
 from ._plot import check_target, new_figure, save_figure
 from .precision import predictor
 from .saving import class_names_of
@@ -90,7 +90,8 @@ def evaluate_classifier(
     Args:
         model: a trained classifier.
         data: ``(x, y)`` arrays or a ``tf.data.Dataset`` of ``(images, labels)`` batches.
-        class_names: names for the class ids (default: those saved with the model, else ``"0"``, ...).
+        class_names: names for the class ids (default: those the data carries, such as R factor
+            levels or an image folder's, else those saved with the model, else ``"0"``, ...).
         batch_size: images per prediction step (arrays).
         file: also draw the confusion matrix to this image file (``.png``, ``.pdf``, ``.svg``).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
@@ -111,7 +112,7 @@ def evaluate_classifier(
         raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
     batch_size = v.positive_int(batch_size, "batch_size", fn)
     k = max(2, output_kind(model)[1])
-    names = _names(model, class_names, k, fn)
+    names = _names(model, class_names if class_names is not None else data_class_names(model, data, "data", fn), k, fn)
     target = check_target(file, fn) if file is not None else None
     y, p = _predict_labelled(model, data, batch_size, precision, fn)
     cm = confusion_matrix(y, p.argmax(1), k)

@@ -34,7 +34,7 @@ def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
     ``Dense(units, relu)``, ``Dense(num_classes, softmax)``. Pooling comes straight after each
     convolution: max pooling commutes with the ReLU, and BatchNorm and ReLU then run on a quarter of
     the pixels, which nearly halves the training time on a CPU. Small enough to train on two CPU
-    cores in about a minute and a half, wide enough for about 92.5 % on Fashion-MNIST.
+    cores in about a minute, wide enough for about 92.5 % on Fashion-MNIST.
 
     Args:
         input_shape: ``(height, width, channels)``.
