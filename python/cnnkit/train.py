@@ -532,7 +532,7 @@ def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, 
         if rd.finished("fit"):
             if not is_multi_worker(strategy):
                 return _load_finished(model, rd, fn)
-            model.load_weights(rd.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
+            _load_weights(model, rd.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
             return _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
         history = _train(model, data, validation_data, plan, rd.path, strategy, callbacks, fn)
         with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
@@ -542,8 +542,14 @@ def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, 
     return history
 
 
+def _load_weights(model: keras.Model, path: Path) -> None:
+    with warnings.catch_warnings():  # the file has the optimizer's state too; only the weights matter here
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(path)
+
+
 def _load_finished(model: keras.Model, rd: Any, fn: str) -> dict[str, list[float]]:
-    model.load_weights(rd.path / FINAL_WEIGHTS)
+    _load_weights(model, rd.path / FINAL_WEIGHTS)
     rows = read_history_csv(rd.path / HISTORY)
     warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run ({len(rows)} epochs): its final "
                   "weights were loaded and nothing was trained. To train again, pass overwrite=True "
