@@ -219,3 +219,16 @@ test_that("predict_classes and evaluate_classifier take precision from R", {
   expect_error(predict_classes(model, fm$x_test[1:2, , , , drop = FALSE], precision = "half"),
                "`precision`")
 })
+
+test_that("class names travel from R factors through every data kind to the model", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 200, classes = c(0, 1, 9))
+  m <- simple_cnn(c(28, 28, 1), num_classes = 3, blocks = 1, filters = 4, units = 8)
+  ds <- augmented_dataset(fm$x_train, fm$y_train, augmentation(translate = 0.05), batch_size = 50)
+  fit_classifier(m, ds, epochs = 1, verbose = 0)
+  expect_equal(levels(predict_classes(m, fm$x_train[1:2, , , , drop = FALSE])$label), levels(fm$y_train))
+  path <- tempfile(fileext = ".keras")
+  save_model(m, path)   # no class_names given: the remembered ones are stored
+  expect_equal(levels(predict_classes(load_model(path), fm$x_train[1:2, , , , drop = FALSE])$label),
+               c("T-shirt/top", "Trouser", "Ankle boot"))
+})
