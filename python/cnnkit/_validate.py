@@ -163,3 +163,40 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)) or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{_where(fn, arg)} must be a positive number, got {value!r}.")
     return float(value)
+
+
+# --- caps on requests for unbounded work (limits.py documents them) ---------------------------------
+
+def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = "") -> int:
+    """A positive int no larger than the limit ``limit_name`` (see :mod:`cnnkit.limits`)."""
+    from .limits import limit, too_many
+
+    value = positive_int(value, arg, fn)
+    if value > limit(limit_name):
+        raise ValueError(f"{_where(fn, arg)} = {value:,} is more than {too_many(limit_name)}.{hint}")
+    return value
+
+
+def epochs(value: Any, arg: str = "epochs", fn: str = "fit_classifier") -> int:
+    """A number of epochs: a positive int up to the ``epochs`` limit (10,000 unless ``CNNKIT_MAX_EPOCHS``).
+
+    >>> epochs(5.0)
+    5
+    """
+    return capped_int(value, arg, fn, "epochs",
+                      hint=" Use early_stopping to stop when the validation loss stops improving.")
+
+
+def image_size(value: Any, arg: str, fn: str) -> tuple[int, int]:
+    """``(height, width)`` to resize images to (one number: square), each at most the ``image_side`` limit.
+
+    >>> image_size(64, "image_size", "image_folder")
+    (64, 64)
+    """
+    from .limits import limit, too_many
+
+    size = int_tuple(value, arg, fn)
+    if max(size) > limit("image_side"):
+        raise ValueError(f"{_where(fn, arg)} {size} is larger than {too_many('image_side')}. Models for "
+                         f"images this large are rarely trained from scratch; resize to e.g. {arg}=(224, 224).")
+    return size

@@ -30,6 +30,7 @@ from keras import applications as apps
 
 from . import _validate as v
 from .freeze import set_trainable
+from .saving import check_weights_file
 
 _GOOGLE = "https://storage.googleapis.com/tensorflow/keras-applications/"
 MIRROR_ENV = "CNNKIT_WEIGHTS_URL"
@@ -307,11 +308,12 @@ def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, any_channel
 
 def _load_weights_file(model: keras.Model, path: Any, spec: BackboneSpec, shape, fn: str) -> None:
     path = os.path.expanduser(os.fspath(path))
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) and not os.path.isdir(path):
         raise FileNotFoundError(
             f"{fn}(): `weights` file {path!r} does not exist. Pass None, \"imagenet\" or the path "
             "of a weights file (.weights.h5 from model.save_weights(), or Keras' .h5 files)."
         )
+    check_weights_file(path, fn, "weights")  # an HDF5 file within the size limit, before Keras reads it
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -8,12 +8,19 @@
 
 ``image_folder()`` turns ``path/<class>/<image>`` into a prefetched ``tf.data`` pipeline; files that
 are not readable images are skipped with a warning that counts them.
+
+Every reader of image files (``image_folder()``, ``load_images()``, ``predict_classes()`` with paths,
+``feature_maps()`` with a path, ``classify_image()``) opens them through :func:`check_image_file`:
+the header is read first, and a file declaring more than the ``image_pixels`` limit
+(``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels; see :mod:`cnnkit.limits`) is refused before anything is
+decoded -- a 21 KB PNG can declare 13,000 x 13,000 pixels.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _validate as v
+from .limits import limit, too_many
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -176,23 +184,117 @@ def load_fashion_mnist(
     return out
 
 
-# --- a user's own images -------------------------------------------------------------------------
+# --- image files: one checked open for every reader ------------------------------------------------
 
-def _check_image(path: Path) -> str | None:
-    """The format name if Pillow can fully decode ``path`` and TensorFlow can read it, else ``None``."""
+class ImageFileError(ValueError):
+    """A file that cnnkit does not read as an image; ``kind`` says why: ``"not a file"``,
+    ``"unreadable"``, ``"format"`` (an image, but not PNG/JPEG/BMP/GIF) or ``"too large"``."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def max_image_bytes() -> int:
+    """The largest image file read: 8 bytes per pixel of the pixel limit (16-bit RGBA, uncompressed)."""
+    return 8 * limit("image_pixels")
+
+
+def check_image_file(path: Any, fn: str, where: str | None = None,
+                     formats: Any = IMAGE_FORMATS) -> tuple[str, int, int]:
+    """``(format, width, height)`` of an image file, read from its header only (nothing is decoded).
+
+    Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``fn(): where``) when
+    ``path`` is not a regular file, not an image Pillow recognises, not one of ``formats`` (``None``:
+    any format Pillow reads), larger than the ``image_pixels`` limit (``CNNKIT_MAX_IMAGE_PIXELS``,
+    50 megapixels by default), or a file larger than such an image can be (8 bytes a pixel).
+    Every cnnkit function that reads an image file calls this first.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    p = Path(path).expanduser()
+    where = where or f"`image` file {str(p)!r}"
+
+    def fail(what: str, kind: str) -> ImageFileError:
+        return ImageFileError(f"{fn}(): {where} {what}", kind)
+
+    if p.is_dir():
+        raise fail("is a folder, not an image file.", "not a file")
+    if not p.is_file():
+        exists = os.path.lexists(p)
+        raise fail("is not a regular file (a device, a pipe or a broken or looping link)." if exists
+                   else "does not exist.", "not a file")
+    size = p.stat().st_size
+    if size > max_image_bytes():
+        raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels')} can be "
+                   f"({max_image_bytes():,} bytes, 8 a pixel).", "too large")
     try:
-        with Image.open(path) as img:
-            fmt = img.format
-            img.load()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
-    return fmt if fmt in IMAGE_FORMATS else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:  # reads the header only
+                fmt, (width, height) = img.format, img.size
+    except Image.DecompressionBombError as e:
+        raise fail(f"declares more pixels than Pillow's own guard allows ({e}), and more than "
+                   f"{too_many('image_pixels')}. Downscale it first.", "too large") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
+        raise fail(f"is not a readable image ({e.__class__.__name__}: {e}).", "unreadable") from None
+    if formats is not None and fmt not in formats:
+        raise fail(f"is a {fmt} image; cnnkit reads {', '.join(formats)} images. Convert it, e.g. "
+                   "PIL.Image.open(f).save('image.png').", "format")
+    if width * height > limit("image_pixels"):
+        raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
+                   f"{too_many('image_pixels')}. Downscale it first (e.g. PIL's Image.thumbnail).",
+                   "too large")
+    return fmt, width, height
 
 
-def scan_image_folder(path: Any, fn: str = "image_folder") -> tuple[list[str], list[str], list[int], list[str]]:
-    """Class names, image files, their labels and the skipped files under ``path/<class>/``."""
+def open_image(path: Any, fn: str, where: str | None = None) -> Any:
+    """A checked (:func:`check_image_file`) and decoded ``PIL.Image``; any format Pillow reads.
+
+    For the readers that decode with Pillow (``feature_maps()``, ``classify_image()``); an error is
+    a ``ValueError`` whose message starts ``fn(): where``.
+    """
+    from PIL import Image
+
+    check_image_file(path, fn, where, formats=None)
+    where = where or f"`image` file {str(Path(path).expanduser())!r}"
+    try:
+        img = Image.open(Path(path).expanduser())
+        img.load()
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        raise ImageFileError(f"{fn}(): {where} is not a readable image ({e.__class__.__name__}: {e}).",
+                             "unreadable") from None
+    return img
+
+
+def check_decodes(path: Any, channels: int, fn: str, where: str | None = None) -> str:
+    """Check ``path`` as :func:`check_image_file` does, then decode it with the decoder training
+    uses (TensorFlow's, as ``image_folder()``'s pipeline calls it): a file accepted here is a file
+    the pipeline reads. Returns the format; raises :class:`ImageFileError`."""
+    import tensorflow as tf
+
+    fmt, _, _ = check_image_file(path, fn, where)
+    try:
+        _decode(tf.constant(Path(path).expanduser().read_bytes()), channels, tf.uint8)
+    except tf.errors.OpError as e:
+        reason = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", str(e.message or "").splitlines()[0]
+                        if e.message else "") or e.__class__.__name__
+        where = where or f"`image` file {str(Path(path).expanduser())!r}"
+        raise ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).",
+                             "unreadable") from None
+    return fmt
+
+
+# --- a user's own images -------------------------------------------------------------------------
+
+SKIP_REASONS = {"not a file": "not regular files", "unreadable": "unreadable",
+                "format": "not PNG, JPEG, BMP or GIF", "too large": "larger than the limits"}
+
+
+def scan_image_folder(path: Any, fn: str = "image_folder", channels: int = 3,
+                      ) -> tuple[list[str], list[str], list[int], dict[str, str]]:
+    """Class names, image files, their labels and the skipped files (``{path: reason}``) under
+    ``path/<class>/``. A file is kept when TensorFlow decodes it with ``channels`` channels."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{fn}(): `path` must be a folder path (a string), got {type(path).__name__}.")
     root = Path(path).expanduser()
@@ -202,16 +304,29 @@ def scan_image_folder(path: Any, fn: str = "image_folder") -> tuple[list[str], l
     if not root.is_dir():
         raise ValueError(f"{fn}(): `path` {str(root)!r} is a file; pass the folder that holds one sub-folder per class.")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    files, labels, skipped = [], [], []
+    files, labels, skipped = [], [], {}
     for label, name in enumerate(classes):
         for f in sorted((root / name).rglob("*")):
-            if f.is_file() and not f.name.startswith("."):
-                if _check_image(f):
-                    files.append(str(f))
-                    labels.append(label)
-                else:
-                    skipped.append(str(f))
+            if f.name.startswith(".") or f.is_dir():
+                continue
+            try:
+                check_decodes(f, channels, fn)
+            except ImageFileError as e:
+                skipped[str(f)] = e.kind
+                continue
+            files.append(str(f))
+            labels.append(label)
     return classes, files, labels, skipped
+
+
+def skip_message(reasons: dict[str, str], fn: str = "image_folder") -> str:
+    """The warning for skipped files: how many, why (counted per reason) and the first names."""
+    shown = ", ".join(Path(f).name for f in list(reasons)[:5]) + (", ..." if len(reasons) > 5 else "")
+    counts = {k: list(reasons.values()).count(k) for k in SKIP_REASONS if k in reasons.values()}
+    why = "; ".join(f"{n} {SKIP_REASONS[k]}" for k, n in counts.items())
+    if "too large" in counts:
+        why += f" (limit: {limit('image_pixels'):,} pixels, CNNKIT_MAX_IMAGE_PIXELS)"
+    return f"{fn}(): skipped {len(reasons)} file(s) that are not readable images ({why}): {shown}"
 
 
 def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: list[str], fn: str) -> None:
@@ -232,11 +347,26 @@ def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: li
                          "remove them or add images.")
 
 
+def _decode(contents: Any, channels: int, dtype: Any) -> Any:
+    """TensorFlow's decoder as cnnkit uses it: ``(h, w, channels)``, the first frame of a GIF.
+
+    Grayscale (``channels=1``) decodes as stored and takes the luma of RGB(A) images
+    (``tf.image.rgb_to_grayscale``), because TensorFlow's own conversion fails on GIF, BMP and
+    CMYK JPEG files (``channels=1`` is refused for GIF and BMP).
+    """
+    import tensorflow as tf
+
+    if channels != 1:
+        return tf.io.decode_image(contents, channels=channels, expand_animations=False, dtype=dtype)
+    img = tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=dtype)
+    return tf.cond(tf.shape(img)[-1] >= 3, lambda: tf.image.rgb_to_grayscale(img[..., :3]), lambda: img[..., :1])
+
+
 def decode_image(contents: Any, image_size: tuple[int, int], channels: int) -> Any:
     """Decode PNG/JPEG/BMP/GIF bytes to a float32 ``(h, w, channels)`` tensor in [0, 1] (TensorFlow)."""
     import tensorflow as tf
 
-    img = tf.io.decode_image(contents, channels=channels, expand_animations=False, dtype=tf.float32)
+    img = _decode(contents, channels, tf.float32)
     img.set_shape([None, None, channels])
     return tf.image.resize(img, image_size)
 
@@ -265,12 +395,16 @@ def image_folder(
 
     Class ids follow the sorted folder names (0, 1, ...). Images are decoded, resized to
     ``image_size`` and scaled to [0, 1]. Files that are not readable PNG, JPEG, BMP or GIF images
-    (corrupt, truncated, or not images at all) are skipped; a warning says how many.
+    (corrupt, truncated, or not images at all) or that declare more pixels than the limit
+    (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels, checked from the header before decoding) are
+    skipped; a warning counts them by reason. Every file kept has been decoded once by the decoder
+    the pipeline uses, so training never meets a file it cannot read.
 
     Args:
         path: the folder holding one sub-folder per class.
-        image_size: ``(height, width)`` to resize to (one number: square).
-        color_mode: ``"rgb"`` (3 channels) or ``"grayscale"`` (1 channel).
+        image_size: ``(height, width)`` to resize to (one number: square); at most 4,096 a side
+            (``CNNKIT_MAX_IMAGE_SIDE``).
+        color_mode: ``"rgb"`` (3 channels) or ``"grayscale"`` (1 channel: the luma of colour images).
         validation_split: fraction of the images held out for validation (``None``: none).
         seed: seed of the shuffle and of the split.
         batch_size: images per batch.
@@ -285,17 +419,16 @@ def image_folder(
         >>> fit_classifier(model, d["train"], validation_data=d["validation"])  # doctest: +SKIP
     """
     fn = "image_folder"
-    image_size = v.int_tuple(image_size, "image_size", fn)
+    image_size = v.image_size(image_size, "image_size", fn)
     channels = COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)]
     seed = v.positive_int(seed, "seed", fn, minimum=0)
     batch_size = v.positive_int(batch_size, "batch_size", fn)
     split = v.fraction(validation_split, "validation_split", fn)
-    classes, files, labels, skipped = scan_image_folder(path, fn)
+    classes, files, labels, reasons = scan_image_folder(path, fn, channels)
+    skipped = list(reasons)
     _check_classes(path, classes, labels, skipped, fn)
     if skipped:
-        shown = ", ".join(Path(s).name for s in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-        warnings.warn(f"{fn}(): skipped {len(skipped)} file(s) that are not readable images: {shown}",
-                      UserWarning, stacklevel=2)
+        warnings.warn(skip_message(reasons, fn), UserWarning, stacklevel=2)
     order = np.random.default_rng(seed).permutation(len(files))
     files, labels = [files[i] for i in order], [labels[i] for i in order]
     n_val = int(round(len(files) * split)) if split else 0
@@ -316,7 +449,8 @@ def load_images(
     """Read image files into one float32 array ``(n, height, width, channels)`` in [0, 1].
 
     The same decoding and resizing as :func:`image_folder`, so a model trained on a folder sees
-    new files the same way. An unreadable file is an error that names it.
+    new files the same way. An unreadable file, or one declaring more pixels than the limit
+    (``CNNKIT_MAX_IMAGE_PIXELS``, checked before decoding), is an error that names it.
 
     Args:
         files: one path or a list of paths (PNG, JPEG, BMP or GIF).
@@ -331,7 +465,7 @@ def load_images(
         (2, 28, 28, 1)
     """
     fn = "load_images"
-    image_size = v.int_tuple(image_size, "image_size", fn)
+    image_size = v.image_size(image_size, "image_size", fn)
     channels = COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)]
     if isinstance(files, (str, os.PathLike)):
         files = [files]
@@ -339,9 +473,8 @@ def load_images(
         raise TypeError(f"{fn}(): `files` must be one image path or a non-empty list of paths, got {files!r}.")
     out = []
     for f in files:
-        if not isinstance(f, (str, os.PathLike)) or not Path(f).is_file():
-            raise ValueError(f"{fn}(): `files` entry {str(f)!r} is not an existing file.")
-        if not _check_image(Path(f)):
-            raise ValueError(f"{fn}(): `files` entry {str(f)!r} is not a readable PNG, JPEG, BMP or GIF image.")
-        out.append(decode_image(Path(f).read_bytes(), image_size, channels).numpy())
+        if not isinstance(f, (str, os.PathLike)):
+            raise TypeError(f"{fn}(): `files` entry {f!r} is not a file path (a string).")
+        check_decodes(f, channels, fn, f"`files` entry {str(f)!r}")
+        out.append(decode_image(Path(f).expanduser().read_bytes(), image_size, channels).numpy())
     return np.stack(out).astype("float32")
