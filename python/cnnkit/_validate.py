@@ -168,7 +168,7 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
 # --- caps on requests for unbounded work (limits.py documents them) ---------------------------------
 
 def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = "") -> int:
-    """A positive int no larger than the limit ``limit_name`` (see :mod:`cnnkit.limits`)."""
+    """A positive int no larger than the limit ``limit_name`` (see ``cnnkit.limits()``)."""
     from .limits import limit, too_many
 
     value = positive_int(value, arg, fn)

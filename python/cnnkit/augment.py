@@ -209,7 +209,7 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
         y: labels ``(n,)`` (repeated for the copies).
         aug: an augmentation layer (it must keep the image size: no ``crop``).
         copies: augmented copies per image; the result has ``n * (copies + 1)`` images, at most
-            4 GiB of them (``CNNKIT_MAX_AUGMENT_BYTES``; see :mod:`cnnkit.limits`).
+            4 GiB of them (``CNNKIT_MAX_AUGMENT_BYTES``; see ``cnnkit.limits()``).
 
     Returns:
         ``(x, y)``: the originals first, then each round of copies.

@@ -12,7 +12,7 @@ are not readable images are skipped with a warning that counts them.
 Every reader of image files (``image_folder()``, ``load_images()``, ``predict_classes()`` with paths,
 ``feature_maps()`` with a path, ``classify_image()``) opens them through :func:`check_image_file`:
 the header is read first, and a file declaring more than the ``image_pixels`` limit
-(``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels; see :mod:`cnnkit.limits`) is refused before anything is
+(``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels; see ``cnnkit.limits()``) is refused before anything is
 decoded -- a 21 KB PNG can declare 13,000 x 13,000 pixels.
 """
 
@@ -22,9 +22,10 @@ import gzip
 import os
 import re
 import warnings
+import zlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -57,18 +58,34 @@ def _complete(folder: Path) -> bool:
     return all((folder / f).is_file() for f in FASHION_MNIST_FILES.values())
 
 
+MAX_IDX_BYTES = 1 << 30  # the largest Fashion-MNIST file holds 47 MB of pixels
+
+
 def _read_idx(path: Path) -> np.ndarray:
-    """Read one gzipped IDX file (the MNIST format: magic, sizes, then unsigned bytes)."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"load_fashion_mnist(): {path} is not an IDX file of unsigned bytes.")
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f"load_fashion_mnist(): {path} is truncated ({data.size} of {int(np.prod(dims))} values).")
-    return data.reshape(dims)
+    """Read one gzipped IDX file (the MNIST format: magic, sizes, then unsigned bytes).
+
+    Only as many bytes as the header declares are decompressed (at most 1 GiB), so a damaged file or
+    a gzip bomb in the data folder is an error, not a hang.
+    """
+    fn = "load_fashion_mnist"
+    try:
+        with gzip.open(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:3] != b"\x00\x00\x08":
+                raise ValueError(f"{fn}(): {path} is not an IDX file of unsigned bytes.")
+            ndim = head[3]
+            dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
+            n = int(np.prod(dims, dtype=np.int64)) if dims else 0
+            if not 0 < n <= MAX_IDX_BYTES:
+                raise ValueError(f"{fn}(): {path} declares {n:,} values (dimensions {dims}); a Fashion-MNIST "
+                                 f"file holds at most {MAX_IDX_BYTES:,}.")
+            raw = f.read(n)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"{fn}(): {path} is not a readable gzip file ({e.__class__.__name__}: {e}); "
+                         "reinstall the data (apt-get install --reinstall dataset-fashion-mnist).") from None
+    if len(raw) != n:
+        raise ValueError(f"{fn}(): {path} is truncated ({len(raw)} of {n} values).")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
 
 
 @lru_cache(maxsize=4)
@@ -200,9 +217,15 @@ def max_image_bytes() -> int:
     return 8 * limit("image_pixels")
 
 
-def check_image_file(path: Any, fn: str, where: str | None = None,
-                     formats: Any = IMAGE_FORMATS) -> tuple[str, int, int]:
-    """``(format, width, height)`` of an image file, read from its header only (nothing is decoded).
+class ImageHeader(NamedTuple):
+    format: str
+    width: int
+    height: int
+    mode: str
+
+
+def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any = IMAGE_FORMATS) -> ImageHeader:
+    """``(format, width, height, mode)`` of an image file, read from its header only (nothing is decoded).
 
     Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``fn(): where``) when
     ``path`` is not a regular file, not an image Pillow recognises, not one of ``formats`` (``None``:
@@ -232,7 +255,7 @@ def check_image_file(path: Any, fn: str, where: str | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(p) as img:  # reads the header only
-                fmt, (width, height) = img.format, img.size
+                fmt, (width, height), mode = img.format, img.size, img.mode
     except Image.DecompressionBombError as e:
         raise fail(f"declares more pixels than Pillow's own guard allows ({e}), and more than "
                    f"{too_many('image_pixels')}. Downscale it first.", "too large") from None
@@ -245,7 +268,7 @@ def check_image_file(path: Any, fn: str, where: str | None = None,
         raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
                    f"{too_many('image_pixels')}. Downscale it first (e.g. PIL's Image.thumbnail).",
                    "too large")
-    return fmt, width, height
+    return ImageHeader(fmt, width, height, mode)
 
 
 def open_image(path: Any, fn: str, where: str | None = None) -> Any:
@@ -273,7 +296,14 @@ def check_decodes(path: Any, channels: int, fn: str, where: str | None = None) -
     the pipeline reads. Returns the format; raises :class:`ImageFileError`."""
     import tensorflow as tf
 
-    fmt, _, _ = check_image_file(path, fn, where)
+    header = check_image_file(path, fn, where)
+    if header.format == "BMP" and header.mode not in ("RGB", "RGBA", "L"):
+        # TensorFlow reads the palette indices of 1-, 4- and 8-bit colour BMPs as gray values: a wrong
+        # image, not an error (measured with TensorFlow 2.21)
+        where = where or f"`image` file {str(Path(path).expanduser())!r}"
+        raise ImageFileError(f"{fn}(): {where} is a BMP with a palette or under 8 bits a pixel ({header.mode} "
+                             "mode), which TensorFlow's decoder reads wrongly or not at all. Convert it to PNG, "
+                             "e.g. PIL.Image.open(f).save('image.png').", "format")
     try:
         _decode(tf.constant(Path(path).expanduser().read_bytes()), channels, tf.uint8)
     except tf.errors.OpError as e:
@@ -282,13 +312,14 @@ def check_decodes(path: Any, channels: int, fn: str, where: str | None = None) -
         where = where or f"`image` file {str(Path(path).expanduser())!r}"
         raise ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).",
                              "unreadable") from None
-    return fmt
+    return header.format
 
 
 # --- a user's own images -------------------------------------------------------------------------
 
 SKIP_REASONS = {"not a file": "not regular files", "unreadable": "unreadable",
-                "format": "not PNG, JPEG, BMP or GIF", "too large": "larger than the limits"}
+                "format": "in a format or variant cnnkit does not read",
+                "too large": "over the size limit ({:,} pixels, CNNKIT_MAX_IMAGE_PIXELS)"}
 
 
 def scan_image_folder(path: Any, fn: str = "image_folder", channels: int = 3,
@@ -323,9 +354,7 @@ def skip_message(reasons: dict[str, str], fn: str = "image_folder") -> str:
     """The warning for skipped files: how many, why (counted per reason) and the first names."""
     shown = ", ".join(Path(f).name for f in list(reasons)[:5]) + (", ..." if len(reasons) > 5 else "")
     counts = {k: list(reasons.values()).count(k) for k in SKIP_REASONS if k in reasons.values()}
-    why = "; ".join(f"{n} {SKIP_REASONS[k]}" for k, n in counts.items())
-    if "too large" in counts:
-        why += f" (limit: {limit('image_pixels'):,} pixels, CNNKIT_MAX_IMAGE_PIXELS)"
+    why = "; ".join(f"{n} {SKIP_REASONS[k].format(limit('image_pixels'))}" for k, n in counts.items())
     return f"{fn}(): skipped {len(reasons)} file(s) that are not readable images ({why}): {shown}"
 
 
@@ -467,14 +496,19 @@ def load_images(
     fn = "load_images"
     image_size = v.image_size(image_size, "image_size", fn)
     channels = COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)]
+    return read_images(files, image_size, channels, fn, "files")
+
+
+def read_images(files: Any, image_size: tuple[int, int], channels: int, fn: str, arg: str) -> np.ndarray:
+    """:func:`load_images` for a caller's own argument: errors name ``fn`` and ``arg`` (checked sizes)."""
     if isinstance(files, (str, os.PathLike)):
         files = [files]
     if not isinstance(files, (list, tuple)) or not files:
-        raise TypeError(f"{fn}(): `files` must be one image path or a non-empty list of paths, got {files!r}.")
+        raise TypeError(f"{fn}(): `{arg}` must be one image path or a non-empty list of paths, got {files!r}.")
     out = []
     for f in files:
         if not isinstance(f, (str, os.PathLike)):
-            raise TypeError(f"{fn}(): `files` entry {f!r} is not a file path (a string).")
-        check_decodes(f, channels, fn, f"`files` entry {str(f)!r}")
+            raise TypeError(f"{fn}(): `{arg}` entry {f!r} is not a file path (a string).")
+        check_decodes(f, channels, fn, f"`{arg}` entry {str(f)!r}")
         out.append(decode_image(Path(f).expanduser().read_bytes(), image_size, channels).numpy())
     return np.stack(out).astype("float32")

@@ -48,6 +48,20 @@ LIMITS: dict[str, Limit] = {
 }
 
 
+def _getenv(name: str) -> str | None:
+    """The process environment as it is now. ``os.environ`` is a copy taken when Python started, so
+    a variable set later by R (``Sys.setenv()``) is only seen through the C library's ``getenv``."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.getenv.restype = ctypes.c_char_p
+        value = libc.getenv(name.encode())
+        return None if value is None else value.decode(errors="replace")
+    except Exception:  # noqa: BLE001 - no C library to ask (e.g. Windows): Python's copy
+        return os.environ.get(name)
+
+
 def limit(name: str) -> int:
     """The current value of the limit ``name``: its environment variable if set, else the default.
 
@@ -56,7 +70,7 @@ def limit(name: str) -> int:
         10000
     """
     spec = LIMITS[name]
-    text = os.environ.get(spec.env, "").strip().replace("_", "")
+    text = (_getenv(spec.env) or "").strip().replace("_", "")
     if not text:
         return spec.default
     try:
@@ -65,7 +79,7 @@ def limit(name: str) -> int:
         value = 0
     if value < 1:
         raise ValueError(f"The environment variable {spec.env} must be a positive whole number "
-                         f"({spec.what}), got {os.environ[spec.env]!r}. Unset it for the default, {spec.default:,}.")
+                         f"({spec.what}), got {_getenv(spec.env)!r}. Unset it for the default, {spec.default:,}.")
     return value
 
 

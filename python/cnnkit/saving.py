@@ -6,7 +6,7 @@ member, so the file loads anywhere with ``keras.saving.load_model()``.
 
 A model file from elsewhere is checked before Keras extracts anything (:func:`check_model_file`): the
 zip's members must declare at most the ``model_bytes`` limit in all (``CNNKIT_MAX_MODEL_BYTES``, 4 GiB;
-see :mod:`cnnkit.limits`) with a believable compression ratio, the HDF5 weights inside must declare
+see ``cnnkit.limits()``) with a believable compression ratio, the HDF5 weights inside must declare
 at most as much, and so must the variables the model's config would create. Weights files
 (``backbone(weights=<file>)``) get the same HDF5 check (:func:`check_weights_file`).
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -222,7 +223,7 @@ def _load_error(e: Exception, path: Path, fn: str) -> ValueError:
     if isinstance(e, ValueError) and "safe_mode" in str(e):
         return ValueError(f"{fn}(): {where} contains Python code (e.g. a Lambda layer), which Keras' safe "
                           "mode refuses to load. Only if you trust the file, pass safe_mode=False.")
-    if "Could not locate" in str(e) or "Unknown" in str(e) or "could not be deserialized" in str(e):
+    if re.search(r"could not (locate|deserialize)|unknown (layer|class|object)|not a KerasSaveable", str(e), re.I):
         return ValueError(f"{fn}(): {where} refers to a class Keras does not know ({text}). It was saved "
                           "with a custom layer or a newer Keras; load it where that class is defined.")
     if isinstance(e, MemoryError) or e.__class__.__name__ == "ResourceExhaustedError":
