@@ -30,11 +30,13 @@
 #' }
 #' @export
 limits <- function() {
-  rows <- cnnkit_call("limits")
-  data.frame(name = names(rows),
-             value = vapply(rows, function(r) as.numeric(r$value), numeric(1)),
-             default = vapply(rows, function(r) as.numeric(r$default), numeric(1)),
-             env = vapply(rows, function(r) r$env, character(1)),
-             what = vapply(rows, function(r) r$what, character(1)),
-             row.names = NULL, stringsAsFactors = FALSE)
+  # unconverted: reticulate 1.28 turns Python ints of 2^32 and more (4 GiB) into 0
+  table <- tryCatch(reticulate::import("cnnkit", convert = FALSE)$limits(),
+                    error = function(e) stop(py_error_message(e), call. = FALSE))
+  number <- reticulate::import_builtins()$float
+  text <- reticulate::import_builtins()$str
+  names <- unlist(reticulate::py_to_r(reticulate::import_builtins(convert = FALSE)$list(table)))
+  column <- function(key, as) vapply(names, function(n) as(table$get(n)$get(key)), if (identical(as, text)) "" else 0)
+  data.frame(name = names, value = column("value", number), default = column("default", number),
+             env = column("env", text), what = column("what", text), row.names = NULL, stringsAsFactors = FALSE)
 }

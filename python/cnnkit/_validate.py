@@ -172,8 +172,8 @@ def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = ""
     from .limits import limit, too_many
 
     value = positive_int(value, arg, fn)
-    if value > limit(limit_name):
-        raise ValueError(f"{_where(fn, arg)} = {value:,} is more than {too_many(limit_name)}.{hint}")
+    if value > limit(limit_name, fn):
+        raise ValueError(f"{_where(fn, arg)} = {value:,} is more than {too_many(limit_name, fn)}.{hint}")
     return value
 
 
@@ -196,7 +196,7 @@ def image_size(value: Any, arg: str, fn: str) -> tuple[int, int]:
     from .limits import limit, too_many
 
     size = int_tuple(value, arg, fn)
-    if max(size) > limit("image_side"):
-        raise ValueError(f"{_where(fn, arg)} {size} is larger than {too_many('image_side')}. Models for "
+    if max(size) > limit("image_side", fn):
+        raise ValueError(f"{_where(fn, arg)} {size} is larger than {too_many('image_side', fn)}. Models for "
                          f"images this large are rarely trained from scratch; resize to e.g. {arg}=(224, 224).")
     return size

@@ -221,10 +221,10 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
     x, y = _images_and_labels(x, y, aug, fn)
     copies = v.positive_int(copies, "copies", fn)
     need = x.size * (copies + 1) * 4  # float32 bytes of the result
-    if need > limit("augment_bytes"):
+    if need > limit("augment_bytes", fn):
         raise ValueError(
             f"{fn}(): `copies` = {copies:,} would make {len(x) * (copies + 1):,} images of {x.shape[1:]}, "
-            f"{need:,} bytes, more than {too_many('augment_bytes')}. Augment on the fly instead "
+            f"{need:,} bytes, more than {too_many('augment_bytes', fn)}. Augment on the fly instead "
             "(augmented_dataset() or with_augmentation(): no copies are kept), or use fewer copies.")
     out = [x] + [_apply(aug, x) for _ in range(copies)]
     if any(o.shape != x.shape for o in out):

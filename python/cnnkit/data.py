@@ -212,9 +212,9 @@ class ImageFileError(ValueError):
         self.kind = kind
 
 
-def max_image_bytes() -> int:
+def max_image_bytes(fn: str | None = None) -> int:
     """The largest image file read: 8 bytes per pixel of the pixel limit (16-bit RGBA, uncompressed)."""
-    return 8 * limit("image_pixels")
+    return 8 * limit("image_pixels", fn)
 
 
 class ImageHeader(NamedTuple):
@@ -248,9 +248,9 @@ def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any 
         raise fail("is not a regular file (a device, a pipe or a broken or looping link)." if exists
                    else "does not exist.", "not a file")
     size = p.stat().st_size
-    if size > max_image_bytes():
-        raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels')} can be "
-                   f"({max_image_bytes():,} bytes, 8 a pixel).", "too large")
+    if size > max_image_bytes(fn):
+        raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels', fn)} can be "
+                   f"({max_image_bytes(fn):,} bytes, 8 a pixel).", "too large")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -258,15 +258,15 @@ def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any 
                 fmt, (width, height), mode = img.format, img.size, img.mode
     except Image.DecompressionBombError as e:
         raise fail(f"declares more pixels than Pillow's own guard allows ({e}), and more than "
-                   f"{too_many('image_pixels')}. Downscale it first.", "too large") from None
+                   f"{too_many('image_pixels', fn)}. Downscale it first.", "too large") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
         raise fail(f"is not a readable image ({e.__class__.__name__}: {e}).", "unreadable") from None
     if formats is not None and fmt not in formats:
         raise fail(f"is a {fmt} image; cnnkit reads {', '.join(formats)} images. Convert it, e.g. "
                    "PIL.Image.open(f).save('image.png').", "format")
-    if width * height > limit("image_pixels"):
+    if width * height > limit("image_pixels", fn):
         raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
-                   f"{too_many('image_pixels')}. Downscale it first (e.g. PIL's Image.thumbnail).",
+                   f"{too_many('image_pixels', fn)}. Downscale it first (e.g. PIL's Image.thumbnail).",
                    "too large")
     return ImageHeader(fmt, width, height, mode)
 

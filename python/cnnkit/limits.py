@@ -62,8 +62,9 @@ def _getenv(name: str) -> str | None:
         return os.environ.get(name)
 
 
-def limit(name: str) -> int:
+def limit(name: str, fn: str | None = None) -> int:
     """The current value of the limit ``name``: its environment variable if set, else the default.
+    A value that is not a positive number is an error (naming ``fn``, the function that asked).
 
     Example:
         >>> limit("epochs")
@@ -78,15 +79,15 @@ def limit(name: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"The environment variable {spec.env} must be a positive whole number "
+        raise ValueError(f"{fn + '(): ' if fn else ''}the environment variable {spec.env} must be a positive whole number "
                          f"({spec.what}), got {_getenv(spec.env)!r}. Unset it for the default, {spec.default:,}.")
     return value
 
 
-def too_many(name: str) -> str:
+def too_many(name: str, fn: str | None = None) -> str:
     """The end of an error message: the limit's value and how to change it."""
     spec = LIMITS[name]
-    return f"the limit of {limit(name):,} {spec.what} (set the environment variable {spec.env} to change it)"
+    return f"the limit of {limit(name, fn):,} {spec.what} (set the environment variable {spec.env} to change it)"
 
 
 def limits() -> dict[str, dict[str, Any]]:

@@ -110,9 +110,9 @@ def _h5_declared_bytes(source: Any, fn: str, where: str) -> int:
         name, declared, stored = bombs[0]
         raise ModelFileError(f"{fn}(): {where} is refused: its HDF5 dataset {name!r} declares {declared:,} bytes "
                              f"but stores {stored:,} (a decompression bomb, not saved weights).")
-    if total > limit("model_bytes"):
+    if total > limit("model_bytes", fn):
         raise ModelFileError(f"{fn}(): {where} is refused: its weights declare {total:,} bytes, more than "
-                             f"{too_many('model_bytes')}.")
+                             f"{too_many('model_bytes', fn)}.")
     return total
 
 
@@ -134,8 +134,8 @@ def check_weights_file(path: Any, fn: str, arg: str = "weights") -> Path:
     if head != HDF5_SIGNATURE:
         raise ModelFileError(f"{fn}(): {where} is not an HDF5 weights file (empty, truncated at the start, or "
                              "another format with a weights name). Save weights with model.save_weights('x.weights.h5').")
-    if p.stat().st_size > limit("model_bytes"):
-        raise ModelFileError(f"{fn}(): {where} is {p.stat().st_size:,} bytes, more than {too_many('model_bytes')}.")
+    if p.stat().st_size > limit("model_bytes", fn):
+        raise ModelFileError(f"{fn}(): {where} is {p.stat().st_size:,} bytes, more than {too_many('model_bytes', fn)}.")
     _h5_declared_bytes(str(p), fn, where)
     return p
 
@@ -188,9 +188,9 @@ def check_model_file(path: Any, fn: str = "load_model", arg: str = "file", safe_
             raise ModelFileError(f"{fn}(): {where} is a zip file but not a Keras model (no {CONFIG} and "
                                  f"{WEIGHTS[0]} inside; it holds {sorted(names)[:5]}).")
         total = sum(i.file_size for i in infos)
-        if total > limit("model_bytes"):
+        if total > limit("model_bytes", fn):
             raise ModelFileError(f"{fn}(): {where} is refused: its files would decompress to {total:,} bytes, "
-                                 f"more than {too_many('model_bytes')}.")
+                                 f"more than {too_many('model_bytes', fn)}.")
         for i in infos:
             if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
                 raise ModelFileError(
@@ -211,9 +211,9 @@ def check_model_file(path: Any, fn: str = "load_model", arg: str = "file", safe_
             with z.open(WEIGHTS[0]) as member:
                 _h5_declared_bytes(member, fn, where)
     need = _config_variable_bytes(config, safe_mode)
-    if need > limit("model_bytes"):
+    if need > limit("model_bytes", fn):
         raise ModelFileError(f"{fn}(): {where} is refused: its config builds variables of {need:,} bytes, more "
-                             f"than {too_many('model_bytes')}.")
+                             f"than {too_many('model_bytes', fn)}.")
 
 
 def _load_error(e: Exception, path: Path, fn: str) -> ValueError:
