@@ -246,7 +246,7 @@ def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any 
     if not p.is_file():
         exists = os.path.lexists(p)
         raise fail("is not a regular file (a device, a pipe or a broken or looping link)." if exists
-                   else "does not exist.", "not a file")
+                   else "is not a file: it does not exist.", "not a file")
     size = p.stat().st_size
     if size > max_image_bytes(fn):
         raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels', fn)} can be "
