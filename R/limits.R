@@ -30,7 +30,9 @@
 #' }
 #' @export
 limits <- function() {
-  # unconverted: reticulate 1.28 turns Python ints of 2^32 and more (4 GiB) into 0
+  # unconverted (reticulate 1.28 turns Python ints of 2^32 and more, 4 GiB, into 0); py_cnnkit()
+  # imports the bundled package first, so import() returns that same module
+  py_cnnkit()
   table <- tryCatch(reticulate::import("cnnkit", convert = FALSE)$limits(),
                     error = function(e) stop(py_error_message(e), call. = FALSE))
   number <- reticulate::import_builtins()$float

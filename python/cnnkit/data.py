@@ -290,20 +290,26 @@ def open_image(path: Any, fn: str, where: str | None = None) -> Any:
     return img
 
 
-def check_decodes(path: Any, channels: int, fn: str, where: str | None = None) -> str:
-    """Check ``path`` as :func:`check_image_file` does, then decode it with the decoder training
-    uses (TensorFlow's, as ``image_folder()``'s pipeline calls it): a file accepted here is a file
-    the pipeline reads. Returns the format; raises :class:`ImageFileError`."""
-    import tensorflow as tf
-
+def check_pipeline_file(path: Any, fn: str, where: str | None = None) -> ImageHeader:
+    """:func:`check_image_file` for TensorFlow's decoder: PNG, JPEG, BMP or GIF, and no BMP that
+    TensorFlow reads wrongly (palette and 1/4-bit BMPs: it takes the palette indices for gray values,
+    a wrong image rather than an error, measured with TensorFlow 2.21)."""
     header = check_image_file(path, fn, where)
     if header.format == "BMP" and header.mode not in ("RGB", "RGBA", "L"):
-        # TensorFlow reads the palette indices of 1-, 4- and 8-bit colour BMPs as gray values: a wrong
-        # image, not an error (measured with TensorFlow 2.21)
         where = where or f"`image` file {str(Path(path).expanduser())!r}"
         raise ImageFileError(f"{fn}(): {where} is a BMP with a palette or under 8 bits a pixel ({header.mode} "
                              "mode), which TensorFlow's decoder reads wrongly or not at all. Convert it to PNG, "
                              "e.g. PIL.Image.open(f).save('image.png').", "format")
+    return header
+
+
+def check_decodes(path: Any, channels: int, fn: str, where: str | None = None) -> str:
+    """Check ``path`` (:func:`check_pipeline_file`), then decode it with the decoder training uses
+    (TensorFlow's, as ``image_folder()``'s pipeline calls it): a file accepted here is a file the
+    pipeline reads. Returns the format; raises :class:`ImageFileError`."""
+    import tensorflow as tf
+
+    header = check_pipeline_file(path, fn, where)
     try:
         _decode(tf.constant(Path(path).expanduser().read_bytes()), channels, tf.uint8)
     except tf.errors.OpError as e:
@@ -313,6 +319,19 @@ def check_decodes(path: Any, channels: int, fn: str, where: str | None = None) -
         raise ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).",
                              "unreadable") from None
     return header.format
+
+
+def _decodable(files: list[str], channels: int) -> set[int]:
+    """Indices of the ``files`` that TensorFlow's decoder reads, found in parallel (a ``tf.data``
+    map that drops the files whose decoding fails): :func:`check_decodes` for a whole folder."""
+    import tensorflow as tf
+
+    if not files:
+        return set()
+    ds = tf.data.Dataset.from_tensor_slices(files).enumerate()
+    ds = ds.map(lambda i, f: (i, tf.shape(_decode(tf.io.read_file(f), channels, tf.uint8))[0]),
+                num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    return {int(i) for i, _ in ds.as_numpy_iterator()}
 
 
 # --- a user's own images -------------------------------------------------------------------------
@@ -341,13 +360,17 @@ def scan_image_folder(path: Any, fn: str = "image_folder", channels: int = 3,
             if f.name.startswith(".") or f.is_dir():
                 continue
             try:
-                check_decodes(f, channels, fn)
+                check_pipeline_file(f, fn)  # the header: nothing decoded yet
             except ImageFileError as e:
                 skipped[str(f)] = e.kind
                 continue
             files.append(str(f))
             labels.append(label)
-    return classes, files, labels, skipped
+    ok = _decodable(files, channels)  # then decoded once, as the pipeline will
+    skipped.update({f: "unreadable" for i, f in enumerate(files) if i not in ok})
+    labels = [y for i, y in enumerate(labels) if i in ok]
+    files = [f for i, f in enumerate(files) if i in ok]
+    return classes, files, labels, dict(sorted(skipped.items()))
 
 
 def skip_message(reasons: dict[str, str], fn: str = "image_folder") -> str:

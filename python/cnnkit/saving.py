@@ -143,8 +143,10 @@ def check_weights_file(path: Any, fn: str, arg: str = "weights") -> Path:
 def _config_variable_bytes(config: Any, safe_mode: bool) -> int:
     """Bytes of the variables that building ``config`` would allocate, counted without allocating
     them: built in a Keras ``StatelessScope`` that defers variable initialisation, then discarded."""
-    from keras.src.backend.common import global_state
-
+    try:
+        from keras.src.backend.common import global_state  # private: where Keras lists deferred variables
+    except ImportError:  # another Keras: skip this count (the zip and HDF5 checks still apply)
+        return 0
     before = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
     try:
         with keras.StatelessScope(initialize_variables=False):

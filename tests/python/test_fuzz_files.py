@@ -147,3 +147,22 @@ def test_the_bombs_are_real(tmp_path):
     with zipfile.ZipFile(bomb["path"]) as z:
         info = z.getinfo("model.weights.h5")
         assert info.file_size == 200 << 20 and info.compress_size < 300_000
+
+
+def test_counting_a_config_leaves_no_deferred_variables(tmp_path):
+    """load_model() counts a config's variables in a StatelessScope that defers them; none may stay
+    registered, or Keras would allocate them (20 GB for the config bomb) at the next scope exit."""
+    import keras
+    from keras.src.backend.common import global_state
+
+    import cnnkit
+
+    for kind in ("keras_good", "keras_config_bomb"):
+        path = fuzz_runner.crafted_files.make(kind, tmp_path)["path"]
+        try:
+            cnnkit.load_model(path)
+        except ValueError:
+            assert kind == "keras_config_bomb"
+        assert not global_state.get_global_attribute("uninitialized_variables", None)
+    with keras.StatelessScope():  # exiting initialises whatever was left deferred: nothing
+        pass
