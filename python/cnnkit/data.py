@@ -282,12 +282,12 @@ def open_image(path: Any, fn: str, where: str | None = None) -> Any:
     check_image_file(path, fn, where, formats=None)
     where = where or f"`image` file {str(Path(path).expanduser())!r}"
     try:
-        img = Image.open(Path(path).expanduser())
-        img.load()
+        with Image.open(Path(path).expanduser()) as img:
+            img.load()
+            return img.copy()  # decoded, and the file closed (an animated GIF: its first frame)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
         raise ImageFileError(f"{fn}(): {where} is not a readable image ({e.__class__.__name__}: {e}).",
                              "unreadable") from None
-    return img
 
 
 def check_pipeline_file(path: Any, fn: str, where: str | None = None) -> ImageHeader:
@@ -303,27 +303,17 @@ def check_pipeline_file(path: Any, fn: str, where: str | None = None) -> ImageHe
     return header
 
 
-def check_decodes(path: Any, channels: int, fn: str, where: str | None = None) -> str:
-    """Check ``path`` (:func:`check_pipeline_file`), then decode it with the decoder training uses
-    (TensorFlow's, as ``image_folder()``'s pipeline calls it): a file accepted here is a file the
-    pipeline reads. Returns the format; raises :class:`ImageFileError`."""
-    import tensorflow as tf
-
-    header = check_pipeline_file(path, fn, where)
-    try:
-        _decode(tf.constant(Path(path).expanduser().read_bytes()), channels, tf.uint8)
-    except tf.errors.OpError as e:
-        reason = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", str(e.message or "").splitlines()[0]
-                        if e.message else "") or e.__class__.__name__
-        where = where or f"`image` file {str(Path(path).expanduser())!r}"
-        raise ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).",
-                             "unreadable") from None
-    return header.format
+def _not_decoded(e: Any, path: Any, fn: str, where: str | None) -> ImageFileError:
+    """The error for a file TensorFlow's decoder refused (its message without the op's decorations)."""
+    first = str(e.message or "").splitlines()[0] if getattr(e, "message", None) else ""
+    reason = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", first) or e.__class__.__name__
+    where = where or f"`image` file {str(Path(path).expanduser())!r}"
+    return ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).", "unreadable")
 
 
 def _decodable(files: list[str], channels: int) -> set[int]:
     """Indices of the ``files`` that TensorFlow's decoder reads, found in parallel (a ``tf.data``
-    map that drops the files whose decoding fails): :func:`check_decodes` for a whole folder."""
+    map that drops the files whose decoding fails), the same decoding as the pipeline's."""
     import tensorflow as tf
 
     if not files:
@@ -528,10 +518,16 @@ def read_images(files: Any, image_size: tuple[int, int], channels: int, fn: str,
         files = [files]
     if not isinstance(files, (list, tuple)) or not files:
         raise TypeError(f"{fn}(): `{arg}` must be one image path or a non-empty list of paths, got {files!r}.")
+    import tensorflow as tf
+
     out = []
     for f in files:
         if not isinstance(f, (str, os.PathLike)):
             raise TypeError(f"{fn}(): `{arg}` entry {f!r} is not a file path (a string).")
-        check_decodes(f, channels, fn, f"`{arg}` entry {str(f)!r}")
-        out.append(decode_image(Path(f).expanduser().read_bytes(), image_size, channels).numpy())
+        where = f"`{arg}` entry {str(f)!r}"
+        check_pipeline_file(f, fn, where)  # the header first: nothing is decoded past the limits
+        try:
+            out.append(decode_image(Path(f).expanduser().read_bytes(), image_size, channels).numpy())
+        except tf.errors.OpError as e:
+            raise _not_decoded(e, f, fn, where) from None
     return np.stack(out).astype("float32")

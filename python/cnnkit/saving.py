@@ -130,8 +130,8 @@ def check_weights_file(path: Any, fn: str, arg: str = "weights") -> Path:
                              ". Pass None, \"imagenet\" or the path of a weights file (.weights.h5 from "
                              "model.save_weights(), or Keras' .h5 files).")
     with open(p, "rb") as f:
-        head = f.read(8)
-    if head != HDF5_SIGNATURE:
+        head = f.read(4096 + 8)
+    if not any(head[i:i + 8] == HDF5_SIGNATURE for i in (0, 512, 1024, 2048, 4096)):  # after a user block
         raise ModelFileError(f"{fn}(): {where} is not an HDF5 weights file (empty, truncated at the start, or "
                              "another format with a weights name). Save weights with model.save_weights('x.weights.h5').")
     if p.stat().st_size > limit("model_bytes", fn):
