@@ -8,8 +8,9 @@ frozen part's output once for the training (and validation) images, and trains t
 sharing its layers and weights with the model) on those features. It does so only when that gives
 the same training:
 
-- everything before the split has no trainable weights, no random layer (dropout, noise, in-model
-  augmentation) and no BatchNormalization that would update in training;
+- everything before the split has no trainable weights, and no random layer (dropout, noise,
+  in-model augmentation) or BatchNormalization that would run in training mode (inside a backbone
+  called with ``training=False``, as cnnkit's transfer models call it, they run in inference mode);
 - the head depends on the split alone (no connection around it);
 - the images are the same every epoch: arrays, or an :func:`image_folder` dataset (whose order still
   changes every epoch); not :func:`augmented_dataset` or other datasets;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import weakref
 from typing import Any, Sequence
 
 import keras
@@ -36,41 +38,60 @@ def _random(layer: keras.layers.Layer) -> bool:
     return any(isinstance(x, keras.random.SeedGenerator) for x in vars(layer).values())
 
 
-def _frozen(layer: keras.layers.Layer) -> bool:
-    """Same output every call: no trainable weights and nothing random or updating inside."""
+def _frozen(layer: keras.layers.Layer, node: Any = None) -> bool:
+    """Same output every call: no trainable weights and nothing random or updating inside -- or,
+    for a backbone in inference mode (:func:`transfer.inference_mode`, called with
+    ``training=False``), no trainable weights: its dropout and BatchNormalization never train."""
     from .precision import _leaves
 
     if layer.trainable_weights:
         return False
+    if "training" not in getattr(layer, "_call_context_args", {"training"}) and node is not None \
+            and getattr(node, "arguments", None) is not None and node.arguments.kwargs.get("training") is False:
+        return True
     leaves = _leaves(layer) if isinstance(layer, keras.Model) else [layer]
     return not any(_random(x) or (isinstance(x, keras.layers.BatchNormalization) and x.trainable)
                    for x in leaves)
 
 
+_SPLITS: "weakref.WeakKeyDictionary[keras.Model, tuple]" = weakref.WeakKeyDictionary()
+
+
 def split_frozen(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
     """``(frozen part, head)`` of a functional model whose layers, in order, start with a frozen part
     that holds weights and end with a head depending on its output alone; ``None`` if there is no such
-    split. The head shares its layers (and weights) with ``model``."""
+    split. The head shares its layers (and weights) with ``model``. Made once per model and state of
+    its layers (the frozen part's traced predictor is reused across calls)."""
+    key = tuple(bool(layer.trainable) for layer in model._flatten_layers(include_self=False, recursive=True))
+    if model in _SPLITS and _SPLITS[model][0] == key:
+        return _SPLITS[model][1]
+    parts = _split(model)
+    _SPLITS[model] = (key, parts)
+    return parts
+
+
+def _split(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
     nodes = [n for ns in getattr(model, "_nodes_by_depth", {}).values() for n in ns]
     layers = list(model.layers)
     if not nodes or len(model.inputs) != 1 or len(model.outputs) != 1:
         return None
+    own = {id(layer): [n for n in nodes if n.operation is layer] for layer in layers}
     end = 0
-    while end < len(layers) and _frozen(layers[end]):
+    while end < len(layers) and len(own[id(layers[end])]) == 1 and _frozen(layers[end], own[id(layers[end])][0]):
         end += 1
     for i in range(end - 1, 0, -1):  # the latest split first: the most work done once
         prefix = layers[: i + 1]
         if not any(layer.weights for layer in prefix):
             return None
-        node = [n for n in nodes if n.operation is layers[i]]
-        if len(node) != 1 or len(node[0].output_tensors) != 1:
+        node = own[id(layers[i])][0]
+        if len(node.output_tensors) != 1:
             continue
-        split = node[0].output_tensors[0]
+        split = node.output_tensors[0]
         try:
             head = keras.Model(split, model.output, name=f"{model.name}_head")
         except (ValueError, TypeError):  # the head needs more than the split (a skip connection)
             continue
-        if any(not _frozen(layer) for layer in prefix) or not head.trainable_weights:
+        if not head.trainable_weights:
             continue
         return keras.Model(model.input, split, name=f"{model.name}_frozen"), head
     return None

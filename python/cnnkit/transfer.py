@@ -47,6 +47,18 @@ def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: st
     return build(spec, shape, weights, pooling, fn=fn), spec, shape
 
 
+def inference_mode(backbone: keras.Model) -> keras.Model:
+    """Make ``backbone`` run in inference mode wherever it is called with ``training=False``, even while
+    the model around it trains. Keras 3 (3.15) passes the outer ``training=True`` of ``fit()`` into a
+    nested model despite an explicit ``training=False``: a frozen backbone's BatchNormalization still
+    runs in inference mode (Keras checks ``trainable`` there), but its dropout (EfficientNet's
+    drop-connect, for one) would be active while the head trains -- not what Keras' transfer-learning
+    guide, or these models' documentation, promise. The backbone then takes ``training`` from its
+    call alone. (A model loaded from a file is rebuilt without this.)"""
+    backbone._call_context_args = set()
+    return backbone
+
+
 def _fine_tune_blocks(spec: BackboneSpec | None, unfreeze_arg: Any, fn: str) -> str | list[str]:
     if unfreeze_arg is not None:
         return unfreeze_arg
@@ -100,7 +112,7 @@ def transfer_model(
     if mode == "fine_tune":
         _unfreeze(base, block=_fine_tune_blocks(spec, unfreeze, fn), batchnorm=batchnorm, recompile=False)
     inputs = keras.Input(shape, name="input")
-    outputs = output_layer(num_classes, fn=fn)(base(inputs, training=False))
+    outputs = output_layer(num_classes, fn=fn)(inference_mode(base)(inputs, training=False))
     return keras.Model(inputs, outputs, name=f"{base.name}_transfer")
 
 
@@ -156,7 +168,7 @@ def domain_adapted_model(
         if activation:
             x = activation_layer(activation, f"adapter_act{i}")(x)
     x = keras.layers.Conv2D(spec.channels, kernel, padding="same", name="adapter_rgb")(x)
-    x = base(x, training=False)
+    x = inference_mode(base)(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
     outputs = output_layer(num_classes, fn=fn)(x)
     return keras.Model(inputs, outputs, name=f"{base.name}_domain_adapted")

@@ -53,13 +53,21 @@ def test_same_training_as_the_whole_model_every_epoch(fm, capsys):
     assert ha["loss"][-1] < ha["loss"][0]
 
 
-@pytest.mark.parametrize("case", ["dropout_in_backbone", "trainable_backbone", "augmentation_in_model",
+def test_a_backbone_called_in_inference_mode_is_cached_with_its_dropout(fm, capsys):
+    fit(transfer(dropout=True), fm, epochs=1)  # transfer_model calls it with training=False
+    assert LINE in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["dropout_before_backbone", "trainable_backbone", "augmentation_in_model",
                                   "augmented_dataset", "no_frozen_part", "turned_off"])
 def test_not_cached_where_the_training_would_differ(fm, capsys, case):
     data = (fm["x_train"], fm["y_train"])
     kw = {}
-    if case == "dropout_in_backbone":
-        model = transfer(dropout=True)
+    if case == "dropout_before_backbone":
+        inputs = keras.Input((28, 28, 1))
+        x = backbone()(keras.layers.Dropout(0.2)(inputs), training=False)
+        model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+        model.get_layer("tiny_backbone").trainable = False
     elif case == "trainable_backbone":
         model = transfer()
         cnnkit.unfreeze(model, block="block2")

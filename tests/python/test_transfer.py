@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -127,3 +128,18 @@ def test_fine_tune_bad_input(kwargs, match):
 def test_fine_tune_needs_a_backbone():
     with pytest.raises(ValueError, match="no nested backbone"):
         cnnkit.fine_tune(cnnkit.simple_cnn(), tiny_data(4))
+
+
+def test_the_backbone_runs_in_inference_mode_while_the_head_trains():
+    # Keras 3.15 passes fit()'s training=True into a nested model despite training=False: the
+    # backbone's dropout would be active while the head trains (see transfer.inference_mode)
+    inputs = keras.Input((8, 8, 1))
+    drop = keras.layers.Dropout(0.9, name="block1_drop")(keras.layers.Conv2D(4, 3, name="block1_conv")(inputs))
+    base = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(drop), name="noisy")
+    x = np.ones((4, 8, 8, 1), "float32")
+    for model in (cnnkit.transfer_model(base, None, num_classes=3),
+                  cnnkit.domain_adapted_model("efficientnet_lite0", (32, 32, 1), num_classes=3, weights=None)):
+        xin = x if model.input_shape[1] == 8 else np.ones((4, 32, 32, 1), "float32")
+        a, b = (np.asarray(model(xin, training=True)) for _ in range(2))
+        np.testing.assert_allclose(a, b, rtol=1e-6)  # deterministic: no dropout inside the backbone
+        np.testing.assert_allclose(a, np.asarray(model(xin, training=False)), rtol=1e-5, atol=1e-6)
