@@ -78,9 +78,9 @@ def report(rows, args, load, total) -> str:
              f"EfficientNet-Lite0 (ImageNet weights, frozen) + Dense(10) on {args.train:,} Fashion-MNIST images at "
              f"{args.size}x{args.size}x3, {args.epochs} epochs of head training, batch 128, Adam 1e-3; test accuracy "
              f"on {args.test:,} test images; time of the whole training call, best of {args.rounds} alternating "
-             "rounds.", "", "| way | seconds | vs Keras model.fit | test accuracy |", "|---|---:|---:|---:|"]
+             "rounds.", "", "| way | seconds | speed vs Keras model.fit | test accuracy |", "|---|---:|---:|---:|"]
     for label, seconds, acc in rows:
-        lines.append(f"| {label} | {seconds:.1f} | {base / seconds:.1f}x faster | {acc:.3f} |")
+        lines.append(f"| {label} | {seconds:.1f} | {base / seconds:.2f}x | {acc:.3f} |")
     return "\n".join(lines) + "\n"
 
 
