@@ -212,7 +212,7 @@ def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
         try:
             return load_images(list(paths), shape[1:3], "grayscale" if shape[-1] == 1 else "rgb")
         except (TypeError, ValueError) as e:  # load_images() names itself and `files`
-            raise type(e)(f"{fn}(): `x` (image files): {str(e).split('`files` ', 1)[-1]}") from None
+            raise type(e)(f"{fn}(): `x` (image files): {str(e).split('(): ', 1)[-1]}") from None
     return check_images(model, x, "x", fn)
 
 
