@@ -138,14 +138,19 @@ as_py_labels <- function(y) {
   y
 }
 
-# Training data at the seam: list(x, y) (or list(x = , y = )) -> a Python tuple with 0-based labels;
-# a Python object (a tf.data.Dataset from image_folder()) passes through. R arrays are handed to
-# reticulate as they are: it converts column-major R arrays to NumPy correctly (never transpose).
+# Training data at the seam: list(x, y) (or list(x = , y = )) -> a Python dict with 0-based labels
+# and, for factor labels, the factor's levels as `class_names` (fit_classifier() remembers them on the
+# model); a Python object (a tf.data.Dataset from image_folder()) passes through. R arrays are
+# handed to reticulate as they are: it converts column-major R arrays to NumPy correctly (never
+# transpose). The one conversion path for fit_classifier(), fine_tune() and evaluate_classifier().
 as_py_data <- function(data) {
   if (is.null(data) || inherits(data, "python.builtin.object")) return(data)
   if (is.list(data) && !is.data.frame(data) && length(data) == 2) {
     if (all(c("x", "y") %in% names(data))) data <- data[c("x", "y")]
-    return(reticulate::tuple(data[[1]], as_py_labels(data[[2]])))
+    y <- data[[2]]
+    out <- list(x = as_py_array(data[[1]]), y = as_py_array(as_py_labels(y)))
+    if (is.factor(y)) out$class_names <- as.list(levels(y))
+    return(out)
   }
   data
 }
@@ -160,9 +165,11 @@ as_py_verbose <- function(verbose) {
   as_py_int(verbose)
 }
 
-# A Python dict of equal-length lists (a history, a per-class table) -> data.frame.
+# A Python dict of equal-length lists (a history, a per-class table) -> data.frame; None -> NA.
 as_r_data_frame <- function(x) {
-  x <- lapply(x, function(col) if (is.list(col)) unlist(col) else col)
+  x <- lapply(x, function(col) {
+    if (is.list(col)) unlist(lapply(col, function(v) if (is.null(v)) NA else v)) else col
+  })
   as.data.frame(x, stringsAsFactors = FALSE, check.names = FALSE)
 }
 

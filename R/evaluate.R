@@ -3,8 +3,8 @@
 #' @param model A trained classifier.
 #' @param data `list(x, y)` (labels as a factor or 0-based ids) or a `tf.data`
 #'   dataset from [image_folder()].
-#' @param class_names Names of the classes (default: those saved with the
-#'   model, else the levels of a factor `y`, else `"0"`, `"1"`, ...).
+#' @param class_names Names of the classes (default: the levels of a factor
+#'   `y`, else those saved with the model, else `"0"`, `"1"`, ...).
 #' @param batch_size Images per prediction step.
 #' @param file Also draw the confusion matrix to this image file.
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"`, as in
@@ -23,10 +23,6 @@
 #' @export
 evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 256, file = NULL,
                                 precision = "auto") {
-  if (is.null(class_names) && is.list(data) && !inherits(data, "python.builtin.object") &&
-      length(data) == 2 && is.factor(data[[2]]) && is.null(model_class_names(model))) {
-    class_names <- levels(data[[2]])
-  }
   ev <- cnnkit_call("evaluate_classifier", model, as_py_data(data), class_names = as_py_list(class_names),
                     batch_size = as_py_int(batch_size), file = file, precision = precision)
   as_r_evaluation(ev)

@@ -3,7 +3,7 @@
 #' Two convolutional blocks with BatchNorm (`Conv 5x5 -> MaxPool -> BN -> ReLU`,
 #' `Conv 3x3 -> MaxPool -> BN -> ReLU`), `Flatten`, `Dense(units, relu)` and the
 #' output layer: 317,418 parameters, small enough to train on two CPU cores in
-#' about a minute and a half, wide enough for about 92.5% on Fashion-MNIST.
+#' about a minute, wide enough for about 92.5% on Fashion-MNIST.
 #' Pooling straight after each convolution lets BatchNorm and ReLU run on a
 #' quarter of the pixels.
 #'
@@ -36,13 +36,18 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #'   sub-folders (20% held out for testing).
 #' @param epochs,batch_size,learning_rate,schedule See [fit_classifier()].
 #' @param subset Use only this many training and test images (quick checks).
-#' @param run_dir Where to save (default: a new `runs/<timestamp>/`).
-#' @param strategy `NULL` or `"mirrored"`.
+#' @param run_dir Where to save (default: a new `runs/<timestamp>/`). An
+#'   unfinished run there resumes (with the same settings); a finished one is
+#'   returned as it is, with a warning.
+#' @param overwrite Discard what `run_dir` holds and train afresh.
+#' @param strategy `NULL` or `"mirrored"` (see [distribution_strategy()]; with
+#'   several workers only the chief writes `run_dir` and evaluates).
 #' @param seed Seed for weights, subsets and shuffling.
 #' @param verbose `"auto"` (see [fit_classifier()]), 0, 1 or 2.
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"` (see [fit_classifier()]).
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
-#'   (data frame) and `evaluation` (see [evaluate_classifier()]).
+#'   (data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
+#'   non-chief worker), `finished_earlier` and `worker`.
 #' @examples
 #' \dontrun{
 #' run <- train_classifier()               # the main job
@@ -52,12 +57,12 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' @export
 train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
-                             strategy = NULL, seed = 0, verbose = "auto", precision = "auto") {
-  r <- cnnkit_call("train_classifier", model = model, data = data, epochs = as_py_int(epochs),
-                   batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
-                   subset = as_py_int(subset), run_dir = run_dir, strategy = strategy, seed = as_py_int(seed),
-                   verbose = as_py_verbose(verbose), precision = precision)
+                             overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto") {
+  r <- cnnkit_call_warn("train_classifier", model = model, data = data, epochs = as_py_int(epochs),
+                        batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
+                        subset = as_py_int(subset), run_dir = run_dir, overwrite = overwrite, strategy = strategy,
+                        seed = as_py_int(seed), verbose = as_py_verbose(verbose), precision = precision)
   r$history <- as_r_data_frame(r$history)
-  r$evaluation <- as_r_evaluation(r$evaluation)
+  if (!is.null(r$evaluation)) r$evaluation <- as_r_evaluation(r$evaluation)
   r
 }

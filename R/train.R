@@ -2,7 +2,7 @@
 #'
 #' A 1-unit sigmoid output gets `binary_crossentropy`; an n-unit softmax output
 #' gets `sparse_categorical_crossentropy` (integer labels `0..n-1`, as Keras
-#' expects: R factors must be converted with `as.integer(f) - 1`).
+#' expects; [fit_classifier()] converts R factor labels for you).
 #'
 #' @param model A Keras model.
 #' @param learning_rate Optimizer step size.
@@ -24,40 +24,54 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 
 #' Train a classifier, with defaults that work
 #'
-#' Compiles the model if it is not yet (loss from the output layer), checks
-#' the data against the model before any work (image size and channels, class
-#' ids, NaN), and shows Keras' progress. With `run_dir`, a run that is killed
-#' resumes from its last completed epoch when called again with the same
-#' `run_dir`, the best model is kept in `run_dir/best.keras` and the history in
-#' `run_dir/history.csv`.
+#' The one training engine: [fine_tune()], [train_classifier()] and the
+#' command line's `cnnkit train` all train through it. Compiles the model if
+#' it is not yet (loss from the output layer), checks the data against the
+#' model before any work (image size and channels, class ids, NaN), and shows
+#' Keras' progress.
+#'
+#' With `run_dir`: a run that is killed resumes from its last completed epoch
+#' when called again with the same `run_dir` and settings (other settings are
+#' an error that lists them); a finished run is not trained again (its final
+#' weights are loaded, with a warning) unless `overwrite = TRUE`; the folder
+#' keeps `history.csv`, `best.keras`, the final weights (`model.weights.h5`)
+#' and the settings (`run.json`); a second R session or process on the same
+#' folder gets a clear error.
 #'
 #' Labels: a factor's levels, in order, are classes 0, 1, 2, ... (so
-#' [load_fashion_mnist()]'s factors work as they are); numbers must already be
-#' 0-based class ids (a 1-based vector is rejected with a hint). R arrays
-#' `(n, height, width, channels)` are passed to NumPy by reticulate (never
-#' transpose them by hand).
+#' [load_fashion_mnist()]'s factors work as they are), and the levels are
+#' remembered on the model as its class names, so [predict_classes()],
+#' [evaluate_classifier()] and [save_model()] use them; logicals are 0/1;
+#' numbers must already be 0-based class ids (a 1-based vector is rejected
+#' with a hint). R arrays `(n, height, width, channels)` are passed to NumPy by
+#' reticulate (never transpose them by hand).
 #'
 #' Progress: `verbose = "auto"` shows Keras' progress bar in an interactive R
 #' session and one line per epoch (`verbose = 2`) under `Rscript`, knitr and
 #' other non-interactive sessions, where a carriage-return bar would fill the
 #' log with partial lines.
 #'
+#' Short runs: Keras' BatchNormalization moving averages need thousands of
+#' steps to settle; after a short run (`recalibrate_bn = "auto"`: fewer than
+#' 2,000 steps) they are re-estimated on up to 10,000 training images, so the
+#' test accuracy matches the training accuracy.
+#'
 #' @param model A Keras classifier.
 #' @param data `list(x, y)` (images and labels) or a `tf.data` dataset from
 #'   [image_folder()].
-#' @param epochs Passes over the data (at least 1).
+#' @param epochs Passes over the data in this call (1 to 10,000).
 #' @param validation_data `list(x, y)` or a dataset.
 #' @param validation_split With arrays: fraction (the last images) held out.
-#' @param batch_size Images per step (arrays only).
+#' @param batch_size Images per step, over all replicas (arrays only).
 #' @param learning_rate Peak step size when the model is compiled here.
 #' @param schedule `"constant"` or `"cosine"` (warm-up then cosine decay).
-#' @param run_dir Folder for the backup, `best.keras` and `history.csv`
-#'   (`NULL`: nothing written).
+#' @param optimizer A Keras optimizer name (or object), when compiled here.
+#' @param run_dir Folder for the run's files (`NULL`: nothing written).
+#' @param overwrite Discard what `run_dir` holds and train afresh.
 #' @param early_stopping Patience in epochs (validation loss, else training
 #'   loss), restoring the best weights; `NULL`: off.
 #' @param checkpoint Keep the best model in `run_dir/best.keras`.
-#' @param resume Continue from a backup in `run_dir` (`FALSE`: start afresh).
-#' @param strategy `NULL` or `"mirrored"` (`tf.distribute`).
+#' @param strategy `NULL` or `"mirrored"` (see [distribution_strategy()]).
 #' @param callbacks A list of further Keras callbacks.
 #' @param verbose `"auto"`, 0 (silent), 1 (progress bar), 2 (a line per epoch).
 #' @param precision `"auto"` (mixed bfloat16 for convolution-heavy models on a
@@ -69,6 +83,11 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   fitting (`"auto"`: 32 for models under a million parameters, else 1; 1
 #'   with a `strategy` or with callbacks that act per batch; a model compiled
 #'   with its own value keeps it).
+#' @param recalibrate_bn Re-estimate BatchNormalization statistics at the end:
+#'   `"auto"` (after short runs), `TRUE` or `FALSE`.
+#' @param initial_epoch Number the epochs from `initial_epoch + 1`.
+#' @param resume Deprecated: runs are always resumed (`FALSE` means
+#'   `overwrite = TRUE`).
 #' @return The history: a data frame with one row per epoch (`epoch`, `loss`,
 #'   `accuracy`, `val_loss`, ..., `learning_rate`), invisibly. The model is
 #'   trained in place.
@@ -81,17 +100,19 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #' }
 #' @export
 fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, validation_split = NULL,
-                           batch_size = 128, learning_rate = 1e-3, schedule = "constant", run_dir = NULL,
-                           early_stopping = NULL, checkpoint = TRUE, resume = TRUE, strategy = NULL,
-                           callbacks = NULL, verbose = "auto", precision = "auto",
-                           steps_per_execution = "auto") {
-  h <- cnnkit_call("fit_classifier", model, as_py_data(data), epochs = as_py_int(epochs),
-                   validation_data = as_py_data(validation_data), validation_split = validation_split,
-                   batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
-                   run_dir = run_dir, early_stopping = as_py_int(early_stopping), checkpoint = checkpoint,
-                   resume = resume, strategy = strategy, callbacks = as_py_list(callbacks),
-                   verbose = as_py_verbose(verbose), precision = precision,
-                   steps_per_execution = as_py_int(steps_per_execution))
+                           batch_size = 128, learning_rate = 1e-3, schedule = "constant", optimizer = "adam",
+                           run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE,
+                           strategy = NULL, callbacks = NULL, verbose = "auto", precision = "auto",
+                           steps_per_execution = "auto", recalibrate_bn = "auto", initial_epoch = 0,
+                           resume = NULL) {
+  h <- cnnkit_call_warn("fit_classifier", model, as_py_data(data), epochs = as_py_int(epochs),
+                        validation_data = as_py_data(validation_data), validation_split = validation_split,
+                        batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
+                        optimizer = optimizer, run_dir = run_dir, overwrite = overwrite,
+                        early_stopping = as_py_int(early_stopping), checkpoint = checkpoint, strategy = strategy,
+                        callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose), precision = precision,
+                        steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
+                        initial_epoch = as_py_int(initial_epoch), resume = resume)
   invisible(as_r_data_frame(h))
 }
 

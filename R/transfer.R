@@ -68,51 +68,62 @@ domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32,
 
 #' Two-phase fine-tuning in one call
 #'
-#' Phase `"head"`: the backbone frozen, `head_epochs` epochs at learning rate
-#' `lr`. Phase `"fine_tune"`: the backbone's last block (or `unfreeze`) made
-#' trainable (BatchNormalization stays frozen unless `batchnorm = TRUE`),
-#' `epochs` more epochs at `lr_fine`. Each phase compiles the model with
-#' [compile_classifier()] and trains with Keras' `fit()`.
+#' Phase `"head"`: the backbone frozen, `head_epochs` epochs at
+#' `learning_rate`. Phase `"fine_tune"`: the backbone's last block (or
+#' `unfreeze`) made trainable (BatchNormalization stays frozen unless
+#' `batchnorm = TRUE`), `epochs` more epochs at `fine_tune_learning_rate`.
+#' Both phases train through [fit_classifier()] (a fresh optimizer for each),
+#' so its data checks (factor labels included), precision, progress display
+#' and run directory apply, and the arguments mean what they mean there.
+#'
+#' With `run_dir`, each phase keeps its own run directory (`run_dir/head`,
+#' `run_dir/fine_tune`) and `run_dir/history.csv` holds both: called again
+#' after a kill, a finished head phase is loaded, not retrained, and the
+#' interrupted phase resumes from its last completed epoch.
 #'
 #' @param model A model from [transfer_model()] or [domain_adapted_model()]
 #'   (or any model with a nested backbone model).
 #' @param data `list(x, y)`: an image array `(n, height, width, channels)` and
-#'   labels (0/1 for one output unit, `0..k-1` for k classes); or a `tf.data`
-#'   dataset of `(images, labels)` batches.
+#'   labels (a factor, 0/1 for one output unit, or `0..k-1` for k classes); or
+#'   a `tf.data` dataset of `(images, labels)` batches.
 #' @param head_epochs Epochs of phase 1 (0 skips it).
 #' @param epochs Epochs of phase 2 (0 skips it).
-#' @param lr Learning rate of phase 1.
-#' @param lr_fine Learning rate of phase 2.
+#' @param learning_rate Learning rate of phase 1.
+#' @param fine_tune_learning_rate Learning rate of phase 2 (default
+#'   `learning_rate / 10`).
+#' @param optimizer Optimizer name for both phases.
 #' @param unfreeze Layer-name prefix(es) to unfreeze in phase 2 (default: the
 #'   backbone's last block).
 #' @param batchnorm Unfreeze BatchNormalization layers too.
-#' @param validation_data `list(x, y)` or a dataset, evaluated after each epoch.
-#' @param batch_size Batch size for array data.
-#' @param optimizer Optimizer name for both phases.
-#' @param verbose Passed to `fit()`.
-#' @param ... More `fit()` arguments (`callbacks`, `class_weight`, ...).
+#' @param validation_data,validation_split,batch_size,schedule,run_dir,overwrite,early_stopping,checkpoint,strategy,callbacks,verbose,precision,steps_per_execution,recalibrate_bn
+#'   As in [fit_classifier()].
+#' @param lr,lr_fine Deprecated names of `learning_rate` and
+#'   `fine_tune_learning_rate`.
 #' @return The history of both phases: a data.frame with one row per epoch and
-#'   columns `epoch`, `phase` (`"head"` or `"fine_tune"`), `loss`, the metrics
-#'   and their `val_` versions.
+#'   columns `epoch` (numbered on across the phases), `phase` (`"head"` or
+#'   `"fine_tune"`), `loss`, the metrics and their `val_` versions.
 #' @examples
 #' \dontrun{
-#' model <- transfer_model("vgg16", c(32, 32, 3))
-#' history <- fine_tune(model, list(x, y), head_epochs = 3, epochs = 5, lr = 1e-3)
+#' fm <- load_fashion_mnist(n = 512, pad = TRUE)
+#' model <- domain_adapted_model("efficientnet_lite0", c(32, 32, 1), num_classes = 10)
+#' history <- fine_tune(model, list(fm$x_train, fm$y_train), head_epochs = 2, epochs = 1)
 #' }
 #' @export
-fine_tune <- function(model, data, head_epochs = 1, epochs = 1, lr = 1e-3, lr_fine = lr / 10,
-                      unfreeze = NULL, batchnorm = FALSE, validation_data = NULL, batch_size = 32,
-                      optimizer = "adam", verbose = 0, ...) {
-  if (is.list(data) && !inherits(data, "python.builtin.object")) data <- lapply(unname(data), as_py_array)
-  if (is.list(validation_data) && !inherits(validation_data, "python.builtin.object")) {
-    validation_data <- lapply(unname(validation_data), as_py_array)
-  }
-  history <- cnnkit_call("fine_tune", model, data, head_epochs = as_py_int(head_epochs),
-                         epochs = as_py_int(epochs), lr = lr, lr_fine = lr_fine,
-                         unfreeze = if (is.character(unfreeze)) as.list(unfreeze) else unfreeze,
-                         batchnorm = batchnorm, validation_data = validation_data,
-                         batch_size = as_py_int(batch_size), optimizer = optimizer,
-                         verbose = as_py_int(verbose), ...)
-  columns <- lapply(history, function(col) unlist(lapply(col, function(v) if (is.null(v)) NA else v)))
-  as.data.frame(columns, stringsAsFactors = FALSE)
+fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data = NULL, validation_split = NULL,
+                      batch_size = 128, learning_rate = 1e-3, fine_tune_learning_rate = NULL,
+                      schedule = "constant", optimizer = "adam", unfreeze = NULL, batchnorm = FALSE,
+                      run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE, strategy = NULL,
+                      callbacks = NULL, verbose = "auto", precision = "auto", steps_per_execution = "auto",
+                      recalibrate_bn = "auto", lr = NULL, lr_fine = NULL) {
+  history <- cnnkit_call_warn(
+    "fine_tune", model, as_py_data(data), head_epochs = as_py_int(head_epochs), epochs = as_py_int(epochs),
+    validation_data = as_py_data(validation_data), validation_split = validation_split,
+    batch_size = as_py_int(batch_size), learning_rate = learning_rate,
+    fine_tune_learning_rate = fine_tune_learning_rate, schedule = schedule, optimizer = optimizer,
+    unfreeze = if (is.character(unfreeze)) as.list(unfreeze) else unfreeze, batchnorm = batchnorm,
+    run_dir = run_dir, overwrite = overwrite, early_stopping = as_py_int(early_stopping), checkpoint = checkpoint,
+    strategy = strategy, callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose),
+    precision = precision, steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
+    lr = lr, lr_fine = lr_fine)
+  invisible(as_r_data_frame(history))
 }

@@ -33,6 +33,7 @@ from .augment import (  # noqa: E402
     augment_dataset, augmentation, augmented_dataset, plot_augmentation, rand_augment, with_augmentation,
 )
 from .data import image_folder, load_fashion_mnist, load_images  # noqa: E402
+from .distribute import distribution_strategy  # noqa: E402
 from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classes  # noqa: E402
 from .job import fashion_cnn, train_classifier  # noqa: E402
 from .saving import load_model, save_model  # noqa: E402
@@ -84,6 +85,7 @@ __all__ = [
     "image_folder",
     "load_images",
     "fit_classifier",
+    "distribution_strategy",
     "plot_history",
     "evaluate_classifier",
     "plot_confusion_matrix",

@@ -337,6 +337,28 @@ def dataset_errors() -> Iterator[None]:
         raise ValueError(msg) from None
 
 
+def data_class_names(model: Any, data: Any, arg: str, fn: str) -> list[str] | None:
+    """The class names that ``data`` carries, checked against the model's outputs: the
+    ``class_names`` entry of an ``{"x", "y", "class_names"}`` dict (how R passes factor labels), or the
+    ``class_names`` attribute of a dataset (as :func:`image_folder` and Keras'
+    ``image_dataset_from_directory`` make them). ``None`` when the data carries none. One distinct
+    string per class the model predicts (a 1-unit sigmoid output: 2)."""
+    names = data.get("class_names") if isinstance(data, dict) else getattr(data, "class_names", None)
+    if names is None:
+        return None
+    if not isinstance(names, (list, tuple, np.ndarray)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{fn}(): the class names of `{arg}` must be a list of strings, got {names!r}.")
+    kind, classes = model_classes(model, fn)
+    if len(names) != classes:
+        raise ValueError(f"{fn}(): `{arg}` has {len(names)} classes ({', '.join(map(str, names[:5]))}"
+                         f"{', ...' if len(names) > 5 else ''}) but the model's output layer has {classes}. "
+                         f"Build the model with num_classes={len(names) if len(names) != 2 else 1}.")
+    dupes = sorted({str(c) for c in names if list(names).count(c) > 1})
+    if dupes:
+        raise ValueError(f"{fn}(): the class names of `{arg}` name a class twice ({', '.join(map(repr, dupes))}).")
+    return [str(n) for n in names]
+
+
 # --- (x, y) or a dataset -------------------------------------------------------------------------
 
 def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:

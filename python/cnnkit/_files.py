@@ -66,7 +66,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         ...     figure.savefig(tmp)
     """
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=target.suffix)
+    stem, dot, rest = target.name.partition(".")  # all suffixes: Keras wants "x.weights.h5", not "x.h5"
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}-", suffix=dot + rest)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions

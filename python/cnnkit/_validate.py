@@ -164,7 +164,7 @@ def flag(value: Any, arg: str, fn: str) -> bool:
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise TypeError(f"{_where(fn, arg)} must be TRUE or FALSE (Python: True or False), got {value!r} "
+    raise TypeError(f"{_where(fn, arg)} must be True or False (R: TRUE or FALSE), got {value!r} "
                     f"({type(value).__name__}).")
 
 
@@ -241,3 +241,16 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
             or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{_where(fn, arg)} must be a positive number, got {value!r}.")
     return float(value)
+
+
+MAX_EPOCHS = 10_000
+
+
+def epochs(value: Any, arg: str, fn: str, *, minimum: int = 1) -> int:
+    """A number of epochs: a whole number from ``minimum`` to ``MAX_EPOCHS`` (10,000: more is almost
+    certainly a typo, and a run that long is a job for several calls with ``run_dir``)."""
+    value = positive_int(value, arg, fn, minimum=minimum)
+    if value > MAX_EPOCHS:
+        raise ValueError(f"{_where(fn, arg)} must be at most {MAX_EPOCHS:,}, got {value:,}. Train in several calls "
+                         f"with the same run_dir (each resumes) if you really need more.")
+    return value

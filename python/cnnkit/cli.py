@@ -5,15 +5,28 @@
 ``cnnkit predict``    predicted classes of image files
 ``cnnkit summary``    build the slides' models and print their Keras summaries
 
-Bad arguments end with a one-line message on stderr and exit status 2 (no traceback).
+Errors end with one or two lines on stderr, never a traceback (``--debug`` or ``CNNKIT_DEBUG=1``
+shows it), and an exit status that says what kind of failure it was:
+
+- 0: done (also: the run directory already holds a finished run, so there was nothing to do);
+- 1: an internal error (a bug in cnnkit: please report it with the ``--debug`` output);
+- 2: bad input: an argument, a data folder, an image or a model file that cannot be used;
+- 3: the environment: a full or read-only disk, a run directory in use by another process, a
+  worker of a multi-worker run that died or cannot be reached, memory exhausted;
+- 130: interrupted (Ctrl-C); run again with the same ``--run-dir`` to resume.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import traceback
 import warnings
 from typing import Callable, Sequence
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _models() -> dict[str, Callable[[], object]]:
@@ -52,10 +65,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import format_evaluation
     from .job import train_classifier
 
-    r = train_classifier(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
-                         run_dir=args.run_dir, strategy=args.strategy, seed=args.seed, precision=args.precision,
-                         verbose=0 if args.quiet else "auto" if sys.stdout.isatty() else 2)
+    from .rundir import RunFinishedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RunFinishedWarning)  # said below, in the command's own words
+        r = train_classifier(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
+                             run_dir=args.run_dir, overwrite=args.overwrite, strategy=args.strategy, seed=args.seed,
+                             precision=args.precision, verbose=0 if args.quiet else "auto")
+    if r["run_dir"] is None:  # a non-chief worker: the chief reports
+        print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
+              "and prints the results.")
+        return EXIT_OK
+    if r["finished_earlier"]:
+        print(f"cnnkit train: {r['run_dir']} holds a finished run (test accuracy {r['accuracy']:.4f}); nothing to do. "
+              "Pass --overwrite to train again, or choose another --run-dir.", file=sys.stderr)
+        return EXIT_OK
     if not args.quiet:
         print(format_evaluation(r["evaluation"]))
         print()
@@ -118,6 +143,7 @@ def _positive_int(text: str) -> int:
 
 
 def _add_train(sub) -> None:
+    from .distribute import STRATEGIES
     from .job import DEFAULTS, MODELS
 
     p = sub.add_parser("train", help="train a classifier and print its test accuracy (default: the main job)",
@@ -133,9 +159,13 @@ def _add_train(sub) -> None:
     p.add_argument("--schedule", choices=["cosine", "constant"], default=DEFAULTS["schedule"],
                    help="learning-rate schedule (default: %(default)s, one cycle)")
     p.add_argument("--subset", type=_positive_int, metavar="N", help="use N training and N test images (quick runs)")
-    p.add_argument("--run-dir", metavar="DIR", help="where to save (default: runs/<timestamp>)")
-    p.add_argument("--strategy", choices=["mirrored"], help="train with tf.distribute (MirroredStrategy; "
-                   "MultiWorkerMirroredStrategy when TF_CONFIG is set)")
+    p.add_argument("--run-dir", metavar="DIR", help="where to save (default: runs/<timestamp>); an unfinished run "
+                   "there resumes, a finished one is left as it is")
+    p.add_argument("--overwrite", action="store_true", help="discard what --run-dir holds and train afresh")
+    p.add_argument("--strategy", choices=[s for s in STRATEGIES if s], help="train with tf.distribute: "
+                   "MirroredStrategy over the local GPUs, or MultiWorkerMirroredStrategy when TF_CONFIG is set or in "
+                   "a Slurm step with several tasks (start the same command on every worker; --batch-size is the "
+                   "global batch, split across the workers; only worker 0 writes --run-dir)")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
                    help="auto: mixed bfloat16 for convolution-heavy models where the CPU (AMX-BF16) or GPU "
@@ -146,7 +176,11 @@ def _add_train(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
-    parser = argparse.ArgumentParser(prog="cnnkit", description="Image classification with CNNs in Keras 3.")
+    parser = argparse.ArgumentParser(
+        prog="cnnkit", description="Image classification with CNNs in Keras 3.",
+        epilog="Exit status: 0 done, 1 internal error, 2 bad input, 3 environment (disk, run directory in use, "
+               "unreachable worker, memory), 130 interrupted. --debug (or CNNKIT_DEBUG=1) shows tracebacks.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     p = sub.add_parser("evaluate", help="evaluate a saved model (accuracy, per-class table, confusion matrix)",
@@ -170,9 +204,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _failure(e: BaseException) -> tuple[int, str]:
+    """The exit status and the message (one or two lines) for an exception."""
+    try:
+        import tensorflow as tf
+        op_error = tf.errors.OpError
+    except ImportError:  # pragma: no cover
+        op_error = ()
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    first = (lines[-1] if lines[0].startswith("in user code") else lines[0]) if lines else type(e).__name__
+    if isinstance(e, (ValueError, TypeError)) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
+        return EXIT_INPUT, first  # cnnkit's own message: it names the function and the argument
+    if isinstance(e, MemoryError):
+        return EXIT_ENVIRONMENT, "out of memory; use a smaller --batch-size or --subset"
+    if isinstance(e, OSError):
+        return EXIT_ENVIRONMENT, first
+    if op_error and isinstance(e, op_error):
+        if isinstance(e, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                          tf.errors.AbortedError)):
+            return EXIT_ENVIRONMENT, ("training stopped: a worker of this multi-worker run died or cannot be "
+                                      f"reached ({type(e).__name__}).\nStart every worker again with the same "
+                                      "arguments: the run resumes from its last completed epoch.")
+        if isinstance(e, tf.errors.ResourceExhaustedError):
+            return EXIT_ENVIRONMENT, "out of memory in TensorFlow; use a smaller --batch-size or a smaller model"
+        if isinstance(e, tf.errors.InvalidArgumentError):
+            return EXIT_INPUT, f"TensorFlow refused the data: {e.message.splitlines()[0] if e.message else first}"
+        return EXIT_ENVIRONMENT, f"TensorFlow failed: {type(e).__name__}: {first}"
+    if isinstance(e, RuntimeError):
+        return EXIT_ENVIRONMENT, first
+    return EXIT_INTERNAL, (f"internal error: {type(e).__name__}: {first}\nThis is a bug in cnnkit; run again with "
+                           "--debug and report the traceback.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for bad input, with a one-line message)."""
+    """Run the command line; returns the exit status (see the module notes)."""
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("CNNKIT_DEBUG", "") not in ("", "0")
 
     def show(message, category, filename, lineno, file=None, line=None):  # one line, no source excerpt
         print(f"cnnkit {args.command}: warning: {message}", file=sys.stderr)
@@ -180,12 +247,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = show
     try:
         return args.func(args)
-    except (ValueError, TypeError) as e:
-        print(f"cnnkit {args.command}: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"cnnkit {args.command}: interrupted (run again with the same --run-dir to resume)", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 -- every failure becomes a short message and a documented status
+        if debug:
+            traceback.print_exc()
+        status, message = _failure(e)
+        print(f"cnnkit {args.command}: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":  # pragma: no cover

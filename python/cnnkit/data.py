@@ -308,6 +308,9 @@ def image_folder(
                          f"{'no validation' if n_val == 0 else 'no training'} images; use more images or another split.")
     train = _pipeline(files[n_val:], labels[n_val:], image_size, channels, batch_size, True, seed)
     val = _pipeline(files[:n_val], labels[:n_val], image_size, channels, batch_size, False, seed) if n_val else None
+    for ds in (train, val):  # as Keras' image_dataset_from_directory does: fit_classifier() reads them
+        if ds is not None:
+            ds.class_names = list(classes)
     return {"train": train, "validation": val, "class_names": classes, "num_train": len(files) - n_val,
             "num_validation": n_val, "skipped": skipped}
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _validate as v
 from ._checks import (
-    check_class_names, check_data, check_images, dataset_errors, is_dataset, model_classes, model_input_shape,
+    check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
+    model_input_shape,
 )
 from ._plot import check_target, new_figure, save_figure
 from .precision import predictor
@@ -92,7 +93,8 @@ def evaluate_classifier(
     Args:
         model: a trained classifier.
         data: ``(x, y)`` arrays or a ``tf.data.Dataset`` of ``(images, labels)`` batches.
-        class_names: names for the class ids (default: those saved with the model, else ``"0"``, ...).
+        class_names: names for the class ids (default: those the data carries, such as R factor
+            levels or an image folder's, else those saved with the model, else ``"0"``, ...).
         batch_size: images per prediction step (arrays).
         file: also draw the confusion matrix to this image file (``.png``, ``.pdf``, ``.svg``).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
@@ -112,6 +114,15 @@ def evaluate_classifier(
     k = model_classes(model, fn)[1]
     batch_size = v.positive_int(batch_size, "batch_size", fn)
     names = _names(model, class_names, k, fn)
+    carried = data_class_names(model, data, "data", fn)
+    if carried is not None:
+        if class_names is None and class_names_of(model) is None:
+            names = carried
+        elif carried != names:
+            whose = "`class_names`" if class_names is not None else "the model's (saved with it)"
+            raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
+                             f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
+                             "data its classes in the model's order (R: factor(y, levels = ...)).")
     target = check_target(file, fn) if file is not None else None
     y, p = _predict_labelled(model, data, batch_size, precision, fn)
     cm = confusion_matrix(y, p.argmax(1), k)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,8 +20,10 @@ import keras
 import numpy as np
 
 from . import _validate as v
-from .precision import PRECISIONS
 from ._files import atomic_path, writable_dir
+from .distribute import distribution_strategy, is_chief, task_label
+from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
+from .train import check_fit_args
 
 
 def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
@@ -32,7 +34,7 @@ def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
     ``Dense(units, relu)``, ``Dense(num_classes, softmax)``. Pooling comes straight after each
     convolution: max pooling commutes with the ReLU, and BatchNorm and ReLU then run on a quarter of
     the pixels, which nearly halves the training time on a CPU. Small enough to train on two CPU
-    cores in about a minute and a half, wide enough for about 92.5 % on Fashion-MNIST.
+    cores in about a minute, wide enough for about 92.5 % on Fashion-MNIST.
 
     Args:
         input_shape: ``(height, width, channels)``.
@@ -91,14 +93,13 @@ DEFAULTS = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_ra
 
 
 def new_run_dir(root: str | os.PathLike = "runs") -> Path:
-    """A fresh ``root/<YYYYmmdd-HHMMSS>`` folder (``-2``, ``-3``, ... if taken)."""
+    """A fresh ``root/<YYYYmmdd-HHMMSS>`` path (``-2``, ``-3``, ... if taken), not yet created."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     root = writable_dir(root, "run_dir", "train_classifier")
     path, i = root / stamp, 1
     while path.exists():
         i += 1
         path = root / f"{stamp}-{i}"
-    path.mkdir()
     return path
 
 
@@ -150,6 +151,7 @@ def train_classifier(
     schedule: str = DEFAULTS["schedule"],
     subset: int | None = None,
     run_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
     strategy: Any = None,
     seed: int = 0,
     verbose: str | int = "auto",
@@ -160,8 +162,10 @@ def train_classifier(
     With no arguments: :func:`fashion_cnn` on the 60,000 Fashion-MNIST training images, 8 epochs
     with a one-cycle learning rate, evaluated on the 10,000 test images. The run directory
     receives ``model.keras`` (with class names), ``history.csv``, ``history.png``,
-    ``confusion_matrix.png`` and ``metrics.json``. Killed and started again with the same
-    ``run_dir``, training resumes from the last completed epoch.
+    ``confusion_matrix.png``, ``metrics.json`` and ``run.json`` (the settings). Killed and started
+    again with the same ``run_dir`` and settings, training resumes from the last completed epoch;
+    a finished run is not trained again: its results are returned, with a warning, unless
+    ``overwrite=True``. Training goes through :func:`fit_classifier`.
 
     Args:
         model: ``"fashion_cnn"``, ``"simple_cnn"``, ``"lenet5"`` or a Keras model.
@@ -170,14 +174,18 @@ def train_classifier(
         epochs, batch_size, learning_rate, schedule: passed to :func:`fit_classifier`.
         subset: use only this many training (and test) images, e.g. for a quick check.
         run_dir: where to save (default: a new ``runs/<timestamp>/``).
-        strategy: ``None`` or ``"mirrored"`` (see :func:`fit_classifier`).
+        overwrite: discard what ``run_dir`` holds and train afresh.
+        strategy: ``None`` or ``"mirrored"`` (see :func:`distribution_strategy`). With several
+            workers, only the chief writes the run directory and evaluates; the others return
+            ``accuracy`` ``None``.
         seed: seed for weights, subsets and shuffling.
         verbose: Keras' progress display (``"auto"``, 0, 1, 2).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"`` (see :func:`fit_classifier`).
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
-        ``history`` and ``evaluation`` (see :func:`evaluate_classifier`).
+        ``history``, ``evaluation`` (see :func:`evaluate_classifier`), ``finished_earlier`` (``True``
+        when ``run_dir`` held a finished run) and ``worker`` (``"worker i of n"``).
 
     Example:
         >>> r = train_classifier(epochs=1, subset=2000)  # doctest: +SKIP
@@ -185,51 +193,88 @@ def train_classifier(
         0.74
     """
     fn = "train_classifier"
+    strategy = distribution_strategy(strategy, fn)  # first: a multi-worker one must precede any TensorFlow work
     seed = v.positive_int(seed, "seed", fn, minimum=0)
     subset = None if subset is None else v.positive_int(subset, "subset", fn, minimum=10)
     if isinstance(model, str):
         name = v.choice(model, "model", fn, MODELS)
     elif not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
-    v.positive_int(epochs, "epochs", fn)
-    v.choice(precision, "precision", fn, PRECISIONS)
-    created = isinstance(run_dir, (str, os.PathLike)) and not Path(run_dir).expanduser().exists()
-    run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
-    try:
+    plan = check_fit_args(None if isinstance(model, str) else model, fn, epochs, batch_size=batch_size,
+                          learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
+                          overwrite=v.flag(overwrite, "overwrite", fn), checkpoint=False)
+    settings = {"model": model if isinstance(model, str) else model_fingerprint(model),
+                "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
+                "batch_size": plan.batch_size, "learning_rate": plan.learning_rate, "schedule": plan.schedule,
+                "precision": plan.precision}
+    if not is_chief(strategy):
+        return _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn)
+    with run_directory(run_dir if run_dir is not None else new_run_dir(), fn, plan.overwrite) as rd:
+        rd.start("job", settings)
+        if rd.finished("job"):
+            return _finished_run(rd, fn)
         keras.utils.set_random_seed(seed)
         d = _data(data, model, subset, seed, fn)
         if isinstance(model, str):
             model = MODELS[name][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
-        if run_path is None:
-            run_path, created = new_run_dir(), True
-        return _run(model, d, run_path, epochs, batch_size, learning_rate, schedule, strategy, verbose, precision)
-    except BaseException:
-        # nothing half-done: a run directory made here goes again unless an epoch completed
-        if created and run_path is not None and not (run_path / "history.csv").exists():
-            shutil.rmtree(run_path, ignore_errors=True)
-        raise
+        result = _run(model, d, rd.path, plan, strategy)
+        rd.finish("job", accuracy=result["accuracy"])
+        return result
 
 
-def _run(model, d, run_path: Path, epochs, batch_size, learning_rate, schedule, strategy, verbose,
-         precision="auto") -> dict[str, Any]:
+def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn) -> dict[str, Any]:
+    """A non-chief worker's part of the job: train in step with the chief, write nothing."""
+    from .train import run_fit
+
+    keras.utils.set_random_seed(seed)
+    d = _data(data, model, subset, seed, fn)
+    if isinstance(model, str):
+        model = MODELS[model][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
+    start = time.perf_counter()
+    history = run_fit(model, d["train"], None, plan, run_dir, strategy, [], fn)
+    return {"accuracy": None, "train_seconds": time.perf_counter() - start, "run_dir": None, "files": {},
+            "history": history, "evaluation": None, "finished_earlier": False, "worker": task_label(strategy),
+            "model": model}
+
+
+def _finished_run(rd: Any, fn: str) -> dict[str, Any]:
+    """What a finished run directory holds, read back instead of training again."""
+    from .train import RunLog, read_history_csv
+
+    metrics = json.loads((rd.path / "metrics.json").read_text())
+    ev = dict(metrics["evaluation"])
+    ev["confusion_matrix"] = np.asarray(ev["confusion_matrix"], dtype="int64")
+    warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run (test accuracy {metrics['accuracy']:.4f}); "
+                  "nothing was trained. To train again, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite) "
+                  "or use another run_dir.", RunFinishedWarning, stacklevel=3)
+    files = {k: str(rd.path / f) for k, f in FILES.items() if (rd.path / f).exists()}
+    return {"accuracy": metrics["accuracy"], "train_seconds": metrics["train_seconds"], "run_dir": str(rd.path),
+            "files": files, "history": RunLog(None, read_history_csv(rd.path / "history.csv")).history(),
+            "evaluation": ev, "finished_earlier": True, "worker": "worker 0 of 1"}
+
+
+FILES = {"model": "model.keras", "history_plot": "history.png", "confusion_matrix": "confusion_matrix.png",
+         "history": "history.csv", "metrics": "metrics.json"}
+
+
+def _run(model, d, run_path: Path, plan, strategy) -> dict[str, Any]:
     from .evaluate import evaluate_classifier
     from .saving import save_model
-    from .train import fit_classifier, plot_history
+    from .train import plot_history, run_fit
 
     start = time.perf_counter()
-    history = fit_classifier(model, d["train"], epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                             schedule=schedule, run_dir=run_path, checkpoint=False, strategy=strategy,
-                             verbose=verbose, precision=precision)
+    history = run_fit(model, d["train"], None, plan, run_path, strategy, [], "train_classifier")
     seconds = time.perf_counter() - start
-    files = {"model": save_model(model, run_path / "model.keras", class_names=d["class_names"]),
-             "history_plot": plot_history(history, run_path / "history.png")}
-    ev = evaluate_classifier(model, d["test"], class_names=d["class_names"], file=run_path / "confusion_matrix.png",
-                             precision=precision)
+    files = {"model": save_model(model, run_path / FILES["model"], class_names=d["class_names"]),
+             "history_plot": plot_history(history, run_path / FILES["history_plot"])}
+    ev = evaluate_classifier(model, d["test"], class_names=d["class_names"],
+                             file=run_path / FILES["confusion_matrix"], precision=plan.precision)
     files["confusion_matrix"] = ev["file"]
-    files["history"] = str(run_path / "history.csv")
+    files["history"] = str(run_path / FILES["history"])
     metrics = {"accuracy": ev["accuracy"], "train_seconds": round(seconds, 2), "n_test": ev["n"], "model": model.name,
-               "epochs": len(history["epoch"]), "data": d["source"], "per_class": ev["per_class"]}
-    _write_json(metrics, run_path / "metrics.json")
-    files["metrics"] = str(run_path / "metrics.json")
+               "epochs": len(history["epoch"]), "data": d["source"], "per_class": ev["per_class"],
+               "evaluation": {k: val for k, val in ev.items() if k != "file"}}
+    _write_json(json_ready(metrics), run_path / FILES["metrics"])
+    files["metrics"] = str(run_path / FILES["metrics"])
     return {"accuracy": ev["accuracy"], "train_seconds": seconds, "run_dir": str(run_path), "files": files,
-            "history": history, "evaluation": ev}
+            "history": history, "evaluation": ev, "finished_earlier": False, "worker": task_label(strategy)}

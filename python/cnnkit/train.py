@@ -10,10 +10,12 @@ trains with ``tf.distribute``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,15 +23,22 @@ import keras
 import numpy as np
 
 from . import _validate as v
-from ._checks import check_data, is_dataset
-from ._files import atomic_path, writable_dir
+from ._checks import check_data, data_class_names, is_dataset
+from ._files import atomic_path
+from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
+from .distribute import keras_multi_worker_fixes
 from .precision import PRECISIONS
 from .precision import precision as _precision
 from .precision import steps_per_execution as _steps
+from .rundir import RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory
+from .saving import _attach
 
 SCHEDULES = ("constant", "cosine")
-STRATEGIES = (None, "mirrored")
 VERBOSE = ("auto", 0, 1, 2)
+HISTORY = "history.csv"
+FINAL_WEIGHTS = "model.weights.h5"
+BN_SETTLE = 20  # recalibrate_bn="auto": moving averages that saw fewer than 20 / (1 - momentum) steps
+BN_IMAGES = 10_000  # training images that re-estimate the BatchNormalization statistics
 
 
 def output_activation(model: keras.Model) -> str | None:
@@ -193,48 +202,28 @@ class BestModel(keras.callbacks.Callback):
                 save_model(self.model, self.path)
 
 
-def _callbacks(run_dir: Path | None, monitor: str, early_stopping: int | None, checkpoint: bool,
-               resume: bool, user: Sequence[Any]) -> tuple[list[Any], RunLog]:
-    rows: list[dict[str, float]] = []
-    backup = None
-    if run_dir is not None:
-        path = run_dir / "backup"
-        if not resume and path.exists():
-            shutil.rmtree(path)
-        if path.exists():
-            rows = read_history_csv(run_dir / "history.csv")
-        backup = keras.callbacks.BackupAndRestore(str(path), double_checkpoint=True)
+def _callbacks(run_path: Path | None, strategy: Any, monitor: str, early_stopping: int | None,
+               checkpoint: bool, user: Sequence[Any]) -> tuple[list[Any], RunLog]:
     # The log comes first: at an epoch's end the row is written before the backup, so a kill in
-    # between re-runs that epoch rather than losing its row.
-    log = RunLog(run_dir / "history.csv" if run_dir is not None else None, rows)
+    # between re-runs that epoch rather than losing its row. A resumed run keeps its earlier rows.
+    rows = read_history_csv(run_path / HISTORY) if run_path is not None else []
+    log = RunLog(run_path / HISTORY if run_path is not None else None, rows)
+    cbs: list[Any] = [log]
+    if run_path is not None:  # kept at the end: removed once the final weights are written
+        cbs.append(keras.callbacks.BackupAndRestore(str(run_path / "backup"), double_checkpoint=True,
+                                                    delete_checkpoint=False))
+    if is_multi_worker(strategy):
+        cbs.append(ChiefState(strategy))  # after the chief's restore: every worker takes its state
     # The user's callbacks see the restored weights and may adjust the logs before early stopping
     # and checkpointing read them.
-    cbs: list[Any] = [log] + ([backup] if backup else []) + list(user or [])
+    cbs += list(user or [])
     cbs.append(keras.callbacks.TerminateOnNaN())
     if early_stopping:
         cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping,
                                                  restore_best_weights=True))
-    if run_dir is not None and checkpoint:
-        cbs.append(BestModel(run_dir / "best.keras", monitor))
+    if run_path is not None and checkpoint:
+        cbs.append(BestModel(run_path / "best.keras", monitor))
     return cbs, log
-
-
-# --- distribution --------------------------------------------------------------------------------
-
-def distribution_strategy(strategy: Any, fn: str = "fit_classifier") -> Any:
-    """``None``; a ``tf.distribute.Strategy`` as given; or ``"mirrored"``: ``MultiWorkerMirroredStrategy``
-    when ``TF_CONFIG`` is set, else ``MirroredStrategy`` over the local GPUs (without GPUs: over the
-    logical CPU devices, one unless more were configured)."""
-    import tensorflow as tf
-
-    if strategy is None or isinstance(strategy, tf.distribute.Strategy):
-        return strategy
-    v.choice(strategy, "strategy", fn, STRATEGIES)
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-    devices = devices or [d.name for d in tf.config.list_logical_devices("CPU")]
-    return tf.distribute.MirroredStrategy(devices)
 
 
 def _replica(model: keras.Model, strategy: Any) -> keras.Model:
@@ -246,6 +235,75 @@ def _replica(model: keras.Model, strategy: Any) -> keras.Model:
             opt = model.optimizer.__class__.from_config(model.optimizer.get_config())
             compile_classifier(clone, optimizer=opt, loss=model.loss, steps_per_execution=model.steps_per_execution)
     return clone
+
+
+# --- BatchNormalization statistics ---------------------------------------------------------------
+
+def _updating_batchnorm(model: keras.Model) -> list[keras.layers.Layer]:
+    """The BatchNormalization layers that update their moving statistics in training (trainable ones;
+    a frozen layer, or one in a backbone called with ``training=False``, keeps its statistics)."""
+    from .precision import _leaves
+
+    return [layer for layer in _leaves(model) if isinstance(layer, keras.layers.BatchNormalization)
+            and layer.trainable]
+
+
+def needs_recalibration(model: keras.Model, recalibrate: Any = "auto") -> bool:
+    """``"auto"``: whether the moving statistics of the model's BatchNormalization layers lag behind,
+    i.e. the optimizer has taken fewer than ``BN_SETTLE / (1 - momentum)`` steps (2,000 at Keras'
+    momentum of 0.99: short runs, whose moving averages still remember their start values)."""
+    layers = _updating_batchnorm(model)
+    if recalibrate != "auto" or not layers:
+        return bool(recalibrate) and bool(layers)
+    steps = int(np.asarray(model.optimizer.iterations)) if model.optimizer is not None else 0
+    return steps < BN_SETTLE / (1 - max(layer.momentum for layer in layers))
+
+
+def _image_batches(data: Any, batch_size: int, validation_split: float | None, limit: int):
+    """Up to ``limit`` training images in batches: an evenly drawn (seeded) sample of the arrays (the
+    validation part left out), or the first batches of a dataset."""
+    if is_dataset(data):
+        seen = 0
+        for element in data:
+            x = element[0] if isinstance(element, (tuple, list)) else element
+            yield x
+            seen += int(x.shape[0])
+            if seen >= limit:
+                return
+        return
+    x = data[0]
+    n = len(x) - (int(len(x) * validation_split) if validation_split else 0)
+    idx = np.sort(np.random.default_rng(0).permutation(n)[:limit])
+    for i in range(0, len(idx), batch_size):
+        yield x[idx[i:i + batch_size]]
+
+
+def recalibrate_batchnorm(model: keras.Model, data: Any, batch_size: int = 128,
+                          validation_split: float | None = None, max_images: int = BN_IMAGES) -> int:
+    """Re-estimate the moving mean and variance of the BatchNormalization layers that train, as the
+    average over up to ``max_images`` training images (the model run in training mode, each batch
+    weighted by its size: "precise BatchNorm"). Returns the number of images used (0: no such layer).
+
+    Keras' moving averages (momentum 0.99) need thousands of steps to forget their start values and
+    follow weights that change fast early in training; after a short run they are far off, and a
+    model with 96 % training accuracy can score at chance level on the test set.
+    """
+    layers = _updating_batchnorm(model)
+    if not layers:
+        return 0
+    momenta = [layer.momentum for layer in layers]
+    seen = 0
+    try:
+        for x in _image_batches(data, batch_size, validation_split, max_images):
+            n = int(x.shape[0])
+            for layer in layers:
+                layer.momentum = seen / (seen + n)
+            model(x, training=True)
+            seen += n
+    finally:
+        for layer, m in zip(layers, momenta):
+            layer.momentum = m
+    return seen
 
 
 # --- fit -----------------------------------------------------------------------------------------
@@ -278,19 +336,74 @@ def progress_verbosity(verbose: str | int = "auto") -> int:
     return 1 if interactive else 2
 
 
-def _check_fit_args(model, epochs, batch_size, learning_rate, schedule, early_stopping, verbose, fn):
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
-    output_kind(model)
-    epochs = v.positive_int(epochs, "epochs", fn)
-    batch_size = v.positive_int(batch_size, "batch_size", fn)
-    learning_rate = v.positive_number(learning_rate, "learning_rate", fn)
-    schedule = v.choice(schedule, "schedule", fn, SCHEDULES)
-    early_stopping = None if early_stopping in (None, False, 0) else v.positive_int(early_stopping, "early_stopping", fn)
-    if isinstance(verbose, bool) or verbose not in VERBOSE:
+@dataclasses.dataclass
+class FitPlan:
+    """The arguments of one training run, checked (see :func:`fit_classifier`)."""
+
+    epochs: int
+    initial_epoch: int = 0
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    optimizer: Any = "adam"
+    validation_split: float | None = None
+    early_stopping: int | None = None
+    checkpoint: bool = True
+    overwrite: bool = False
+    verbose: Any = "auto"
+    precision: str = "auto"
+    steps_per_execution: Any = "auto"
+    recalibrate_bn: Any = "auto"
+
+    def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
+        """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
+        keep = ("epochs", "initial_epoch", "batch_size", "learning_rate", "schedule", "validation_split",
+                "early_stopping", "precision", "recalibrate_bn")
+        out = {k: getattr(self, k) for k in keep}
+        out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
+        out.update(model=model_fingerprint(model), data=data_fingerprint(data),
+                   validation=data_fingerprint(validation_data))
+        return out
+
+
+def _overwrite(overwrite: Any, resume: Any, fn: str) -> bool:
+    overwrite = v.flag(overwrite, "overwrite", fn)
+    if resume is not None:
+        warnings.warn(f"{fn}(): `resume` is deprecated: a run directory is always resumed; pass "
+                      f"overwrite=True to start afresh (resume=False does that now).", FutureWarning, stacklevel=3)
+        overwrite = overwrite or not v.flag(resume, "resume", fn)
+    return overwrite
+
+
+def check_fit_args(model: Any, fn: str, epochs: Any, **kw: Any) -> FitPlan:
+    """Check :func:`fit_classifier`'s arguments (also used by :func:`fine_tune` and
+    :func:`train_classifier`) and return them as a :class:`FitPlan`. ``model=None``: a model that is
+    not built yet (by name, in :func:`train_classifier`)."""
+    if model is not None:
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+        output_kind(model)
+    plan = FitPlan(epochs=v.epochs(epochs, "epochs", fn), **kw)
+    plan.initial_epoch = v.positive_int(plan.initial_epoch, "initial_epoch", fn, minimum=0)
+    plan.batch_size = v.positive_int(plan.batch_size, "batch_size", fn)
+    plan.learning_rate = v.positive_number(plan.learning_rate, "learning_rate", fn)
+    plan.schedule = v.choice(plan.schedule, "schedule", fn, SCHEDULES)
+    if not isinstance(plan.optimizer, keras.optimizers.Optimizer):
+        plan.optimizer = v.string(plan.optimizer, "optimizer", fn)
+    plan.validation_split = v.fraction(plan.validation_split, "validation_split", fn)
+    es = plan.early_stopping
+    plan.early_stopping = None if es is None or (v._is_intlike(es) and int(es) == 0) or es is False \
+        else v.positive_int(es, "early_stopping", fn)
+    plan.checkpoint = v.flag(plan.checkpoint, "checkpoint", fn)
+    if isinstance(plan.verbose, bool) or plan.verbose not in VERBOSE:
         raise ValueError(f"{fn}(): `verbose` must be 'auto', 0 (silent), 1 (progress bar) or 2 (one line per epoch), "
-                         f"got {verbose!r}.")
-    return epochs, batch_size, learning_rate, schedule, early_stopping
+                         f"got {plan.verbose!r}.")
+    v.choice(plan.precision, "precision", fn, PRECISIONS)
+    if plan.steps_per_execution != "auto":
+        plan.steps_per_execution = v.positive_int(plan.steps_per_execution, "steps_per_execution", fn)
+    if plan.recalibrate_bn != "auto":
+        plan.recalibrate_bn = v.flag(plan.recalibrate_bn, "recalibrate_bn", fn)
+    return plan
 
 
 def fit_classifier(
@@ -302,55 +415,77 @@ def fit_classifier(
     batch_size: int = 128,
     learning_rate: float = 1e-3,
     schedule: str = "constant",
+    optimizer: str | keras.optimizers.Optimizer = "adam",
     run_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
     early_stopping: int | None = None,
     checkpoint: bool = True,
-    resume: bool = True,
     strategy: Any = None,
     callbacks: Sequence[Any] | None = None,
     verbose: str | int = "auto",
     precision: str = "auto",
     steps_per_execution: int | str = "auto",
+    recalibrate_bn: bool | str = "auto",
+    initial_epoch: int = 0,
+    resume: bool | None = None,
 ) -> dict[str, list[float]]:
     """Train a classifier with defaults that work, checking the data against the model first.
 
-    The model is compiled if it is not yet (loss from the output layer, Adam at ``learning_rate``,
-    ``schedule``); a compiled model keeps its optimizer. Labels are class ids ``0..n-1`` (0/1 for a
-    1-unit sigmoid output). With ``run_dir``, a run killed at any point restarts from the last
-    completed epoch when called again with the same ``run_dir`` (``BackupAndRestore``), the best
-    model so far is kept in ``run_dir/best.keras`` and the history in ``run_dir/history.csv``.
+    The one training engine of cnnkit: :func:`fine_tune`, :func:`train_classifier` and
+    ``cnnkit train`` all train through it. The model is compiled if it is not yet (loss from the
+    output layer, ``optimizer`` at ``learning_rate``, ``schedule``); a compiled model keeps its
+    optimizer. Labels are class ids ``0..n-1`` (0/1 for a 1-unit sigmoid output). Class names that
+    the data carries (R factor levels, :func:`image_folder`'s folders) are remembered on the model,
+    so :func:`predict_classes`, :func:`evaluate_classifier` and :func:`save_model` use them.
+
+    With ``run_dir`` (see ``cnnkit.rundir``): a run killed at any point restarts from its last
+    completed epoch when called again with the same ``run_dir`` and settings (``BackupAndRestore``;
+    other settings are an error that lists them); a finished run is not trained again (its final
+    weights are loaded, with a warning) unless ``overwrite=True``; the history is kept in
+    ``history.csv``, the best model in ``best.keras``, the final weights in ``model.weights.h5``,
+    the settings in ``run.json``; a second process on the same folder gets a clear error.
 
     Args:
         model: a Keras classifier (e.g. ``simple_cnn()``, ``lenet5()``).
-        data: ``(x, y)`` arrays (images ``(n, h, w, c)``, class ids ``(n,)``) or a batched
-            ``tf.data.Dataset`` of ``(images, labels)`` (e.g. ``image_folder(...)["train"]``).
-        epochs: number of passes over the data (>= 1).
+        data: ``(x, y)`` arrays (images ``(n, h, w, c)``, class ids ``(n,)``), a dict with ``x``, ``y``
+            and optionally ``class_names``, or a batched ``tf.data.Dataset`` of ``(images, labels)``
+            (e.g. ``image_folder(...)["train"]``).
+        epochs: number of passes over the data in this call (1 to 10,000).
         validation_data: ``(x, y)`` or a dataset to validate on after each epoch.
         validation_split: with arrays, the fraction (the last images) held out instead.
-        batch_size: images per step (arrays only; a dataset is already batched).
+        batch_size: images per step, over all replicas (arrays only; a dataset is already batched).
         learning_rate: peak step size, used when the model is compiled here.
         schedule: ``"constant"`` or ``"cosine"`` (warm-up, then cosine decay: one cycle).
-        run_dir: a folder for the backup, ``best.keras`` and ``history.csv`` (``None``: no files).
+        optimizer: a Keras optimizer name or instance, used when the model is compiled here.
+        run_dir: a folder for the run's files (``None``: no files).
+        overwrite: discard what ``run_dir`` holds and train afresh.
         early_stopping: stop after this many epochs without improvement of the validation loss
             (training loss without validation data) and restore the best weights; ``None``: off.
         checkpoint: keep the best model in ``run_dir/best.keras``.
-        resume: continue from a backup in ``run_dir`` if one is there (``False``: start afresh).
-        strategy: ``None``, ``"mirrored"`` or a ``tf.distribute.Strategy``; the model is copied into
-            the strategy's scope, trained there, and its weights copied back into ``model``.
+        strategy: ``None``, ``"mirrored"`` or a ``tf.distribute.Strategy`` (see
+            :func:`distribution_strategy`); the model is copied into the strategy's scope, trained
+            there, and its weights copied back into ``model``. With several workers only the chief
+            writes ``run_dir``, and ``batch_size`` is split across them.
         callbacks: more Keras callbacks.
         verbose: ``"auto"`` (a progress bar on a terminal or in Jupyter, one line per epoch in
-            logs and knitr), 0 (silent), 1 (progress bar) or 2 (one line per epoch).
+            logs and knitr; silent on non-chief workers), 0 (silent), 1 (progress bar) or 2.
         precision: ``"auto"`` (mixed bfloat16 for convolution-heavy models where the CPU has
             AMX-BF16 or the GPU compute capability >= 8.0, else float32), ``"float32"`` or
             ``"mixed_bfloat16"``. Only while training: the weights stay float32, the output layer
             computes in float32, and the model (and ``best.keras``) keep the layers' own policies.
         steps_per_execution: training steps per call into TensorFlow while fitting (``"auto"``: 32
             for models under a million parameters, else 1; 1 with a ``strategy`` or with callbacks
-            that act per batch; a model compiled with its own value keeps it). With more than 1,
-            callbacks' per-batch hooks run once per execution.
+            that act per batch; a model compiled with its own value keeps it).
+        recalibrate_bn: re-estimate the BatchNormalization moving statistics on up to 10,000
+            training images at the end (:func:`recalibrate_batchnorm`): ``"auto"`` when the run was
+            too short for Keras' moving averages to settle (fewer than 2,000 steps at momentum
+            0.99), ``True`` always, ``False`` never.
+        initial_epoch: number the epochs from ``initial_epoch + 1`` (continuing earlier training,
+            as :func:`fine_tune`'s second phase does).
+        resume: deprecated; runs are always resumed (``resume=False`` means ``overwrite=True``).
 
     Returns:
-        The history: a dict of equal-length lists, ``epoch`` (from 1) then ``loss``, ``accuracy``,
+        The history: a dict of equal-length lists, ``epoch`` then ``loss``, ``accuracy``,
         ``val_loss``, ..., ``learning_rate``; a resumed run includes the epochs before the kill.
 
     Example:
@@ -361,42 +496,95 @@ def fit_classifier(
         [1, 2]
     """
     fn = "fit_classifier"
-    epochs, batch_size, learning_rate, schedule, early_stopping = _check_fit_args(
-        model, epochs, batch_size, learning_rate, schedule, early_stopping, verbose, fn)
-    validation_split = v.fraction(validation_split, "validation_split", fn)
-    v.choice(precision, "precision", fn, PRECISIONS)
-    if steps_per_execution != "auto":
-        steps_per_execution = v.positive_int(steps_per_execution, "steps_per_execution", fn)
+    plan = check_fit_args(model, fn, epochs, initial_epoch=initial_epoch, batch_size=batch_size,
+                          learning_rate=learning_rate, schedule=schedule, optimizer=optimizer,
+                          validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
+                          overwrite=_overwrite(overwrite, resume, fn), verbose=verbose, precision=precision,
+                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn)
+    names = data_class_names(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
         validation_data = check_data(model, validation_data, "validation_data", fn)
-    if validation_split and is_dataset(data):
+    if plan.validation_split and is_dataset(data):
         raise ValueError(f"{fn}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")
     strategy = distribution_strategy(strategy, fn)
-    created = isinstance(run_dir, (str, os.PathLike)) and not Path(run_dir).expanduser().exists()
-    run_path = writable_dir(run_dir, "run_dir", fn) if run_dir is not None else None
-    monitor = "val_loss" if (validation_data is not None or validation_split) else "loss"
-    cbs, log = _callbacks(run_path, monitor, early_stopping, bool(checkpoint), bool(resume), callbacks or [])
-    if not getattr(model, "compiled", False):
-        steps = epochs * _steps_per_epoch(data, batch_size, validation_split, fn) if schedule == "cosine" else 0
-        compile_classifier(model, learning_rate=learning_rate_schedule(learning_rate, schedule, steps))
+    history = run_fit(model, data, validation_data, plan, run_dir, strategy, callbacks or [], fn)
+    if names:
+        _attach(model, names)
+    return history
+
+
+def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, run_dir: Any, strategy: Any,
+            callbacks: Sequence[Any], fn: str, recompile: bool = False) -> dict[str, list[float]]:
+    """The engine under :func:`fit_classifier` (and :func:`fine_tune`'s phases), its arguments checked:
+    compile if needed (or with ``recompile``), open the run directory (the chief only), train or load
+    a finished run, and finish it."""
+    if recompile or not getattr(model, "compiled", False):
+        steps = plan.epochs * _steps_per_epoch(data, plan.batch_size, plan.validation_split, fn) \
+            if plan.schedule == "cosine" else 0
+        compile_classifier(model, learning_rate=learning_rate_schedule(plan.learning_rate, plan.schedule, steps),
+                           optimizer=plan.optimizer)
+    if run_dir is None or not is_chief(strategy):
+        return _train(model, data, validation_data, plan, None, strategy, callbacks, fn)
+    with run_directory(run_dir, fn, plan.overwrite) as rd:
+        rd.start("fit", plan.settings(model, data, validation_data))
+        if rd.finished("fit"):
+            if not is_multi_worker(strategy):
+                return _load_finished(model, rd, fn)
+            _load_weights(model, rd.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
+            return _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
+        history = _train(model, data, validation_data, plan, rd.path, strategy, callbacks, fn)
+        with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
+            model.save_weights(tmp)
+        rd.finish("fit", epochs=len(history["epoch"]))
+        shutil.rmtree(rd.path / "backup", ignore_errors=True)
+    return history
+
+
+def _load_weights(model: keras.Model, path: Path) -> None:
+    with warnings.catch_warnings():  # the file has the optimizer's state too; only the weights matter here
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(path)
+
+
+def _load_finished(model: keras.Model, rd: Any, fn: str) -> dict[str, list[float]]:
+    _load_weights(model, rd.path / FINAL_WEIGHTS)
+    rows = read_history_csv(rd.path / HISTORY)
+    warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run ({len(rows)} epochs): its final "
+                  "weights were loaded and nothing was trained. To train again, pass overwrite=True "
+                  "(R: overwrite = TRUE; CLI: --overwrite) or use another run_dir.", RunFinishedWarning, stacklevel=4)
+    return RunLog(None, rows).history()
+
+
+def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, run_path: Path | None,
+           strategy: Any, callbacks: Sequence[Any], fn: str, finished: bool = False) -> dict[str, list[float]]:
     trained = _replica(model, strategy) if strategy is not None else model
-    fit_args = dict(epochs=epochs, validation_data=validation_data, callbacks=cbs,
-                    verbose=progress_verbosity(verbose))
+    monitor = "val_loss" if (validation_data is not None or plan.validation_split) else "loss"
+    cbs, log = _callbacks(run_path, strategy, monitor, plan.early_stopping, plan.checkpoint, callbacks)
+    end = plan.initial_epoch + plan.epochs
+    verbose = 0 if plan.verbose == "auto" and not is_chief(strategy) else progress_verbosity(plan.verbose)
+    fit_args = dict(epochs=end, initial_epoch=plan.initial_epoch, validation_data=validation_data, callbacks=cbs,
+                    verbose=verbose)
     if is_dataset(data):
         fit_args.update(x=data, shuffle=False)  # a dataset shuffles itself (image_folder() does)
     else:
-        fit_args.update(x=data[0], y=data[1], batch_size=batch_size, validation_split=validation_split or 0.0)
+        fit_args.update(x=data[0], y=data[1], batch_size=plan.batch_size,
+                        validation_split=plan.validation_split or 0.0)
+    steps = plan.steps_per_execution
+    if steps == "auto" and (strategy is not None or _acts_per_batch(callbacks)):
+        steps = 1  # per-batch hooks run once per execution; tf.distribute fails with more
+    trained._initial_epoch = end if finished else None
     try:
-        if steps_per_execution == "auto" and (strategy is not None or _acts_per_batch(callbacks or [])):
-            steps_per_execution = 1  # per-batch hooks run once per execution; tf.distribute fails with more
-        with _precision(trained, precision, fn), _steps(trained, steps_per_execution, fn):
+        with _precision(trained, plan.precision, fn), _steps(trained, steps, fn), \
+                keras_multi_worker_fixes(trained, strategy):
             trained.fit(**fit_args)
-    except BaseException:
-        if created and log.completed == 0:
-            shutil.rmtree(run_path, ignore_errors=True)
-        raise
+    finally:
+        trained._initial_epoch = None  # Keras keeps a restored epoch on the model for its next fit()
+    if not finished and needs_recalibration(trained, plan.recalibrate_bn):
+        recalibrate_batchnorm(trained, data, plan.batch_size, plan.validation_split)
+    if is_multi_worker(strategy):
+        broadcast_from_chief(trained, strategy)  # BatchNormalization statistics differ between workers
     if trained is not model:
         model.set_weights(trained.get_weights())
     return log.history()

@@ -11,15 +11,24 @@ so its BatchNormalization layers stay in inference mode.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import warnings
+from pathlib import Path
 from typing import Any, Sequence
 
 import keras
 
 from . import _validate as v
+from ._checks import check_data, data_class_names
 from .backbones import POOLINGS, BackboneSpec, build, check_input_shape, get_spec, spec_of
 from .blocks import activation_layer, output_layer
+from .distribute import distribution_strategy, is_chief
 from .freeze import freeze as _freeze, unfreeze as _unfreeze
-from .train import compile_classifier
+from .rundir import RunFinishedWarning, run_directory
+from .saving import _attach
+from .train import check_fit_args, run_fit, write_history_csv
 
 MODES = ("feature_extraction", "fine_tune")
 
@@ -162,19 +171,15 @@ def find_backbone(model: keras.Model, fn: str = "fine_tune") -> keras.Model:
     return max(nested, key=lambda m: m.count_params())
 
 
-def _fit_args(data: Any, validation_data: Any, batch_size: int, fn: str) -> dict[str, Any]:
-    import tensorflow as tf
+PHASES = ("head", "fine_tune")
 
-    if isinstance(data, tf.data.Dataset):
-        args: dict[str, Any] = {"x": data, "shuffle": False}  # a dataset shuffles itself
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        args = {"x": data[0], "y": data[1], "batch_size": batch_size}
-    else:
-        raise TypeError(f"{fn}(): `data` must be a pair (x, y) of arrays or a tf.data.Dataset of "
-                        f"(images, labels) batches, got {type(data).__name__}.")
-    if validation_data is not None:
-        args["validation_data"] = tuple(validation_data) if isinstance(validation_data, list) else validation_data
-    return args
+
+def _deprecated_rate(new: Any, old: Any, new_name: str, old_name: str, fn: str) -> Any:
+    if old is None:
+        return new
+    warnings.warn(f"{fn}(): `{old_name}` is deprecated; use `{new_name}` (the same name as in fit_classifier()).",
+                  FutureWarning, stacklevel=3)
+    return old
 
 
 def fine_tune(
@@ -182,42 +187,64 @@ def fine_tune(
     data: Any,
     head_epochs: int = 1,
     epochs: int = 1,
-    lr: float = 1e-3,
-    lr_fine: float | None = None,
+    validation_data: Any = None,
+    validation_split: float | None = None,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    fine_tune_learning_rate: float | None = None,
+    schedule: str = "constant",
+    optimizer: str = "adam",
     unfreeze: str | Sequence[str] | None = None,
     batchnorm: bool = False,
-    validation_data: Any = None,
-    batch_size: int = 32,
-    optimizer: str = "adam",
-    verbose: int = 0,
-    **fit_kwargs: Any,
+    run_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    early_stopping: int | None = None,
+    checkpoint: bool = True,
+    strategy: Any = None,
+    callbacks: Sequence[Any] | None = None,
+    verbose: str | int = "auto",
+    precision: str = "auto",
+    steps_per_execution: int | str = "auto",
+    recalibrate_bn: bool | str = "auto",
+    lr: float | None = None,
+    lr_fine: float | None = None,
 ) -> dict[str, list[Any]]:
     """Two-phase transfer learning in one call: train the head, then fine-tune the last block.
 
-    Phase "head": the backbone frozen, ``head_epochs`` epochs at ``lr``. Phase "fine_tune": the
-    backbone's last block (or ``unfreeze``) made trainable (BatchNormalization stays frozen unless
-    ``batchnorm=True``), ``epochs`` more epochs at ``lr_fine``. Each phase compiles the model with
-    :func:`compile_classifier` (loss from the output layer) and trains with ``model.fit``.
+    Phase ``"head"``: the backbone frozen, ``head_epochs`` epochs at ``learning_rate``. Phase
+    ``"fine_tune"``: the backbone's last block (or ``unfreeze``) made trainable (BatchNormalization
+    stays frozen unless ``batchnorm=True``), ``epochs`` more epochs at ``fine_tune_learning_rate``.
+    Both phases train through :func:`fit_classifier` (the model compiled afresh for each: a new
+    optimizer of the kind ``optimizer`` names), so its data checks, precision, steps per execution,
+    progress display and run directory apply; the arguments mean what they mean there.
+
+    With ``run_dir``, each phase keeps its own run directory (``run_dir/head``,
+    ``run_dir/fine_tune``) and ``run_dir/history.csv`` holds both: called again after a kill, a
+    finished head phase is loaded, not retrained, and the interrupted phase resumes from its last
+    completed epoch.
 
     Args:
         model: a transfer model (from :func:`transfer_model` or :func:`domain_adapted_model`, or any
             model with a nested backbone model).
-        data: ``(x, y)`` arrays or a ``tf.data.Dataset`` yielding ``(images, labels)`` batches.
+        data: ``(x, y)`` arrays, a dict with ``x``, ``y`` (and ``class_names``), or a
+            ``tf.data.Dataset`` of ``(images, labels)`` batches (see :func:`fit_classifier`).
         head_epochs: epochs of phase 1 (0 skips it).
         epochs: epochs of phase 2 (0 skips it).
-        lr: learning rate of phase 1.
-        lr_fine: learning rate of phase 2 (default ``lr / 10``).
+        validation_data, validation_split, batch_size, schedule, early_stopping, checkpoint, strategy,
+            callbacks, verbose, precision, steps_per_execution, recalibrate_bn: as in
+            :func:`fit_classifier`, for each phase.
+        learning_rate: learning rate of phase 1.
+        fine_tune_learning_rate: learning rate of phase 2 (default ``learning_rate / 10``).
+        optimizer: the optimizer for both phases (a name).
         unfreeze: layer-name prefix(es) to unfreeze in phase 2 (default: the registry's last block).
         batchnorm: unfreeze BatchNormalization layers too in phase 2.
-        validation_data: ``(x, y)`` or a dataset, evaluated after each epoch.
-        batch_size: batch size for array data.
-        optimizer: optimizer name for both phases.
-        verbose: passed to ``model.fit``.
-        **fit_kwargs: more ``model.fit`` arguments (``callbacks``, ``class_weight``, ...).
+        run_dir: a folder for both phases' files (``None``: none).
+        overwrite: discard what ``run_dir`` holds and train afresh.
+        lr, lr_fine: deprecated names of ``learning_rate`` and ``fine_tune_learning_rate``.
 
     Returns:
         One history: ``{"epoch": [1, 2, ...], "phase": ["head", ..., "fine_tune", ...], "loss": [...],
-        ...}`` (the metrics of both phases, one entry per epoch).
+        ...}``, epochs numbered continuously across the phases.
 
     Example:
         >>> m = transfer_model("vgg16", (32, 32, 3), weights=None)  # doctest: +SKIP
@@ -225,46 +252,75 @@ def fine_tune(
         ['head', 'fine_tune']
     """
     fn = "fine_tune"
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
-    head_epochs = v.positive_int(head_epochs, "head_epochs", fn, minimum=0)
-    epochs = v.positive_int(epochs, "epochs", fn, minimum=0)
+    learning_rate = _deprecated_rate(learning_rate, lr, "learning_rate", "lr", fn)
+    fine_tune_learning_rate = _deprecated_rate(fine_tune_learning_rate, lr_fine, "fine_tune_learning_rate",
+                                               "lr_fine", fn)
+    head_epochs = v.epochs(head_epochs, "head_epochs", fn, minimum=0)
+    epochs = v.epochs(epochs, "epochs", fn, minimum=0)
+    plan = check_fit_args(model, fn, max(epochs, 1), batch_size=batch_size,
+                          learning_rate=learning_rate, schedule=schedule, optimizer=optimizer,
+                          validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
+                          overwrite=v.flag(overwrite, "overwrite", fn), verbose=verbose, precision=precision,
+                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn)
     if head_epochs + epochs == 0:
         raise ValueError(f"{fn}(): `head_epochs` and `epochs` are both 0: nothing to train.")
-    lr = _rate(lr, "lr", fn)
-    lr_fine = lr / 10 if lr_fine is None else _rate(lr_fine, "lr_fine", fn)
+    rates = {"head": plan.learning_rate,
+             "fine_tune": plan.learning_rate / 10 if fine_tune_learning_rate is None
+             else v.positive_number(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
+    batchnorm = v.flag(batchnorm, "batchnorm", fn)
     base = find_backbone(model, fn)
     blocks = _fine_tune_blocks(spec_of(base), unfreeze, fn) if epochs else None
-    args = _fit_args(data, validation_data, v.positive_int(batch_size, "batch_size", fn), fn)
-    args.update(fit_kwargs)
-    history: dict[str, list[Any]] = {"epoch": [], "phase": []}
-    phases = [("head", head_epochs, lr), ("fine_tune", epochs, lr_fine)]
-    done = 0
-    for phase, n, rate in phases:
-        if n == 0:
-            continue
-        if phase == "head":
-            _freeze(base, recompile=False)
-        else:
-            _unfreeze(base, block=blocks, batchnorm=batchnorm, recompile=False)
-        compile_classifier(model, learning_rate=rate, optimizer=optimizer)
-        hist = model.fit(**args, epochs=done + n, initial_epoch=done, verbose=verbose)
-        _append(history, hist.history, phase, done, n)
-        done += n
+    names = data_class_names(model, data, "data", fn)
+    data = check_data(model, data, "data", fn)
+    if validation_data is not None:
+        validation_data = check_data(model, validation_data, "validation_data", fn)
+    strategy = distribution_strategy(strategy, fn)
+    chief = run_dir is not None and is_chief(strategy)
+    with run_directory(run_dir, fn, plan.overwrite) if chief else contextlib.nullcontext() as rd:
+        if rd is not None:
+            rd.start("fine_tune", {"head_epochs": head_epochs, "epochs": epochs, "rates": rates,
+                                   "unfreeze": blocks, "batchnorm": batchnorm})
+        history: dict[str, list[Any]] = {"epoch": [], "phase": []}
+        done = 0
+        for phase, n in (("head", head_epochs), ("fine_tune", epochs)):
+            if n == 0:
+                continue
+            if phase == "head":
+                _freeze(base, recompile=False)
+            else:
+                _unfreeze(base, block=blocks, batchnorm=batchnorm, recompile=False)
+            step = dataclasses.replace(plan, epochs=n, initial_epoch=done, learning_rate=rates[phase], overwrite=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RunFinishedWarning)  # said once below, for the whole run
+                h = run_fit(model, data, validation_data, step, None if run_dir is None else Path(run_dir) / phase,
+                            strategy, callbacks or [], fn, recompile=True)  # a fresh optimizer per phase
+            _append(history, h, phase)
+            done += n
+            if rd is not None:
+                write_history_csv(_rows(history), rd.path / "history.csv")
+        if rd is not None:
+            if rd.finished("fine_tune"):
+                warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run: its final weights were "
+                              "loaded and nothing was trained. To train again, pass overwrite=True (R: overwrite "
+                              "= TRUE; CLI: --overwrite) or use another run_dir.", RunFinishedWarning, stacklevel=2)
+            rd.finish("fine_tune", epochs=done)
+    if names:
+        _attach(model, names)
     return history
 
 
-def _rate(value: Any, arg: str, fn: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{fn}(): `{arg}` must be a positive number such as 1e-3, got {value!r}.")
-    return float(value)
-
-
-def _append(history: dict[str, list[Any]], new: dict[str, list[Any]], phase: str, done: int, n: int) -> None:
+def _append(history: dict[str, list[Any]], new: dict[str, list[Any]], phase: str) -> None:
+    """Add one phase's history (its epochs already numbered on from the previous phase)."""
+    n = len(new["epoch"])
     for key in new:
         history.setdefault(key, [None] * len(history["epoch"]))
-    history["epoch"].extend(range(done + 1, done + n + 1))
     history["phase"].extend([phase] * n)
     for key in history:
-        if key not in ("epoch", "phase"):
-            history[key].extend(None if x is None else float(x) for x in new.get(key, [None] * n))
+        if key == "phase":
+            continue
+        history[key].extend(new.get(key, [None] * n))
+
+
+def _rows(history: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    return [{k: ("nan" if history[k][i] is None else history[k][i]) for k in history}
+            for i in range(len(history["epoch"]))]

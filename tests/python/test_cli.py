@@ -51,7 +51,7 @@ def test_train_ci_sized_main_job(trained_run):
     assert len(runs) == 1  # runs/<timestamp>/ by default
     run = runs[0]
     assert sorted(f.name for f in run.iterdir()) == ["confusion_matrix.png", "history.csv", "history.png",
-                                                     "metrics.json", "model.keras"]
+                                                     "metrics.json", "model.keras", "model.weights.h5", "run.json"]
     metrics = json.loads((run / "metrics.json").read_text())
     assert f"test accuracy: {metrics['accuracy']:.4f} ({JOB['ci_subset']} images)" in p.stdout
     assert metrics["accuracy"] > JOB["ci_min_accuracy"] and metrics["model"] == "fashion_cnn"

@@ -77,7 +77,8 @@ def test_run_dir_early_stopping_and_checkpoint(fm, tmp_path):
                               validation_data=(fm["x_test"], fm["y_test"]), early_stopping=2,
                               run_dir=run, callbacks=[Worse()], verbose=0)
     assert h["epoch"] == [1, 2, 3]  # best at 1, patience 2
-    assert sorted(p.name for p in run.iterdir()) == ["best.keras", "history.csv"]  # backup removed when done
+    # backup and lock removed when done; the final weights and the settings kept
+    assert sorted(p.name for p in run.iterdir()) == ["best.keras", "history.csv", "model.weights.h5", "run.json"]
     rows = list(csv.DictReader(open(run / "history.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     best = cnnkit.load_model(run / "best.keras")

@@ -103,4 +103,4 @@ def test_killed_run_resumes_from_last_epoch_without_losing_weights(tmp_path):
     assert history["epoch"] == [1, 2, 3, 4]  # epoch 1's row kept from before the kill
     assert history["loss"][-1] < history["loss"][0]
     assert not (run_dir / "backup").exists()  # removed once the run completed
-    assert sorted(p.name for p in run_dir.iterdir()) == ["best.keras", "history.csv"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["best.keras", "history.csv", "model.weights.h5", "run.json"]

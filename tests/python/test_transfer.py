@@ -88,8 +88,8 @@ def test_fine_tune_two_phases_one_history():
     x, y = tiny_data()
     block1 = model.layers[1].get_layer("block1_conv1").kernel.numpy().copy()
     block5 = model.layers[1].get_layer("block5_conv3").kernel.numpy().copy()
-    hist = cnnkit.fine_tune(model, (x, y), head_epochs=FT["head_epochs"], epochs=FT["epochs"], lr=FT["lr"],
-                            validation_data=(x[:4], y[:4]), batch_size=8)
+    hist = cnnkit.fine_tune(model, (x, y), head_epochs=FT["head_epochs"], epochs=FT["epochs"],
+                            learning_rate=FT["lr"], validation_data=(x[:4], y[:4]), batch_size=8)
     assert hist["phase"] == FT["phases"] and hist["epoch"] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(hist)
     assert all(len(v) == 2 and all(np.isfinite(v)) for k, v in hist.items() if k not in ("phase", "epoch"))
@@ -103,7 +103,7 @@ def test_fine_tune_accepts_a_dataset_and_skips_a_phase():
     model = cnnkit.transfer_model("vgg16", (32, 32, 3), num_classes=2, weights=None)
     x, y = tiny_data()
     ds = tf.data.Dataset.from_tensor_slices((x, y.astype("int32"))).batch(8)
-    hist = cnnkit.fine_tune(model, ds, head_epochs=0, epochs=1, lr=1e-3, lr_fine=1e-5)
+    hist = cnnkit.fine_tune(model, ds, head_epochs=0, epochs=1, learning_rate=1e-3, fine_tune_learning_rate=1e-5)
     assert hist["phase"] == ["fine_tune"] and hist["epoch"] == [1]
     assert abs(float(model.optimizer.learning_rate.numpy()) - 1e-5) < 1e-9
 
@@ -111,8 +111,10 @@ def test_fine_tune_accepts_a_dataset_and_skips_a_phase():
 @pytest.mark.parametrize("kwargs,match", [
     ({"data": "images"}, "`data`"),
     ({"data": None, "head_epochs": 0, "epochs": 0}, "`head_epochs` and `epochs`"),
-    ({"lr": 0}, "`lr`"),
-    ({"lr_fine": -1.0}, "`lr_fine`"),
+    ({"learning_rate": 0}, "`learning_rate`"),
+    ({"fine_tune_learning_rate": -1.0}, "`fine_tune_learning_rate`"),
+    ({"batchnorm": "yes"}, "`batchnorm`"),
+    ({"epochs": 20000}, "`epochs`"),
     ({"head_epochs": 1.5}, "`head_epochs`"),
 ])
 def test_fine_tune_bad_input(kwargs, match):
