@@ -117,7 +117,8 @@ with_augmentation <- function(model, aug) {
 #'   (the slides' one-augmentation-per-slide pictures, in one grid).
 #' @param n Augmented versions per image (per layer).
 #' @param file The image file to write (atomically).
-#' @param titles Optional row labels (default for a named list: its names).
+#' @param titles Optional row labels: a character vector or a factor (default for
+#'   a named list: its names).
 #' @return The path written, invisibly.
 #' @examples
 #' \dontrun{
@@ -129,5 +130,5 @@ with_augmentation <- function(model, aug) {
 #' @export
 plot_augmentation <- function(images, aug, n = 6, file = "aug.png", titles = NULL) {
   invisible(cnnkit_call("plot_augmentation", images, aug, n = as_py_int(n), file = file,
-                        titles = as_py_list(if (is.null(titles)) NULL else as.character(titles))))
+                        titles = as_py_list(if (is.factor(titles)) as.character(titles) else titles)))
 }

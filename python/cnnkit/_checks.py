@@ -129,7 +129,8 @@ def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
     check_images_shape(model, x.shape, arg, fn)
     # float32 in C (row-major) order: R arrays arrive column-major, and Keras would otherwise make a
     # strided copy of every batch (measured: R calls 1.28x slower than Python's, bench/r_vs_python.R)
-    x = np.ascontiguousarray(x, dtype="float32")
+    with np.errstate(invalid="ignore", over="ignore"):  # R's NA is a signalling NaN; huge values become inf
+        x = np.ascontiguousarray(x, dtype="float32")
     finite = np.isfinite(x)
     bad = int(np.size(x) - np.count_nonzero(finite))
     if bad:

@@ -120,6 +120,7 @@ class Fixtures:
         self._model = self.fresh_model()
         self._regressor = None
         self._fit_model = None
+        self._shared_model = None
         self._aug = cnnkit.augmentation(rotate=0.1, seed=1)
         self._folder = None
 
@@ -131,6 +132,12 @@ class Fixtures:
 
     def model(self):
         return self._model
+
+    def shared_model(self):
+        """For calls that change a model (freeze, compile, save) but whose checks do not depend on it."""
+        if self._shared_model is None:
+            self._shared_model = self.fresh_model()
+        return self._shared_model
 
     def fit_model(self):
         if self._fit_model is None:
