@@ -92,7 +92,7 @@ def check_images_shape(model: Any, shape: tuple, arg: str, fn: str) -> None:
 
 # --- arrays --------------------------------------------------------------------------------------
 
-def image_dtype_problem(dtype: Any) -> str | None:
+def image_dtype_problem(dtype: Any, sample: Any = None) -> str | None:
     """Why images of ``dtype`` are refused (``None``: integers and floats are fine).
 
     ``bool`` images are refused too: a logical array is far more often a mask or a comparison passed
@@ -101,6 +101,8 @@ def image_dtype_problem(dtype: Any) -> str | None:
     kind = np.dtype(dtype).kind
     if kind in "iuf":
         return None
+    if kind == "O" and sample is not None and isinstance(sample, (str, bytes)):
+        kind = "U"  # R character arrays arrive as NumPy object arrays of str
     if kind == "b":
         return ("holds TRUE/FALSE (bool) values, not pixel values; if they are 0/1 images, convert them "
                 "(Python: x.astype('float32'); R: x * 1)")
@@ -121,7 +123,7 @@ def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
         x = np.asarray(x)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{fn}(): `{arg}` must be an array of images, got {type(x).__name__} ({e}).") from None
-    problem = image_dtype_problem(x.dtype)
+    problem = image_dtype_problem(x.dtype, x.flat[0] if x.size else None)
     if problem:
         raise TypeError(f"{fn}(): `{arg}` {problem}.")
     if x.ndim == 0 or x.shape[0] == 0:
@@ -149,7 +151,9 @@ def _label_values(y: Any, arg: str, fn: str) -> np.ndarray:
     except (TypeError, ValueError) as e:
         raise TypeError(f"{fn}(): `{arg}` must be class ids, got {type(y).__name__} ({e}).") from None
     kind = y.dtype.kind
-    if kind == "O":  # e.g. a Python list with None for a missing label
+    if kind == "O" and y.size and isinstance(y.flat[0], (str, bytes)):
+        kind = "U"  # R character arrays arrive as NumPy object arrays of str
+    elif kind == "O":  # e.g. a Python list with None for a missing label
         try:
             y = np.asarray(np.where(np.equal(y, None), np.nan, y), dtype="float64")
         except (TypeError, ValueError):

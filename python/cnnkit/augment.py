@@ -201,7 +201,8 @@ def _images(x: Any, arg: str, fn: str) -> np.ndarray:
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"{fn}(): `{arg}` must be a non-empty array of images (n, height, width, channels), "
                          f"got shape {x.shape} and dtype {x.dtype}.")
-    return x.astype("float32", copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):  # R's NA is a signalling NaN
+        return x.astype("float32", copy=False)
 
 
 def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -113,8 +113,8 @@ def evaluate_classifier(
     fn = "evaluate_classifier"
     k = model_classes(model, fn)[1]
     batch_size = v.positive_int(batch_size, "batch_size", fn)
+    carried = data_class_names(model, data, "data", fn)  # first: a data/model mismatch is the likelier mistake
     names = _names(model, class_names, k, fn)
-    carried = data_class_names(model, data, "data", fn)
     if carried is not None:
         if class_names is None and class_names_of(model) is None:
             names = carried
