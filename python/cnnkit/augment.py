@@ -169,9 +169,11 @@ def _check_layer(aug: Any, fn: str, shape: tuple | None = None, same_size: bool 
     except Exception as e:  # noqa: BLE001 - whatever Keras raises, the layer does not take these images
         raise ValueError(f"{fn}(): `aug` cannot take images of shape {tuple(shape)} ({type(e).__name__}: "
                          f"{str(e).splitlines()[0][:200]}). Use augmentation(...) or rand_augment() (3 channels).") from None
-    if len(out) != len(shape) or (same_size and out != tuple(shape)):
-        raise ValueError(f"{fn}(): `aug` must return images{' of the same size' if same_size else ''}: it turns "
-                         f"{tuple(shape)} into {out}." + (" Drop `crop`." if same_size and len(out) == len(shape) else ""))
+    if len(out) != len(shape):
+        raise ValueError(f"{fn}(): `aug` must return images: it turns images of shape {tuple(shape)} into {out}.")
+    if same_size and out != tuple(shape):
+        raise ValueError(f"{fn}(): `aug` changes the image size ({tuple(shape)} -> {out}); drop `crop` (the "
+                         "images must keep their size here).")
 
 
 def _row_layers(aug: Any, fn: str) -> list[Any]:
