@@ -63,7 +63,7 @@ rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops 
 #' }
 #' @export
 augment_dataset <- function(x, y, aug, copies = 1) {
-  out <- cnnkit_call("augment_dataset", x, as_py_labels(y), aug, copies = as_py_int(copies))
+  out <- cnnkit_call("augment_dataset", x, as_py_array(as_py_labels(y)), aug, copies = as_py_int(copies))
   out <- list(x = out[[1]], y = out[[2]])
   if (is.factor(y)) out$y <- as_r_factor(out$y, levels(y))
   out
@@ -86,7 +86,7 @@ augment_dataset <- function(x, y, aug, copies = 1) {
 #' }
 #' @export
 augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed = NULL) {
-  cnnkit_call("augmented_dataset", x, as_py_labels(y), aug, batch_size = as_py_int(batch_size), shuffle = shuffle,
+  cnnkit_call("augmented_dataset", x, as_py_array(as_py_labels(y)), aug, batch_size = as_py_int(batch_size), shuffle = shuffle,
               seed = as_py_int(seed))
 }
 

@@ -187,20 +187,25 @@ cnnkit_call_warn <- function(.fn, ...) {
 
 # Labels at the seam: class ids are 0-based in Keras. The rule: a factor's levels, in order, are
 # classes 0, 1, 2, ... (as.integer(f) - 1); logicals become 0/1; whole numbers are taken as given
-# (already 0-based ids) and become integers; NA (in a factor, a logical or a number) becomes NaN,
-# which Python counts ("`y` contains 3 missing label(s)"); the result is an array (a NumPy array in
-# Python, also for one label). Anything else (character labels: Python says to make a factor) goes
-# to Python to be rejected.
+# (already 0-based ids) and become integers; NA (in a factor, a logical or a number) becomes a double
+# NA, which reaches Python as NaN through as_py_array() (as_py_data() does that) and is counted there
+# ("`y` contains 3 missing label(s)"). Anything else (character labels: Python says to make a
+# factor) goes to Python to be rejected.
 as_py_labels <- function(y) {
+  d <- dim(y)
   if (is.factor(y)) {
     y <- as.integer(y) - 1L
   } else if (is.logical(y) && !is.object(y)) {
-    y <- array(as.integer(y), dim = dim(y) %||% length(y))
+    y <- as.integer(y)
   } else if (is.numeric(y) && !is.object(y) && length(y) > 0 && all(is.finite(y) | is.na(y)) &&
              all(y == trunc(y), na.rm = TRUE) && all(abs(y) <= .Machine$integer.max, na.rm = TRUE)) {
-    y <- array(as.integer(y), dim = dim(y) %||% length(y))
+    y <- as.integer(y)
+  } else {
+    return(y)
   }
-  as_py_array(y)
+  if (!is.null(d) && length(d) > 1) dim(y) <- d
+  if (anyNA(y)) storage.mode(y) <- "double"
+  y
 }
 
 # Training data at the seam: list(x, y) (or list(x = , y = )) -> a Python dict with 0-based labels

@@ -164,7 +164,7 @@ def flag(value: Any, arg: str, fn: str) -> bool:
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise TypeError(f"{_where(fn, arg)} must be True or False (R: TRUE or FALSE), got {value!r} "
+    raise TypeError(f"{_where(fn, arg)} must be True or False (R: TRUE/FALSE), got {value!r} "
                     f"({type(value).__name__}).")
 
 
