@@ -79,15 +79,16 @@ augment_dataset <- function(x, y, aug, copies = 1) {
 #' @param batch_size Images per batch.
 #' @param shuffle Reshuffle every epoch.
 #' @param seed Shuffle seed.
-#' @return A Python `tf.data.Dataset`.
+#' @return A Python `tf.data.Dataset` (carrying a factor `y`'s levels as its
+#'   class names, which [fit_classifier()] remembers on the model).
 #' @examples
 #' \dontrun{
 #' fit_classifier(model, augmented_dataset(fm$x_train, fm$y_train, augmentation(translate = 0.1)))
 #' }
 #' @export
 augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed = NULL) {
-  cnnkit_call("augmented_dataset", x, as_py_array(as_py_labels(y)), aug, batch_size = as_py_int(batch_size), shuffle = shuffle,
-              seed = as_py_int(seed))
+  cnnkit_call("augmented_dataset", x, as_py_array(as_py_labels(y)), aug, batch_size = as_py_int(batch_size),
+              shuffle = shuffle, seed = as_py_int(seed), class_names = if (is.factor(y)) as.list(levels(y)))
 }
 
 #' Augment dynamically inside the model

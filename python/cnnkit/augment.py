@@ -253,7 +253,7 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
 
 
 def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: bool = True,
-                      seed: int | None = None) -> Any:
+                      seed: int | None = None, class_names: Sequence[str] | None = None) -> Any:
     """Augment dynamically in the input pipeline: a shuffled, batched ``tf.data.Dataset`` whose
     batches are augmented afresh every epoch (on the CPU, in parallel with training).
 
@@ -263,6 +263,8 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
         batch_size: images per batch.
         shuffle: reshuffle every epoch.
         seed: shuffle seed.
+        class_names: the classes' names (the dataset's ``class_names``, which :func:`fit_classifier`
+            remembers on the model; R passes a factor's levels).
 
     Returns:
         A dataset for :func:`fit_classifier`.
@@ -282,7 +284,13 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if class_names is not None:
+        if not isinstance(class_names, (list, tuple, np.ndarray)) or not len(class_names) or \
+                not all(isinstance(c, str) for c in class_names):
+            raise TypeError(f"{fn}(): `class_names` must be a list of strings, got {class_names!r}.")
+        ds.class_names = list(class_names)
+    return ds
 
 
 def with_augmentation(model: keras.Model, aug: Any) -> keras.Model:

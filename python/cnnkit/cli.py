@@ -174,9 +174,17 @@ def _add_train(sub) -> None:
     p.set_defaults(func=cmd_train)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (the usage block is what --help is for)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cnnkit", description="Image classification with CNNs in Keras 3.",
         epilog="Exit status: 0 done, 1 internal error, 2 bad input, 3 environment (disk, run directory in use, "
                "unreachable worker, memory), 130 interrupted. --debug (or CNNKIT_DEBUG=1) shows tracebacks.")

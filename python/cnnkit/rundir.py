@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -148,14 +149,13 @@ def data_fingerprint(data: Any) -> dict[str, Any]:
 
 
 def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """``"epochs 6 (now 8)"`` for each setting that differs."""
+    """``"epochs 6 (now 8)"`` for each setting that differs (``"data differs"`` for a fingerprint)."""
     out = []
     for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
-            show = (lambda x: "a different one" if isinstance(x, (dict, list)) and len(json.dumps(x)) > 60
-                    else json.dumps(x))
-            out.append(f"{key} {show(a)} (now {show(b)})")
+        a, b = json.dumps(old.get(key), sort_keys=True), json.dumps(new.get(key), sort_keys=True)
+        if a != b:
+            out.append(f"{key} differs" if isinstance(new.get(key), (dict, list)) or len(a + b) > 80
+                       else f"{key} {a} (now {b})")
     return out
 
 
@@ -221,15 +221,19 @@ class RunDir:
 
 
 def _disk_error(e: OSError, path: Path, fn: str) -> RunDirError:
-    what = e.strerror or str(e)
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+    """One line that names the folder, whatever wrote (h5py's messages span several lines)."""
+    code = e.errno
+    if code is None:
+        found = re.search(r"errno = (\d+)", str(e))
+        code = int(found.group(1)) if found else None
+    what = os.strerror(code) if code else (str(e).strip().splitlines() or [type(e).__name__])[0]
+    if code in (errno.ENOSPC, errno.EDQUOT):
         hint = "Free some space or choose a run_dir on another disk."
-    elif e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+    elif code in (errno.EROFS, errno.EACCES, errno.EPERM):
         hint = "Choose a run_dir you can write to."
     else:
         hint = "Check the disk, or choose another run_dir."
-    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
-    return RunDirError(f"{fn}(): could not write to `run_dir` {str(path)!r}: {what}{where}. {hint}")
+    return RunDirError(f"{fn}(): could not write to `run_dir` {str(path)!r}: {what}. {hint}")
 
 
 @contextlib.contextmanager
@@ -249,6 +253,6 @@ def run_directory(run_dir: str | os.PathLike, fn: str, overwrite: bool = False) 
     except BaseException as e:
         if created and not (path / "history.csv").exists():
             shutil.rmtree(path, ignore_errors=True)
-        if isinstance(e, OSError) and not isinstance(e, RunDirError) and e.errno is not None:
+        if isinstance(e, OSError) and not isinstance(e, RunDirError):
             raise _disk_error(e, path, fn) from None
         raise

@@ -157,8 +157,13 @@ def test_image_folder_trains_a_model(tmp_path):
         warnings.simplefilter("ignore")
         d = cnnkit.image_folder(tmp_path / "photos", image_size=(16, 16), color_mode="rgb", batch_size=4)
     model = cnnkit.simple_cnn((16, 16, 3), blocks=1, filters=4, units=8, num_classes=2)
+    assert d["train"].class_names == d["class_names"]  # as Keras' image_dataset_from_directory
     h = cnnkit.fit_classifier(model, d["train"], epochs=2, verbose=0)
     assert h["epoch"] == [1, 2] and all(np.isfinite(h["loss"]))
+    # the folders' names are remembered on the model: predictions and saved models use them
+    assert cnnkit.saving.class_names_of(model) == d["class_names"]
+    assert set(cnnkit.predict_classes(model, next(iter(d["train"]))[0].numpy())["label"]) <= set(d["class_names"])
+    assert cnnkit.evaluate_classifier(model, d["train"])["class_names"] == d["class_names"]
 
 
 def test_image_folder_errors(tmp_path):

@@ -47,8 +47,20 @@ test_that("fit_classifier() from R: run directory, early stopping, mirrored stra
   h <- fit_classifier(small_model(), list(fm$x_train, fm$y_train), epochs = 2, batch_size = 100,
                       validation_data = list(fm$x_test, fm$y_test), early_stopping = 3, run_dir = run_dir,
                       verbose = 0)
-  expect_equal(sort(list.files(run_dir)), c("best.keras", "history.csv"))
+  expect_equal(sort(list.files(run_dir)), c("best.keras", "history.csv", "model.weights.h5", "run.json"))
   expect_equal(utils::read.csv(file.path(run_dir, "history.csv"))$epoch, h$epoch)
+  # the same call again: a finished run is loaded, not retrained; other settings are an error
+  expect_warning(h2 <- fit_classifier(small_model(), list(fm$x_train, fm$y_train), epochs = 2, batch_size = 100,
+                                      validation_data = list(fm$x_test, fm$y_test), early_stopping = 3,
+                                      run_dir = run_dir, verbose = 0), "holds a finished run")
+  expect_equal(h2$loss, h$loss)
+  expect_error(fit_classifier(small_model(), list(fm$x_train, fm$y_train), epochs = 3, batch_size = 100,
+                              validation_data = list(fm$x_test, fm$y_test), early_stopping = 3,
+                              run_dir = run_dir, verbose = 0), "epochs 2 \\(now 3\\)")
+  h3 <- fit_classifier(small_model(), list(fm$x_train, fm$y_train), epochs = 1, run_dir = run_dir,
+                       overwrite = TRUE, verbose = 0)
+  expect_equal(h3$epoch, 1)
+  expect_error(fit_classifier(small_model(), list(fm$x_train, fm$y_train), overwrite = "yes"), "`overwrite`")
   m <- small_model()
   h <- fit_classifier(m, list(fm$x_train, fm$y_train), epochs = 1, strategy = "mirrored", verbose = 0)
   expect_true(is.finite(h$loss))
@@ -206,4 +218,17 @@ test_that("predict_classes and evaluate_classifier take precision from R", {
   expect_equal(ev$n, 20)
   expect_error(predict_classes(model, fm$x_test[1:2, , , , drop = FALSE], precision = "half"),
                "`precision`")
+})
+
+test_that("class names travel from R factors through every data kind to the model", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 200, classes = c(0, 1, 9))
+  m <- simple_cnn(c(28, 28, 1), num_classes = 3, blocks = 1, filters = 4, units = 8)
+  ds <- augmented_dataset(fm$x_train, fm$y_train, augmentation(translate = 0.05), batch_size = 50)
+  fit_classifier(m, ds, epochs = 1, verbose = 0)
+  expect_equal(levels(predict_classes(m, fm$x_train[1:2, , , , drop = FALSE])$label), levels(fm$y_train))
+  path <- tempfile(fileext = ".keras")
+  save_model(m, path)   # no class_names given: the remembered ones are stored
+  expect_equal(levels(predict_classes(load_model(path), fm$x_train[1:2, , , , drop = FALSE])$label),
+               c("T-shirt/top", "Trouser", "Ankle boot"))
 })

@@ -11,7 +11,7 @@ test_that("train_classifier() trains, evaluates and saves a run directory", {
   expect_true(r$accuracy > job$ci_min_accuracy && r$accuracy <= 1)
   expect_equal(r$run_dir, run_dir)
   expect_setequal(list.files(run_dir), c("confusion_matrix.png", "history.csv", "history.png", "metrics.json",
-                                         "model.keras"))
+                                         "model.keras", "model.weights.h5", "run.json"))
   expect_s3_class(r$history, "data.frame")
   expect_equal(r$history$epoch, 1)
   expect_s3_class(r$evaluation, "cnnkit_evaluation")
@@ -21,6 +21,17 @@ test_that("train_classifier() trains, evaluates and saves a run directory", {
   expect_equal(metrics$accuracy, r$accuracy)
   model <- load_model(file.path(run_dir, "model.keras"))
   expect_equal(model$name, "fashion_cnn")
+  expect_false(r$finished_earlier)
+  # the same call again: the finished run is returned, not retrained or overwritten
+  stamp <- file.mtime(file.path(run_dir, "model.keras"))
+  expect_warning(again <- train_classifier(epochs = job$ci_epochs, subset = job$ci_subset, run_dir = run_dir,
+                                           verbose = 0), "holds a finished run")
+  expect_true(again$finished_earlier)
+  expect_equal(again$accuracy, r$accuracy)
+  expect_s3_class(again$evaluation, "cnnkit_evaluation")
+  expect_equal(again$evaluation$confusion_matrix, r$evaluation$confusion_matrix)
+  expect_equal(file.mtime(file.path(run_dir, "model.keras")), stamp)
+  expect_error(train_classifier(epochs = 2, subset = job$ci_subset, run_dir = run_dir), "epochs 1 \\(now 2\\)")
 })
 
 test_that("the R defaults are the main job's defaults, and fashion_cnn() matches the spec", {

@@ -44,7 +44,7 @@ test_that("fine_tune(): two phases, one history data.frame with a phase column",
   model <- transfer_model("vgg16", as_r_user(ft$input_shape), weights = NULL)
   block1 <- model$get_layer("vgg16")$get_layer("block1_conv1")$get_weights()[[1]]
   history <- fine_tune(model, list(x = x, y = y), head_epochs = ft$head_epochs, epochs = ft$epochs,
-                       lr = ft$lr, validation_data = list(x[1:4, , , ], y[1:4]), batch_size = 8)
+                       learning_rate = ft$lr, validation_data = list(x[1:4, , , ], y[1:4]), batch_size = 8)
   expect_s3_class(history, "data.frame")
   expect_equal(nrow(history), 2)
   expect_equal(history$phase, unlist(ft$phases))
@@ -62,11 +62,47 @@ test_that("transfer bad input: short errors naming the argument", {
   x <- array(0, c(4, 32, 32, 3))
   expect_error(fine_tune(model, "images"), "`data`")
   expect_error(fine_tune(model, list(x, c(0, 1, 0, 1)), head_epochs = 1.5), "`head_epochs`")
-  expect_error(fine_tune(model, list(x, c(0, 1, 0, 1)), lr = 0), "`lr`")
+  expect_error(fine_tune(model, list(x, c(0, 1, 0, 1)), learning_rate = 0), "`learning_rate`")
+  expect_error(fine_tune(model, list(x, c(0, 1, 0, 1)), batchnorm = "yes"), "`batchnorm`")
+  expect_error(fine_tune(model, list(x, c(1, 2, 1, 2))), "1-based")  # the engine's label check
   expect_error(fine_tune(model, list(x, c(0, 1, 0, 1)), head_epochs = 0, epochs = 0), "nothing to train")
   expect_error(fine_tune(simple_cnn(), list(x, c(0, 1, 0, 1))), "no nested backbone")
   err <- tryCatch(transfer_model("vgg16", c(32, 32, 1), weights = NULL), error = identity)
   expect_match(conditionMessage(err), "domain_adapted_model", fixed = TRUE)
   expect_null(conditionCall(err))
   expect_equal(simple_cnn()$count_params(), 28097)
+})
+
+test_that("fine_tune() from R: factor labels (the README's call), class names, the engine's levers", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 128, n_test = 32, pad = TRUE)
+  m <- domain_adapted_model("efficientnet_lite0", c(32, 32, 1), num_classes = 10, weights = NULL,
+                            adapter_layers = 1)
+  out <- capture.output(history <- fine_tune(m, list(fm$x_train, fm$y_train), head_epochs = 1, epochs = 1,
+                                             precision = "float32"))
+  expect_equal(history$epoch, c(1, 2))
+  expect_equal(history$phase, c("head", "fine_tune"))
+  expect_equal(history$learning_rate, c(1e-3, 1e-4), tolerance = 1e-6)
+  expect_true(any(grepl("^Epoch 2/2$", out)))  # verbose = "auto": a line per epoch under Rscript
+  p <- predict_classes(m, fm$x_test[1:3, , , , drop = FALSE])
+  expect_equal(levels(p$label), fm$class_names)  # the factor's levels, remembered on the model
+  ev <- evaluate_classifier(m, list(fm$x_test, fm$y_test))
+  expect_equal(ev$class_names, fm$class_names)
+  expect_warning(fine_tune(m, list(fm$x_train, fm$y_train), head_epochs = 1, epochs = 0, lr = 1e-3, verbose = 0),
+                 "`lr` is deprecated; use `learning_rate`")
+})
+
+test_that("fine_tune() from R resumes a finished run instead of training again", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(n = 64, pad = TRUE)
+  run <- file.path(tempfile("ft-"), "run")
+  m <- domain_adapted_model("efficientnet_lite0", c(32, 32, 1), num_classes = 10, weights = NULL,
+                            adapter_layers = 1)
+  h1 <- fine_tune(m, list(fm$x_train, fm$y_train), head_epochs = 1, epochs = 1, run_dir = run, verbose = 0)
+  expect_true(all(c("head", "fine_tune", "history.csv", "run.json") %in% list.files(run)))
+  expect_warning(h2 <- fine_tune(m, list(fm$x_train, fm$y_train), head_epochs = 1, epochs = 1, run_dir = run,
+                                 verbose = 0), "holds a finished run")
+  expect_equal(h2$loss, h1$loss, tolerance = 1e-6)
+  expect_error(fine_tune(m, list(fm$x_train, fm$y_train), head_epochs = 2, epochs = 1, run_dir = run, verbose = 0),
+               "head_epochs 1 \\(now 2\\).*overwrite = TRUE")
 })
