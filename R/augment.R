@@ -54,7 +54,8 @@ rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops 
 #' @param x Images `(n, height, width, channels)`.
 #' @param y Labels (a factor or 0-based ids).
 #' @param aug An augmentation layer that keeps the image size.
-#' @param copies Augmented copies per image: the result has `n * (copies + 1)` images.
+#' @param copies Augmented copies per image: the result has `n * (copies + 1)`
+#'   images, at most 4 GiB of them (`CNNKIT_MAX_AUGMENT_BYTES`; see [limits()]).
 #' @return `list(x, y)`: the originals first, then the copies; `y` keeps
 #'   the factor levels of a factor `y`.
 #' @examples
@@ -116,7 +117,8 @@ with_augmentation <- function(model, aug) {
 #' @param aug An augmentation layer, or a named list of up to 8 layers: then
 #'   each row is one layer applied to the first image, labelled with its name
 #'   (the slides' one-augmentation-per-slide pictures, in one grid).
-#' @param n Augmented versions per image (per layer).
+#' @param n Augmented versions per image (per layer), at most 32
+#'   (`CNNKIT_MAX_PLOT_IMAGES`; see [limits()]).
 #' @param file The image file to write (atomically).
 #' @param titles Optional row labels: a character vector or a factor (default for
 #'   a named list: its names).

@@ -38,13 +38,17 @@ load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NU
 #' `path/<class>/<image>` becomes a prefetched `tf.data` pipeline of
 #' `(images, labels)` batches for [fit_classifier()]. Class ids follow the
 #' sorted folder names. Images are resized and scaled to `[0, 1]`. Files that
-#' are not readable PNG, JPEG, BMP or GIF images are skipped, with a warning
-#' that counts them; an empty folder, one class only or a missing path are
+#' are not readable PNG, JPEG, BMP or GIF images, or that declare more pixels
+#' than the limit (50 megapixels, `CNNKIT_MAX_IMAGE_PIXELS`; see [limits()]),
+#' checked from the header before decoding, are skipped, with a warning that
+#' counts them by reason. Every file kept has been decoded once by the decoder
+#' the pipeline uses. An empty folder, one class only or a missing path are
 #' errors.
 #'
 #' @param path The folder holding one sub-folder per class.
-#' @param image_size `c(height, width)` (one number: square).
-#' @param color_mode `"rgb"` or `"grayscale"`.
+#' @param image_size `c(height, width)` (one number: square), at most 4096 a
+#'   side (`CNNKIT_MAX_IMAGE_SIDE`).
+#' @param color_mode `"rgb"` or `"grayscale"` (the luma of colour images).
 #' @param validation_split Fraction held out for validation (`NULL`: none).
 #' @param seed Seed of the shuffle and of the split.
 #' @param batch_size Images per batch.
@@ -59,22 +63,17 @@ load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NU
 #' @export
 image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", validation_split = NULL,
                          seed = 0, batch_size = 32) {
-  # Python's warning would go to stderr; it is raised as an R warning below instead
-  d <- without_py_warnings(
-    cnnkit_call("image_folder", path = path, image_size = as_py_int(image_size), color_mode = color_mode,
-                validation_split = validation_split, seed = as_py_int(seed), batch_size = as_py_int(batch_size)))
-  if (length(d$skipped)) {
-    warning("image_folder(): skipped ", length(d$skipped), " file(s) that are not readable images: ",
-            paste(utils::head(basename(unlist(d$skipped)), 5), collapse = ", "),
-            if (length(d$skipped) > 5) ", ...", call. = FALSE)
-  }
-  d
+  # Python's warning (skipped files, counted by reason) is raised as an R warning, word for word
+  cnnkit_call_warn("image_folder", path = path, image_size = as_py_int(image_size), color_mode = color_mode,
+                   validation_split = validation_split, seed = as_py_int(seed), batch_size = as_py_int(batch_size))
 }
 
 #' Read image files into an array
 #'
 #' Decodes and resizes exactly as [image_folder()] does, so a model trained on
-#' a folder sees new files the same way. An unreadable file is an error.
+#' a folder sees new files the same way. An unreadable file, or one declaring
+#' more pixels than the limit (see [limits()]; checked before decoding), is an
+#' error that names it.
 #'
 #' @param files Image paths (PNG, JPEG, BMP, GIF).
 #' @param image_size `c(height, width)`.
@@ -87,13 +86,4 @@ image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", valid
 #' @export
 load_images <- function(files, image_size, color_mode = "rgb") {
   cnnkit_call("load_images", as_py_list(files), image_size = as_py_int(image_size), color_mode = color_mode)
-}
-
-# Evaluate `expr` with Python's warnings silenced (cnnkit re-raises the ones that matter in R).
-without_py_warnings <- function(expr) {
-  warnings <- reticulate::import("warnings")
-  with(warnings$catch_warnings(), {
-    warnings$simplefilter("ignore")
-    expr
-  })
 }

@@ -108,7 +108,8 @@ decode_predictions <- function(preds, top = 5) {
 #' built once per session.
 #'
 #' @param image A file path (JPEG, PNG, ...) or an RGB array `c(height, width, 3)`
-#'   with values 0-255.
+#'   with values 0-255. A file declaring more pixels than the limit (see
+#'   [limits()]) is refused before it is decoded.
 #' @param top How many classes to return.
 #' @return A data frame with columns `class_id` (WordNet id), `class_name`,
 #'   `score` (probability), best class first.

@@ -7,7 +7,9 @@
 #'
 #' @param model A Keras model.
 #' @param image One image: an array `c(H, W, C)` (or a matrix `c(H, W)` for a
-#'   grayscale model), or the path of an image file (resized to the model's input).
+#'   grayscale model), or the path of an image file (resized to the model's input;
+#'   a file declaring more pixels than the limit, see [limits()], is refused
+#'   before it is decoded).
 #' @param layer A layer name, or an index: 1 is the first layer, -1 the last
 #'   (R convention; converted to Python's 0-based index).
 #' @param file PNG file to write (written atomically: no half-written file on error).

@@ -7,7 +7,10 @@
 #' with `var` bound to the element, like R's `for (var in iterable) body`, but
 #' for any Python iterable too (a Python list, a generator, a `tf.data`
 #' dataset) as well as R lists and vectors. As with `for`, `var` is left in the
-#' calling environment.
+#' calling environment, and `break` and `next` in `body` work as they do in
+#' `for`. A Python iterable is stepped through one element at a time, never
+#' collected first: a generator runs only as far as the loop goes, so
+#' `py_for(i ~ itertools$count(), { if (i > 2) break })` ends.
 #'
 #' **The slides' trap.** `vgg16$layers` is converted to an R list, so
 #' `vgg16$layers[-5:-2]` uses R indexing: it *drops* elements 2 to 5 and keeps
@@ -43,21 +46,40 @@ py_for <- function(spec, body) {
   body <- substitute(body)
   iterable <- eval(iter_expr, env)
   warn_r_negative_slice(iter_expr, iterable, env)
-  elements <- as_elements(iterable, iter_expr)
-  for (element in elements) {
-    assign(var, element, envir = env)
-    eval(body, env)
-  }
+  advance <- stepper(iterable, iter_expr, var, env)
+  # The loop runs in the caller's environment, so `break` and `next` in `body` work as in `for`.
+  eval(bquote(repeat {
+    if (!.(advance)()) break
+    .(body)
+  }), env)
   invisible(NULL)
 }
 
-# The elements to loop over: R vectors and lists as they are, Python iterables through iterate().
-as_elements <- function(iterable, iter_expr) {
+# A function that binds `var` in `env` to the next element and returns TRUE, or returns FALSE when
+# the elements are used up. R vectors and lists as they are; a Python iterable one element at a
+# time (reticulate::iter_next()), never collected first: a generator runs only as far as the loop
+# goes, so an endless one (itertools.count()) ends at `break` and a huge one costs nothing up front.
+stepper <- function(iterable, iter_expr, var, env) {
   if (inherits(iterable, "python.builtin.object")) {
-    ok <- tryCatch({ reticulate::import_builtins()$iter(iterable); TRUE }, error = function(e) FALSE)
-    if (ok) return(reticulate::iterate(reticulate::import_builtins()$iter(iterable), simplify = FALSE))
+    it <- tryCatch(reticulate::import_builtins()$iter(iterable), error = function(e) NULL)
+    if (!is.null(it)) {
+      done <- new.env()  # a sentinel no element can be identical to (elements may be NULL)
+      return(function() {
+        element <- reticulate::iter_next(it, completed = done)
+        if (identical(element, done)) return(FALSE)
+        assign(var, element, envir = env)
+        TRUE
+      })
+    }
   } else if (is.null(iterable) || is.vector(iterable) || is.list(iterable)) {
-    return(if (is.list(iterable)) iterable else as.list(iterable))
+    elements <- if (is.list(iterable)) iterable else as.list(iterable)
+    i <- 0L
+    return(function() {
+      i <<- i + 1L
+      if (i > length(elements)) return(FALSE)
+      assign(var, elements[[i]], envir = env)
+      TRUE
+    })
   }
   stop("py_for(): `", paste(deparse(iter_expr), collapse = " "), "` is not iterable (",
        paste(class(iterable), collapse = "/"), "): give a list, a vector or a Python iterable ",

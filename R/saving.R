@@ -22,7 +22,11 @@ save_model <- function(model, file, class_names = NULL) {
 #'
 #' Safe mode refuses files that carry Python code (a `Lambda` layer); pass
 #' `safe_mode = FALSE` only for a file you trust. A missing, corrupt or
-#' truncated file is a clear error.
+#' truncated file is a clear error. The file is checked before Keras extracts
+#' anything: a zip that is not a Keras model, a zip bomb, weights or a config
+#' declaring more than the `model_bytes` limit (4 GiB, `CNNKIT_MAX_MODEL_BYTES`;
+#' see [limits()]) or a layer class Keras does not know are refused with an
+#' error naming `file`.
 #'
 #' @param file The `.keras` file.
 #' @param safe_mode Keep Keras' safe mode on.

@@ -37,6 +37,7 @@ from .distribute import distribution_strategy  # noqa: E402
 from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classes  # noqa: E402
 from .job import fashion_cnn, train_classifier  # noqa: E402
 from .saving import load_model, save_model  # noqa: E402
+from .limits import limits  # noqa: E402  (issue 12: limits on untrusted input and unbounded requests)
 from .train import fit_classifier, plot_history  # noqa: E402
 # efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
 from .efficientnet_lite import (  # noqa: E402
@@ -101,4 +102,6 @@ __all__ = [
     "efficientnet_lite0_weights",
     "decode_predictions",
     "classify_image",
+    # issue 12
+    "limits",
 ]

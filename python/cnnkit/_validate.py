@@ -243,14 +243,39 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
     return float(value)
 
 
-MAX_EPOCHS = 10_000
+# --- caps on requests for unbounded work (limits.py documents them) ---------------------------------
 
+def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = "", minimum: int = 1) -> int:
+    """A whole number from ``minimum`` up to the limit ``limit_name`` (see ``cnnkit.limits()``)."""
+    from .limits import limit, too_many
 
-def epochs(value: Any, arg: str, fn: str, *, minimum: int = 1) -> int:
-    """A number of epochs: a whole number from ``minimum`` to ``MAX_EPOCHS`` (10,000: more is almost
-    certainly a typo, and a run that long is a job for several calls with ``run_dir``)."""
     value = positive_int(value, arg, fn, minimum=minimum)
-    if value > MAX_EPOCHS:
-        raise ValueError(f"{_where(fn, arg)} must be at most {MAX_EPOCHS:,}, got {value:,}. Train in several calls "
-                         f"with the same run_dir (each resumes) if you really need more.")
+    if value > limit(limit_name, fn):
+        raise ValueError(f"{_where(fn, arg)} = {value:,} is more than {too_many(limit_name, fn)}.{hint}")
     return value
+
+
+def epochs(value: Any, arg: str = "epochs", fn: str = "fit_classifier", *, minimum: int = 1) -> int:
+    """A number of epochs: a whole number from ``minimum`` up to the ``epochs`` limit (10,000 unless
+    ``CNNKIT_MAX_EPOCHS``).
+
+    >>> epochs(5.0)
+    5
+    """
+    return capped_int(value, arg, fn, "epochs", minimum=minimum,
+                      hint=" Use early_stopping to stop when the validation loss stops improving.")
+
+
+def image_size(value: Any, arg: str, fn: str) -> tuple[int, int]:
+    """``(height, width)`` to resize images to (one number: square), each at most the ``image_side`` limit.
+
+    >>> image_size(64, "image_size", "image_folder")
+    (64, 64)
+    """
+    from .limits import limit, too_many
+
+    size = int_tuple(value, arg, fn)
+    if max(size) > limit("image_side", fn):
+        raise ValueError(f"{_where(fn, arg)} {size} is larger than {too_many('image_side', fn)}. Models for "
+                         f"images this large are rarely trained from scratch; resize to e.g. {arg}=(224, 224).")
+    return size

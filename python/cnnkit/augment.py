@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
+from .limits import limit, too_many
 
 FLIPS = {True: "horizontal", "horizontal": "horizontal", "vertical": "vertical",
          "horizontal_and_vertical": "horizontal_and_vertical"}
@@ -234,7 +235,8 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
         x: images ``(n, h, w, c)``.
         y: labels ``(n,)`` (repeated for the copies).
         aug: an augmentation layer (it must keep the image size: no ``crop``).
-        copies: augmented copies per image; the result has ``n * (copies + 1)`` images.
+        copies: augmented copies per image; the result has ``n * (copies + 1)`` images, at most
+            4 GiB of them (``CNNKIT_MAX_AUGMENT_BYTES``; see ``cnnkit.limits()``).
 
     Returns:
         ``(x, y)``: the originals first, then each round of copies.
@@ -245,6 +247,12 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
     fn = "augment_dataset"
     x, y = _images_and_labels(x, y, aug, fn)
     copies = v.positive_int(copies, "copies", fn)
+    need = x.size * (copies + 1) * 4  # float32 bytes of the result
+    if need > limit("augment_bytes", fn):
+        raise ValueError(
+            f"{fn}(): `copies` = {copies:,} would make {len(x) * (copies + 1):,} images of {x.shape[1:]}, "
+            f"{need:,} bytes, more than {too_many('augment_bytes', fn)}. Augment on the fly instead "
+            "(augmented_dataset() or with_augmentation(): no copies are kept), or use fewer copies.")
     out = [x] + [_apply(aug, x) for _ in range(copies)]
     if any(o.shape != x.shape for o in out):
         raise ValueError(f"{fn}(): `aug` changes the image size ({x.shape[1:]} -> {out[-1].shape[1:]}); "
@@ -330,7 +338,7 @@ def plot_augmentation(
         aug: an augmentation layer (from :func:`augmentation` or :func:`rand_augment`), or a dict
             ``{name: layer}`` of up to 8 layers: then each row is one layer applied to the first
             image, labelled with its name (the slides' one-augmentation-per-slide pictures).
-        n: augmented versions per image (per layer).
+        n: augmented versions per image (per layer), at most 32 (``CNNKIT_MAX_PLOT_IMAGES``).
         file: the image file to write (atomically).
         titles: optional row labels (e.g. class names; default for a dict: its names).
 
@@ -351,7 +359,7 @@ def plot_augmentation(
     x = _images(x[None] if getattr(x, "ndim", 0) == 3 else x, "images", fn)[:8]
     for layer in dict.fromkeys(layers):
         _check_layer(layer, fn, x.shape[1:])
-    n = v.positive_int(n, "n", fn)
+    n = v.capped_int(n, "n", fn, "plot_images", hint=" Draw several grids for more.")
     target = check_target(file, fn)
     if titles is not None:
         titles = v.strings(titles, "titles", fn) if not isinstance(titles, (list, tuple)) or titles else []

@@ -30,6 +30,7 @@ from keras import applications as apps
 
 from . import _validate as v
 from .freeze import set_trainable
+from .saving import check_weights_file
 
 _GOOGLE = "https://storage.googleapis.com/tensorflow/keras-applications/"
 MIRROR_ENV = "CNNKIT_WEIGHTS_URL"
@@ -310,13 +311,18 @@ def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, any_channel
     return shape
 
 
-def _load_weights_file(model: keras.Model, path: Any, spec: BackboneSpec, shape, fn: str) -> None:
-    path = os.path.expanduser(os.fspath(path))
-    if not os.path.isfile(path):
+def _check_weights_path(path: str, fn: str) -> None:
+    """An existing HDF5 weights file within the size limit, checked before anything is built or read."""
+    if not os.path.isfile(path) and not os.path.isdir(path):
         raise ValueError(
             f"{fn}(): `weights` file {path!r} does not exist. Pass None, \"imagenet\" or the path "
             "of a weights file (.weights.h5 from model.save_weights(), or Keras' .h5 files)."
         )
+    check_weights_file(path, fn, "weights")
+
+
+def _load_weights_file(model: keras.Model, path: Any, spec: BackboneSpec, shape, fn: str) -> None:
+    path = os.path.expanduser(os.fspath(path))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -387,6 +393,7 @@ def build(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling
     elif weights is None:
         model = _build(spec, None, shape, pooling, include_top, fn)
     elif isinstance(weights, (str, os.PathLike)):
+        _check_weights_path(os.path.expanduser(os.fspath(weights)), fn)  # before building the model
         model = _build(spec, None, shape, pooling, include_top, fn)
         _load_weights_file(model, weights, spec, shape, fn)
     else:

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import _validate as v
 from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
+from .saving import check_weights_file
 
 # (kernel, stride, expand ratio, output filters, repeats) per stage, from efficientnet_lite_builder.
 STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
@@ -114,7 +115,7 @@ def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
     if weights == "imagenet":
         _load_imagenet(model, include_top, fn)
     elif weights is not None:
-        model.load_weights(weights)
+        _load_weights(model, weights, fn)
     return model
 
 
@@ -205,7 +206,17 @@ def _check_weights(weights: Any, fn: str) -> str | None:
     if not os.path.isfile(weights):
         raise ValueError(f"{fn}(): `weights` {weights!r} is neither 'imagenet' nor an existing Keras "
                          "weights file (*.weights.h5).")
+    check_weights_file(weights, fn, "weights")  # HDF5, within the size limit, before Keras reads it
     return weights
+
+
+def _load_weights(model: keras.Model, path: str, fn: str) -> None:
+    try:
+        model.load_weights(path)
+    except Exception as e:  # noqa: BLE001 - any failure here means "not weights of this model"
+        detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{fn}(): `weights` file {path!r} does not fit EfficientNet-Lite0 with these "
+                         f"arguments (saved from another model or configuration?). Keras said: {detail}") from None
 
 
 def _check_input_shape(input_shape: Any, include_top: bool, weights: str | None, fn: str) -> tuple:
@@ -516,7 +527,8 @@ def classify_image(image: Any, top: int = 5) -> list[tuple[str, str, float]]:
 
     Args:
         image: a file path (JPEG, PNG, ...), or an RGB array ``(height, width, 3)`` (or
-            ``(1, height, width, 3)``) with values 0-255.
+            ``(1, height, width, 3)``) with values 0-255. A file declaring more pixels than the
+            limit (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels) is refused before it is decoded.
         top: how many classes to return.
 
     Returns:
@@ -538,9 +550,9 @@ def load_image(image: Any, size: int = IMAGE_SIZE, fn: str = "load_image") -> np
     from PIL import Image
 
     if isinstance(image, (str, os.PathLike)):
-        if not os.path.isfile(image):
-            raise ValueError(f"{fn}(): `image` {os.fspath(image)!r} is not a file.")
-        pil = Image.open(image).convert("RGB")
+        from .data import open_image
+
+        pil = open_image(image, fn, f"`image` {os.fspath(image)!r}").convert("RGB")  # header checked first
     else:
         arr = np.asarray(image)
         if arr.ndim == 4 and arr.shape[0] == 1:

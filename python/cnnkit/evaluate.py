@@ -212,7 +212,7 @@ def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
 
 def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
     """Arrays as they are; image file paths loaded at the model's input size and channel count."""
-    from .data import load_images
+    from .data import read_images
 
     paths = [x] if isinstance(x, (str, os.PathLike)) else x
     if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
@@ -220,10 +220,7 @@ def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
         if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
             raise ValueError(f"{fn}(): image files need a model with a fixed (height, width, 1 or 3) input, "
                              f"this one takes {shape}.")
-        try:
-            return load_images(list(paths), shape[1:3], "grayscale" if shape[-1] == 1 else "rgb")
-        except (TypeError, ValueError) as e:  # load_images() names itself and `files`
-            raise type(e)(f"{fn}(): `x` (image files): {str(e).split('(): ', 1)[-1]}") from None
+        return read_images(list(paths), shape[1:3], shape[-1], fn, "x")
     return check_images(model, x, "x", fn)
 
 

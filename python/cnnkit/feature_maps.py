@@ -23,7 +23,9 @@ def feature_maps(model: keras.Model, image: Any, layer: str | int) -> np.ndarray
         model: a Keras model.
         image: one image as an array ``(H, W, C)`` or ``(1, H, W, C)`` matching the model's input,
             or a path to an image file (resized to the model's input size; pixel values as stored,
-            0-255, so scale it as the model's training data was scaled, or pass an array).
+            0-255, so scale it as the model's training data was scaled, or pass an array). A file
+            declaring more pixels than the limit (``CNNKIT_MAX_IMAGE_PIXELS``) is refused before
+            it is decoded.
         layer: a layer name, or an index into ``model.layers`` (0-based; negative from the end).
 
     Returns:
@@ -161,15 +163,10 @@ def _image(model: keras.Model, image: Any, fn: str) -> np.ndarray:
 
 
 def _read_image(path, want, fn: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from .data import open_image
 
-    if not os.path.exists(path):
-        raise ValueError(f"{fn}(): `image` file {str(path)!r} does not exist.")
-    try:
-        img = Image.open(path)
-        img = img.convert("L" if want[-1] == 1 else "RGB")
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"{fn}(): `image` file {str(path)!r} is not a readable image ({e}).") from None
+    img = open_image(path, fn, f"`image` file {os.fspath(path)!r}")  # checked header, then decoded
+    img = img.convert("L" if want[-1] == 1 else "RGB")
     if want[0] and want[1]:
         img = img.resize((want[1], want[0]))
     arr = np.asarray(img, dtype="float32")

@@ -21,9 +21,9 @@ import numpy as np
 
 from . import _validate as v
 from ._files import atomic_path, writable_dir
-from .distribute import distribution_strategy, is_chief, task_label
+from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
 from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
-from .train import check_fit_args
+from .train import check_fit_args, run_fit
 
 
 def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
@@ -211,12 +211,16 @@ def train_classifier(
         return _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn)
     with run_directory(run_dir if run_dir is not None else new_run_dir(), fn, plan.overwrite) as rd:
         rd.start("job", settings)
-        if rd.finished("job"):
+        finished = rd.finished("job")
+        if finished and not is_multi_worker(strategy):
             return _finished_run(rd, fn)
         keras.utils.set_random_seed(seed)
         d = _data(data, model, subset, seed, fn)
         if isinstance(model, str):
             model = MODELS[name][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
+        if finished:  # the other workers wait for the chief's epoch: go through the (finished) fit with them
+            run_fit(model, d["train"], None, plan, rd.path, strategy, [], fn)
+            return _finished_run(rd, fn)
         result = _run(model, d, rd.path, plan, strategy)
         rd.finish("job", accuracy=result["accuracy"])
         return result
@@ -224,8 +228,6 @@ def train_classifier(
 
 def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn) -> dict[str, Any]:
     """A non-chief worker's part of the job: train in step with the chief, write nothing."""
-    from .train import run_fit
-
     keras.utils.set_random_seed(seed)
     d = _data(data, model, subset, seed, fn)
     if isinstance(model, str):
@@ -260,7 +262,7 @@ FILES = {"model": "model.keras", "history_plot": "history.png", "confusion_matri
 def _run(model, d, run_path: Path, plan, strategy) -> dict[str, Any]:
     from .evaluate import evaluate_classifier
     from .saving import save_model
-    from .train import plot_history, run_fit
+    from .train import plot_history
 
     start = time.perf_counter()
     history = run_fit(model, d["train"], None, plan, run_path, strategy, [], "train_classifier")

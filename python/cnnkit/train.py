@@ -533,7 +533,8 @@ def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, 
             if not is_multi_worker(strategy):
                 return _load_finished(model, rd, fn)
             _load_weights(model, rd.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
-            return _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
+            _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
+            return RunLog(None, read_history_csv(rd.path / HISTORY)).history()
         history = _train(model, data, validation_data, plan, rd.path, strategy, callbacks, fn)
         with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
             model.save_weights(tmp)

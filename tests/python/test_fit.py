@@ -139,7 +139,7 @@ def test_predict_classes_on_arrays_and_image_files(fm, tmp_path):
     assert pf["label"] == [str(i) for i in pf["class_id"]]  # no names known
     np.testing.assert_allclose(pf["probabilities"][0], p["probabilities"][0], atol=1e-3)  # the PNG is lossless
     assert cnnkit.predict_classes(model, files[0])["class_id"].shape == (1,)
-    with pytest.raises(ValueError, match="`files` entry"):
+    with pytest.raises(ValueError, match=r"predict_classes\(\): `x` entry .* does not exist"):
         cnnkit.predict_classes(model, [str(tmp_path / "missing.png")])
     with pytest.raises(ValueError, match="one image"):
         cnnkit.predict_classes(model, fm["x_test"][0])

@@ -57,6 +57,12 @@ def test_cli_two_workers_train_and_only_the_chief_writes(tmp_path):
     assert "worker 1 of 2 finished training" in out[1]
     assert "Epoch" not in out[1]  # no duplicate progress from the non-chief worker
     assert "Traceback" not in out[0] + out[1]
+    stamp = (run / "model.keras").stat().st_mtime_ns
+    again = start(cmd, folders, _tf_envs())  # the same job again: finished, so nothing to do on any worker
+    assert wait_all(again, TIMEOUT) == [0, 0], [w.output for w in again]
+    assert "holds a finished run" in again[0].output and "nothing to do" in again[0].output
+    assert (run / "model.keras").stat().st_mtime_ns == stamp
+    assert list(folders[1].iterdir()) == []
 
 
 PY_WORKER = r"""
