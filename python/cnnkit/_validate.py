@@ -249,7 +249,7 @@ def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = ""
     """A whole number from ``minimum`` up to the limit ``limit_name`` (see ``cnnkit.limits()``)."""
     from .limits import limit, too_many
 
-    value = positive_int(value, arg, fn, minimum=minimum)
+    value = positive_int(value, arg, fn, minimum=minimum, maximum=2**63)  # the limit's own message below
     if value > limit(limit_name, fn):
         raise ValueError(f"{_where(fn, arg)} = {value:,} is more than {too_many(limit_name, fn)}.{hint}")
     return value

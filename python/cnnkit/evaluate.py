@@ -4,6 +4,7 @@ and plot), and class predictions for arrays or image files."""
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Sequence
 
 import keras
@@ -120,9 +121,13 @@ def evaluate_classifier(
             names = carried
         elif carried != names:
             whose = "`class_names`" if class_names is not None else "the model's (saved with it)"
-            raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
-                             f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
-                             "data its classes in the model's order (R: factor(y, levels = ...)).")
+            if sorted(carried) == sorted(names):  # the same classes in another order: surely wrong
+                raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
+                                 f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
+                                 "data its classes in the model's order (R: factor(y, levels = ...)).")
+            warnings.warn(f"{fn}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
+                          f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
+                          UserWarning, stacklevel=2)
     target = check_target(file, fn) if file is not None else None
     y, p = _predict_labelled(model, data, batch_size, precision, fn)
     cm = confusion_matrix(y, p.argmax(1), k)
