@@ -85,6 +85,10 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   with its own value keeps it).
 #' @param recalibrate_bn Re-estimate BatchNormalization statistics at the end:
 #'   `"auto"` (after short runs), `TRUE` or `FALSE`.
+#' @param cache_features `"auto"`: when the model starts with a frozen part (a
+#'   backbone for feature extraction) that gives the same output every epoch,
+#'   compute it once for all images and train the rest on its output (a line
+#'   says so); `FALSE`: the whole model every epoch.
 #' @param initial_epoch Number the epochs from `initial_epoch + 1`.
 #' @param resume Deprecated: runs are always resumed (`FALSE` means
 #'   `overwrite = TRUE`).
@@ -103,8 +107,8 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                            batch_size = 128, learning_rate = 1e-3, schedule = "constant", optimizer = "adam",
                            run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE,
                            strategy = NULL, callbacks = NULL, verbose = "auto", precision = "auto",
-                           steps_per_execution = "auto", recalibrate_bn = "auto", initial_epoch = 0,
-                           resume = NULL) {
+                           steps_per_execution = "auto", recalibrate_bn = "auto", cache_features = "auto",
+                           initial_epoch = 0, resume = NULL) {
   h <- cnnkit_call_warn("fit_classifier", model, as_py_data(data), epochs = as_py_int(epochs),
                         validation_data = as_py_data(validation_data), validation_split = validation_split,
                         batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
@@ -112,7 +116,7 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                         early_stopping = as_py_int(early_stopping), checkpoint = checkpoint, strategy = strategy,
                         callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose), precision = precision,
                         steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
-                        initial_epoch = as_py_int(initial_epoch), resume = resume)
+                        cache_features = cache_features, initial_epoch = as_py_int(initial_epoch), resume = resume)
   invisible(as_r_data_frame(h))
 }
 

@@ -95,7 +95,7 @@ domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32,
 #' @param unfreeze Layer-name prefix(es) to unfreeze in phase 2 (default: the
 #'   backbone's last block).
 #' @param batchnorm Unfreeze BatchNormalization layers too.
-#' @param validation_data,validation_split,batch_size,schedule,run_dir,overwrite,early_stopping,checkpoint,strategy,callbacks,verbose,precision,steps_per_execution,recalibrate_bn
+#' @param validation_data,validation_split,batch_size,schedule,run_dir,overwrite,early_stopping,checkpoint,strategy,callbacks,verbose,precision,steps_per_execution,recalibrate_bn,cache_features
 #'   As in [fit_classifier()].
 #' @param lr,lr_fine Deprecated names of `learning_rate` and
 #'   `fine_tune_learning_rate`.
@@ -114,7 +114,7 @@ fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data 
                       schedule = "constant", optimizer = "adam", unfreeze = NULL, batchnorm = FALSE,
                       run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE, strategy = NULL,
                       callbacks = NULL, verbose = "auto", precision = "auto", steps_per_execution = "auto",
-                      recalibrate_bn = "auto", lr = NULL, lr_fine = NULL) {
+                      recalibrate_bn = "auto", cache_features = "auto", lr = NULL, lr_fine = NULL) {
   history <- cnnkit_call_warn(
     "fine_tune", model, as_py_data(data), head_epochs = as_py_int(head_epochs), epochs = as_py_int(epochs),
     validation_data = as_py_data(validation_data), validation_split = validation_split,
@@ -124,6 +124,6 @@ fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data 
     run_dir = run_dir, overwrite = overwrite, early_stopping = as_py_int(early_stopping), checkpoint = checkpoint,
     strategy = strategy, callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose),
     precision = precision, steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
-    lr = lr, lr_fine = lr_fine)
+    cache_features = cache_features, lr = lr, lr_fine = lr_fine)
   invisible(as_r_data_frame(history))
 }

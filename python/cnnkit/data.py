@@ -486,6 +486,7 @@ def image_folder(
     for ds in (train, val):  # as Keras' image_dataset_from_directory does: fit_classifier() reads them
         if ds is not None:
             ds.class_names = list(classes)
+            ds.fixed_images = True  # the same images every epoch (in a new order): features may be cached
     return {"train": train, "validation": val, "class_names": classes, "num_train": len(files) - n_val,
             "num_validation": n_val, "skipped": skipped}
 

@@ -27,6 +27,7 @@ from ._checks import check_data, data_class_names, is_dataset
 from ._files import atomic_path
 from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
 from .distribute import keras_multi_worker_fixes
+from .features import cache, for_whole_model
 from .precision import PRECISIONS
 from .precision import precision as _precision
 from .precision import steps_per_execution as _steps
@@ -185,11 +186,12 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
 
 
 class BestModel(keras.callbacks.Callback):
-    """Saves the model to ``path`` (atomically) whenever ``monitor`` improves."""
+    """Saves ``whole`` (the model being trained, or the model whose head is: see ``cnnkit.features``)
+    to ``path`` (atomically) whenever ``monitor`` improves."""
 
-    def __init__(self, path: Path, monitor: str):
+    def __init__(self, path: Path, monitor: str, whole: keras.Model):
         super().__init__()
-        self.path, self.monitor, self.best = path, monitor, math.inf
+        self.path, self.monitor, self.best, self.whole = path, monitor, math.inf, whole
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         value = (logs or {}).get(self.monitor)
@@ -198,12 +200,12 @@ class BestModel(keras.callbacks.Callback):
             from .precision import stored_policies
             from .saving import save_model
 
-            with stored_policies(self.model):  # saved as built, not in the training precision
-                save_model(self.model, self.path)
+            with stored_policies(self.whole):  # saved as built, not in the training precision
+                save_model(self.whole, self.path)
 
 
 def _callbacks(run_path: Path | None, strategy: Any, monitor: str, early_stopping: int | None,
-               checkpoint: bool, user: Sequence[Any]) -> tuple[list[Any], RunLog]:
+               checkpoint: bool, user: Sequence[Any], whole: keras.Model) -> tuple[list[Any], RunLog]:
     # The log comes first: at an epoch's end the row is written before the backup, so a kill in
     # between re-runs that epoch rather than losing its row. A resumed run keeps its earlier rows.
     rows = read_history_csv(run_path / HISTORY) if run_path is not None else []
@@ -222,7 +224,7 @@ def _callbacks(run_path: Path | None, strategy: Any, monitor: str, early_stoppin
         cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping,
                                                  restore_best_weights=True))
     if run_path is not None and checkpoint:
-        cbs.append(BestModel(run_path / "best.keras", monitor))
+        cbs.append(BestModel(run_path / "best.keras", monitor, whole))
     return cbs, log
 
 
@@ -354,11 +356,12 @@ class FitPlan:
     precision: str = "auto"
     steps_per_execution: Any = "auto"
     recalibrate_bn: Any = "auto"
+    cache_features: Any = "auto"
 
     def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
         keep = ("epochs", "initial_epoch", "batch_size", "learning_rate", "schedule", "validation_split",
-                "early_stopping", "precision", "recalibrate_bn")
+                "early_stopping", "precision", "recalibrate_bn", "cache_features")
         out = {k: getattr(self, k) for k in keep}
         out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
         out.update(model=model_fingerprint(model), data=data_fingerprint(data),
@@ -403,6 +406,8 @@ def check_fit_args(model: Any, fn: str, epochs: Any, **kw: Any) -> FitPlan:
         plan.steps_per_execution = v.positive_int(plan.steps_per_execution, "steps_per_execution", fn)
     if plan.recalibrate_bn != "auto":
         plan.recalibrate_bn = v.flag(plan.recalibrate_bn, "recalibrate_bn", fn)
+    if plan.cache_features != "auto":
+        plan.cache_features = v.flag(plan.cache_features, "cache_features", fn)
     return plan
 
 
@@ -426,6 +431,7 @@ def fit_classifier(
     precision: str = "auto",
     steps_per_execution: int | str = "auto",
     recalibrate_bn: bool | str = "auto",
+    cache_features: bool | str = "auto",
     initial_epoch: int = 0,
     resume: bool | None = None,
 ) -> dict[str, list[float]]:
@@ -480,6 +486,10 @@ def fit_classifier(
             training images at the end (:func:`recalibrate_batchnorm`): ``"auto"`` when the run was
             too short for Keras' moving averages to settle (fewer than 2,000 steps at momentum
             0.99), ``True`` always, ``False`` never.
+        cache_features: ``"auto"``: when the model starts with a frozen part (a backbone for feature
+            extraction) that gives the same output every epoch, compute that part once for all
+            images and train the rest on its output (see ``cnnkit.features``; a line says so);
+            ``False``: the whole model every epoch.
         initial_epoch: number the epochs from ``initial_epoch + 1`` (continuing earlier training,
             as :func:`fine_tune`'s second phase does).
         resume: deprecated; runs are always resumed (``resume=False`` means ``overwrite=True``).
@@ -500,7 +510,8 @@ def fit_classifier(
                           learning_rate=learning_rate, schedule=schedule, optimizer=optimizer,
                           validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
                           overwrite=_overwrite(overwrite, resume, fn), verbose=verbose, precision=precision,
-                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn)
+                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
+                          cache_features=cache_features)
     names = data_class_names(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
@@ -562,26 +573,33 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
            strategy: Any, callbacks: Sequence[Any], fn: str, finished: bool = False) -> dict[str, list[float]]:
     trained = _replica(model, strategy) if strategy is not None else model
     monitor = "val_loss" if (validation_data is not None or plan.validation_split) else "loss"
-    cbs, log = _callbacks(run_path, strategy, monitor, plan.early_stopping, plan.checkpoint, callbacks)
-    end = plan.initial_epoch + plan.epochs
     verbose = 0 if plan.verbose == "auto" and not is_chief(strategy) else progress_verbosity(plan.verbose)
-    fit_args = dict(epochs=end, initial_epoch=plan.initial_epoch, validation_data=validation_data, callbacks=cbs,
-                    verbose=verbose)
-    if is_dataset(data):
-        fit_args.update(x=data, shuffle=False)  # a dataset shuffles itself (image_folder() does)
-    else:
-        fit_args.update(x=data[0], y=data[1], batch_size=plan.batch_size,
-                        validation_split=plan.validation_split or 0.0)
     steps = plan.steps_per_execution
     if steps == "auto" and (strategy is not None or _acts_per_batch(callbacks)):
         steps = 1  # per-batch hooks run once per execution; tf.distribute fails with more
-    trained._initial_epoch = end if finished else None
+    cached = None if finished else cache(trained, data, validation_data, plan.batch_size, plan.precision, strategy,
+                                         plan.cache_features, verbose != 0, fn)
+    fitted, fit_data, fit_validation = trained, data, validation_data
+    if cached is not None:  # train the head on the frozen part's features; callbacks still see the model
+        fitted, fit_data, fit_validation = cached.head, cached.data, cached.validation_data
+        fitted.compile(optimizer=trained.optimizer, loss=trained.loss, metrics=["accuracy"])
+        callbacks = for_whole_model(callbacks, trained)
+    cbs, log = _callbacks(run_path, strategy, monitor, plan.early_stopping, plan.checkpoint, callbacks, trained)
+    end = plan.initial_epoch + plan.epochs
+    fit_args = dict(epochs=end, initial_epoch=plan.initial_epoch, validation_data=fit_validation, callbacks=cbs,
+                    verbose=verbose)
+    if is_dataset(fit_data):
+        fit_args.update(x=fit_data, shuffle=False)  # a dataset shuffles itself (image_folder() does)
+    else:
+        fit_args.update(x=fit_data[0], y=fit_data[1], batch_size=plan.batch_size,
+                        validation_split=plan.validation_split or 0.0)
+    fitted._initial_epoch = end if finished else None
     try:
-        with _precision(trained, plan.precision, fn), _steps(trained, steps, fn), \
-                keras_multi_worker_fixes(trained, strategy):
-            trained.fit(**fit_args)
+        with _precision(fitted, plan.precision, fn), _steps(fitted, steps, fn), \
+                keras_multi_worker_fixes(fitted, strategy):
+            fitted.fit(**fit_args)
     finally:
-        trained._initial_epoch = None  # Keras keeps a restored epoch on the model for its next fit()
+        fitted._initial_epoch = None  # Keras keeps a restored epoch on the model for its next fit()
     if not finished and needs_recalibration(trained, plan.recalibrate_bn):
         recalibrate_batchnorm(trained, data, plan.batch_size, plan.validation_split)
     if is_multi_worker(strategy):

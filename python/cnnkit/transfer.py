@@ -206,6 +206,7 @@ def fine_tune(
     precision: str = "auto",
     steps_per_execution: int | str = "auto",
     recalibrate_bn: bool | str = "auto",
+    cache_features: bool | str = "auto",
     lr: float | None = None,
     lr_fine: float | None = None,
 ) -> dict[str, list[Any]]:
@@ -231,8 +232,9 @@ def fine_tune(
         head_epochs: epochs of phase 1 (0 skips it).
         epochs: epochs of phase 2 (0 skips it).
         validation_data, validation_split, batch_size, schedule, early_stopping, checkpoint, strategy,
-            callbacks, verbose, precision, steps_per_execution, recalibrate_bn: as in
-            :func:`fit_classifier`, for each phase.
+            callbacks, verbose, precision, steps_per_execution, recalibrate_bn, cache_features: as in
+            :func:`fit_classifier`, for each phase (the head phase computes a frozen backbone's
+            features once: see ``cnnkit.features``).
         learning_rate: learning rate of phase 1.
         fine_tune_learning_rate: learning rate of phase 2 (default ``learning_rate / 10``).
         optimizer: the optimizer for both phases (a name).
@@ -261,7 +263,8 @@ def fine_tune(
                           learning_rate=learning_rate, schedule=schedule, optimizer=optimizer,
                           validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
                           overwrite=v.flag(overwrite, "overwrite", fn), verbose=verbose, precision=precision,
-                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn)
+                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
+                          cache_features=cache_features)
     if head_epochs + epochs == 0:
         raise ValueError(f"{fn}(): `head_epochs` and `epochs` are both 0: nothing to train.")
     rates = {"head": plan.learning_rate,

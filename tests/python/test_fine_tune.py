@@ -54,7 +54,7 @@ def test_both_phases_get_the_engines_levers(fm):
     model, spy = tiny_transfer(), Spy()
     h = cnnkit.fine_tune(model, (fm["x_train"], fm["y_train"]), head_epochs=1, epochs=2, unfreeze="block2",
                          learning_rate=2e-3, precision="mixed_bfloat16", steps_per_execution=4, callbacks=[spy],
-                         verbose=0)
+                         cache_features=False, verbose=0)  # the whole model in both phases (see test_features.py)
     assert h["epoch"] == [1, 2, 3] and h["phase"] == ["head", "fine_tune", "fine_tune"]
     assert [s["steps"] for s in spy.seen] == [4, 4]
     assert [s["policy"] for s in spy.seen] == ["mixed_bfloat16"] * 2
