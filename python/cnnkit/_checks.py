@@ -309,9 +309,11 @@ def _guarded(ds: Any, kind: str, classes: int, arg: str, fn: str) -> Any:
             return (tf.identity(x), tf.identity(y), *rest)
 
     guarded = ds.map(guard, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    for attr in ("class_names", "file_paths"):  # what image_dataset_from_directory / image_folder() attach
-        if hasattr(ds, attr):
-            setattr(guarded, attr, getattr(ds, attr))
+    # what image_folder() and Keras' image_dataset_from_directory attach (class_names, file_paths,
+    # fixed_images ...): public attributes, kept on the guarded dataset
+    for attr, value in vars(ds).items():
+        if not attr.startswith("_"):
+            setattr(guarded, attr, value)
     return guarded
 
 
