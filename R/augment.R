@@ -64,7 +64,7 @@ rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops 
 #' }
 #' @export
 augment_dataset <- function(x, y, aug, copies = 1) {
-  out <- cnnkit_call("augment_dataset", x, as_py_labels(y), aug, copies = as_py_int(copies))
+  out <- cnnkit_call("augment_dataset", x, as_py_array(as_py_labels(y)), aug, copies = as_py_int(copies))
   out <- list(x = out[[1]], y = out[[2]])
   if (is.factor(y)) out$y <- as_r_factor(out$y, levels(y))
   out
@@ -88,8 +88,8 @@ augment_dataset <- function(x, y, aug, copies = 1) {
 #' }
 #' @export
 augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed = NULL) {
-  cnnkit_call("augmented_dataset", x, as_py_labels(y), aug, batch_size = as_py_int(batch_size), shuffle = shuffle,
-              seed = as_py_int(seed), class_names = if (is.factor(y)) as.list(levels(y)))
+  cnnkit_call("augmented_dataset", x, as_py_array(as_py_labels(y)), aug, batch_size = as_py_int(batch_size),
+              shuffle = shuffle, seed = as_py_int(seed), class_names = if (is.factor(y)) as.list(levels(y)))
 }
 
 #' Augment dynamically inside the model
@@ -120,7 +120,8 @@ with_augmentation <- function(model, aug) {
 #' @param n Augmented versions per image (per layer), at most 32
 #'   (`CNNKIT_MAX_PLOT_IMAGES`; see [limits()]).
 #' @param file The image file to write (atomically).
-#' @param titles Optional row labels (default for a named list: its names).
+#' @param titles Optional row labels: a character vector or a factor (default for
+#'   a named list: its names).
 #' @return The path written, invisibly.
 #' @examples
 #' \dontrun{
@@ -132,5 +133,5 @@ with_augmentation <- function(model, aug) {
 #' @export
 plot_augmentation <- function(images, aug, n = 6, file = "aug.png", titles = NULL) {
   invisible(cnnkit_call("plot_augmentation", images, aug, n = as_py_int(n), file = file,
-                        titles = as_py_list(if (is.null(titles)) NULL else as.character(titles))))
+                        titles = as_py_list(if (is.factor(titles)) as.character(titles) else titles)))
 }

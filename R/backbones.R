@@ -95,7 +95,7 @@ register_backbone <- function(name, factory, preprocess, min_size = 32, channels
   invisible(cnnkit_call("register_backbone", name, factory, preprocess,
                         min_size = as_py_int(min_size), channels = as_py_int(channels),
                         default_size = as_py_int(default_size), weights = weights,
-                        last_block = as.list(last_block), preprocessing = preprocessing,
+                        last_block = as_py_list(last_block), preprocessing = preprocessing,
                         overwrite = overwrite))
 }
 
@@ -121,7 +121,7 @@ register_backbone <- function(name, factory, preprocess, min_size = 32, channels
 #' }
 #' @export
 prefetch_weights <- function(names = NULL, include_top = FALSE, input_size = NULL, timeout = 60) {
-  if (!is.null(names)) names <- as.list(names)
+  names <- as_py_list(names)
   as_r_table(cnnkit_call("prefetch_weights", names, include_top = include_top,
                          input_size = as_py_int(input_size), timeout = timeout))
 }

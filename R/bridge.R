@@ -31,13 +31,19 @@ keras <- NULL
 #'
 #' @param ... The tuple's elements (use integers such as `3L` for sizes).
 #' @param convert Convert the result back to R when it is returned from Python?
+#'   `TRUE` or `FALSE`.
 #' @return A Python tuple.
 #' @examples
 #' \dontrun{
 #' tuple(32L, 32L, 3L)
 #' }
 #' @export
-tuple <- function(..., convert = FALSE) reticulate::tuple(..., convert = convert)
+tuple <- function(..., convert = FALSE) {
+  if (!isTRUE(convert) && !isFALSE(convert)) {
+    stop("tuple(): `convert` must be TRUE or FALSE, got ", paste(deparse(convert), collapse = " "), ".", call. = FALSE)
+  }
+  reticulate::tuple(..., convert = convert)
+}
 
 .cnnkit <- new.env(parent = emptyenv())
 

@@ -14,16 +14,74 @@ as_py_int <- function(x) {
 # A shape such as c(32, 32, 3) -> tuple(32L, 32L, 3L); bad entries go to Python as they are.
 as_py_shape <- function(x) {
   x <- as_py_int(x)
-  if (is.numeric(x) && length(x) >= 1) return(do.call(reticulate::tuple, as.list(x)))
+  if (is.numeric(x) && length(x) >= 1 && !anyNA(x)) return(do.call(reticulate::tuple, as.list(x)))
   x
 }
 
 # Call a function of the Python package and turn a Python exception into a
 # short R error: the Python message (which names the argument) without the
 # reticulate call and traceback. The R session is never at risk.
+# R's NA is checked here, before reticulate converts it (a logical NA would become Python's True,
+# NA_integer_ -2147483648, NA_character_ the string "NA"): see as_py_checked().
 cnnkit_call <- function(.fn, ...) {
   fun <- py_cnnkit()[[.fn]]
-  tryCatch(fun(...), error = function(e) stop(py_error_message(e), call. = FALSE))
+  args <- as_py_checked(list(...), .fn, fun)
+  tryCatch(do.call(fun, args), error = function(e) stop(py_error_message(e), call. = FALSE))
+}
+
+# The arguments of a call at the seam, NA-checked, named as the Python function names them.
+# - A length-one NA where a value is expected (NA, NA_real_, NA_integer_, NA_character_) is an error
+#   that names the function and the argument: "fn(): `arg` is NA".
+# - NA in a plain vector (a shape, class names, file names) is an error naming the entry.
+# - R arrays are data (images, labels as as_py_labels() makes them): integer and logical NA become
+#   NaN, so Python counts them ("`y` contains 3 missing label(s)"); lists are checked one level down
+#   (list(x, y) as as_py_data() makes it, class names, callbacks).
+# NaN (is.nan()) is a number, not NA: it goes to Python, whose checks name it.
+as_py_checked <- function(args, fn, fun) {
+  if (!length(args)) return(args)
+  arg_names <- names(args) %||% rep("", length(args))
+  positional <- which(!nzchar(arg_names))
+  if (length(positional)) arg_names[positional] <- py_param_names(fn, fun)[seq_along(positional)]
+  for (i in seq_along(args)) {
+    if (!is.null(args[[i]])) args[[i]] <- as_py_na(args[[i]], fn, arg_names[i])
+  }
+  args
+}
+
+as_py_na <- function(x, fn, arg, inside = FALSE) {
+  if (is.null(x) || is.function(x) || inherits(x, "python.builtin.object") || is.environment(x)) return(x)
+  if (is.list(x) && !is.data.frame(x)) {
+    if (inside) return(x)
+    for (i in seq_along(x)) {
+      if (!is.null(x[[i]])) x[[i]] <- as_py_na(x[[i]], fn, arg, inside = TRUE)
+    }
+    return(x)
+  }
+  if (!is.atomic(x)) return(x)
+  na <- if (is.double(x) || is.complex(x)) is.na(x) & !is.nan(x) else is.na(x)
+  if (!any(na)) return(x)
+  if (!is.null(dim(x))) {  # data: NA -> NaN, for Python to count
+    if (is.integer(x) || is.logical(x)) storage.mode(x) <- "double"
+    return(x)
+  }
+  if (length(x) == 1 && !inside) {
+    stop(fn, "(): `", arg, "` is NA; give a value (or leave the argument out for its default).", call. = FALSE)
+  }
+  if (length(x) == 1 || !inside) {
+    stop(fn, "(): `", arg, "` contains NA", if (length(x) > 1) paste0(" (entry ", which(na)[1], " of ", length(x), ")"),
+         "; give values, not NA.", call. = FALSE)
+  }
+  x
+}
+
+# The parameter names of a cnnkit Python function, in order (to name positional arguments in errors).
+py_param_names <- function(fn, fun) {
+  if (is.null(.cnnkit$params)) .cnnkit$params <- list()
+  if (is.null(.cnnkit$params[[fn]])) {
+    params <- reticulate::import("inspect")$signature(fun)$parameters
+    .cnnkit$params[[fn]] <- unlist(reticulate::import_builtins()$list(params$keys()))
+  }
+  .cnnkit$params[[fn]]
 }
 
 py_error_message <- function(e) {
@@ -101,9 +159,14 @@ as_py_range <- function(from, to, layer_names, fn) {
 }
 
 # Data for Keras: R vectors travel to Python as lists, which Keras' fit() rejects; 1-d arrays
-# become NumPy arrays. (R arrays with dim already become NumPy arrays.) Anything else unchanged.
+# become NumPy arrays. (R arrays with dim already become NumPy arrays.) Integer and logical NA become
+# NaN (reticulate would pass NA_integer_ as -2147483648 and a logical NA as TRUE), so Python's checks
+# count them. Anything else unchanged.
 as_py_array <- function(x) {
-  if ((is.numeric(x) || is.logical(x)) && is.null(dim(x)) && !is.object(x)) return(array(x))
+  if ((is.numeric(x) || is.logical(x)) && !is.object(x)) {
+    if ((is.integer(x) || is.logical(x)) && anyNA(x)) storage.mode(x) <- "double"
+    if (is.null(dim(x))) x <- array(x)
+  }
   x
 }
 
@@ -124,17 +187,24 @@ cnnkit_call_warn <- function(.fn, ...) {
 
 # Labels at the seam: class ids are 0-based in Keras. The rule: a factor's levels, in order, are
 # classes 0, 1, 2, ... (as.integer(f) - 1); logicals become 0/1; whole numbers are taken as given
-# (already 0-based ids) and become integers; anything else goes to Python to be rejected.
+# (already 0-based ids) and become integers; NA (in a factor, a logical or a number) becomes a double
+# NA, which reaches Python as NaN through as_py_array() (as_py_data() does that) and is counted there
+# ("`y` contains 3 missing label(s)"). Anything else (character labels: Python says to make a
+# factor) goes to Python to be rejected.
 as_py_labels <- function(y) {
-  if (is.factor(y)) return(as.integer(y) - 1L)
-  if (is.logical(y) && !anyNA(y)) return(as.integer(y))
-  if (is.numeric(y) && !is.object(y) && length(y) > 0 && all(is.finite(y)) && all(y == trunc(y)) &&
-      all(abs(y) <= .Machine$integer.max)) {
-    d <- dim(y)
+  d <- dim(y)
+  if (is.factor(y)) {
+    y <- as.integer(y) - 1L
+  } else if (is.logical(y) && !is.object(y)) {
     y <- as.integer(y)
-    if (!is.null(d) && length(d) > 1) dim(y) <- d
+  } else if (is.numeric(y) && !is.object(y) && length(y) > 0 && all(is.finite(y) | is.na(y)) &&
+             all(y == trunc(y), na.rm = TRUE) && all(abs(y) <= .Machine$integer.max, na.rm = TRUE)) {
+    y <- as.integer(y)
+  } else {
     return(y)
   }
+  if (!is.null(d) && length(d) > 1) dim(y) <- d
+  if (anyNA(y)) storage.mode(y) <- "double"
   y
 }
 
@@ -179,4 +249,7 @@ as_r_factor <- function(ids, class_names) {
 }
 
 # An R vector -> a Python list (length-one vectors too); NULL stays NULL (Python None, not []).
-as_py_list <- function(x) if (is.null(x)) NULL else as.list(x)
+as_py_list <- function(x) {
+  if (is.null(x) || is.function(x) || inherits(x, "python.builtin.object")) return(x)  # Python checks these
+  as.list(x)
+}

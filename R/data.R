@@ -85,5 +85,5 @@ image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", valid
 #' }
 #' @export
 load_images <- function(files, image_size, color_mode = "rgb") {
-  cnnkit_call("load_images", as.list(files), image_size = as_py_int(image_size), color_mode = color_mode)
+  cnnkit_call("load_images", as_py_list(files), image_size = as_py_int(image_size), color_mode = color_mode)
 }

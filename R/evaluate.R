@@ -68,7 +68,9 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = "confus
   cm <- if (inherits(evaluation, "cnnkit_evaluation")) evaluation$confusion_matrix else evaluation
   if (is.null(class_names) && !is.null(dimnames(cm))) class_names <- dimnames(cm)[[1]]
   cm <- unclass(cm)
-  if (is.numeric(cm)) cm <- matrix(as.integer(cm), nrow(cm), ncol(cm))
+  if (is.matrix(cm) && is.numeric(cm) && all(is.finite(cm) | is.na(cm)) && all(cm == trunc(cm), na.rm = TRUE)) {
+    cm <- matrix(as.integer(cm), nrow(cm), ncol(cm))  # counts (Python checks what is left)
+  }
   invisible(cnnkit_call("plot_confusion_matrix", cm, class_names = as_py_list(class_names), file = file,
                         normalize = normalize))
 }

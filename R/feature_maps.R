@@ -26,7 +26,7 @@
 plot_feature_maps <- function(model, image, layer, file = tempfile(fileext = ".png"), max_maps = 32,
                               cols = 8, cmap = "viridis") {
   invisible(cnnkit_call("plot_feature_maps", model, image, as_py_index(layer, "layer", "plot_feature_maps"),
-                        file = path.expand(file), max_maps = as_py_int(max_maps), cols = as_py_int(cols),
+                        file = if (is.character(file)) path.expand(file) else file, max_maps = as_py_int(max_maps), cols = as_py_int(cols),
                         cmap = cmap))
 }
 

@@ -4,6 +4,12 @@ Each check names the function and the argument, says what was wrong and what to 
 raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, bad value). Values arriving
 from R through reticulate are accepted where they are unambiguous: whole-number floats (``32.0``)
 become ``int``, lists become tuples.
+
+Types are not guessed from truthiness: a flag is ``True`` or ``False`` (R: ``TRUE``/``FALSE``), never
+``1``, ``"yes"`` or ``"no"``; a number is never ``True``; a string is a ``str``. (R's ``NA`` is
+rejected at the R seam, ``R/coerce.R``, before reticulate would turn a logical ``NA`` into ``True``.)
+Whole numbers are capped at ``MAX_INT`` (2**31 - 1, TensorFlow's int32 limit), so ``epochs=1e12`` is
+an error rather than a run that never ends.
 """
 
 from __future__ import annotations
@@ -12,6 +18,10 @@ import numbers
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+
+MAX_INT = 2**31 - 1
+_REAL = (numbers.Real, np.integer, np.floating)  # not complex, not np.bool_ (bool is excluded by hand)
 
 
 def _where(fn: str, arg: str) -> str:
@@ -28,27 +38,34 @@ def _is_intlike(value: Any) -> bool:
     return False
 
 
-def positive_int(value: Any, arg: str, fn: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an ``int`` >= ``minimum``, or raise naming ``arg``.
+def positive_int(value: Any, arg: str, fn: str, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
+    """Return ``value`` as an ``int`` in ``minimum..maximum``, or raise naming ``arg``.
+
+    Booleans are not numbers here (``True`` is an error), nor are strings.
 
     >>> positive_int(32.0, "filters", "conv_block")
     32
     """
     if isinstance(value, (list, tuple)) and len(value) == 1:
         value = value[0]
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+    if isinstance(value, bool) or not isinstance(value, _REAL):
         raise TypeError(
             f"{_where(fn, arg)} must be a whole number, got {value!r} "
             f"({type(value).__name__}). Pass e.g. {arg}=32."
         )
+    if not np.isfinite(value):
+        raise ValueError(f"{_where(fn, arg)} must be a whole number, got {value!r} (NaN/NA or infinite). "
+                         f"Pass e.g. {arg}={max(minimum, 1)}.")
     if not _is_intlike(value):
         raise ValueError(
             f"{_where(fn, arg)} must be a whole number, got {value!r}. "
-            f"Round it, e.g. {arg}={max(minimum, int(round(float(value)))) if np.isfinite(value) else 32}."
+            f"Round it, e.g. {arg}={min(maximum, max(minimum, int(round(float(value)))))}."
         )
     value = int(value)
     if value < minimum:
         raise ValueError(f"{_where(fn, arg)} must be >= {minimum}, got {value}.")
+    if value > maximum:
+        raise ValueError(f"{_where(fn, arg)} must be at most {maximum}, got {value}.")
     return value
 
 
@@ -64,7 +81,7 @@ def int_tuple(value: Any, arg: str, fn: str, *, length: int = 2) -> tuple[int, .
 
     ``3`` becomes ``(3, 3)``; ``[3, 5]`` becomes ``(3, 5)``.
     """
-    if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
+    if isinstance(value, _REAL) and not isinstance(value, bool):
         return (positive_int(value, arg, fn),) * length
     if isinstance(value, (list, tuple, np.ndarray)):
         items = list(value)
@@ -82,7 +99,7 @@ def int_tuple(value: Any, arg: str, fn: str, *, length: int = 2) -> tuple[int, .
 
 def shape(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> tuple[int, ...]:
     """Return an input shape (without the batch axis) as a tuple of positive ints."""
-    if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
+    if isinstance(value, _REAL) and not isinstance(value, bool):
         value = (value,)
     if not isinstance(value, (list, tuple, np.ndarray)):
         raise TypeError(
@@ -99,7 +116,7 @@ def shape(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> tuple[in
         raise ValueError(f"{_where(fn, arg)} must not be empty.")
     out = []
     for i, v in enumerate(items):
-        if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.number)) or not _is_intlike(v) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, _REAL) or not _is_intlike(v) or not 1 <= v <= MAX_INT:
             raise ValueError(
                 f"{_where(fn, arg)} must contain positive whole numbers, but entry {i + 1} of "
                 f"{len(items)} is {v!r} (in {tuple(items)!r}). Pass e.g. {arg}=(32, 32, 3)."
@@ -108,13 +125,72 @@ def shape(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> tuple[in
     return tuple(out)
 
 
+def _same(value: Any, allowed: Any) -> bool:
+    """Equality without Python's coercions: ``True`` is not ``1``, ``1.0`` is not ``"1"``, and arrays
+    or unhashable values compare as unequal instead of raising."""
+    if value is None or allowed is None:
+        return value is allowed
+    if isinstance(value, (bool, np.bool_)) or isinstance(allowed, (bool, np.bool_)):
+        return isinstance(value, (bool, np.bool_)) and isinstance(allowed, (bool, np.bool_)) and bool(value) == bool(allowed)
+    if isinstance(value, str) or isinstance(allowed, str):
+        return isinstance(value, str) and isinstance(allowed, str) and value == allowed
+    if isinstance(value, (numbers.Number, np.number)) and isinstance(allowed, (numbers.Number, np.number)):
+        return bool(value == allowed)
+    return False
+
+
 def choice(value: Any, arg: str, fn: str, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``; otherwise raise listing them."""
+    """Return the entry of ``choices`` that ``value`` is; otherwise raise listing them.
+
+    Matching is by type and value: ``True`` does not match ``1``, ``"1"`` does not match ``1``.
+    """
     choices = list(choices)
-    if value in choices:
-        return value
+    for c in choices:
+        if _same(value, c):
+            return c
     shown = ", ".join("None" if c is None else repr(c) for c in choices)
-    raise ValueError(f"{_where(fn, arg)} must be one of {shown}; got {value!r}.")
+    got = "NA/NaN" if isinstance(value, (float, np.floating)) and value != value else repr(value)
+    raise ValueError(f"{_where(fn, arg)} must be one of {shown}; got {got}.")
+
+
+def flag(value: Any, arg: str, fn: str) -> bool:
+    """``True`` or ``False`` (R: ``TRUE``/``FALSE``), or raise naming ``arg``.
+
+    Nothing else is taken for a flag: not ``1``/``0``, not ``"yes"``/``"no"``, not ``None``
+    (``bool("no")`` is ``True``: the silent bug this check prevents).
+
+    >>> flag(True, "pad", "load_fashion_mnist")
+    True
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{_where(fn, arg)} must be True or False (R: TRUE/FALSE), got {value!r} "
+                    f"({type(value).__name__}).")
+
+
+def string(value: Any, arg: str, fn: str, *, example: str = "") -> str:
+    """A non-empty ``str``, or raise naming ``arg`` (``example`` is shown as what to pass)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{_where(fn, arg)} must be a string{f' such as {example!r}' if example else ''}, "
+                        f"got {value!r} ({type(value).__name__}).")
+    if not value:
+        raise ValueError(f"{_where(fn, arg)} must not be empty{f'; pass e.g. {example!r}' if example else ''}.")
+    return value
+
+
+def optional_string(value: Any, arg: str, fn: str, *, example: str = "") -> str | None:
+    """``None`` or a non-empty ``str`` (see :func:`string`)."""
+    return None if value is None else string(value, arg, fn, example=example)
+
+
+def strings(value: Any, arg: str, fn: str) -> list[str]:
+    """One string or a non-empty sequence of strings (R: a character vector) as a list, or raise; empty
+    strings are refused (``""`` as a name or prefix would match nothing or everything)."""
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if not items or not all(isinstance(s, str) and s for s in items):
+        raise TypeError(f"{_where(fn, arg)} must be a non-empty string or a list of them (R: a character vector), "
+                        f"got {value!r}.")
+    return [str(s) for s in items]
 
 
 def keras_tensor(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> Any:
@@ -149,9 +225,10 @@ def sizes(value: Any, arg: str, fn: str, count: int) -> list[int]:
 
 def fraction(value: Any, arg: str, fn: str) -> float | None:
     """A number in (0, 1), or ``None`` (``0`` also means none): a validation split, a dropout rate."""
-    if value is None or (isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool) and value == 0):
+    if value is None or (isinstance(value, _REAL) and not isinstance(value, (bool, np.bool_))
+                         and value == 0):
         return None
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)) or not 0 < float(value) < 1:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) or not 0 < float(value) < 1:
         raise ValueError(f"{_where(fn, arg)} must be a fraction between 0 and 1 (e.g. {arg}=0.2) or None, got {value!r}.")
     return float(value)
 
@@ -160,25 +237,10 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
     """A finite number > 0 as a ``float`` (a learning rate, a factor)."""
     if isinstance(value, (list, tuple)) and len(value) == 1:
         value = value[0]
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)) or not np.isfinite(value) or value <= 0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) \
+            or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{_where(fn, arg)} must be a positive number, got {value!r}.")
     return float(value)
-
-
-def flag(value: Any, arg: str, fn: str) -> bool:
-    """``True`` or ``False`` (NumPy booleans too); anything else, such as ``"no"`` or ``1``, is an error
-    rather than read as true or false."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise TypeError(f"{_where(fn, arg)} must be True or False (R: TRUE or FALSE), got {value!r} "
-                    f"({type(value).__name__}).")
-
-
-def string(value: Any, arg: str, fn: str) -> str:
-    """A non-empty string."""
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{_where(fn, arg)} must be a non-empty string, got {value!r} ({type(value).__name__}).")
-    return value
 
 
 # --- caps on requests for unbounded work (limits.py documents them) ---------------------------------
@@ -187,7 +249,7 @@ def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = ""
     """A whole number from ``minimum`` up to the limit ``limit_name`` (see ``cnnkit.limits()``)."""
     from .limits import limit, too_many
 
-    value = positive_int(value, arg, fn, minimum=minimum)
+    value = positive_int(value, arg, fn, minimum=minimum, maximum=2**63)  # the limit's own message below
     if value > limit(limit_name, fn):
         raise ValueError(f"{_where(fn, arg)} = {value:,} is more than {too_many(limit_name, fn)}.{hint}")
     return value

@@ -112,9 +112,8 @@ def augmentation(
         specs.append((L.RandomErasing, {"factor": _factor(erase, "erase", fn), "value_range": vr}))
     if color_jitter is not None:
         specs.append((L.RandomColorJitter, {"value_range": vr, **_jitter(color_jitter, fn)}))
-    if flip not in (None, False):
-        if flip not in FLIPS:
-            v.choice(flip, "flip", fn, [None, *FLIPS])
+    flip = v.choice(flip, "flip", fn, [None, False, *FLIPS])
+    if flip is not None and flip is not False:
         specs.append((L.RandomFlip, {"mode": FLIPS[flip]}))
     if not specs:
         raise ValueError(f"{fn}(): choose at least one augmentation, e.g. augmentation(translate=0.1, rotate=0.05).")
@@ -158,10 +157,24 @@ def rand_augment(
                                     factor=factor, seed=seed)
 
 
-def _check_layer(aug: Any, fn: str) -> None:
+def _check_layer(aug: Any, fn: str, shape: tuple | None = None, same_size: bool = False) -> None:
+    """``aug`` must be a Keras layer; given an image ``shape`` (without the batch axis), it must map such
+    images to images (of the same size with ``same_size``), checked symbolically (nothing is computed)."""
     if not isinstance(aug, keras.layers.Layer):
         raise TypeError(f"{fn}(): `aug` must be a Keras layer such as augmentation(...) or rand_augment(), "
                         f"got {type(aug).__name__}.")
+    if shape is None:
+        return
+    try:
+        out = tuple(aug(keras.Input(tuple(shape)), training=True).shape[1:])
+    except Exception as e:  # noqa: BLE001 - whatever Keras raises, the layer does not take these images
+        raise ValueError(f"{fn}(): `aug` cannot take images of shape {tuple(shape)} ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:200]}). Use augmentation(...) or rand_augment() (3 channels).") from None
+    if len(out) != len(shape):
+        raise ValueError(f"{fn}(): `aug` must return images: it turns images of shape {tuple(shape)} into {out}.")
+    if same_size and out != tuple(shape):
+        raise ValueError(f"{fn}(): `aug` changes the image size ({tuple(shape)} -> {out}); drop `crop` (the "
+                         "images must keep their size here).")
 
 
 def _row_layers(aug: Any, fn: str) -> list[Any]:
@@ -179,11 +192,20 @@ def _row_layers(aug: Any, fn: str) -> list[Any]:
 
 
 def _images(x: Any, arg: str, fn: str) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 4 or not np.issubdtype(x.dtype, np.number) or len(x) == 0:
+    from ._checks import image_dtype_problem
+
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError):
+        x = np.asarray(None)
+    problem = image_dtype_problem(x.dtype)
+    if problem:
+        raise TypeError(f"{fn}(): `{arg}` {problem}.")
+    if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"{fn}(): `{arg}` must be a non-empty array of images (n, height, width, channels), "
                          f"got shape {x.shape} and dtype {x.dtype}.")
-    return x.astype("float32", copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):  # R's NA is a signalling NaN
+        return x.astype("float32", copy=False)
 
 
 def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -192,12 +214,17 @@ def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 
 def _images_and_labels(x: Any, y: Any, aug: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
-    """Check the augmentation layer, the images and that there is one label per image."""
-    _check_layer(aug, fn)
+    """Check the images, the labels (numbers, one per image, none missing) and the augmentation layer."""
+    from ._checks import _label_values
+
     x = _images(x, "x", fn)
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"{fn}(): `y` has {len(y)} labels but `x` has {len(x)} images.")
+    y = _label_values(y, "y", fn)
+    if y.ndim not in (1, 2) or len(y) != len(x):
+        raise ValueError(f"{fn}(): `y` must hold one label per image ({len(x)}), got shape {y.shape}.")
+    missing = int(np.isnan(y.astype("float64")).sum())
+    if missing:
+        raise ValueError(f"{fn}(): `y` contains {missing} missing label(s) (NaN; NA in R).")
+    _check_layer(aug, fn, x.shape[1:], same_size=fn == "augment_dataset")
     return x, y
 
 
@@ -259,13 +286,16 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
     fn = "augmented_dataset"
     x, y = _images_and_labels(x, y, aug, fn)
     batch_size = v.positive_int(batch_size, "batch_size", fn)
+    shuffle = v.flag(shuffle, "shuffle", fn)
+    seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.prefetch(tf.data.AUTOTUNE)
     if class_names is not None:
-        if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
+        if not isinstance(class_names, (list, tuple, np.ndarray)) or not len(class_names) or \
+                not all(isinstance(c, str) for c in class_names):
             raise TypeError(f"{fn}(): `class_names` must be a list of strings, got {class_names!r}.")
         ds.class_names = list(class_names)
     return ds
@@ -289,7 +319,7 @@ def with_augmentation(model: keras.Model, aug: Any) -> keras.Model:
     fn = "with_augmentation"
     if not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
-    _check_layer(aug, fn)
+    _check_layer(aug, fn, model.input_shape[1:], same_size=True)
     inputs = keras.Input(model.input_shape[1:])
     return keras.Model(inputs, model(aug(inputs)), name=f"{model.name}_augmented")
 
@@ -325,10 +355,14 @@ def plot_augmentation(
 
     fn = "plot_augmentation"
     layers = _row_layers(aug, fn)
-    x = np.asarray(images)
-    x = _images(x[None] if x.ndim == 3 else x, "images", fn)[:8]
+    x = np.asarray(images) if isinstance(images, (np.ndarray, list, tuple)) else images
+    x = _images(x[None] if getattr(x, "ndim", 0) == 3 else x, "images", fn)[:8]
+    for layer in dict.fromkeys(layers):
+        _check_layer(layer, fn, x.shape[1:])
     n = v.capped_int(n, "n", fn, "plot_images", hint=" Draw several grids for more.")
     target = check_target(file, fn)
+    if titles is not None:
+        titles = v.strings(titles, "titles", fn) if not isinstance(titles, (list, tuple)) or titles else []
     if isinstance(aug, dict):
         x = np.repeat(x[:1], len(layers), axis=0)
         titles = list(aug) if titles is None else titles

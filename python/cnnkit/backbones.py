@@ -144,6 +144,11 @@ def register_backbone(
         ...                   last_block=("block7", "top"))  # doctest: +SKIP
     """
     fn = "register_backbone"
+    overwrite = v.flag(overwrite, "overwrite", fn)
+    if not isinstance(preprocessing, str):
+        raise TypeError(f"{fn}(): `preprocessing` must be a string (a short description), got {preprocessing!r}.")
+    last_block = () if last_block is None or (isinstance(last_block, (list, tuple)) and not last_block) \
+        else tuple(v.strings(last_block, "last_block", fn))
     if not isinstance(name, str) or not _key(name):
         raise TypeError(f"{fn}(): `name` must be a non-empty string such as 'vgg16', got {name!r}.")
     for arg, f in (("factory", factory), ("preprocess", preprocess)):
@@ -163,7 +168,7 @@ def register_backbone(
         channels=v.positive_int(channels, "channels", fn),
         default_size=v.positive_int(default_size, "default_size", fn),
         weights=weights,
-        last_block=(last_block,) if isinstance(last_block, str) else tuple(last_block),
+        last_block=last_block,
         preprocessing=preprocessing,
         factory_name=_factory_name(factory),
     )
@@ -309,7 +314,7 @@ def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, any_channel
 def _check_weights_path(path: str, fn: str) -> None:
     """An existing HDF5 weights file within the size limit, checked before anything is built or read."""
     if not os.path.isfile(path) and not os.path.isdir(path):
-        raise FileNotFoundError(
+        raise ValueError(
             f"{fn}(): `weights` file {path!r} does not exist. Pass None, \"imagenet\" or the path "
             "of a weights file (.weights.h5 from model.save_weights(), or Keras' .h5 files)."
         )
@@ -369,6 +374,7 @@ def backbone(
     spec = get_spec(name, fn)
     shape = check_input_shape(spec, input_shape, fn)
     pooling = v.choice(pooling, "pooling", fn, POOLINGS)
+    trainable, include_top = v.flag(trainable, "trainable", fn), v.flag(include_top, "include_top", fn)
     return build(spec, shape, weights, pooling, trainable, include_top, fn)
 
 
@@ -464,10 +470,11 @@ def prefetch_weights(
         >>> prefetch_weights(["vgg16", "resnet50"])  # doctest: +SKIP
     """
     fn = "prefetch_weights"
-    if names is None:
-        names = list(REGISTRY)
-    elif isinstance(names, str):
-        names = [names]
+    include_top = v.flag(include_top, "include_top", fn)
+    timeout = v.positive_number(timeout, "timeout", fn)
+    if timeout > 86400:
+        raise ValueError(f"{fn}(): `timeout` is in seconds and must be at most 86400 (a day), got {timeout}.")
+    names = list(REGISTRY) if names is None else v.strings(names, "names", fn)
     specs = [get_spec(n, fn, "names") for n in names]
     shape = None if input_size is None else (v.positive_int(input_size, "input_size", fn),) * 2 + (3,)
     rows = []
@@ -501,8 +508,21 @@ def preprocess_input(x: Any, backbone: str) -> Any:
     """
     import numpy as np
 
-    spec = get_spec(backbone, "preprocess_input", "backbone")
-    return spec.preprocess(np.array(x, dtype="float32", copy=True))
+    from ._checks import image_dtype_problem
+
+    fn = "preprocess_input"
+    spec = get_spec(backbone, fn, "backbone")
+    try:
+        arr = np.array(x, copy=True)
+    except (TypeError, ValueError):
+        arr = np.array(None)
+    problem = "is None" if x is None else image_dtype_problem(arr.dtype)
+    if problem:
+        raise TypeError(f"{fn}(): `x` must be an array of images with values 0..255; it {problem}.")
+    if arr.ndim not in (3, 4) or arr.shape[-1] != spec.channels:
+        raise ValueError(f"{fn}(): `x` must be images (n, height, width, {spec.channels}) or one image "
+                         f"(height, width, {spec.channels}) for {spec.name!r}, got shape {arr.shape}.")
+    return spec.preprocess(arr.astype("float32"))
 
 
 # --- the built-in entries --------------------------------------------------------------------------

@@ -30,14 +30,24 @@ def activation_layer(activation: str, name: str | None = None) -> keras.layers.L
     return keras.layers.Activation(activation, name=name)
 
 
-def _check_activation(activation: Any, fn: str) -> str:
-    if not isinstance(activation, str):
-        raise TypeError(f"{fn}(): `activation` must be a string such as 'relu', got {activation!r}.")
+def _check_name(name: Any, fn: str, arg: str = "name") -> str | None:
+    """``None`` or a layer name (prefix): a non-empty string without ``/`` (Keras' rule)."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name or "/" in name:
+        raise TypeError(f"{fn}(): `{arg}` must be None or a non-empty string without '/' such as 'block1', "
+                        f"got {name!r}.")
+    return name
+
+
+def _check_activation(activation: Any, fn: str, arg: str = "activation") -> str:
+    if not isinstance(activation, str) or not activation:
+        raise TypeError(f"{fn}(): `{arg}` must be a string such as 'relu', got {activation!r}.")
     try:
         keras.activations.get(activation)
     except (ValueError, TypeError):
         raise ValueError(
-            f"{fn}(): `activation` {activation!r} is not a Keras activation; "
+            f"{fn}(): `{arg}` {activation!r} is not a Keras activation; "
             "use e.g. 'relu', 'tanh', 'gelu', 'sigmoid'."
         ) from None
     return activation
@@ -85,6 +95,7 @@ def conv_block(
     pool = v.choice(pool, "pool", fn, POOLS)
     pool_size = v.int_tuple(pool_size, "pool_size", fn)
     activation = _check_activation(activation, fn)
+    name = _check_name(name, fn)
     _check_fits(x, kernel_size, strides, padding, pool, pool_size, fn)
 
     y = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
@@ -122,7 +133,8 @@ def output_layer(num_classes: int, name: str | None = "predictions", fn: str = "
                  activation: str | None = None) -> keras.layers.Dense:
     """The classification layer: 1 class -> ``Dense(1, sigmoid)``; 2 or more -> ``Dense(n, softmax)``."""
     num_classes = v.positive_int(num_classes, "num_classes", fn)
-    activation = activation or ("sigmoid" if num_classes == 1 else "softmax")
+    name = _check_name(name, fn)
+    activation = ("sigmoid" if num_classes == 1 else "softmax") if activation is None else _check_activation(activation, fn)
     return keras.layers.Dense(num_classes, activation=activation, name=name)
 
 
@@ -155,6 +167,7 @@ def classifier_head(
     global_pool = v.choice(global_pool, "global_pool", fn, GLOBAL_POOLS)
     units = v.optional_units(units, "units", fn)
     num_classes = v.positive_int(num_classes, "num_classes", fn)
+    name = _check_name(name, fn)
     y = GLOBAL_POOLS[global_pool](name=_name(name, "global_pool"))(x)
     if units:
         y = keras.layers.Dense(units, activation="relu", name=_name(name, "dense"))(y)

@@ -7,7 +7,7 @@ from typing import Sequence
 import keras
 
 from . import _validate as v
-from .blocks import GLOBAL_POOLS, PADDINGS, POOLS, block_output_size, classifier_head, conv_block
+from .blocks import GLOBAL_POOLS, PADDINGS, POOLS, _check_activation, block_output_size, classifier_head, conv_block
 
 
 def simple_cnn(
@@ -54,6 +54,7 @@ def simple_cnn(
     v.choice(global_pool, "global_pool", fn, GLOBAL_POOLS)
     v.positive_int(num_classes, "num_classes", fn)
     units = v.optional_units(units, "units", fn)
+    activation = _check_activation(activation, fn)
     _check_depth(input_shape, blocks, kernel, pool, fn)
 
     inputs = keras.Input(input_shape)

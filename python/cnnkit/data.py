@@ -114,6 +114,9 @@ def _class_ids(classes: Any, fn: str) -> list[int] | None:
         return None
     if isinstance(classes, (str, int, float, np.integer)):
         classes = [classes]
+    if not isinstance(classes, (list, tuple, np.ndarray)):
+        raise TypeError(f"{fn}(): `classes` must be class ids 0-9 or class names, e.g. classes=(0, 9); "
+                        f"got {classes!r}.")
     ids = []
     for c in list(classes):
         if isinstance(c, str):
@@ -159,13 +162,13 @@ def load_fashion_mnist(
     """Fashion-MNIST as NumPy arrays: Debian files, else the Keras cache, else a Keras download.
 
     Args:
-        pad: zero-pad the 28x28 images to 32x32 (for LeNet-5).
+        pad: zero-pad the 28x28 images to 32x32 (for LeNet-5); ``True`` or ``False``.
         channels: 1 (grayscale) or 3 (the gray value repeated, for models built for RGB).
         classes: keep only these classes (ids 0-9 or names), relabelled 0, 1, ... in the order
             given; e.g. ``classes=(0, 9)`` is a 2-class problem (T-shirt/top vs Ankle boot).
         n: keep a random ``n`` training images (``None``: all 60,000).
         n_test: keep a random ``n_test`` test images (``None``: all 10,000).
-        normalize: ``float32`` in [0, 1] (``False``: the raw ``uint8`` values).
+        normalize: ``True``: ``float32`` in [0, 1]; ``False``: the raw ``uint8`` values.
         seed: seed of the random subsets.
 
     Returns:
@@ -178,6 +181,7 @@ def load_fashion_mnist(
         ((1000, 32, 32, 1), 'Ankle boot')
     """
     fn = "load_fashion_mnist"
+    pad, normalize = v.flag(pad, "pad", fn), v.flag(normalize, "normalize", fn)
     channels = v.choice(v.positive_int(channels, "channels", fn), "channels", fn, (1, 3))
     ids = _class_ids(classes, fn)
     n = None if n is None else v.positive_int(n, "n", fn)
@@ -194,7 +198,7 @@ def load_fashion_mnist(
             keep = lut[y] >= 0
             x, y = x[keep], lut[y[keep]]
         x, y = _take(x, y, size, rng)
-        out[f"x_{split}"] = _images(x, bool(pad), channels, bool(normalize))
+        out[f"x_{split}"] = _images(x, pad, channels, normalize)
         out[f"y_{split}"] = np.ascontiguousarray(y, dtype="int32")
     out["class_names"] = [FASHION_MNIST_CLASSES[i] for i in (ids or range(10))]
     out["source"] = source

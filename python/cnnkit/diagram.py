@@ -79,8 +79,10 @@ def model_mermaid(model: keras.Model, direction: str = "LR", shapes: bool = True
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model_mermaid(): `model` must be a Keras model, got {type(model).__name__}.")
-    if direction not in ("LR", "TD", "TB", "RL", "BT"):
-        raise ValueError(f"model_mermaid(): `direction` must be 'LR' or 'TD', got {direction!r}.")
+    from . import _validate as v
+
+    v.choice(direction, "direction", "model_mermaid", ("LR", "TD", "TB", "RL", "BT"))
+    shapes = v.flag(shapes, "shapes", "model_mermaid")
     lines = [f"graph {direction}"]
     members: dict[str, list[str]] = {c: [] for c in CLASSES}
     names = {layer.name for layer in model.layers}

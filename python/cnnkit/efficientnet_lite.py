@@ -104,6 +104,10 @@ def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
     input_shape = _check_input_shape(input_shape, include_top, weights, fn)
     pooling = v.choice(pooling, "pooling", fn, (None, "avg", "max"))
     classes = v.positive_int(classes, "classes", fn)
+    if classifier_activation is not None:
+        from .blocks import _check_activation
+
+        classifier_activation = _check_activation(classifier_activation, fn, "classifier_activation")
     if weights == "imagenet" and include_top and classes != 1000:
         raise ValueError(f"{fn}(): `classes` must be 1000 with weights='imagenet' and include_top=True, "
                          f"got {classes}. For your own classes use include_top=False and add a head.")
@@ -188,15 +192,11 @@ def _mbconv(x, filters_in: int, filters_out: int, kernel: int, stride: int, expa
 # --- argument checks ---------------------------------------------------------------------------
 
 def _flag(value: Any, arg: str, fn: str) -> bool:
-    if isinstance(value, (list, tuple)) and len(value) == 1:
-        value = value[0]
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}(): `{arg}` must be TRUE/FALSE (True/False), got {value!r}.")
-    return bool(value)
+    return v.flag(value, arg, fn)
 
 
 def _check_weights(weights: Any, fn: str) -> str | None:
-    if weights is None or weights == "imagenet":
+    if weights is None or (isinstance(weights, str) and weights == "imagenet"):
         return weights
     if isinstance(weights, os.PathLike):
         weights = os.fspath(weights)
@@ -263,8 +263,15 @@ def efficientnet_lite0_weights(include_top: bool = True, source: str | os.PathLi
     """
     fn = "efficientnet_lite0_weights"
     include_top = _flag(include_top, "include_top", fn)
-    if source is not None and not os.path.isfile(source):
-        raise ValueError(f"{fn}(): `source` {os.fspath(source)!r} is not a file.")
+    if source is not None:  # a path, never a number: os.path.isfile(1) would be the stdout descriptor
+        if not isinstance(source, (str, os.PathLike)):
+            raise TypeError(f"{fn}(): `source` must be the path of a .pth file, got {source!r} ({type(source).__name__}).")
+        if not os.path.isfile(source):
+            raise ValueError(f"{fn}(): `source` {os.fspath(source)!r} is not a file.")
+    if cache_dir is not None:
+        from ._files import writable_dir
+
+        cache_dir = writable_dir(cache_dir, "cache_dir", fn)
     return _weights_file(include_top, source, cache_dir, fn)
 
 
@@ -445,8 +452,17 @@ def efficientnet_lite0_preprocess(x: Any) -> Any:
     """
     fn = "efficientnet_lite0_preprocess"
     mean, std = np.asarray(MEAN_RGB, np.float32), np.asarray(STDDEV_RGB, np.float32)
-    if isinstance(x, (np.ndarray, list, tuple, int, float)):
-        x = np.asarray(x, dtype=np.float32)
+    if not (keras.ops.is_tensor(x) or keras.backend.is_keras_tensor(x)):
+        from ._checks import image_dtype_problem
+
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError):
+            arr = np.asarray(None)
+        problem = "is None" if x is None else image_dtype_problem(arr.dtype)
+        if problem:
+            raise TypeError(f"{fn}(): `x` must be RGB images (an array, values 0-255); it {problem}.")
+        x = arr.astype(np.float32)
         _check_rgb(x.shape, "x", fn)
         return (x - mean) / std
     _check_rgb(tuple(x.shape), "x", fn)

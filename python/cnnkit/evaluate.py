@@ -4,13 +4,17 @@ and plot), and class predictions for arrays or image files."""
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Sequence
 
 import keras
 import numpy as np
 
 from . import _validate as v
-from ._checks import check_data, check_images, data_class_names, is_dataset, model_input_shape
+from ._checks import (
+    check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
+    model_input_shape,
+)
 from ._plot import check_target, new_figure, save_figure
 from .precision import predictor
 from .saving import class_names_of
@@ -34,14 +38,13 @@ def _as_classes(model: keras.Model, p: np.ndarray) -> np.ndarray:
 
 
 def _names(model: keras.Model, class_names: Any, k: int, fn: str) -> list[str]:
-    names = class_names if class_names is not None else class_names_of(model)
-    if names is None:
+    """The class names given (checked: one distinct string per class), else those saved with the model,
+    else ``"0"``, ``"1"``, ..."""
+    if class_names is not None:
+        return check_class_names(model, class_names, "class_names", fn)
+    names = class_names_of(model)
+    if names is None or len(names) != k:
         return [str(i) for i in range(k)]
-    if isinstance(names, str):
-        names = [names]
-    names = [str(c) for c in names]
-    if len(names) != k:
-        raise ValueError(f"{fn}(): `class_names` has {len(names)} names but the model predicts {k} classes.")
     return names
 
 
@@ -54,9 +57,10 @@ def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision:
 
     f = predictor(model, precision, fn)
     ys, ps = [], []
-    for batch in data:  # one pass, so labels and predictions stay paired even if the dataset shuffles
-        ys.append(np.asarray(batch[1]).reshape(-1))
-        ps.append(_as_classes(model, np.asarray(f(tf.cast(batch[0], tf.float32)), dtype="float64")))
+    with dataset_errors():  # the guard check_data() put on the dataset: labels and images, batch by batch
+        for batch in data:  # one pass, so labels and predictions stay paired even if the dataset shuffles
+            ys.append(np.asarray(batch[1]).reshape(-1))
+            ps.append(_as_classes(model, np.asarray(f(tf.cast(batch[0], tf.float32)), dtype="float64")))
     if not ys:
         raise ValueError(f"{fn}(): `data` is an empty dataset.")
     return np.concatenate(ys).astype("int64"), np.concatenate(ps)
@@ -108,11 +112,22 @@ def evaluate_classifier(
         0.91
     """
     fn = "evaluate_classifier"
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+    k = model_classes(model, fn)[1]
     batch_size = v.positive_int(batch_size, "batch_size", fn)
-    k = max(2, output_kind(model)[1])
-    names = _names(model, class_names if class_names is not None else data_class_names(model, data, "data", fn), k, fn)
+    carried = data_class_names(model, data, "data", fn)  # first: a data/model mismatch is the likelier mistake
+    names = _names(model, class_names, k, fn)
+    if carried is not None:
+        if class_names is None and class_names_of(model) is None:
+            names = carried
+        elif carried != names:
+            whose = "`class_names`" if class_names is not None else "the model's (saved with it)"
+            if sorted(carried) == sorted(names):  # the same classes in another order: surely wrong
+                raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
+                                 f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
+                                 "data its classes in the model's order (R: factor(y, levels = ...)).")
+            warnings.warn(f"{fn}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
+                          f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
+                          UserWarning, stacklevel=2)
     target = check_target(file, fn) if file is not None else None
     y, p = _predict_labelled(model, data, batch_size, precision, fn)
     cm = confusion_matrix(y, p.argmax(1), k)
@@ -144,13 +159,15 @@ def plot_confusion_matrix(
         >>> plot_confusion_matrix(evaluate_classifier(model, test), file="cm.png")  # doctest: +SKIP
     """
     fn = "plot_confusion_matrix"
-    cm = np.asarray(evaluation["confusion_matrix"] if isinstance(evaluation, dict) else evaluation)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] < 2:
-        raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result or a square matrix, "
-                         f"got shape {cm.shape}.")
+    cm = _counts(evaluation, fn)
     k = cm.shape[0]
-    names = list(class_names or (evaluation.get("class_names") if isinstance(evaluation, dict) else None)
-                 or [str(i) for i in range(k)])
+    normalize = v.flag(normalize, "normalize", fn)
+    if class_names is not None:
+        names = _axis_names(class_names, k, "class_names", fn)
+    elif isinstance(evaluation, dict) and evaluation.get("class_names") is not None:
+        names = _axis_names(evaluation["class_names"], k, "evaluation", fn)
+    else:
+        names = [str(i) for i in range(k)]
     target = check_target(file, fn)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     fig = new_figure(1.2 + 0.62 * k, 0.9 + 0.55 * k)
@@ -168,6 +185,34 @@ def plot_confusion_matrix(
     ax.set_title(f"Confusion matrix (accuracy {acc:.1%}, n = {int(cm.sum())})")
     fig.colorbar(im, ax=ax, shrink=0.8, label="share of true class" if normalize else "count")
     return save_figure(fig, target)
+
+
+def _counts(evaluation: Any, fn: str) -> np.ndarray:
+    """The confusion matrix of an evaluation (or a matrix): square, at least 2x2, whole counts >= 0."""
+    if isinstance(evaluation, dict):
+        if "confusion_matrix" not in evaluation:
+            raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result (it has no "
+                             "'confusion_matrix') or a square matrix of counts.")
+        evaluation = evaluation["confusion_matrix"]
+    try:
+        cm = np.asarray(evaluation)
+    except (TypeError, ValueError):
+        cm = np.asarray(None)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] < 2 or cm.dtype.kind not in "iuf":
+        raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result or a square matrix of "
+                         f"counts, got {type(evaluation).__name__} of shape {cm.shape} and dtype {cm.dtype}.")
+    if not np.isfinite(cm).all() or (cm < 0).any() or (cm != np.round(cm)).any():
+        raise ValueError(f"{fn}(): `evaluation` must hold whole counts >= 0 (no NaN/NA), got {cm.tolist()}.")
+    return cm.astype("int64")
+
+
+def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
+    items = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple, np.ndarray)) else None
+    if items is None or not all(isinstance(c, str) for c in items):
+        raise TypeError(f"{fn}(): `{arg}` must be a list of class names (strings), got {names!r}.")
+    if len(items) != k:
+        raise ValueError(f"{fn}(): `{arg}` has {len(items)} class names but the confusion matrix has {k} classes.")
+    return [str(c) for c in items]
 
 
 def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
@@ -212,10 +257,9 @@ def predict_classes(
         ['Sneaker']
     """
     fn = "predict_classes"
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+    k = model_classes(model, fn)[1]
     batch_size = v.positive_int(batch_size, "batch_size", fn)
-    names = _names(model, class_names, max(2, output_kind(model)[1]), fn)
+    names = _names(model, class_names, k, fn)
     p = _probabilities(model, _inputs(model, x, fn), batch_size, precision, fn)
     ids = p.argmax(1)
     return {"class_id": ids.astype("int32"), "label": [names[i] for i in ids],

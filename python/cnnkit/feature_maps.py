@@ -73,6 +73,7 @@ def plot_feature_maps(
     fn = "plot_feature_maps"
     max_maps = v.positive_int(max_maps, "max_maps", fn)
     cols = v.positive_int(cols, "cols", fn)
+    _check_cmap(cmap, fn)
     if file is not None:
         check_target(file, fn)
     target, x, maps = _activations(model, image, layer, fn)
@@ -95,6 +96,14 @@ def plot_feature_maps(
     if file is None:
         return fig
     return save_figure(fig, file)
+
+
+def _check_cmap(cmap: Any, fn: str) -> None:
+    import matplotlib
+
+    if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
+        raise ValueError(f"{fn}(): `cmap` must be the name of a matplotlib colour map such as 'viridis', 'gray' "
+                         f"or 'magma', got {cmap!r}.")
 
 
 def _unit(img: np.ndarray) -> np.ndarray:
@@ -126,15 +135,26 @@ def _layer(model: keras.Model, layer: str | int, fn: str) -> keras.layers.Layer:
 
 
 def _image(model: keras.Model, image: Any, fn: str) -> np.ndarray:
+    from ._checks import image_dtype_problem
+
     want = tuple(model.input_shape[1:])
     if isinstance(image, (str, os.PathLike)):
         image = _read_image(image, want, fn)
-    x = np.asarray(image, dtype="float32")
+    try:
+        x = np.asarray(image)
+    except (TypeError, ValueError):
+        x = np.asarray(None)
+    problem = image_dtype_problem(x.dtype)
+    if image is None or problem:
+        raise TypeError(f"{fn}(): `image` must be one image (an array) or an image file path; it "
+                        f"{problem or 'is None'}.")
+    x = x.astype("float32")
     if x.ndim == len(want) - 1 and want[-1] == 1:
         x = x[..., None]  # a grayscale matrix (H, W) without a channel axis
     if x.ndim == len(want):
         x = x[None]
-    if x.shape[0] != 1 or tuple(x.shape[1:]) != tuple(d if d is not None else s for d, s in zip(want, x.shape[1:])):
+    if x.ndim != len(want) + 1 or x.shape[0] != 1 or \
+            tuple(x.shape[1:]) != tuple(d if d is not None else s for d, s in zip(want, x.shape[1:])):
         raise ValueError(f"{fn}(): `image` must be one image of shape {want} (or (1, *shape)), "
                          f"got an array of shape {np.shape(image)}.")
     if not np.all(np.isfinite(x)):

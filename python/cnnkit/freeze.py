@@ -149,11 +149,24 @@ def select_layers(
     if where is not None:
         if not callable(where):
             raise TypeError(f"{fn}(): `where` must be a function of a layer returning True/False.")
-        picks.append(_nonempty([i for i, layer in enumerate(leaves) if bool(where(layer))], "where", where, fn))
+        picks.append(_nonempty([i for i, layer in enumerate(leaves) if _where(where, layer, fn)], "where", where, fn))
     if not picks:
         return leaves
     chosen = set().union(*map(set, picks))
     return [layer for i, layer in enumerate(leaves) if i in chosen]
+
+
+def _where(where: Callable[[keras.layers.Layer], bool], layer: keras.layers.Layer, fn: str) -> bool:
+    """``where(layer)``, which must be ``True`` or ``False`` (not merely truthy: ``"no"`` is not ``False``)."""
+    try:
+        answer = where(layer)
+    except Exception as err:  # noqa: BLE001 - the user's function failed: say where
+        raise ValueError(f"{fn}(): `where` failed on layer {layer.name!r}: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0][:200] if str(err) else ''}") from None
+    if not isinstance(answer, (bool, np.bool_)):
+        raise TypeError(f"{fn}(): `where` must return True or False (R: TRUE or FALSE) for each layer, got "
+                        f"{answer!r} for layer {layer.name!r}.")
+    return bool(answer)
 
 
 def _by_regex(all_names: list[str], regex: Any, fn: str) -> list[int]:
@@ -260,11 +273,12 @@ def freeze(
     """
     fn = "freeze"
     _check_model(model, fn)
+    recompile = v.flag(recompile, "recompile", fn)
     chosen = select_layers(model, names, regex, block, start, stop, where, fn=fn)
     state = _current(model)
     state.update({id(layer): False for layer in chosen})
     _apply(model, state)
-    _after_change(model, bool(recompile), fn)
+    _after_change(model, recompile, fn)
     return model
 
 
@@ -303,6 +317,7 @@ def unfreeze(
     """
     fn = "unfreeze"
     _check_model(model, fn)
+    batchnorm, recompile = v.flag(batchnorm, "batchnorm", fn), v.flag(recompile, "recompile", fn)
     chosen = select_layers(model, names, regex, block, start, stop, where, fn=fn)
     if not batchnorm:
         kept = [layer for layer in chosen if isinstance(layer, keras.layers.BatchNormalization)]
@@ -313,7 +328,7 @@ def unfreeze(
     state = _current(model)
     state.update({id(layer): True for layer in chosen})
     _apply(model, state)
-    _after_change(model, bool(recompile), fn)
+    _after_change(model, recompile, fn)
     return model
 
 

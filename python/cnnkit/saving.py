@@ -56,7 +56,9 @@ def save_model(model: keras.Model, file: str | os.PathLike, class_names: Sequenc
     Args:
         model: a Keras model.
         file: the path, ending in ``.keras``; its folder is created if needed.
-        class_names: class names stored with the model (default: those already attached to it).
+        class_names: class names stored with the model (default: those already attached to it): one
+            distinct string per class the model predicts, in class-id order (a 1-unit sigmoid output
+            predicts 2 classes: the names of class 0 and class 1).
 
     Returns:
         The path written, as a string.
@@ -70,9 +72,9 @@ def save_model(model: keras.Model, file: str | os.PathLike, class_names: Sequenc
         raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
     path = check_file_target(file, "file", fn, (".keras",))
     if class_names is not None:
-        if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
-            raise TypeError(f"{fn}(): `class_names` must be a list of strings, got {class_names!r}.")
-        _attach(model, class_names)
+        from ._checks import check_class_names
+
+        _attach(model, check_class_names(model, class_names, "class_names", fn))
     names = class_names_of(model)
     with atomic_path(path) as tmp:
         model.save(tmp)
@@ -256,6 +258,10 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
         >>> model = load_model("runs/2025-01-01_120000/model.keras")  # doctest: +SKIP
     """
     fn = "load_model"
+    from . import _validate as v
+
+    safe_mode = v.flag(safe_mode, "safe_mode", fn)
+    compile = v.flag(compile, "compile", fn)
     if not isinstance(file, (str, os.PathLike)):
         raise TypeError(f"{fn}(): `file` must be a path to a .keras file, got {type(file).__name__}.")
     path = Path(file).expanduser()
@@ -271,7 +277,7 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
         check_model_file(path, fn, "file", bool(safe_mode))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model = keras.saving.load_model(path, compile=bool(compile), safe_mode=bool(safe_mode))
+            model = keras.saving.load_model(path, compile=compile, safe_mode=safe_mode)
         names = _stored_class_names(path)
     except ModelFileError:
         raise

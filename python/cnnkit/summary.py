@@ -19,9 +19,14 @@ def summary_text(model: keras.Model, show_trainable: bool = False, expand_nested
     Example:
         >>> print(summary_text(simple_cnn()))  # doctest: +SKIP
     """
+    from . import _validate as v
+
+    fn = "summary_text"
     if not isinstance(model, keras.Model):
-        raise TypeError(f"summary_text(): `model` must be a Keras model, got {type(model).__name__}.")
+        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+    show_trainable = v.flag(show_trainable, "show_trainable", fn)
+    expand_nested = v.flag(expand_nested, "expand_nested", fn)
     chunks: list[str] = []
     model.summary(print_fn=lambda text, *a, **k: chunks.append(text),
-                  show_trainable=bool(show_trainable), expand_nested=bool(expand_nested))
+                  show_trainable=show_trainable, expand_nested=expand_nested)
     return "".join(chunks).rstrip("\n") + "\n"
