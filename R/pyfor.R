@@ -128,22 +128,26 @@ warn_r_negative_slice <- function(iter_expr, iterable, env) {
 #' py_slice(1:10, 2)           # 3:10
 #' @export
 py_slice <- function(x, start = NULL, stop = NULL, step = 1L) {
+  # base::stop(): the argument `stop` may be a callable Python object, which R would call instead
   if (inherits(x, "python.builtin.object")) x <- reticulate::py_to_r(x)
   if (!is.vector(x) && !is.list(x)) {
-    stop("py_slice(): `x` must be a list or a vector, got ", paste(class(x), collapse = "/"), ".",
+    base::stop("py_slice(): `x` must be a list or a vector, got ", paste(class(x), collapse = "/"), ".",
          call. = FALSE)
   }
-  whole <- function(v, arg) {
+  whole <- function(v, arg, clamp = FALSE) {
     if (is.null(v)) return(NULL)
-    if (!is.numeric(v) || length(v) != 1 || is.na(v) || v != trunc(v)) {
-      stop("py_slice(): `", arg, "` must be one whole number (0-based, Python style) or NULL, got ",
-           paste(deparse(v), collapse = " "), ".", call. = FALSE)
+    ok <- !inherits(v, "python.builtin.object") && is.numeric(v) && length(v) == 1 && !is.na(v) &&
+      is.finite(v) && v == trunc(v) && (clamp || abs(v) <= .Machine$integer.max)
+    if (!ok) {
+      shown <- if (inherits(v, "python.builtin.object")) "a Python object" else paste(deparse(v), collapse = " ")
+      base::stop("py_slice(): `", arg, "` must be one whole number (0-based, Python style) or NULL, got ",
+           shown, ".", call. = FALSE)
     }
-    as.integer(v)
+    as.integer(max(min(v, .Machine$integer.max), -.Machine$integer.max))  # past the end: as Python, empty
   }
   step <- whole(step, "step")
-  if (is.null(step) || step == 0L) stop("py_slice(): `step` must not be 0.", call. = FALSE)
-  x[py_slice_positions(length(x), whole(start, "start"), whole(stop, "stop"), step)]
+  if (is.null(step) || step == 0L) base::stop("py_slice(): `step` must not be 0.", call. = FALSE)
+  x[py_slice_positions(length(x), whole(start, "start", TRUE), whole(stop, "stop", TRUE), step)]
 }
 
 # R positions (1-based) selected by Python's slice(start, stop, step) over n elements.

@@ -19,7 +19,7 @@
 compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", loss = NULL,
                                metrics = list("accuracy"), ...) {
   invisible(cnnkit_call("compile_classifier", model, learning_rate = learning_rate, optimizer = optimizer,
-                        loss = loss, metrics = as.list(metrics), ...))
+                        loss = loss, metrics = as_py_list(metrics), ...))
 }
 
 #' Train a classifier, with defaults that work

@@ -236,7 +236,10 @@ def _failure(e: BaseException) -> tuple[int, str]:
         if isinstance(e, tf.errors.ResourceExhaustedError):
             return EXIT_ENVIRONMENT, "out of memory in TensorFlow; use a smaller --batch-size or a smaller model"
         if isinstance(e, tf.errors.InvalidArgumentError):
-            return EXIT_INPUT, f"TensorFlow refused the data: {e.message.splitlines()[0] if e.message else first}"
+            from ._checks import dataset_error_message
+
+            guard = dataset_error_message(e)  # a data check that ran while the dataset was read
+            return EXIT_INPUT, guard or f"TensorFlow refused the data: {e.message.splitlines()[0] if e.message else first}"
         return EXIT_ENVIRONMENT, f"TensorFlow failed: {type(e).__name__}: {first}"
     if isinstance(e, RuntimeError):
         return EXIT_ENVIRONMENT, first

@@ -200,7 +200,14 @@ def train_classifier(
         name = v.choice(model, "model", fn, MODELS)
     elif not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
-    plan = check_fit_args(None if isinstance(model, str) else model, fn, epochs, batch_size=batch_size,
+    if data is not None:
+        if not isinstance(data, (str, os.PathLike)) or not str(data):
+            raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or the path of a folder of images in class "
+                            f"sub-folders, got {data!r} ({type(data).__name__}).")
+        if not Path(data).expanduser().is_dir():
+            raise ValueError(f"{fn}(): `data` {str(data)!r} is not a folder; pass a folder with one sub-folder of "
+                             "images per class (photos/<class>/<image>.jpg), or None for Fashion-MNIST.")
+    plan = check_fit_args(model, fn, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
                           overwrite=v.flag(overwrite, "overwrite", fn), checkpoint=False)
     settings = {"model": model if isinstance(model, str) else model_fingerprint(model),

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
-from ._checks import check_data, data_class_names, is_dataset
+from ._checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
 from ._files import atomic_path
 from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
 from .distribute import keras_multi_worker_fixes
@@ -105,16 +105,11 @@ def compile_classifier(
         'binary_crossentropy'
     """
     fn = "compile_classifier"
-    kind, _ = output_kind(model)
+    kind, _ = model_classes(model, fn)
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-            raise ValueError(f"{fn}(): `learning_rate` must be a positive number, got {learning_rate!r}.")
-        learning_rate = float(learning_rate)
-    if isinstance(optimizer, str):
-        try:
-            optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-        except ValueError:
-            raise ValueError(f"{fn}(): `optimizer` {optimizer!r} is not a Keras optimizer; use e.g. 'adam' or 'sgd'.") from None
+        learning_rate = v.positive_number(learning_rate, "learning_rate", fn)
+    optimizer = _optimizer(optimizer, learning_rate, fn)
+    metrics = _metrics(metrics, fn)
     if loss is None:
         logits = output_activation(model) in (None, "linear")
         if kind == "binary":
@@ -122,8 +117,73 @@ def compile_classifier(
         else:
             loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if logits
                     else "sparse_categorical_crossentropy")
-    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics), **kwargs)
+    else:
+        _loss(loss, fn)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
     return model
+
+
+def _optimizer(optimizer: Any, learning_rate: Any, fn: str) -> keras.optimizers.Optimizer:
+    """A Keras optimizer from a name (at ``learning_rate``) or as given; anything else names `optimizer`."""
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str) or not optimizer:
+        raise TypeError(f"{fn}(): `optimizer` must be a Keras optimizer name such as 'adam' or 'sgd', or an "
+                        f"optimizer object, got {optimizer!r} ({type(optimizer).__name__}).")
+    try:
+        return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+    except (ValueError, TypeError):
+        raise ValueError(f"{fn}(): `optimizer` {optimizer!r} is not a Keras optimizer; use e.g. 'adam' or 'sgd'.") from None
+
+
+def _metrics(metrics: Any, fn: str) -> list[Any]:
+    """Metrics as a list: one name or metric alone is a list of one (a string is not split into letters)."""
+    if isinstance(metrics, (str, keras.metrics.Metric)) or _function(metrics):
+        metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"{fn}(): `metrics` must be a list of metric names (e.g. ['accuracy']) or Keras metrics, "
+                        f"got {metrics!r} ({type(metrics).__name__}).")
+    for m in metrics:
+        if not (isinstance(m, (str, keras.metrics.Metric)) or _function(m)) or m == "":
+            raise TypeError(f"{fn}(): `metrics` must hold metric names or Keras metrics, got {m!r} "
+                            f"({type(m).__name__}) in it.")
+        if isinstance(m, str) and m not in ("acc", "crossentropy", "ce"):  # names compile() reads itself
+            try:
+                keras.metrics.get(m)
+            except (ValueError, TypeError):
+                raise ValueError(f"{fn}(): `metrics` entry {m!r} is not a Keras metric; use e.g. 'accuracy'.") from None
+    return list(metrics)
+
+
+def _function(x: Any) -> bool:
+    """A plain function (a metric or loss written by hand), not a layer or model (also callable)."""
+    return callable(x) and not isinstance(x, (str, keras.layers.Layer))
+
+
+def _loss(loss: Any, fn: str) -> None:
+    """A loss Keras knows: a name, a ``keras.losses.Loss`` or a function."""
+    if isinstance(loss, keras.losses.Loss) or _function(loss):
+        return
+    if not isinstance(loss, str) or not loss:
+        raise TypeError(f"{fn}(): `loss` must be None (the loss the output layer implies), a Keras loss name such "
+                        f"as 'sparse_categorical_crossentropy', or a loss object, got {loss!r} ({type(loss).__name__}).")
+    try:
+        keras.losses.get(loss)
+    except (ValueError, TypeError):
+        raise ValueError(f"{fn}(): `loss` {loss!r} is not a Keras loss; use e.g. 'sparse_categorical_crossentropy' "
+                         "or leave it None.") from None
+
+
+def check_callbacks(callbacks: Any, fn: str) -> list[Any]:
+    """``None``, one Keras callback or a list of them, as a list; anything else names `callbacks`."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, keras.callbacks.Callback):
+        return [callbacks]
+    if isinstance(callbacks, (list, tuple)) and all(isinstance(cb, keras.callbacks.Callback) for cb in callbacks):
+        return list(callbacks)
+    raise TypeError(f"{fn}(): `callbacks` must be a list of Keras callbacks (keras.callbacks.Callback), got "
+                    f"{callbacks!r} ({type(callbacks).__name__}).")
 
 
 def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int) -> Any:
@@ -378,36 +438,30 @@ def _overwrite(overwrite: Any, resume: Any, fn: str) -> bool:
     return overwrite
 
 
-def check_fit_args(model: Any, fn: str, epochs: Any, **kw: Any) -> FitPlan:
+def check_fit_args(model: Any, fn: str, epochs: Any, built: bool = True, **kw: Any) -> FitPlan:
     """Check :func:`fit_classifier`'s arguments (also used by :func:`fine_tune` and
-    :func:`train_classifier`) and return them as a :class:`FitPlan`. ``model=None``: a model that is
-    not built yet (by name, in :func:`train_classifier`)."""
-    if model is not None:
-        if not isinstance(model, keras.Model):
-            raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
-        output_kind(model)
+    :func:`train_classifier`) and return them as a :class:`FitPlan`. ``built=False``: the model is
+    not built yet (named, in :func:`train_classifier`), so only the other arguments are checked."""
+    if built:
+        model_classes(model, fn)
     plan = FitPlan(epochs=v.epochs(epochs, "epochs", fn), **kw)
     plan.initial_epoch = v.positive_int(plan.initial_epoch, "initial_epoch", fn, minimum=0)
     plan.batch_size = v.positive_int(plan.batch_size, "batch_size", fn)
     plan.learning_rate = v.positive_number(plan.learning_rate, "learning_rate", fn)
     plan.schedule = v.choice(plan.schedule, "schedule", fn, SCHEDULES)
     if not isinstance(plan.optimizer, keras.optimizers.Optimizer):
-        plan.optimizer = v.string(plan.optimizer, "optimizer", fn)
+        _optimizer(plan.optimizer, plan.learning_rate, fn)  # a name Keras knows, even if the model is compiled
     plan.validation_split = v.fraction(plan.validation_split, "validation_split", fn)
     es = plan.early_stopping
-    plan.early_stopping = None if es is None or (v._is_intlike(es) and int(es) == 0) or es is False \
+    plan.early_stopping = None if es is None or es is False or (v._is_intlike(es) and int(es) == 0) \
         else v.positive_int(es, "early_stopping", fn)
     plan.checkpoint = v.flag(plan.checkpoint, "checkpoint", fn)
-    if isinstance(plan.verbose, bool) or plan.verbose not in VERBOSE:
-        raise ValueError(f"{fn}(): `verbose` must be 'auto', 0 (silent), 1 (progress bar) or 2 (one line per epoch), "
-                         f"got {plan.verbose!r}.")
+    plan.verbose = v.choice(plan.verbose, "verbose", fn, VERBOSE)
     v.choice(plan.precision, "precision", fn, PRECISIONS)
-    if plan.steps_per_execution != "auto":
+    if not (isinstance(plan.steps_per_execution, str) and plan.steps_per_execution == "auto"):
         plan.steps_per_execution = v.positive_int(plan.steps_per_execution, "steps_per_execution", fn)
-    if plan.recalibrate_bn != "auto":
-        plan.recalibrate_bn = v.flag(plan.recalibrate_bn, "recalibrate_bn", fn)
-    if plan.cache_features != "auto":
-        plan.cache_features = v.flag(plan.cache_features, "cache_features", fn)
+    plan.recalibrate_bn = v.choice(plan.recalibrate_bn, "recalibrate_bn", fn, ("auto", True, False))
+    plan.cache_features = v.choice(plan.cache_features, "cache_features", fn, ("auto", True, False))
     return plan
 
 
@@ -519,8 +573,9 @@ def fit_classifier(
     if plan.validation_split and is_dataset(data):
         raise ValueError(f"{fn}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")
+    callbacks = check_callbacks(callbacks, fn)
     strategy = distribution_strategy(strategy, fn)
-    history = run_fit(model, data, validation_data, plan, run_dir, strategy, callbacks or [], fn)
+    history = run_fit(model, data, validation_data, plan, run_dir, strategy, callbacks, fn)
     if names:
         _attach(model, names)
     return history
@@ -577,8 +632,9 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
     steps = plan.steps_per_execution
     if steps == "auto" and (strategy is not None or _acts_per_batch(callbacks)):
         steps = 1  # per-batch hooks run once per execution; tf.distribute fails with more
-    cached = None if finished else cache(trained, data, validation_data, plan.batch_size, plan.precision, strategy,
-                                         plan.cache_features, verbose != 0, fn)
+    with dataset_errors():  # a dataset's guard (labels, NaN) fails while it is read: a ValueError
+        cached = None if finished else cache(trained, data, validation_data, plan.batch_size, plan.precision,
+                                             strategy, plan.cache_features, verbose != 0, fn)
     fitted, fit_data, fit_validation = trained, data, validation_data
     if cached is not None:  # train the head on the frozen part's features; callbacks still see the model
         fitted, fit_data, fit_validation = cached.head, cached.data, cached.validation_data
@@ -595,13 +651,14 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
                         validation_split=plan.validation_split or 0.0)
     fitted._initial_epoch = end if finished else None
     try:
-        with _precision(fitted, plan.precision, fn), _steps(fitted, steps, fn), \
+        with dataset_errors(), _precision(fitted, plan.precision, fn), _steps(fitted, steps, fn), \
                 keras_multi_worker_fixes(fitted, strategy):
             fitted.fit(**fit_args)
     finally:
         fitted._initial_epoch = None  # Keras keeps a restored epoch on the model for its next fit()
     if not finished and needs_recalibration(trained, plan.recalibrate_bn):
-        recalibrate_batchnorm(trained, data, plan.batch_size, plan.validation_split)
+        with dataset_errors():
+            recalibrate_batchnorm(trained, data, plan.batch_size, plan.validation_split)
     if is_multi_worker(strategy):
         broadcast_from_chief(trained, strategy)  # BatchNormalization statistics differ between workers
     if trained is not model:

@@ -28,7 +28,7 @@ from .distribute import distribution_strategy, is_chief
 from .freeze import freeze as _freeze, unfreeze as _unfreeze
 from .rundir import RunFinishedWarning, run_directory
 from .saving import _attach
-from .train import check_fit_args, run_fit, write_history_csv
+from .train import check_callbacks, check_fit_args, run_fit, write_history_csv
 
 MODES = ("feature_extraction", "fine_tune")
 
@@ -43,7 +43,7 @@ def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: st
             raise ValueError(f"{fn}(): `input_shape` {shape} differs from the backbone's input shape {own}.")
         return backbone, spec_of(backbone), shape
     spec = get_spec(backbone, fn, "backbone")
-    shape = check_input_shape(spec, (32, 32, 3) if input_shape is None else input_shape, fn)
+    shape = check_input_shape(spec, input_shape, fn)
     return build(spec, shape, weights, pooling, fn=fn), spec, shape
 
 
@@ -57,6 +57,21 @@ def inference_mode(backbone: keras.Model) -> keras.Model:
     call alone. (A model loaded from a file is rebuilt without this.)"""
     backbone._call_context_args = set()
     return backbone
+
+
+def _check_unfreeze(base: keras.Model, unfreeze_arg: Any, fn: str) -> list[str] | None:
+    """``None`` or layer-name prefixes that each name a block of ``base`` (as :func:`unfreeze`'s
+    ``block`` does), checked here so that the error names the caller and `unfreeze`."""
+    from .freeze import _strings, _unknown, flat_layers, in_block
+
+    if unfreeze_arg is None:
+        return None
+    prefixes = _strings(unfreeze_arg, "unfreeze", fn)
+    names = [layer.name for layer, _ in flat_layers(base)]
+    for prefix in prefixes:
+        if not any(in_block(name, prefix) for name in names):
+            raise _unknown(prefix, "unfreeze", names, fn)
+    return prefixes
 
 
 def _fine_tune_blocks(spec: BackboneSpec | None, unfreeze_arg: Any, fn: str) -> str | list[str]:
@@ -104,7 +119,12 @@ def transfer_model(
     mode = v.choice(mode, "mode", fn, MODES)
     pooling = v.choice(pooling, "pooling", fn, [p for p in POOLINGS if p])
     num_classes = v.positive_int(num_classes, "num_classes", fn)
+    batchnorm = v.flag(batchnorm, "batchnorm", fn)
+    if input_shape is None and not isinstance(backbone, keras.Model):
+        raise ValueError(f"{fn}(): `input_shape` None means the backbone model's own input shape, but `backbone` "
+                         f"{backbone!r} is a name; pass e.g. input_shape=(224, 224, 3).")
     base, spec, shape = _resolve_backbone(backbone, input_shape, weights, pooling, fn)
+    unfreeze = _check_unfreeze(base, unfreeze, fn)
     if len(base.output_shape) != 2:
         raise ValueError(f"{fn}(): `backbone` must end in global pooling (output (batch, features)); "
                          f"got output shape {base.output_shape}. Build it with pooling=\"avg\".")
@@ -159,6 +179,13 @@ def domain_adapted_model(
     filters = v.positive_int(adapter_filters, "adapter_filters", fn)
     layers_n = v.positive_int(adapter_layers, "adapter_layers", fn, minimum=0)
     kernel = v.int_tuple(kernel_size, "kernel_size", fn)
+    if activation is not None:
+        activation = v.string(activation, "activation", fn)
+        try:
+            keras.activations.get(activation)
+        except (ValueError, TypeError):
+            raise ValueError(f"{fn}(): `activation` {activation!r} is not a Keras activation; use e.g. 'relu', or "
+                             "None for none.") from None
     base = build(spec, shape[:2] + (spec.channels,), weights, None, trainable=False, fn=fn)
     inputs = keras.Input(shape, name="input")
     x = inputs
@@ -191,7 +218,7 @@ def _deprecated_rate(new: Any, old: Any, new_name: str, old_name: str, fn: str) 
         return new
     warnings.warn(f"{fn}(): `{old_name}` is deprecated; use `{new_name}` (the same name as in fit_classifier()).",
                   FutureWarning, stacklevel=3)
-    return old
+    return v.positive_number(old, old_name, fn)  # checked under the name the caller used
 
 
 def fine_tune(
@@ -284,7 +311,8 @@ def fine_tune(
              else v.positive_number(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
     batchnorm = v.flag(batchnorm, "batchnorm", fn)
     base = find_backbone(model, fn)
-    blocks = _fine_tune_blocks(spec_of(base), unfreeze, fn) if epochs else None
+    blocks = _fine_tune_blocks(spec_of(base), _check_unfreeze(base, unfreeze, fn), fn) if epochs else None
+    callbacks = check_callbacks(callbacks, fn)
     names = data_class_names(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
@@ -308,7 +336,7 @@ def fine_tune(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RunFinishedWarning)  # said once below, for the whole run
                 h = run_fit(model, data, validation_data, step, None if run_dir is None else Path(run_dir) / phase,
-                            strategy, callbacks or [], fn, recompile=True)  # a fresh optimizer per phase
+                            strategy, callbacks, fn, recompile=True)  # a fresh optimizer per phase
             _append(history, h, phase)
             done += n
             if rd is not None:
