@@ -23,10 +23,23 @@ as_py_shape <- function(x) {
 # reticulate call and traceback. The R session is never at risk.
 # R's NA is checked here, before reticulate converts it (a logical NA would become Python's True,
 # NA_integer_ -2147483648, NA_character_ the string "NA"): see as_py_checked().
+# Python is told that the call comes from R (cnnkit._lang), so that its messages give R's forms of
+# hints and positions; r_terms() turns the Python values in them into R's.
 cnnkit_call <- function(.fn, ...) {
   fun <- py_cnnkit()[[.fn]]
   args <- as_py_checked(list(...), .fn, fun)
+  lang <- py_lang()
+  lang$enter_r()
+  on.exit(lang$leave_r(), add = TRUE)
   tryCatch(do.call(fun, args), error = function(e) stop(py_error_message(e), call. = FALSE))
+}
+
+py_lang <- function() {
+  if (is.null(.cnnkit$lang)) {
+    py_cnnkit()
+    .cnnkit$lang <- reticulate::import("cnnkit._lang", convert = TRUE)
+  }
+  .cnnkit$lang
 }
 
 # The arguments of a call at the seam, NA-checked, named as the Python function names them.
@@ -88,7 +101,64 @@ py_error_message <- function(e) {
   msg <- conditionMessage(e)
   msg <- sub("\n*Detailed traceback:.*$", "", msg)
   msg <- sub("\n*Run `reticulate::py_last_error\\(\\)` for details\\.?\\s*$", "", msg)
-  trimws(msg)
+  r_terms(trimws(msg))
+}
+
+# A message from Python in R's terms: no exception class in front ("ValueError: "), and the values
+# Python wrote as Python values written as R values: None -> NULL, True/False -> TRUE/FALSE, nan -> NaN,
+# (32, 32, 1) -> c(32, 32, 1) (None inside -> NA), [1, 2] -> c(1, 2), [] -> list(), {'a': 1} ->
+# list(a = 1), 'text' -> "text", name=value -> name = value, a Python hint with its R form,
+# "overwrite=True (R: overwrite = TRUE; CLI: --overwrite)", -> the R form. Prose is left alone: an
+# apostrophe inside a word is not a quote, parentheses around words are not a tuple, an interval "in
+# [0, 1]" stays one, and a subscript x['a'] is not a list.
+r_terms <- function(msg) {
+  if (!length(msg) || is.na(msg)) return(msg)
+  msg <- sub("^(\\w+\\.)*\\w*(Error|Exception|Warning|Exit|Interrupt): ", "", msg, perl = TRUE)
+  msg <- gsub("\\b\\w+=\\S+ \\(R: ([^;)]+)(; CLI: [^)]*)?\\)", "\\1", msg, perl = TRUE)
+  msg <- gsub("\\bNone \\((NULL|NULL in R|R: NULL)\\)", "NULL", msg, perl = TRUE)
+  msg <- gsub("\\bNoneType\\b", "NULL", msg, perl = TRUE)
+  # 'text' -> "text" (a quote starts after a non-word character and ends before one)
+  msg <- gsub("(?<![\\w'])'((?:[^'\\\\\n]|\\\\.)*)'(?![\\w])", "\"\\1\"", msg, perl = TRUE)
+  msg <- gsub("\\bTrue\\b", "TRUE", msg, perl = TRUE)
+  msg <- gsub("\\bFalse\\b", "FALSE", msg, perl = TRUE)
+  msg <- gsub("\\bnan\\b", "NaN", msg, perl = TRUE)
+  # name=value (code in a message) -> name = value
+  msg <- gsub("(?<![\\w.=!<>-])(\\w+)=(?=[\"\\w(\\[{.-])(?!=)", "\\1 = ", msg, perl = TRUE)
+  atom <- "(?:-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?|None|TRUE|FALSE|NaN|\"[^\"]*\")"
+  items <- paste0(atom, "(?:, ", atom, ")*")
+  for (pass in 1:2) {  # inner tuples first, then the ones around them
+    msg <- gsub_fun(paste0("(?<![\\w])(?<! in )\\((?:", atom, "(?:, ", atom, ")+,?|", atom, ",)\\)"), msg, function(m) {
+      paste0("c(", sub(",?\\)$", ")", substring(m, 2)))
+    })
+    atom <- paste0("(?:", atom, "|c\\(", items, "\\))")
+    items <- paste0(atom, "(?:, ", atom, ")*")
+  }
+  msg <- gsub_fun(paste0("(?<![\\w`\\])])(?<! in )\\[(", items, ")?\\]"), msg, function(m) {
+    if (m == "[]") "list()" else paste0("c(", substr(m, 2, nchar(m) - 1), ")")
+  })
+  msg <- gsub_fun(paste0("\\{\"\\w+\": ", atom, "(?:, \"\\w+\": ", atom, ")*\\}"), msg, function(m) {
+    paste0("list(", gsub("\"(\\w+)\": ", "\\1 = ", substr(m, 2, nchar(m) - 1)), ")")
+  })
+  msg <- gsub_fun("(?<=\\(|got )(str|float|int|bool|dict|tuple|list)(?=\\)|[ .,;])", msg, function(m) {
+    c(str = "character", float = "numeric", int = "integer", bool = "logical", dict = "list", tuple = "vector",
+      list = "list")[[m]]
+  })
+  gsub("\\bNone\\b", "NULL", msg_vectors(msg), perl = TRUE)
+}
+
+# Inside c(...): None -> NA (a shape's unknown size; elsewhere None is NULL), 2.0 -> 2 (as R prints it).
+msg_vectors <- function(msg) {
+  gsub_fun("c\\([^()]*\\)", msg, function(m) {
+    gsub("(?<![\\d.])(-?\\d+)\\.0(?![\\d])", "\\1", gsub("\\bNone\\b", "NA", m, perl = TRUE), perl = TRUE)
+  })
+}
+
+# gsub() with a function of each match.
+gsub_fun <- function(pattern, x, f) {
+  m <- gregexpr(pattern, x, perl = TRUE)
+  if (m[[1]][1] == -1) return(x)
+  regmatches(x, m) <- list(vapply(regmatches(x, m)[[1]], f, character(1), USE.NAMES = FALSE))
+  x
 }
 
 # An R layer index (1-based; negative counts from the end: -1 is the last) -> Python's 0-based

@@ -87,3 +87,32 @@ image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", valid
 load_images <- function(files, image_size, color_mode = "rgb") {
   cnnkit_call("load_images", as_py_list(files), image_size = as_py_int(image_size), color_mode = color_mode)
 }
+
+#' A small real image folder to try things on
+#'
+#' Writes Fashion-MNIST training images (28x28 grayscale PNG files) into one
+#' sub-folder per class, `path/<class>/img_001.png`, ..., the layout
+#' [image_folder()] reads: for examples, tests and a first try of the
+#' your-own-images workflow without photos of your own. Class folders are
+#' named after the classes (`t_shirt_top`, `trouser`, ..., `ankle_boot`).
+#'
+#' @param path The folder to write (created; it must be empty or absent unless
+#'   `overwrite = TRUE`).
+#' @param classes The classes to write: ids 0-9 or names, as in
+#'   [load_fashion_mnist()] (default: all ten).
+#' @param n Images per class, 1 to 6000 (a random choice, the same for the
+#'   same `seed`).
+#' @param seed Seed of the choice.
+#' @param overwrite Write into a folder that is not empty (replacing the
+#'   `img_*.png` files of these classes; nothing else is touched).
+#' @return `path`.
+#' @examplesIf cnnkit_available()
+#' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 3)
+#' list.files(photos, recursive = TRUE)
+#' image_folder(photos, image_size = 28)$num_train
+#' @export
+example_image_folder <- function(path, classes = NULL, n = 20, seed = 0, overwrite = FALSE) {
+  cnnkit_call("example_image_folder", path,
+              classes = as_py_list(if (is.numeric(classes)) as_py_int(classes) else classes),
+              n = as_py_int(n), seed = as_py_int(seed), overwrite = overwrite)
+}

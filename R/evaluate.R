@@ -11,15 +11,21 @@
 #'   [fit_classifier()] (mixed precision changes probabilities by a few 1e-4).
 #' @return A `cnnkit_evaluation` list: `accuracy`, `n`, `confusion_matrix` (a
 #'   table, rows true class, columns predicted), `per_class` (a data frame:
-#'   `class`, `precision`, `recall`, `f1`, `support`), `class_names`, `file`.
-#'   Printing it shows all three.
-#' @examples
-#' \dontrun{
-#' fm <- load_fashion_mnist(n_test = 1000)
-#' ev <- evaluate_classifier(model, list(fm$x_test, fm$y_test), file = "cm.png")
+#'   `class`, `precision`, `recall`, `f1`, `support`), `averages` (a data
+#'   frame: the `"macro"` average over the classes that occur and the
+#'   support-`"weighted"` average, as scikit-learn's `classification_report`
+#'   gives them), `class_names`, `file`. Printing it shows the accuracy, the
+#'   per-class table with the averages, and the confusion matrix (the same
+#'   report as Python's); `plot()` draws the confusion matrix (see
+#'   [plot_confusion_matrix()]).
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 300, n_test = 100)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
+#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, verbose = 0)
+#' ev <- evaluate_classifier(model, list(fm$x_test, fm$y_test))
 #' ev$accuracy
-#' ev
-#' }
+#' ev            # the report
+#' plot(ev)      # the confusion matrix
 #' @export
 evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 256, file = NULL,
                                 precision = "auto") {
@@ -29,23 +35,89 @@ evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 25
 }
 
 as_r_evaluation <- function(ev) {
+  if (inherits(ev, "python.builtin.object")) ev <- reticulate::import_builtins()$dict(ev)  # an Evaluation (a dict subclass)
   names <- unlist(ev$class_names)
   cm <- ev$confusion_matrix
   storage.mode(cm) <- "integer"
   dimnames(cm) <- list(true = names, predicted = names)
   ev$confusion_matrix <- as.table(cm)
   ev$per_class <- as_r_data_frame(ev$per_class)
+  if (!is.null(ev$averages)) {
+    avg <- ev$averages
+    ev$averages <- data.frame(average = names(avg), do.call(rbind, lapply(avg, function(a) {
+      data.frame(precision = a$precision, recall = a$recall, f1 = a$f1, support = as.integer(a$support))
+    })), row.names = NULL)
+  }
   ev$class_names <- names
   structure(ev, class = "cnnkit_evaluation")
 }
 
+#' Print or plot an evaluation
+#'
+#' `print()` shows the classification report: the accuracy, the per-class
+#' precision, recall, F1 and support with their macro and weighted averages,
+#' and the confusion matrix (the same text as Python's `print(ev)` and the
+#' command line's `cnnkit evaluate`). `plot()` draws the confusion matrix
+#' on the current graphics device, or to `file` (see
+#' [plot_confusion_matrix()]).
+#'
+#' @param x An evaluation from [evaluate_classifier()].
+#' @param y Unused (for the generic).
+#' @param file,normalize As in [plot_confusion_matrix()].
+#' @param ... Unused.
+#' @return `x`, invisibly (`plot()` with `file`: the path, invisibly).
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 300, n_test = 100)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
+#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, verbose = 0)
+#' ev <- evaluate_classifier(model, list(fm$x_test, fm$y_test))
+#' print(ev)
+#' plot(ev)
+#' @name cnnkit_evaluation
 #' @export
 print.cnnkit_evaluation <- function(x, ...) {
-  cat(sprintf("accuracy: %.4f (%d images)\n\n", x$accuracy, as.integer(x$n)))
-  print(x$per_class, digits = 3, row.names = FALSE)
-  cat("\nconfusion matrix (rows: true class, columns: predicted class)\n")
-  print(x$confusion_matrix)
+  cat(format_evaluation(x), sep = "\n")
   invisible(x)
+}
+
+#' @rdname cnnkit_evaluation
+#' @export
+plot.cnnkit_evaluation <- function(x, y, file = NULL, normalize = TRUE, ...) {
+  out <- plot_confusion_matrix(x, file = file, normalize = normalize)
+  invisible(if (is.null(file)) x else out)
+}
+
+# The report's lines, character for character those of Python's format_evaluation().
+format_evaluation <- function(x) {
+  pc <- x$per_class
+  names <- x$class_names
+  w <- max(16L, max(nchar(names)) + 2L)
+  pad <- function(s, width) paste0(s, strrep(" ", pmax(0L, width - nchar(s))))
+  row <- function(label, p, r, f, s) paste0(pad(label, w), sprintf("%10.3f%10.3f%10.3f%10d", p, r, f, as.integer(s)))
+  avg <- x$averages %||% average_rows(x$confusion_matrix, pc)
+  cm <- unclass(x$confusion_matrix)
+  cw <- max(5L, nchar(as.character(max(cm))) + 1L)
+  right <- function(v) formatC(as.character(v), width = cw)
+  c(sprintf("accuracy: %.4f (%d images)", x$accuracy, as.integer(x$n)), "",
+    paste0(pad("class", w), sprintf("%10s%10s%10s%10s", "precision", "recall", "f1", "support")),
+    row(pc$class, pc$precision, pc$recall, pc$f1, pc$support), "",
+    row(paste(avg$average, "avg"), avg$precision, avg$recall, avg$f1, avg$support), "",
+    "confusion matrix (rows: true class, columns: predicted class)",
+    paste0(strrep(" ", w), paste(right(seq_along(names) - 1L), collapse = "")),
+    vapply(seq_along(names), function(i) {
+      paste0(pad(paste(i - 1L, names[i]), w), paste(right(cm[i, ]), collapse = ""))
+    }, character(1)))
+}
+
+# Macro and weighted averages from the counts (for an evaluation made before they were reported).
+average_rows <- function(cm, pc) {
+  cm <- unclass(cm)
+  present <- as.numeric((colSums(cm) + rowSums(cm)) > 0)
+  w <- list(macro = present, weighted = as.numeric(pc$support))
+  data.frame(average = names(w), t(vapply(w, function(wt) {
+    c(precision = sum(pc$precision * wt) / sum(wt), recall = sum(pc$recall * wt) / sum(wt),
+      f1 = sum(pc$f1 * wt) / sum(wt))
+  }, numeric(3))), support = sum(cm), row.names = NULL)
 }
 
 #' Plot a confusion matrix

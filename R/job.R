@@ -46,7 +46,7 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' @param verbose `"auto"` (see [fit_classifier()]), 0, 1 or 2.
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"` (see [fit_classifier()]).
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
-#'   (data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
+#'   (a `cnnkit_history` data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
 #'   non-chief worker), `finished_earlier` and `worker`.
 #' @examples
 #' \dontrun{
@@ -62,7 +62,7 @@ train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, bat
                         batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
                         subset = as_py_int(subset), run_dir = run_dir, overwrite = overwrite, strategy = strategy,
                         seed = as_py_int(seed), verbose = as_py_verbose(verbose), precision = precision)
-  r$history <- as_r_data_frame(r$history)
+  r$history <- as_r_history(r$history)
   if (!is.null(r$evaluation)) r$evaluation <- as_r_evaluation(r$evaluation)
   r
 }

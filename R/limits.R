@@ -19,7 +19,8 @@
 #' * `augment_bytes` (`CNNKIT_MAX_AUGMENT_BYTES`, 4 GiB): the images that
 #'   [augment_dataset()] makes.
 #' * `epochs` (`CNNKIT_MAX_EPOCHS`, 10,000): epochs of one training call.
-#' * `plot_images` (`CNNKIT_MAX_PLOT_IMAGES`, 32): `n` of [plot_augmentation()].
+#' * `plot_images` (`CNNKIT_MAX_PLOT_IMAGES`, 32): `n` of [plot_augmentation()]
+#'   and of [show_batch()].
 #'
 #' @return A data frame, one row per limit: `name`, `value` (what applies
 #'   now), `default`, `env` (the environment variable) and `what`.

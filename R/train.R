@@ -92,9 +92,11 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #' @param initial_epoch Number the epochs from `initial_epoch + 1`.
 #' @param resume Deprecated: runs are always resumed (`FALSE` means
 #'   `overwrite = TRUE`).
-#' @return The history: a data frame with one row per epoch (`epoch`, `loss`,
-#'   `accuracy`, `val_loss`, ..., `learning_rate`), invisibly. The model is
-#'   trained in place.
+#' @return The history, invisibly: a data frame of class `cnnkit_history`
+#'   with one row per epoch (`epoch`, `loss`, `accuracy`, `val_loss`, ...,
+#'   `learning_rate`). `print(history)` shows it, `plot(history)` draws the
+#'   loss and accuracy curves (see [plot_history()]). The model is trained in
+#'   place.
 #' @examples
 #' \dontrun{
 #' fm <- load_fashion_mnist(n = 2000)
@@ -117,7 +119,7 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                         callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose), precision = precision,
                         steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
                         cache_features = cache_features, initial_epoch = as_py_int(initial_epoch), resume = resume)
-  invisible(as_r_data_frame(h))
+  invisible(as_r_history(h))
 }
 
 #' Plot the training history
@@ -142,4 +144,60 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
 plot_history <- function(history, file = NULL) {
   if (is.data.frame(history)) history <- as.list(as.data.frame(history))
   cnnkit_plot("plot_history", history, file = file)
+}
+
+# A history from Python (a dict of lists) -> a data frame of class cnnkit_history.
+as_r_history <- function(h) {
+  df <- as_r_data_frame(h)
+  class(df) <- c("cnnkit_history", "data.frame")
+  df
+}
+
+#' Print or plot a training history
+#'
+#' [fit_classifier()], [fine_tune()] and [train_classifier()] return the
+#' history as a data frame of class `cnnkit_history` (one row per epoch), so
+#' it works wherever a data frame does. `print()` shows the number of epochs
+#' and the table (the first and last epochs of a long run); `plot()` draws
+#' the loss and accuracy curves, training and validation, on the current
+#' graphics device (RStudio's Plots pane, a knitr chunk, [grDevices::pdf()]),
+#' or writes them to `file` (see [plot_history()]).
+#'
+#' @param x A history.
+#' @param y Unused (for the generic).
+#' @param file `NULL` (draw) or an image file name, as in [plot_history()].
+#' @param n Epochs shown in full; a longer history shows its first and last
+#'   epochs.
+#' @param ... Passed to [print.data.frame()] (`print()`); unused (`plot()`).
+#' @return `x`, invisibly (`plot()` with `file`: the path, invisibly).
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 300, n_test = 100)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
+#' history <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 2, verbose = 0)
+#' history          # the table
+#' plot(history)    # the curves
+#' history$loss     # still a data frame
+#' @name cnnkit_history
+#' @export
+print.cnnkit_history <- function(x, n = 20, ...) {
+  epochs <- nrow(x)
+  df <- as.data.frame(x)
+  cat(sprintf("Training history: %d epoch%s (plot() draws it)\n", epochs, if (epochs == 1) "" else "s"))
+  if (epochs > n) {  # the first and last epochs, in one table (same column widths)
+    first <- ceiling(n / 2)
+    last <- floor(n / 2)
+    rows <- c(seq_len(first), seq(epochs - last + 1, epochs))
+    lines <- utils::capture.output(print(df[rows, , drop = FALSE], digits = 4, row.names = FALSE, ...))
+    cat(append(lines, sprintf("... (%d more epochs)", epochs - first - last), after = first + 1), sep = "\n")
+  } else {
+    print(df, digits = 4, row.names = FALSE, ...)
+  }
+  invisible(x)
+}
+
+#' @rdname cnnkit_history
+#' @export
+plot.cnnkit_history <- function(x, y, file = NULL, ...) {
+  out <- plot_history(x, file = file)
+  invisible(if (is.null(file)) x else out)
 }

@@ -99,9 +99,11 @@ domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32,
 #'   As in [fit_classifier()].
 #' @param lr,lr_fine Deprecated names of `learning_rate` and
 #'   `fine_tune_learning_rate`.
-#' @return The history of both phases: a data.frame with one row per epoch and
-#'   columns `epoch` (numbered on across the phases), `phase` (`"head"` or
-#'   `"fine_tune"`), `loss`, the metrics and their `val_` versions.
+#' @return The history of both phases, invisibly: a data frame of class
+#'   `cnnkit_history` (`print()` and `plot()` show it; the plot marks where
+#'   the second phase starts) with one row per epoch and columns `epoch`
+#'   (numbered on across the phases), `phase` (`"head"` or `"fine_tune"`),
+#'   `loss`, the metrics and their `val_` versions.
 #' @examples
 #' \dontrun{
 #' fm <- load_fashion_mnist(n = 512, pad = TRUE)
@@ -125,5 +127,5 @@ fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data 
     strategy = strategy, callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose),
     precision = precision, steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
     cache_features = cache_features, lr = lr, lr_fine = lr_fine)
-  invisible(as_r_data_frame(history))
+  invisible(as_r_history(history))
 }

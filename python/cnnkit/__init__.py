@@ -32,12 +32,13 @@ from .transfer import domain_adapted_model, fine_tune, transfer_model  # noqa: E
 from .augment import (  # noqa: E402
     augment_dataset, augmentation, augmented_dataset, plot_augmentation, rand_augment, with_augmentation,
 )
-from .data import image_folder, load_fashion_mnist, load_images  # noqa: E402
+from .data import example_image_folder, image_folder, load_fashion_mnist, load_images  # noqa: E402
 from .distribute import distribution_strategy  # noqa: E402
 from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classes  # noqa: E402
 from .job import fashion_cnn, train_classifier  # noqa: E402
 from .saving import load_model, save_model  # noqa: E402
 from .limits import limits  # noqa: E402  (issue 12: limits on untrusted input and unbounded requests)
+from .show import show_batch  # noqa: E402  (issue 13: where users look)
 from .train import fit_classifier, plot_history  # noqa: E402
 # efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
 from .efficientnet_lite import (  # noqa: E402
@@ -104,4 +105,7 @@ __all__ = [
     "classify_image",
     # issue 12
     "limits",
+    # issue 13: results users see (show_batch; plots return a Figure when file is None)
+    "show_batch",
+    "example_image_folder",
 ]

@@ -22,6 +22,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ._lang import code
+
 # --- the model -----------------------------------------------------------------------------------
 
 
@@ -70,11 +72,11 @@ def check_images_shape(model: Any, shape: tuple, arg: str, fn: str) -> None:
     got = tuple(shape)
     if len(got) == len(want) - 1 and all(w in (None, g) for w, g in zip(want[1:], got)):
         raise ValueError(f"{fn}(): `{arg}` holds one image of shape {_fmt(got)}; pass a batch of shape "
-                         f"{_fmt((1,) + got)} (Python: x[None]; R: array(x, c(1, dim(x)))).")
+                         f"{_fmt((1,) + got)} ({code('x[None]', 'array(x, c(1, dim(x)))')}).")
     if len(got) != len(want):
         hint = ""
         if len(got) == len(want) - 1 and want[-1] == 1:
-            hint = " Add the channel axis: x[..., None] in Python, dim(x) <- c(dim(x), 1) in R."
+            hint = f" Add the channel axis: {code('x[..., None]', 'dim(x) <- c(dim(x), 1)')}."
         raise ValueError(f"{fn}(): `{arg}` has shape {_fmt(got)} but the model takes {len(want)}-D input "
                          f"{_fmt(want)} (batch, height, width, channels).{hint}")
     bad = [i for i, (w, g) in enumerate(zip(want[1:], got[1:]), start=1) if w is not None and g is not None and w != g]
@@ -105,7 +107,7 @@ def image_dtype_problem(dtype: Any, sample: Any = None) -> str | None:
         kind = "U"  # R character arrays arrive as NumPy object arrays of str
     if kind == "b":
         return ("holds TRUE/FALSE (bool) values, not pixel values; if they are 0/1 images, convert them "
-                "(Python: x.astype('float32'); R: x * 1)")
+                "(" + code("x.astype('float32')", "x * 1") + ")")
     if kind == "c":
         return "holds complex numbers; images must be real numbers (take x.real or abs(x) if that is what you mean)"
     if kind in "US":
@@ -137,7 +139,7 @@ def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
     bad = int(np.size(x) - np.count_nonzero(finite))
     if bad:
         images = int(np.count_nonzero(~finite.reshape(len(x), -1).all(axis=1)))
-        raise ValueError(f"{fn}(): `{arg}` contains {bad} missing (NaN; NA in R) or infinite value(s) in {images} "
+        raise ValueError(f"{fn}(): `{arg}` contains {bad} missing ({code('NaN', 'NA or NaN')}) or infinite value(s) in {images} "
                          "image(s); remove or replace them before training.")
     return x
 
@@ -178,14 +180,15 @@ def check_labels(model: Any, y: Any, n: int, arg: str, fn: str) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        hint = " One-hot labels? Use y.argmax(axis=1) (R: max.col(y) - 1)." if y.ndim == 2 and y.shape[1] == classes else ""
+        hint = (f" One-hot labels? Use {code('y.argmax(axis=1)', 'max.col(y) - 1')}."
+                if y.ndim == 2 and y.shape[1] == classes else "")
         raise ValueError(f"{fn}(): `{arg}` must be one class id per image, shape ({n},), got shape {y.shape}.{hint}")
     if len(y) != n:
         raise ValueError(f"{fn}(): `{arg}` has {len(y)} labels but there are {n} images; they must match one to one.")
     yf = y.astype("float64")
     missing = int(np.isnan(yf).sum())
     if missing:
-        raise ValueError(f"{fn}(): `{arg}` contains {missing} missing label(s) (NaN; NA in R). Remove those images "
+        raise ValueError(f"{fn}(): `{arg}` contains {missing} missing label(s) ({code('NaN', 'NA or NaN')}). Remove those images "
                          "or give them a class.")
     if not np.isfinite(yf).all():
         raise ValueError(f"{fn}(): `{arg}` contains {int((~np.isfinite(yf)).sum())} infinite label(s).")
@@ -204,7 +207,7 @@ def _what(kind: str, classes: int) -> str:
 
 def _label_hint(lo: int, hi: int, classes: int) -> str:
     if lo == 1 and hi == classes:
-        return " The labels look 1-based: subtract 1 (R: pass a factor, or y - 1)."
+        return f" The labels look 1-based: {code('subtract 1', 'pass a factor, or y - 1')}."
     return " Build the model with num_classes set to the number of classes."
 
 
@@ -213,7 +216,7 @@ def check_class_names(model: Any, class_names: Any, arg: str, fn: str) -> list[s
     _, k = model_classes(model, fn)
     items = list(class_names) if isinstance(class_names, (list, tuple, np.ndarray)) else None
     if items is None or not all(isinstance(c, str) for c in items):
-        raise TypeError(f"{fn}(): `{arg}` must be a list of strings, one per class (R: a character vector), "
+        raise TypeError(f"{fn}(): `{arg}` must be {code('a list of strings', 'a character vector')}, one per class, "
                         f"got {class_names!r}.")
     names = [str(c) for c in items]
     if len(names) != k:
@@ -375,7 +378,7 @@ def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:
     if isinstance(data, dict) and {"x", "y"} <= set(data):
         data = (data["x"], data["y"])
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{fn}(): `{arg}` must be (x, y) (images and class ids; in R list(x, y)) or a "
+        raise TypeError(f"{fn}(): `{arg}` must be {code('(x, y)', 'list(x, y)')} (images and class ids) or a "
                         f"tf.data.Dataset, got {type(data).__name__}.")
     prefix = "" if arg == "data" else "validation " if arg == "validation_data" else f"{arg} "
     x = check_images(model, data[0], f"{prefix}x", fn)

@@ -19,6 +19,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ._lang import code
+
 
 MAX_INT = 2**31 - 1
 _REAL = (numbers.Real, np.integer, np.floating)  # not complex, not np.bool_ (bool is excluded by hand)
@@ -164,7 +166,7 @@ def flag(value: Any, arg: str, fn: str) -> bool:
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise TypeError(f"{_where(fn, arg)} must be True or False (R: TRUE/FALSE), got {value!r} "
+    raise TypeError(f"{_where(fn, arg)} must be {code('True or False', 'TRUE or FALSE')}, got {value!r} "
                     f"({type(value).__name__}).")
 
 
@@ -188,7 +190,7 @@ def strings(value: Any, arg: str, fn: str) -> list[str]:
     strings are refused (``""`` as a name or prefix would match nothing or everything)."""
     items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple, np.ndarray)) else None
     if not items or not all(isinstance(s, str) and s for s in items):
-        raise TypeError(f"{_where(fn, arg)} must be a non-empty string or a list of them (R: a character vector), "
+        raise TypeError(f"{_where(fn, arg)} must be a non-empty string or {code('a list of them', 'a character vector')}, "
                         f"got {value!r}.")
     return [str(s) for s in items]
 
@@ -200,7 +202,8 @@ def keras_tensor(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> A
     if not keras.backend.is_keras_tensor(value):
         raise TypeError(
             f"{_where(fn, arg)} must be a Keras tensor (from keras.Input(...) or a layer), "
-            f"got {type(value).__name__}. Start from e.g. keras.Input((32, 32, 3))."
+            f"got {type(value).__name__}. Start from e.g. "
+            f"{code('keras.Input((32, 32, 3))', 'keras$Input(tuple(32L, 32L, 3L))')}."
         )
     if ndim is not None and len(value.shape) != ndim:
         raise ValueError(

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from ._lang import code
 from . import _validate as v
 from .limits import limit, too_many
 
@@ -223,7 +224,7 @@ def _images_and_labels(x: Any, y: Any, aug: Any, fn: str) -> tuple[np.ndarray, n
         raise ValueError(f"{fn}(): `y` must hold one label per image ({len(x)}), got shape {y.shape}.")
     missing = int(np.isnan(y.astype("float64")).sum())
     if missing:
-        raise ValueError(f"{fn}(): `y` contains {missing} missing label(s) (NaN; NA in R).")
+        raise ValueError(f"{fn}(): `y` contains {missing} missing label(s) ({code('NaN', 'NA or NaN')}).")
     _check_layer(aug, fn, x.shape[1:], same_size=fn == "augment_dataset")
     return x, y
 

@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import keras
 from keras import applications as apps
 
+from ._lang import code
 from . import _validate as v
 from .freeze import set_trainable
 from .saving import check_weights_file
@@ -243,7 +244,7 @@ def _offline_message(fn: str, name: str, fname: str, origin: str, reason: str) -
         f'prefetch_weights("{name}") and copy its ~/.keras/models folder to {cache_dir()} here '
         f"(or set KERAS_HOME to a copy), or set {MIRROR_ENV} to a folder or server that holds "
         f'{fname}; or pass weights="/path/to/{fname}" (a weights file of this architecture); '
-        "or use weights=None (NULL in R) for random initial weights."
+        f"or use {code('weights=None', 'weights = NULL')} for random initial weights."
     )
 
 

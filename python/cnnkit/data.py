@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from ._lang import code
 from . import _validate as v
 from .limits import limit, too_many
 
@@ -203,6 +204,73 @@ def load_fashion_mnist(
     out["class_names"] = [FASHION_MNIST_CLASSES[i] for i in (ids or range(10))]
     out["source"] = source
     return out
+
+
+def folder_name(class_name: str) -> str:
+    """A class name as a folder name: lower case, runs of other characters as one ``_``
+    (``"T-shirt/top"`` -> ``"t_shirt_top"``, ``"Ankle boot"`` -> ``"ankle_boot"``)."""
+    return re.sub(r"[^a-z0-9]+", "_", class_name.lower()).strip("_")
+
+
+def example_image_folder(
+    path: str | os.PathLike,
+    classes: Sequence[int | str] | None = None,
+    n: int = 20,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> str:
+    """A small real image folder to try :func:`image_folder` on: Fashion-MNIST training images (28x28
+    grayscale PNG files) in one sub-folder per class, ``path/<class>/img_001.png``, ...
+
+    Class folders are named after the classes (``t_shirt_top``, ``trouser``, ..., ``ankle_boot``).
+
+    Args:
+        path: the folder to write (created; it must be empty or absent unless ``overwrite``).
+        classes: the classes to write (ids 0-9 or names, as in :func:`load_fashion_mnist`; default:
+            all ten).
+        n: images per class, 1 to 6,000 (a random choice, the same for the same ``seed``).
+        seed: seed of the choice.
+        overwrite: write into a folder that is not empty (replacing the ``img_*.png`` files of
+            these classes; nothing else is touched).
+
+    Returns:
+        ``path``, as a string.
+
+    Example:
+        >>> import tempfile
+        >>> photos = example_image_folder(tempfile.mkdtemp(), classes=["Sneaker", "Bag"], n=3)
+        >>> sorted(p.name for p in Path(photos).iterdir())
+        ['bag', 'sneaker']
+        >>> image_folder(photos, image_size=28)["num_train"]
+        6
+    """
+    from PIL import Image
+
+    fn = "example_image_folder"
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise TypeError(f"{fn}(): `path` must be a folder path (a string), got {path!r}.")
+    ids = _class_ids(classes, fn)
+    n = v.positive_int(n, "n", fn, maximum=6000)
+    seed = v.positive_int(seed, "seed", fn, minimum=0)
+    overwrite = v.flag(overwrite, "overwrite", fn)
+    root = Path(path).expanduser()
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{fn}(): `path` {str(root)!r} is a file; pass a new folder.")
+    if root.is_dir() and any(root.iterdir()) and not overwrite:
+        raise ValueError(f"{fn}(): `path` {str(root)!r} is not empty; pass a new folder, or "
+                         f"{code('overwrite=True', 'overwrite = TRUE')} to write into it.")
+    raw, _ = fashion_mnist_raw()
+    x, y = raw["x_train"], raw["y_train"]
+    rng = np.random.default_rng(seed)
+    width = max(3, len(str(n)))
+    for c in ids or range(10):
+        folder = root / folder_name(FASHION_MNIST_CLASSES[c])
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("img_*.png"):
+            old.unlink()
+        for j, i in enumerate(np.sort(rng.choice(np.flatnonzero(y == c), size=n, replace=False)), 1):
+            Image.fromarray(np.asarray(x[i], dtype="uint8"), "L").save(folder / f"img_{j:0{width}d}.png")
+    return str(path)
 
 
 # --- image files: one checked open for every reader ------------------------------------------------

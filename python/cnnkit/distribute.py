@@ -38,6 +38,7 @@ from typing import Any, Iterator
 
 import keras
 
+from ._lang import code
 from . import _validate as v
 
 STRATEGIES = (None, "mirrored")
@@ -147,8 +148,8 @@ def distribution_strategy(strategy: Any = "mirrored", fn: str = "distribution_st
                 f"{fn}(): `strategy`='mirrored' with a cluster from {source} trains on several workers "
                 "(MultiWorkerMirroredStrategy), which TensorFlow can only set up before it runs anything, "
                 "and this process has already built a model or run TensorFlow. Create the strategy first "
-                "thing in the script: cnnkit.distribution_strategy('mirrored') right after `import cnnkit` "
-                "(R: distribution_strategy(\"mirrored\") right after library(cnnkit)); "
+                "thing in the script: " + code("cnnkit.distribution_strategy('mirrored') right after `import cnnkit`",
+                                               'distribution_strategy("mirrored") right after library(cnnkit)') + "; "
                 "`cnnkit train --strategy mirrored` does it for you.") from None
     _CREATED[strategy] = made
     return made

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from ._lang import code
 from . import _validate as v
 from ._checks import (
     check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
@@ -81,6 +82,81 @@ def _per_class(cm: np.ndarray, names: list[str]) -> dict[str, list]:
             "support": true.astype(int).tolist()}
 
 
+def _averages(cm: np.ndarray, per_class: dict[str, list]) -> dict[str, dict[str, float]]:
+    """Macro (unweighted mean over the classes that occur in the labels or the predictions, as
+    scikit-learn's ``classification_report`` does) and support-weighted averages of precision,
+    recall and F1."""
+    present = (cm.sum(0) + cm.sum(1)) > 0
+    support = np.asarray(per_class["support"], dtype="float64")
+    n = int(cm.sum())
+    out = {}
+    for name, weights in (("macro", present.astype("float64")), ("weighted", support)):
+        total = weights.sum()
+        out[name] = {m: float(np.dot(per_class[m], weights) / total) if total > 0 else 0.0
+                     for m in ("precision", "recall", "f1")}
+        out[name]["support"] = n
+    return out
+
+
+class Evaluation(dict):
+    """What :func:`evaluate_classifier` returns: a dict (``accuracy``, ``n``, ``confusion_matrix``,
+    ``per_class``, ``averages``, ``class_names``, ``file``) that prints as a classification report
+    (accuracy, the per-class table with macro and weighted averages, the confusion matrix), shows
+    as HTML tables in Jupyter, and draws its confusion matrix with :meth:`plot`.
+
+    Example:
+        >>> ev = evaluation_from_counts([[5, 1], [2, 7]], ["cat", "dog"])
+        >>> ev["accuracy"], ev["averages"]["macro"]["recall"]
+        (0.8, 0.8055555555555556)
+        >>> print(ev)  # doctest: +NORMALIZE_WHITESPACE
+        accuracy: 0.8000 (15 images)
+        <BLANKLINE>
+        class           precision    recall        f1   support
+        cat                 0.714     0.833     0.769         6
+        dog                 0.875     0.778     0.824         9
+        <BLANKLINE>
+        macro avg           0.795     0.806     0.796        15
+        weighted avg        0.811     0.800     0.802        15
+        <BLANKLINE>
+        confusion matrix (rows: true class, columns: predicted class)
+                            0    1
+        0 cat               5    1
+        1 dog               2    7
+    """
+
+    def __repr__(self) -> str:
+        return format_evaluation(self)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        return evaluation_html(self)
+
+    def plot(self, file: str | os.PathLike | None = None, normalize: bool = True) -> Any:
+        """The confusion matrix, as :func:`plot_confusion_matrix` draws it (a ``Figure``, or the path
+        written when ``file`` is given)."""
+        return plot_confusion_matrix(self, file=file, normalize=normalize)
+
+
+def evaluation_from_counts(confusion_matrix: Any, class_names: Sequence[str] | None = None) -> Evaluation:
+    """An :class:`Evaluation` from a confusion matrix of counts (rows true class, columns predicted):
+    accuracy, the per-class table and the averages, as :func:`evaluate_classifier` computes them."""
+    fn = "evaluation_from_counts"
+    cm = _counts(confusion_matrix, fn)
+    k = cm.shape[0]
+    names = [str(i) for i in range(k)] if class_names is None else _axis_names(class_names, k, "class_names", fn)
+    per_class = _per_class(cm, names)
+    return Evaluation(accuracy=float(np.trace(cm) / max(cm.sum(), 1)), n=int(cm.sum()), confusion_matrix=cm,
+                      per_class=per_class, averages=_averages(cm, per_class), class_names=names, file=None)
+
+
+def as_evaluation(ev: dict[str, Any]) -> Evaluation:
+    """An evaluation read back (a run's ``metrics.json``) as an :class:`Evaluation` (averages recomputed)."""
+    out = evaluation_from_counts(np.asarray(ev["confusion_matrix"], dtype="int64"), ev.get("class_names"))
+    out["file"] = ev.get("file")
+    return out
+
+
 def evaluate_classifier(
     model: keras.Model,
     data: Any,
@@ -102,14 +178,23 @@ def evaluate_classifier(
             (probabilities differ from float32 by a few 1e-4 in mixed precision).
 
     Returns:
-        A dict: ``accuracy``, ``n``, ``confusion_matrix`` (``(k, k)`` counts, rows true, columns
-        predicted), ``per_class`` (dict of lists: ``class``, ``precision``, ``recall``, ``f1``,
-        ``support``), ``class_names`` and ``file``.
+        An :class:`Evaluation`, a dict that prints as a classification report: ``accuracy``, ``n``,
+        ``confusion_matrix`` (``(k, k)`` counts, rows true, columns predicted), ``per_class`` (dict
+        of lists: ``class``, ``precision``, ``recall``, ``f1``, ``support``), ``averages``
+        (``{"macro": {...}, "weighted": {...}}``: precision, recall, f1, support), ``class_names``
+        and ``file``. ``ev.plot()`` draws the confusion matrix.
 
     Example:
-        >>> d = load_fashion_mnist(n_test=500)  # doctest: +SKIP
-        >>> evaluate_classifier(model, (d["x_test"], d["y_test"]), d["class_names"])["accuracy"]  # doctest: +SKIP
-        0.91
+        >>> d = load_fashion_mnist(n=300, n_test=100)
+        >>> model = simple_cnn((28, 28, 1), blocks=1, filters=4, units=8, num_classes=10)
+        >>> _ = fit_classifier(model, (d["x_train"], d["y_train"]), epochs=1, verbose=0)
+        >>> ev = evaluate_classifier(model, (d["x_test"], d["y_test"]), d["class_names"])
+        >>> ev["n"], sorted(ev["averages"])
+        (100, ['macro', 'weighted'])
+        >>> print(ev)  # doctest: +ELLIPSIS
+        accuracy: 0... (100 images)
+        ...
+        macro avg ...
     """
     fn = "evaluate_classifier"
     k = model_classes(model, fn)[1]
@@ -124,15 +209,13 @@ def evaluate_classifier(
             if sorted(carried) == sorted(names):  # the same classes in another order: surely wrong
                 raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
                                  f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
-                                 "data its classes in the model's order (R: factor(y, levels = ...)).")
+                                 f"data its classes in the model's order{code('', ' (factor(y, levels = ...))')}.")
             warnings.warn(f"{fn}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
                           f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
                           UserWarning, stacklevel=2)
     target = check_target(file, fn) if file is not None else None
     y, p = _predict_labelled(model, data, batch_size, precision, fn)
-    cm = confusion_matrix(y, p.argmax(1), k)
-    out = {"accuracy": float(np.trace(cm) / cm.sum()), "n": int(cm.sum()), "confusion_matrix": cm,
-           "per_class": _per_class(cm, names), "class_names": names, "file": None}
+    out = evaluation_from_counts(confusion_matrix(y, p.argmax(1), k), names)
     if target is not None:
         out["file"] = plot_confusion_matrix(out, file=target)
     return out
@@ -271,17 +354,46 @@ def predict_classes(
 
 
 def format_evaluation(result: dict[str, Any]) -> str:
-    """The evaluation as text: accuracy, the per-class table and the confusion matrix."""
+    """The evaluation as text (how an :class:`Evaluation` prints; the R package prints the same):
+    accuracy, the per-class table with macro and weighted averages, and the confusion matrix."""
     pc, names = result["per_class"], result["class_names"]
-    w = max(12, max(len(n) for n in names) + 2)
+    averages = result.get("averages") or _averages(np.asarray(result["confusion_matrix"]), pc)
+    w = max(16, max(len(n) for n in names) + 2)
+
+    def row(label: str, p: float, r: float, f: float, support: int) -> str:
+        return f"{label:<{w}}{p:>10.3f}{r:>10.3f}{f:>10.3f}{int(support):>10d}"
+
     lines = [f"accuracy: {result['accuracy']:.4f} ({result['n']} images)", "",
-             f"{'class':<{w}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
-    for i, n in enumerate(names):
-        lines.append(f"{n:<{w}}{pc['precision'][i]:>10.3f}{pc['recall'][i]:>10.3f}{pc['f1'][i]:>10.3f}{pc['support'][i]:>9d}")
-    cm = result["confusion_matrix"]
+             f"{'class':<{w}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    lines += [row(n, pc["precision"][i], pc["recall"][i], pc["f1"][i], pc["support"][i]) for i, n in enumerate(names)]
+    lines.append("")
+    lines += [row(f"{a} avg", *(averages[a][m] for m in ("precision", "recall", "f1", "support")))
+              for a in ("macro", "weighted")]
+    cm = np.asarray(result["confusion_matrix"])
     lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
     cw = max(5, len(str(int(cm.max()))) + 1)
     lines.append(" " * w + "".join(f"{j:>{cw}}" for j in range(len(names))))
     for i, n in enumerate(names):
         lines.append(f"{f'{i} {n}':<{w}}" + "".join(f"{int(c):>{cw}}" for c in cm[i]))
     return "\n".join(lines)
+
+
+def evaluation_html(result: dict[str, Any]) -> str:
+    """The report as HTML tables (Jupyter's display of an :class:`Evaluation`)."""
+    import html
+
+    pc, names = result["per_class"], result["class_names"]
+    averages = result.get("averages") or _averages(np.asarray(result["confusion_matrix"]), pc)
+    cells = lambda vals, tag="td": "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in vals)  # noqa: E731
+    rows = [cells(["class", "precision", "recall", "f1", "support"], "th")]
+    rows += [cells([n, f"{pc['precision'][i]:.3f}", f"{pc['recall'][i]:.3f}", f"{pc['f1'][i]:.3f}", pc["support"][i]])
+             for i, n in enumerate(names)]
+    rows += [cells([f"{a} avg"] +
+                   [f"{averages[a][m]:.3f}" for m in ("precision", "recall", "f1")] + [averages[a]["support"]])
+             for a in ("macro", "weighted")]
+    cm = np.asarray(result["confusion_matrix"])
+    cm_rows = [cells(["true \\ predicted"] + names, "th")]
+    cm_rows += [f"<th>{html.escape(n)}</th>" + cells(int(c) for c in cm[i]) for i, n in enumerate(names)]
+    table = lambda rs: "<table>" + "".join(f"<tr>{r}</tr>" for r in rs) + "</table>"  # noqa: E731
+    return (f"<p><b>accuracy: {result['accuracy']:.4f}</b> ({result['n']} images)</p>" + table(rows) +
+            "<p>confusion matrix (rows: true class, columns: predicted class)</p>" + table(cm_rows))

@@ -12,6 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from ._lang import code
 from . import _validate as v
 from ._plot import check_target, finish, new_figure
 
@@ -121,7 +122,9 @@ def _layer(model: keras.Model, layer: str | int, fn: str) -> keras.layers.Layer:
     elif v._is_intlike(layer):
         i, n = int(layer), len(model.layers)
         if not -n <= i < n:
-            raise ValueError(f"{fn}(): `layer` index {i} is out of range for {n} layers (0-based).")
+            shown = code(f"{i} is out of range for {n} layers (0-based; -1 is the last)",
+                         f"{i + 1 if i >= 0 else i} is out of range: the model has {n} layers (1 to {n}, or -{n} to -1)")
+            raise ValueError(f"{fn}(): `layer` index {shown}.")
         target = model.layers[i]
     else:
         raise TypeError(f"{fn}(): `layer` must be a layer name or an index, got {layer!r}.")

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import keras
 import numpy as np
 
+from ._lang import code
 from . import _validate as v
 
 Selector = Any
@@ -164,7 +165,7 @@ def _where(where: Callable[[keras.layers.Layer], bool], layer: keras.layers.Laye
         raise ValueError(f"{fn}(): `where` failed on layer {layer.name!r}: {type(err).__name__}: "
                          f"{str(err).splitlines()[0][:200] if str(err) else ''}") from None
     if not isinstance(answer, (bool, np.bool_)):
-        raise TypeError(f"{fn}(): `where` must return True or False (R: TRUE or FALSE) for each layer, got "
+        raise TypeError(f"{fn}(): `where` must return {code('True or False', 'TRUE or FALSE')} for each layer, got "
                         f"{answer!r} for layer {layer.name!r}.")
     return bool(answer)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import keras
-import numpy as np
 
 from . import _validate as v
 from ._files import atomic_path, writable_dir
@@ -250,9 +249,10 @@ def _finished_run(rd: Any, fn: str) -> dict[str, Any]:
     """What a finished run directory holds, read back instead of training again."""
     from .train import RunLog, read_history_csv
 
+    from .evaluate import as_evaluation
+
     metrics = json.loads((rd.path / "metrics.json").read_text())
-    ev = dict(metrics["evaluation"])
-    ev["confusion_matrix"] = np.asarray(ev["confusion_matrix"], dtype="int64")
+    ev = as_evaluation(metrics["evaluation"])  # prints as the report, as a fresh run's does
     warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run (test accuracy {metrics['accuracy']:.4f}); "
                   "nothing was trained. To train again, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite) "
                   "or use another run_dir.", RunFinishedWarning, stacklevel=3)

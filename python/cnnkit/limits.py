@@ -17,7 +17,7 @@ name               environment variable            default
 ``model_bytes``    ``CNNKIT_MAX_MODEL_BYTES``      4 GiB uncompressed per model or weights file
 ``augment_bytes``  ``CNNKIT_MAX_AUGMENT_BYTES``    4 GiB of images made by ``augment_dataset()``
 ``epochs``         ``CNNKIT_MAX_EPOCHS``           10,000 epochs per training call
-``plot_images``    ``CNNKIT_MAX_PLOT_IMAGES``      32 augmented versions per row in ``plot_augmentation()``
+``plot_images``    ``CNNKIT_MAX_PLOT_IMAGES``      32 images per row of ``plot_augmentation()``, per ``show_batch()``
 ``feature_cache``  ``CNNKIT_MAX_FEATURE_CACHE``    2 GiB of a frozen backbone's features kept by ``fit_classifier()``
 =================  ==============================  =========================================================
 
@@ -45,7 +45,7 @@ LIMITS: dict[str, Limit] = {
     "model_bytes": Limit(4 << 30, "CNNKIT_MAX_MODEL_BYTES", "uncompressed bytes of one model or weights file"),
     "augment_bytes": Limit(4 << 30, "CNNKIT_MAX_AUGMENT_BYTES", "bytes of images made by augment_dataset()"),
     "epochs": Limit(10_000, "CNNKIT_MAX_EPOCHS", "epochs of one training call"),
-    "plot_images": Limit(32, "CNNKIT_MAX_PLOT_IMAGES", "augmented versions per row in plot_augmentation()"),
+    "plot_images": Limit(32, "CNNKIT_MAX_PLOT_IMAGES", "images per row of plot_augmentation(), per show_batch()"),
     "feature_cache": Limit(2 << 30, "CNNKIT_MAX_FEATURE_CACHE", "bytes of a frozen backbone's features kept in memory"),
 }
 

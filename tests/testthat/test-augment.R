@@ -54,6 +54,6 @@ test_that("plot_augmentation() with a named list draws one row per augmentation"
   # 2 rows (one per augmentation, not per image) x 4 columns: 560 x 300 pixels (PNG header)
   size <- readBin(readBin(file, "raw", 24)[17:24], "integer", n = 2, size = 4, endian = "big")
   expect_equal(size, c(560L, 300L))
-  expect_error(plot_augmentation(fm$x_train, list(rot = "rotate"), file = file), "`aug`\\['rot'\\]")
+  expect_error(plot_augmentation(fm$x_train, list(rot = "rotate"), file = file), "`aug`\\[\"rot\"\\]")
   expect_error(plot_augmentation(fm$x_train, list(), file = file), "`aug`")
 })

@@ -54,7 +54,7 @@ check <- function(case, fn, expr) {
                       error = function(e) conditionMessage(e))
   meets <- if (isTRUE(case$ok)) identical(outcome, "ok") else
     !identical(outcome, "ok") && grepl(paste0(fn, "()"), outcome, fixed = TRUE) &&
-      grepl(case$error_names, outcome, fixed = TRUE) && grepl(case$message %||% "", outcome, fixed = TRUE)
+      grepl(case$error_names, outcome, fixed = TRUE) && grepl(case$r_message %||% case$message %||% "", outcome, fixed = TRUE)
   if (is.null(case$xfail)) {
     expect_true(meets, label = paste(label, "->", outcome))
   } else {

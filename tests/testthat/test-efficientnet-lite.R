@@ -124,7 +124,7 @@ test_that("bad input: too small, channels != 3 with weights, ...: errors name th
     msg <- conditionMessage(err)
     expect_match(msg, paste0(case$call, "()"), fixed = TRUE, label = label)
     expect_match(msg, case$error_names, fixed = TRUE, label = label)
-    expect_match(msg, case$says, fixed = TRUE, label = label)
+    expect_match(msg, case$r_says %||% case$says, fixed = TRUE, label = label)
     expect_null(conditionCall(err))
   }
   expect_equal(efficientnet_lite0(include_top = FALSE, input_shape = c(32, 32, 3))$output_shape[[2]], 1L)
