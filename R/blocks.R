@@ -20,11 +20,9 @@
 #' @param name Optional prefix for the layer names (`"block1"` gives
 #'   `block1_conv`, `block1_act`, `block1_pool`).
 #' @return The output Keras tensor.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' input <- keras$layers$Input(tuple(32L, 32L, 3L))
 #' conv_block(input) |> conv_block() |> conv_block()  # shape (None, 4, 4, 32)
-#' }
 #' @export
 conv_block <- function(x, filters = 32, kernel_size = 3, strides = 1, padding = "same",
                        pool = "max", pool_size = 2, activation = "relu", name = NULL) {
@@ -46,12 +44,10 @@ conv_block <- function(x, filters = 32, kernel_size = 3, strides = 1, padding = 
 #' @param global_pool `"avg"` or `"max"`.
 #' @param name Optional prefix for the layer names.
 #' @return The output Keras tensor `(B, num_classes)`.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' input <- keras$layers$Input(tuple(32L, 32L, 3L))
 #' output <- conv_block(input) |> conv_block() |> conv_block() |> classifier_head()
-#' keras$Model(input, output)  # 28,097 parameters
-#' }
+#' keras$Model(input, output)$count_params()  # 28,097
 #' @export
 classifier_head <- function(x, units = 256, num_classes = 1, global_pool = "avg", name = NULL) {
   cnnkit_call("classifier_head", x, units = as_py_int(units), num_classes = as_py_int(num_classes),
@@ -67,10 +63,9 @@ classifier_head <- function(x, units = 256, num_classes = 1, global_pool = "avg"
 #' @param name Layer name (default `"predictions"`).
 #' @param activation Override the activation (default: chosen from `num_classes`).
 #' @return A Keras `Dense` layer.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' output_layer(10)
-#' }
+#' output_layer(1)$get_config()$activation   # "sigmoid"
 #' @export
 output_layer <- function(num_classes, name = "predictions", activation = NULL) {
   cnnkit_call("output_layer", as_py_int(num_classes), name = name, activation = activation)

@@ -16,11 +16,9 @@
 #' shapes.
 #'
 #' @format A `python.builtin.module` (an active binding: created on first use).
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' input <- keras$layers$Input(tuple(32L, 32L, 3L))
 #' keras$layers$Conv2D(32L, tuple(3L, 3L), padding = "same")(input)
-#' }
 #' @export
 keras <- NULL
 
@@ -33,10 +31,8 @@ keras <- NULL
 #' @param convert Convert the result back to R when it is returned from Python?
 #'   `TRUE` or `FALSE`.
 #' @return A Python tuple.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' tuple(32L, 32L, 3L)
-#' }
 #' @export
 tuple <- function(..., convert = FALSE) {
   if (!isTRUE(convert) && !isFALSE(convert)) {
@@ -52,6 +48,7 @@ tuple <- function(..., convert = FALSE) {
   ns <- topenv()
   rm("keras", envir = ns)
   makeActiveBinding("keras", keras_module, ns)
+  register_vignette_engine()
 }
 
 # The value of `keras`: a reticulate delay-load proxy, made once, on first use.
@@ -111,10 +108,8 @@ cnnkit_python_path <- function() {
 #' it directly for anything the R wrappers do not cover.
 #'
 #' @return The Python module `cnnkit` (a `python.builtin.module`).
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' py_cnnkit()$simple_cnn()$count_params()
-#' }
 #' @export
 py_cnnkit <- function() {
   if (is.null(.cnnkit$module)) {

@@ -16,11 +16,9 @@
 #' @param global_pool `"avg"` or `"max"`.
 #' @param activation Activation inside the blocks.
 #' @return An uncompiled Keras model.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' simple_cnn()                       # 28,097 parameters
 #' simple_cnn(c(28, 28, 1), blocks = 2, num_classes = 10)
-#' }
 #' @export
 simple_cnn <- function(input_shape = c(32, 32, 3), blocks = 3, filters = 32, kernel_size = 3,
                        pool = "max", units = 256, num_classes = 1, global_pool = "avg",

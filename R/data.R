@@ -16,12 +16,10 @@
 #' @param seed Seed of the random subsets.
 #' @return A list: `x_train`, `y_train` (factor), `x_test`, `y_test`,
 #'   `class_names`, `source` (where the files were found).
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' fm <- load_fashion_mnist(pad = TRUE, n = 1000)
 #' dim(fm$x_train)     # 1000 32 32 1
 #' table(fm$y_train)
-#' }
 #' @export
 load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NULL, n_test = NULL,
                                normalize = TRUE, seed = 0) {
@@ -54,12 +52,12 @@ load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NU
 #' @param batch_size Images per batch.
 #' @return A list: `train` and `validation` (Python `tf.data.Dataset`s or
 #'   `NULL`), `class_names`, `num_train`, `num_validation`, `skipped`.
-#' @examples
-#' \dontrun{
-#' d <- image_folder("photos", image_size = 64, validation_split = 0.2)
-#' fit_classifier(simple_cnn(c(64, 64, 3), num_classes = length(d$class_names)),
-#'                d$train, validation_data = d$validation, epochs = 5)
-#' }
+#' @examplesIf cnnkit_available()
+#' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag", "Dress"), n = 10)
+#' d <- image_folder(photos, image_size = 32, validation_split = 0.2)
+#' d$class_names
+#' model <- simple_cnn(c(32, 32, 3), blocks = 1, filters = 4, units = 8, num_classes = length(d$class_names))
+#' fit_classifier(model, d$train, validation_data = d$validation, epochs = 1, verbose = 0)
 #' @export
 image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", validation_split = NULL,
                          seed = 0, batch_size = 32) {
@@ -79,10 +77,10 @@ image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", valid
 #' @param image_size `c(height, width)`.
 #' @param color_mode `"rgb"` or `"grayscale"`.
 #' @return An array `(n, height, width, channels)` in `[0, 1]`.
-#' @examples
-#' \dontrun{
-#' dim(load_images(c("a.png", "b.jpg"), 28, "grayscale"))  # 2 28 28 1
-#' }
+#' @examplesIf cnnkit_available()
+#' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 2)
+#' files <- list.files(photos, recursive = TRUE, full.names = TRUE)
+#' dim(load_images(files, 28, "grayscale"))  # 4 28 28 1
 #' @export
 load_images <- function(files, image_size, color_mode = "rgb") {
   cnnkit_call("load_images", as_py_list(files), image_size = as_py_int(image_size), color_mode = color_mode)

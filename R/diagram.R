@@ -10,10 +10,8 @@
 #' @param direction `"LR"` (left to right) or `"TD"` (top down).
 #' @param shapes Add each layer's output size to its node.
 #' @return A character string starting with `graph LR`.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' cat(model_mermaid(lenet5()))
-#' }
 #' @export
 model_mermaid <- function(model, direction = "LR", shapes = TRUE) {
   cnnkit_call("model_mermaid", model, direction = direction, shapes = shapes)

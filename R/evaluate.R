@@ -134,10 +134,9 @@ average_rows <- function(cm, pc) {
 #'   there instead (atomically).
 #' @param normalize Colour by the share of each true class.
 #' @return `NULL` (drawn) or the path written, invisibly.
-#' @examples
-#' \dontrun{
-#' plot_confusion_matrix(evaluate_classifier(model, test), file = "cm.png")
-#' }
+#' @examplesIf cnnkit_available()
+#' plot_confusion_matrix(matrix(c(50, 3, 8, 39), 2), class_names = c("cat", "dog"))
+#' plot_confusion_matrix(matrix(c(50, 3, 8, 39), 2), file = tempfile(fileext = ".png"))
 #' @export
 plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, normalize = TRUE) {
   cm <- if (inherits(evaluation, "cnnkit_evaluation")) evaluation$confusion_matrix else evaluation
@@ -161,10 +160,13 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, n
 #' @return A data frame: `class_id` (0-based, as Keras counts), `label` (a
 #'   factor of class names), `probability` (of the predicted class); the full
 #'   matrix of class probabilities is in `attr(, "probabilities")`.
-#' @examples
-#' \dontrun{
-#' predict_classes(model, c("shoe.png", "bag.jpg"))
-#' }
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 300, n_test = 5)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
+#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, verbose = 0)
+#' predict_classes(model, fm$x_test)                     # class_id (0-based), label, probability
+#' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 1)
+#' predict_classes(model, list.files(photos, recursive = TRUE, full.names = TRUE))   # image files
 #' @export
 predict_classes <- function(model, x, class_names = NULL, batch_size = 256, precision = "auto") {
   if (is.character(x)) x <- as.list(x)

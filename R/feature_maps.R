@@ -21,11 +21,10 @@
 #' @param cmap A matplotlib colour map name.
 #' @return `feature_maps()`: an array. `plot_feature_maps()`: `NULL` (drawn) or
 #'   the path written, invisibly.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' img <- array(runif(32 * 32), c(32, 32, 1))
-#' plot_feature_maps(lenet5(), img, "c1", file = "maps.png")
-#' }
+#' plot_feature_maps(lenet5(), img, "c1")
+#' dim(feature_maps(lenet5(), img, "c1"))   # 28 28 6
 #' @export
 plot_feature_maps <- function(model, image, layer, file = NULL, max_maps = 32, cols = 8, cmap = "viridis") {
   cnnkit_plot("plot_feature_maps", model, image, as_py_index(layer, "layer", "plot_feature_maps"), file = file,

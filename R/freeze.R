@@ -36,14 +36,12 @@
 #' @param recompile Recompile a compiled model (see Details).
 #' @return The model, invisibly (it is modified in place).
 #' @seealso [trainable_layers()], [py_slice()], [transfer_model()]
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' vgg16 <- backbone("vgg16", c(32, 32, 3), weights = NULL)
 #' freeze(vgg16)
 #' unfreeze(vgg16, block = "block5")          # block5_conv1..3 trainable
-#' unfreeze(vgg16, from = -5, to = -3)        # the same layers by position
+#' unfreeze(vgg16, from = -5, to = -3)        # the same layers by position (1-based, both ends included)
 #' trainable_layers(vgg16)
-#' }
 #' @export
 freeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NULL, to = NULL,
                    where = NULL, recompile = TRUE) {
@@ -88,11 +86,9 @@ layer_selection <- function(model, names, regex, block, from, to, where, fn) {
 #' @return A data.frame with columns `index` (1-based position, what `from`/`to`
 #'   of [unfreeze()] count), `name`, `type`, `parent`, `trainable`, `params`,
 #'   `trainable_params`.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' tl <- trainable_layers(transfer_model("vgg16", mode = "fine_tune", weights = NULL))
 #' sum(tl$trainable_params)   # 7,079,937
-#' }
 #' @export
 trainable_layers <- function(model) {
   table <- as_r_table(cnnkit_call("trainable_layers", model))

@@ -18,8 +18,9 @@
 #' @param force Delete and recreate an existing environment.
 #' @return The path of the environment's Python, invisibly.
 #' @examples
+#' cnnkit_available()   # FALSE: run install_cnnkit() once (it creates a Python environment), restart R
 #' \dontrun{
-#' install_cnnkit()   # then restart R and library(cnnkit)
+#' install_cnnkit()     # then restart R and library(cnnkit)
 #' }
 #' @export
 install_cnnkit <- function(envname = cnnkit_envname(), python = NULL, requirements = NULL,

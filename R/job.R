@@ -12,10 +12,8 @@
 #' @param filters Filters of the two blocks: one number or two.
 #' @param units Hidden Dense units.
 #' @return An uncompiled Keras model.
-#' @examples
-#' \dontrun{
-#' fashion_cnn()
-#' }
+#' @examplesIf cnnkit_available()
+#' fashion_cnn()$count_params()   # 317,418
 #' @export
 fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = c(32, 48), units = 128) {
   cnnkit_call("fashion_cnn", input_shape = as_py_shape(input_shape), num_classes = as_py_int(num_classes),
@@ -48,12 +46,11 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
 #'   (a `cnnkit_history` data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
 #'   non-chief worker), `finished_earlier` and `worker`.
-#' @examples
-#' \dontrun{
-#' run <- train_classifier()               # the main job
+#' @examplesIf cnnkit_available()
+#' run <- train_classifier(epochs = 1, subset = 200, run_dir = tempfile("run"), verbose = 0)  # a quick check
 #' run$accuracy
-#' train_classifier(epochs = 1, subset = 2000)   # a quick check
-#' }
+#' run$evaluation
+#' # train_classifier() with no arguments is the main job (8 epochs on all 60,000 images)
 #' @export
 train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,

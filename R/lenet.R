@@ -7,10 +7,8 @@
 #' @param input_shape `c(height, width, channels)`, at least 32x32.
 #' @param num_classes Number of classes.
 #' @return An uncompiled Keras model with layers `c1`, `s2`, `c3`, `s4`, `c5`, `f6`.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' lenet5()
-#' }
 #' @export
 lenet5 <- function(input_shape = c(32, 32, 1), num_classes = 10) {
   cnnkit_call("lenet5", input_shape = as_py_shape(input_shape), num_classes = as_py_int(num_classes))

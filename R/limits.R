@@ -24,11 +24,11 @@
 #'
 #' @return A data frame, one row per limit: `name`, `value` (what applies
 #'   now), `default`, `env` (the environment variable) and `what`.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' limits()
 #' Sys.setenv(CNNKIT_MAX_IMAGE_PIXELS = 1e8)   # allow 100-megapixel images
-#' }
+#' limits()$value[limits()$name == "image_pixels"]
+#' Sys.unsetenv("CNNKIT_MAX_IMAGE_PIXELS")
 #' @export
 limits <- function() {
   # unconverted (reticulate 1.28 turns Python ints of 2^32 and more, 4 GiB, into 0); py_cnnkit()

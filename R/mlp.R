@@ -9,12 +9,10 @@
 #' @param units Hidden Dense units.
 #' @param num_classes Number of classes (2 or more: softmax; 1: sigmoid).
 #' @return An uncompiled Keras model.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' model <- mlp_classifier()
 #' model  # prints the Keras summary: 3,146,498 parameters
 #' model$predict(array(runif(64 * 64 * 3), c(1, 64, 64, 3)), verbose = 0L)
-#' }
 #' @export
 mlp_classifier <- function(input_shape = c(64, 64, 3), units = 256, num_classes = 2) {
   cnnkit_call("mlp_classifier", input_shape = as_py_shape(input_shape), units = as_py_int(units),

@@ -24,14 +24,13 @@
 #' @param body An expression (usually a `{ }` block) evaluated for each element.
 #' @return `NULL`, invisibly.
 #' @seealso [py_slice()], [unfreeze()]
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' vgg16 <- backbone("vgg16", c(32, 32, 3), weights = NULL)
 #' vgg16$trainable <- FALSE
 #' py_for(layer ~ py_slice(vgg16$layers, -5, -2), {
 #'   layer$trainable <- TRUE
 #' })
-#' }
+#' sum(trainable_layers(vgg16)$trainable)   # 3: block5_conv1..3
 #' @export
 py_for <- function(spec, body) {
   if (!inherits(spec, "formula") || length(spec) != 3 || !is.name(spec[[2]])) {

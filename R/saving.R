@@ -9,10 +9,11 @@
 #' @param file A path ending in `.keras`.
 #' @param class_names Class names to store (default: those already attached).
 #' @return The path written, invisibly.
-#' @examples
-#' \dontrun{
-#' save_model(model, "fashion.keras", class_names = fm$class_names)
-#' }
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 100)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
+#' file <- save_model(model, tempfile(fileext = ".keras"), class_names = fm$class_names)
+#' predict_classes(load_model(file), fm$x_train[1:2, , , , drop = FALSE])$label
 #' @export
 save_model <- function(model, file, class_names = NULL) {
   invisible(cnnkit_call("save_model", model, file, class_names = as_py_list(class_names)))
@@ -32,10 +33,10 @@ save_model <- function(model, file, class_names = NULL) {
 #' @param safe_mode Keep Keras' safe mode on.
 #' @param compile Restore the optimizer and loss.
 #' @return The Keras model.
-#' @examples
-#' \dontrun{
-#' model <- load_model("runs/20250101-120000/model.keras")
-#' }
+#' @examplesIf cnnkit_available()
+#' file <- save_model(lenet5(), tempfile(fileext = ".keras"))
+#' model <- load_model(file)
+#' model$count_params()
 #' @export
 load_model <- function(file, safe_mode = TRUE, compile = TRUE) {
   cnnkit_call("load_model", file, safe_mode = safe_mode, compile = compile)

@@ -8,10 +8,8 @@
 #' @param show_trainable Add the "Trainable" column.
 #' @param expand_nested Expand nested models (e.g. a backbone).
 #' @return A character string.
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' cat(summary_text(simple_cnn()))
-#' }
 #' @export
 summary_text <- function(model, show_trainable = FALSE, expand_nested = FALSE) {
   cnnkit_call("summary_text", model, show_trainable = show_trainable, expand_nested = expand_nested)
@@ -26,12 +24,10 @@ summary_text <- function(model, show_trainable = FALSE, expand_nested = FALSE) {
 #' @param ... Passed to [summary_text()] (`show_trainable`, `expand_nested`).
 #' @return The model, invisibly.
 #' @name print.keras_model
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
 #' model <- simple_cnn()
 #' model                              # same as print(model)
 #' summary(model, show_trainable = TRUE)
-#' }
 #' @export
 print.keras.src.models.model.Model <- function(x, ...) {
   cat(summary_text(x, ...))

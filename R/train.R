@@ -11,10 +11,9 @@
 #' @param metrics Metrics to track.
 #' @param ... Passed to Keras' `compile()` (e.g. `steps_per_execution`).
 #' @return The model, compiled (invisibly; it is modified in place).
-#' @examples
-#' \dontrun{
-#' compile_classifier(simple_cnn(), learning_rate = 1e-3)
-#' }
+#' @examplesIf cnnkit_available()
+#' model <- compile_classifier(simple_cnn(c(28, 28, 1), num_classes = 10), learning_rate = 1e-3)
+#' model$loss   # sparse_categorical_crossentropy: labels are class ids 0..9 (fit_classifier() turns a factor into them)
 #' @export
 compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", loss = NULL,
                                metrics = list("accuracy"), ...) {
@@ -97,13 +96,13 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   `learning_rate`). `print(history)` shows it, `plot(history)` draws the
 #'   loss and accuracy curves (see [plot_history()]). The model is trained in
 #'   place.
-#' @examples
-#' \dontrun{
-#' fm <- load_fashion_mnist(n = 2000)
-#' model <- simple_cnn(c(28, 28, 1), num_classes = 10)
-#' history <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 3)
-#' plot_history(history, "history.png")
-#' }
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 500, n_test = 100)
+#' model <- simple_cnn(c(28, 28, 1), blocks = 2, filters = 8, units = 16, num_classes = 10)
+#' history <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 2, validation_split = 0.2)
+#' history            # a data frame of class cnnkit_history, one row per epoch
+#' plot(history)      # loss and accuracy curves
+#' plot_history(history, file = tempfile(fileext = ".png"))
 #' @export
 fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, validation_split = NULL,
                            batch_size = 128, learning_rate = 1e-3, schedule = "constant", optimizer = "adam",
@@ -136,10 +135,10 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
 #'   [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path writes the plot
 #'   there instead.
 #' @return `NULL` (drawn) or the path written, invisibly.
-#' @examples
-#' \dontrun{
-#' plot_history(history, "history.png")
-#' }
+#' @examplesIf cnnkit_available()
+#' history <- data.frame(epoch = 1:3, loss = c(0.9, 0.6, 0.5), accuracy = c(0.6, 0.8, 0.85))
+#' plot_history(history)                                    # on the current graphics device
+#' plot_history(history, file = tempfile(fileext = ".png"))  # to a file
 #' @export
 plot_history <- function(history, file = NULL) {
   if (is.data.frame(history)) history <- as.list(as.data.frame(history))

@@ -19,11 +19,9 @@
 #' @param batchnorm Also unfreeze BatchNormalization layers in `"fine_tune"` mode.
 #' @return An uncompiled Keras model.
 #' @seealso [fine_tune()], [domain_adapted_model()], [unfreeze()]
-#' @examples
-#' \dontrun{
-#' model <- transfer_model("vgg16", c(32, 32, 3), mode = "fine_tune")
+#' @examplesIf cnnkit_available()
+#' model <- transfer_model("vgg16", c(32, 32, 3), mode = "fine_tune", weights = NULL)
 #' summary(model, show_trainable = TRUE)
-#' }
 #' @export
 transfer_model <- function(backbone = "vgg16", input_shape = c(32, 32, 3), num_classes = 1,
                            mode = "feature_extraction", unfreeze = NULL, weights = "imagenet",
@@ -52,10 +50,9 @@ transfer_model <- function(backbone = "vgg16", input_shape = c(32, 32, 3), num_c
 #' @param activation Activation after each BatchNormalization (`NULL`: none).
 #' @return An uncompiled Keras model with layers `adapter_conv1`, `adapter_bn1`,
 #'   ..., `adapter_rgb`, the backbone, `global_pool`, `predictions`.
-#' @examples
-#' \dontrun{
-#' model <- domain_adapted_model(input_shape = c(32, 32, 1), num_classes = 10)
-#' }
+#' @examplesIf cnnkit_available()
+#' model <- domain_adapted_model("efficientnet_lite0", input_shape = c(32, 32, 1), num_classes = 10)
+#' model$count_params()
 #' @export
 domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32, 32, 1),
                                  num_classes = 1, adapter_filters = 32, adapter_layers = 2,
@@ -104,12 +101,13 @@ domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32,
 #'   the second phase starts) with one row per epoch and columns `epoch`
 #'   (numbered on across the phases), `phase` (`"head"` or `"fine_tune"`),
 #'   `loss`, the metrics and their `val_` versions.
-#' @examples
-#' \dontrun{
-#' fm <- load_fashion_mnist(n = 512, pad = TRUE)
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(n = 64, pad = TRUE)
 #' model <- domain_adapted_model("efficientnet_lite0", c(32, 32, 1), num_classes = 10)
-#' history <- fine_tune(model, list(fm$x_train, fm$y_train), head_epochs = 2, epochs = 1)
-#' }
+#' history <- fine_tune(model, list(fm$x_train, fm$y_train), head_epochs = 1, epochs = 1, batch_size = 64,
+#'                      verbose = 0)
+#' history            # one row per epoch, with the phase
+#' plot(history)
 #' @export
 fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data = NULL, validation_split = NULL,
                       batch_size = 128, learning_rate = 1e-3, fine_tune_learning_rate = NULL,

@@ -335,8 +335,15 @@ def dataset_errors() -> Iterator[None]:
     Keras or a loop reads the dataset) into a ``ValueError`` with the guard's message.
 
     Example:
-        >>> with dataset_errors():  # doctest: +SKIP
-        ...     model.fit(check_data(model, ds, "data", "fit_classifier"), epochs=1)
+        >>> import tensorflow as tf
+        >>> model = simple_cnn((8, 8, 1), blocks=1, filters=2, units=4, num_classes=2)
+        >>> ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 1)), [0, 1, 2, 0])).batch(2)
+        >>> try:
+        ...     with dataset_errors():
+        ...         fit_classifier(model, check_data(model, ds, "data", "fit_classifier"), epochs=1, verbose=0)
+        ... except ValueError as e:
+        ...     print(str(e)[:60])
+        fit_classifier(): `data` (a dataset) yields the label 2: the
     """
     try:
         yield

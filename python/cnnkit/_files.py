@@ -62,8 +62,10 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``target`` (same suffix); move it onto ``target`` on success.
 
     Example:
-        >>> with atomic_path("plot.png") as tmp:  # doctest: +SKIP
-        ...     figure.savefig(tmp)
+        >>> with atomic_path("notes.txt") as tmp:
+        ...     _ = tmp.write_text("complete or absent")
+        >>> Path("notes.txt").read_text()
+        'complete or absent'
     """
     target = Path(target)
     stem, dot, rest = target.name.partition(".")  # all suffixes: Keras wants "x.weights.h5", not "x.h5"

@@ -243,7 +243,10 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
         ``(x, y)``: the originals first, then each round of copies.
 
     Example:
-        >>> xa, ya = augment_dataset(x, y, augmentation(rotate=0.05), copies=2)  # doctest: +SKIP
+        >>> d = load_fashion_mnist(n=10)
+        >>> xa, ya = augment_dataset(d["x_train"], d["y_train"], augmentation(rotate=0.05), copies=2)
+        >>> xa.shape, ya.shape
+        ((30, 28, 28, 1), (30,))
     """
     fn = "augment_dataset"
     x, y = _images_and_labels(x, y, aug, fn)
@@ -279,8 +282,11 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
         A dataset for :func:`fit_classifier`.
 
     Example:
-        >>> ds = augmented_dataset(x, y, augmentation(translate=0.1))  # doctest: +SKIP
-        >>> fit_classifier(model, ds, epochs=5)  # doctest: +SKIP
+        >>> d = load_fashion_mnist(n=64)
+        >>> ds = augmented_dataset(d["x_train"], d["y_train"], augmentation(translate=0.1), batch_size=32)
+        >>> model = simple_cnn((28, 28, 1), blocks=1, filters=4, units=8, num_classes=10)
+        >>> fit_classifier(model, ds, epochs=2, verbose=0)["epoch"]
+        [1, 2]
     """
     import tensorflow as tf
 
@@ -349,9 +355,13 @@ def plot_augmentation(
 
     Example:
         >>> d = load_fashion_mnist(n=10)
-        >>> plot_augmentation(d["x_train"][:3], augmentation(rotate=0.1), file="aug.png")  # doctest: +SKIP
+        >>> plot_augmentation(d["x_train"][:3], augmentation(rotate=0.1), file="aug.png")
+        'aug.png'
+        >>> plot_augmentation(d["x_train"][:3], augmentation(rotate=0.1))  # a Figure: Jupyter shows it
+        <CnnkitFigure size ... with 21 Axes>
         >>> plot_augmentation(d["x_train"][0], {"rotate": augmentation(rotate=0.1),
-        ...                                     "erase": augmentation(erase=1)}, file="aug.png")  # doctest: +SKIP
+        ...                                     "erase": augmentation(erase=1)}, file="aug.png")
+        'aug.png'
     """
     from ._plot import check_target, finish, new_figure
 

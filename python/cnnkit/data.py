@@ -529,8 +529,12 @@ def image_folder(
         ``num_validation`` and ``skipped`` (the paths that were skipped).
 
     Example:
-        >>> d = image_folder("photos", image_size=64, validation_split=0.2)  # doctest: +SKIP
-        >>> fit_classifier(model, d["train"], validation_data=d["validation"])  # doctest: +SKIP
+        >>> photos = example_image_folder("photos", classes=["Sneaker", "Bag", "Dress"], n=10)
+        >>> d = image_folder(photos, image_size=32, validation_split=0.2)
+        >>> d["class_names"], d["num_train"], d["num_validation"]
+        (['bag', 'dress', 'sneaker'], 24, 6)
+        >>> model = simple_cnn((32, 32, 3), blocks=1, filters=4, units=8, num_classes=3)
+        >>> h = fit_classifier(model, d["train"], validation_data=d["validation"], epochs=1, verbose=0)
     """
     fn = "image_folder"
     image_size = v.image_size(image_size, "image_size", fn)
@@ -579,7 +583,8 @@ def load_images(
         A NumPy array.
 
     Example:
-        >>> load_images(["a.png", "b.jpg"], 28, "grayscale").shape  # doctest: +SKIP
+        >>> photos = example_image_folder("some_photos", classes=["Sneaker", "Bag"], n=2)
+        >>> load_images([photos + "/bag/img_001.png", photos + "/sneaker/img_002.png"], 28, "grayscale").shape
         (2, 28, 28, 1)
     """
     fn = "load_images"

@@ -72,9 +72,11 @@ def model_mermaid(model: keras.Model, direction: str = "LR", shapes: bool = True
         Mermaid text starting with ``graph LR``; paste it in a ```` ```{mermaid} ```` block.
 
     Example:
-        >>> print(model_mermaid(lenet5()))  # doctest: +SKIP
+        >>> print(model_mermaid(lenet5()))  # doctest: +ELLIPSIS
         graph LR
-        n_input_layer["Input<br/>Output: 32×32×1"] --> n_c1["Conv2D<br/>6 filters<br/>5×5<br/>tanh<br/>Output: 28×28×6"]
+        n_input_layer...["Input<br/>Output: 32×32×1"]
+        n_c1["Conv2D<br/>6 filters<br/>5×5<br/>tanh<br/>Output: 28×28×6"]
+        n_input_layer... --> n_c1
         ...
     """
     if not isinstance(model, keras.Model):

@@ -95,8 +95,9 @@ def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
 
     Example:
         >>> model = EfficientNetLite0(weights="imagenet")
-        >>> x = efficientnet_lite0_preprocess(images)          # (n, 224, 224, 3), 0..255
-        >>> decode_predictions(model.predict(x), top=3)
+        >>> x = efficientnet_lite0_preprocess(np.full((2, 224, 224, 3), 127.0))  # images: (n, 224, 224, 3), 0..255
+        >>> model.predict(x, verbose=0).shape
+        (2, 1000)
     """
     fn = "efficientnet_lite0"
     include_top = _flag(include_top, "include_top", fn)
@@ -258,8 +259,8 @@ def efficientnet_lite0_weights(include_top: bool = True, source: str | os.PathLi
         The path of the Keras weights file (``*.weights.h5``).
 
     Example:
-        >>> efficientnet_lite0_weights()
-        '/home/me/.keras/models/efficientnet_lite0_imagenet.weights.h5'
+        >>> efficientnet_lite0_weights()  # doctest: +ELLIPSIS
+        '.../models/efficientnet_lite0_imagenet.weights.h5'
     """
     fn = "efficientnet_lite0_weights"
     include_top = _flag(include_top, "include_top", fn)
@@ -496,8 +497,9 @@ def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, fl
         ``decode_predictions`` gives (names with spaces: ``"Egyptian cat"``).
 
     Example:
-        >>> decode_predictions(model.predict(x), top=1)
-        [[('n02124075', 'Egyptian cat', 0.61)]]
+        >>> preds = np.zeros((1, 1000)); preds[0, 285] = 1.0   # e.g. model.predict(x)
+        >>> decode_predictions(preds, top=1)
+        [[('n02124075', 'Egyptian cat', 1.0)]]
     """
     fn = "decode_predictions"
     preds = np.asarray(preds)
@@ -535,8 +537,11 @@ def classify_image(image: Any, top: int = 5) -> list[tuple[str, str, float]]:
         ``(wordnet id, class name, probability)`` tuples, best first.
 
     Example:
-        >>> classify_image("chelsea.png", top=1)
-        [('n02124075', 'Egyptian cat', 0.62)]
+        >>> import tempfile
+        >>> photos = example_image_folder(tempfile.mkdtemp(), classes=["Sneaker", "Bag"], n=1)
+        >>> top = classify_image(photos + "/sneaker/img_001.png", top=3)  # e.g. ('n02124075', 'Egyptian cat', 0.62)
+        >>> len(top), [type(v).__name__ for v in top[0]]
+        (3, ['str', 'str', 'float'])
     """
     fn = "classify_image"
     top = v.positive_int(top, "top", fn)

@@ -340,8 +340,11 @@ def predict_classes(
         ``[1 - p, p]``).
 
     Example:
-        >>> predict_classes(model, ["shoe.png"], class_names=names)["label"]  # doctest: +SKIP
-        ['Sneaker']
+        >>> photos = example_image_folder("photos", classes=["Sneaker", "Bag"], n=1)
+        >>> model = simple_cnn((28, 28, 1), blocks=1, filters=4, units=8, num_classes=2)
+        >>> p = predict_classes(model, [photos + "/sneaker/img_001.png"], class_names=["bag", "sneaker"])
+        >>> p["label"][0] in ("bag", "sneaker"), p["probabilities"].shape
+        (True, (1, 2))
     """
     fn = "predict_classes"
     k = model_classes(model, fn)[1]

@@ -68,8 +68,11 @@ def plot_feature_maps(
         The path written (``file`` given) or the matplotlib ``Figure``.
 
     Example:
-        >>> plot_feature_maps(simple_cnn(), img, "block1_conv", file="maps.png")  # doctest: +SKIP
+        >>> img = np.random.default_rng(0).random((32, 32, 3))
+        >>> plot_feature_maps(simple_cnn(), img, "block1_conv", file="maps.png")
         'maps.png'
+        >>> plot_feature_maps(simple_cnn(), img, "block1_conv")  # a Figure: Jupyter shows it
+        <CnnkitFigure size ... with 40 Axes>
     """
     fn = "plot_feature_maps"
     max_maps = v.positive_int(max_maps, "max_maps", fn)

@@ -268,8 +268,8 @@ def freeze(
         The same model (modified in place).
 
     Example:
-        >>> m = freeze(backbone("vgg16", (32, 32, 3), weights=None))  # doctest: +SKIP
-        >>> len(m.trainable_weights)  # doctest: +SKIP
+        >>> m = freeze(backbone("vgg16", (32, 32, 3), weights=None))
+        >>> len(m.trainable_weights)
         0
     """
     fn = "freeze"
@@ -312,8 +312,8 @@ def unfreeze(
         The same model (modified in place).
 
     Example:
-        >>> vgg = freeze(backbone("vgg16", (32, 32, 3), weights=None))  # doctest: +SKIP
-        >>> sum(r["trainable_params"] for r in trainable_layers(unfreeze(vgg, block="block5")))  # doctest: +SKIP
+        >>> vgg = freeze(backbone("vgg16", (32, 32, 3), weights=None))
+        >>> sum(r["trainable_params"] for r in trainable_layers(unfreeze(vgg, block="block5")))
         7079424
     """
     fn = "unfreeze"

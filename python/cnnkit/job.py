@@ -187,9 +187,12 @@ def train_classifier(
         when ``run_dir`` held a finished run) and ``worker`` (``"worker i of n"``).
 
     Example:
-        >>> r = train_classifier(epochs=1, subset=2000)  # doctest: +SKIP
-        >>> r["accuracy"]  # doctest: +SKIP
-        0.74
+        >>> r = train_classifier(epochs=1, subset=200, run_dir="run", verbose=0)  # train_classifier(): the main job
+        >>> sorted(r["files"])
+        ['confusion_matrix', 'history', 'history_plot', 'metrics', 'model']
+        >>> print(r["evaluation"])  # doctest: +ELLIPSIS
+        accuracy: ... (200 images)
+        ...
     """
     fn = "train_classifier"
     strategy = distribution_strategy(strategy, fn)  # first: a multi-worker one must precede any TensorFlow work

@@ -64,7 +64,7 @@ def save_model(model: keras.Model, file: str | os.PathLike, class_names: Sequenc
         The path written, as a string.
 
     Example:
-        >>> save_model(simple_cnn(), "cnn.keras")  # doctest: +SKIP
+        >>> save_model(simple_cnn(), "cnn.keras", class_names=["cat", "dog"])
         'cnn.keras'
     """
     fn = "save_model"
@@ -255,7 +255,9 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
         The model, with its class names attached if :func:`save_model` stored them.
 
     Example:
-        >>> model = load_model("runs/2025-01-01_120000/model.keras")  # doctest: +SKIP
+        >>> model = load_model(save_model(simple_cnn(), "cnn.keras", class_names=["cat", "dog"]))
+        >>> class_names_of(model)   # e.g. load_model("runs/<timestamp>/model.keras") after cnnkit train
+        ['cat', 'dog']
     """
     fn = "load_model"
     from . import _validate as v

@@ -17,7 +17,11 @@ def summary_text(model: keras.Model, show_trainable: bool = False, expand_nested
         The summary table, exactly as ``model.summary()`` prints it.
 
     Example:
-        >>> print(summary_text(simple_cnn()))  # doctest: +SKIP
+        >>> print(summary_text(simple_cnn()))  # doctest: +ELLIPSIS
+        Model: "simple_cnn"
+        ...
+         Total params: 28,097 (109.75 KB)
+        ...
     """
     from . import _validate as v
 

@@ -112,7 +112,7 @@ def transfer_model(
 
     Example:
         >>> m = transfer_model("vgg16", (32, 32, 3), mode="fine_tune", weights=None)
-        >>> sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # doctest: +SKIP
+        >>> sum(int(np.prod(w.shape)) for w in m.trainable_weights)
         7079937
     """
     fn = "transfer_model"
@@ -168,8 +168,8 @@ def domain_adapted_model(
         the backbone, ``global_pool``, ``predictions``.
 
     Example:
-        >>> m = domain_adapted_model(input_shape=(32, 32, 1), weights=None)  # doctest: +SKIP
-        >>> [layer.name for layer in m.layers][-3:]  # doctest: +SKIP
+        >>> m = domain_adapted_model(input_shape=(32, 32, 1), weights=None)
+        >>> [layer.name for layer in m.layers][-3:]
         ['convnext_tiny', 'global_pool', 'predictions']
     """
     fn = "domain_adapted_model"
@@ -288,8 +288,10 @@ def fine_tune(
         ...}``, epochs numbered continuously across the phases.
 
     Example:
-        >>> m = transfer_model("vgg16", (32, 32, 3), weights=None)  # doctest: +SKIP
-        >>> fine_tune(m, (x, y), head_epochs=1, epochs=1)["phase"]  # doctest: +SKIP
+        >>> d = load_fashion_mnist(n=64, channels=3, pad=True)
+        >>> m = transfer_model("efficientnet_lite0", (32, 32, 3), num_classes=10)
+        >>> h = fine_tune(m, (d["x_train"], d["y_train"]), head_epochs=1, epochs=1, batch_size=64, verbose=0)
+        >>> h["phase"]
         ['head', 'fine_tune']
     """
     fn = "fine_tune"
