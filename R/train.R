@@ -97,9 +97,9 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   loss and accuracy curves (see [plot_history()]). The model is trained in
 #'   place.
 #' @examplesIf cnnkit_available()
-#' fm <- load_fashion_mnist(n = 500, n_test = 100)
+#' fm <- load_fashion_mnist(n = 200, n_test = 50)     # small: a quick example
 #' model <- simple_cnn(c(28, 28, 1), blocks = 2, filters = 8, units = 16, num_classes = 10)
-#' history <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 2, validation_split = 0.2)
+#' history <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, validation_split = 0.2)
 #' history            # a data frame of class cnnkit_history, one row per epoch
 #' plot(history)      # loss and accuracy curves
 #' plot_history(history, file = tempfile(fileext = ".png"))
@@ -170,7 +170,7 @@ as_r_history <- function(h) {
 #' @param ... Passed to [print.data.frame()] (`print()`); unused (`plot()`).
 #' @return `x`, invisibly (`plot()` with `file`: the path, invisibly).
 #' @examplesIf cnnkit_available()
-#' fm <- load_fashion_mnist(n = 300, n_test = 100)
+#' fm <- load_fashion_mnist(n = 200, n_test = 50)
 #' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
 #' history <- fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 2, verbose = 0)
 #' history          # the table

@@ -60,3 +60,31 @@ def fashion_test_images(n: int = 4):
     path = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
     with gzip.open(path) as f:
         return np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:n].copy()
+
+
+@pytest.fixture(scope="session")
+def r_build(tmp_path_factory) -> dict:
+    """``R CMD build`` of the R package, once per test run: it renders the four vignettes (the only
+    place they are rendered in the test command; engine ``cnnkit::qmd``, rmarkdown here, every chunk
+    runs), so test_vignettes.py reads the HTML this build put in ``inst/doc`` and test_r_check.py
+    checks this tarball without rendering them again. Returns the tarball, the folder holding the
+    extracted ``inst/doc`` and the build's output (a failed build is reported by each user)."""
+    import subprocess
+    import tarfile
+    import time
+
+    out = tmp_path_factory.mktemp("r_build")
+    env = r_env()
+    start = time.monotonic()
+    proc = subprocess.run(["R", "CMD", "build", "--no-manual", str(ROOT)], cwd=out, env=env,
+                          capture_output=True, text=True, timeout=1500)
+    result = {"dir": out, "log": proc.stdout + proc.stderr, "returncode": proc.returncode,
+              "seconds": time.monotonic() - start, "tarball": None, "doc": out / "doc"}
+    tarballs = sorted(out.glob("cnnkit_*.tar.gz"))
+    if proc.returncode == 0 and tarballs:
+        result["tarball"] = tarballs[0]
+        with tarfile.open(tarballs[0]) as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith("cnnkit/inst/doc/")]
+            tar.extractall(out, members=members)
+        (out / "cnnkit" / "inst" / "doc").rename(result["doc"])
+    return result

@@ -1,25 +1,68 @@
-"""R CMD build + R CMD check --no-manual: no ERROR and no WARNING (tests and vignettes are run
-elsewhere in this suite, so check skips them here)."""
+"""R CMD check --no-manual on the tarball ``R CMD build`` made in this test run (the ``r_build``
+fixture, which rendered the vignettes): no ERROR and no WARNING, every man page's example run
+(``@examplesIf cnnkit_available()``: cnnkit's Python is available here, so none is skipped), and the
+installed package lists its four vignettes.
+
+What check leaves out, and why: the testthat files (``--no-tests``; test_r_suite.py runs each of them)
+and rebuilding the vignettes (``--no-build-vignettes``; the build in the same run rendered them from
+the same sources, and test_vignettes.py checks that HTML): rendering them twice would cost minutes."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 
+import pytest
+
 from conftest import ROOT, r_env
 
+MAX_EXAMPLE_S = 30  # each man page's examples: small data, epochs = 1
 
-def test_r_cmd_check_has_no_errors_or_warnings(tmp_path):
+
+@pytest.fixture(scope="module")
+def r_check(r_build):
+    assert r_build["returncode"] == 0, r_build["log"][-8000:]
     env = r_env()
     env["_R_CHECK_FORCE_SUGGESTS_"] = "false"
-    build = subprocess.run(["R", "CMD", "build", "--no-build-vignettes", "--no-manual", str(ROOT)],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert build.returncode == 0, build.stdout + build.stderr
-    tarball = next(tmp_path.glob("cnnkit_*.tar.gz"))
-    check = subprocess.run(["R", "CMD", "check", "--no-manual", "--no-tests", "--ignore-vignettes",
-                            "--no-build-vignettes", tarball.name],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-    out = check.stdout + check.stderr
+    proc = subprocess.run(["R", "CMD", "check", "--no-manual", "--no-tests", "--no-build-vignettes",
+                           "--timings", r_build["tarball"].name],
+                          cwd=r_build["dir"], env=env, capture_output=True, text=True, timeout=1200)
+    return {"out": proc.stdout + proc.stderr, "dir": r_build["dir"] / "cnnkit.Rcheck"}
+
+
+def test_r_cmd_check_has_no_errors_or_warnings(r_check):
+    out = r_check["out"]
     status = re.search(r"Status: (.*)", out)
     assert status, out
     assert "ERROR" not in status.group(1) and "WARNING" not in status.group(1), out
+
+
+def test_examples_ran_and_are_quick(r_check):
+    rout = (r_check["dir"] / "cnnkit-Ex.Rout").read_text()
+    pages = sorted(p.stem for p in (ROOT / "man").glob("*.Rd") if "\\examples" in p.read_text())
+    # @examplesIf wraps each page's examples in if (cnnkit_available()) ...: it was TRUE, so the
+    # examples printed what they show (a model, a training history, an evaluation report)
+    for shown in ("Trainable params", "epoch", "macro avg"):
+        assert shown in rout, f"no example printed {shown!r}"
+    timings = {}
+    for line in (r_check["dir"] / "cnnkit-Ex.timings").read_text().splitlines()[1:]:
+        name, _user, _system, elapsed = line.split("\t")
+        timings[name] = float(elapsed)
+    assert set(pages) <= set(timings), set(pages) - set(timings)
+    slow = {k: v for k, v in timings.items() if v > MAX_EXAMPLE_S}
+    assert not slow, f"examples over {MAX_EXAMPLE_S} s: {slow}"
+    print(f"\nR examples: {len(timings)} pages, {sum(timings.values()):.0f} s; slowest: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])[:5]))
+
+
+def test_installed_package_lists_its_vignettes(r_check):
+    code = ('v <- vignette(package = "cnnkit", lib.loc = commandArgs(TRUE)[1])$results; '
+            'writeLines(paste(v[, "Item"], v[, "Title"], sep = "\\t"))')
+    proc = subprocess.run(["Rscript", "--vanilla", "-e", code, str(r_check["dir"])], env=r_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    items = dict(line.split("\t", 1) for line in proc.stdout.splitlines())
+    expected = {p.stem for p in (ROOT / "vignettes").glob("*.qmd")}
+    assert set(items) == expected, items
+    docs = r_check["dir"] / "cnnkit" / "doc"
+    assert all((docs / f"{stem}.html").stat().st_size > 10_000 for stem in expected)
