@@ -95,9 +95,9 @@ def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
 
     Example:
         >>> model = EfficientNetLite0(weights="imagenet")
-        >>> x = efficientnet_lite0_preprocess(np.full((2, 224, 224, 3), 127.0))  # images: (n, 224, 224, 3), 0..255
+        >>> x = efficientnet_lite0_preprocess(np.full((1, 224, 224, 3), 127.0))  # images: (n, 224, 224, 3), 0..255
         >>> model.predict(x, verbose=0).shape
-        (2, 1000)
+        (1, 1000)
     """
     fn = "efficientnet_lite0"
     include_top = _flag(include_top, "include_top", fn)

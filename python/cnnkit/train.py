@@ -553,7 +553,7 @@ def fit_classifier(
         ``val_loss``, ..., ``learning_rate``; a resumed run includes the epochs before the kill.
 
     Example:
-        >>> d = load_fashion_mnist(n=2000)
+        >>> d = load_fashion_mnist(n=200)
         >>> h = fit_classifier(simple_cnn((28, 28, 1), num_classes=10), (d["x_train"], d["y_train"]),
         ...                    epochs=2, verbose=0)
         >>> h["epoch"]

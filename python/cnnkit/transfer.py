@@ -168,9 +168,9 @@ def domain_adapted_model(
         the backbone, ``global_pool``, ``predictions``.
 
     Example:
-        >>> m = domain_adapted_model(input_shape=(32, 32, 1), weights=None)
-        >>> [layer.name for layer in m.layers][-3:]
-        ['convnext_tiny', 'global_pool', 'predictions']
+        >>> m = domain_adapted_model("efficientnet_lite0", input_shape=(32, 32, 1), weights=None)
+        >>> [layer.name for layer in m.layers][-3:]  # the default backbone is "convnext_tiny"
+        ['efficientnet_lite0', 'global_pool', 'predictions']
     """
     fn = "domain_adapted_model"
     spec = get_spec(backbone, fn, "backbone")
