@@ -16,7 +16,8 @@ import pytest
 
 from conftest import ROOT, r_env
 
-MAX_EXAMPLE_S = 30  # each man page's examples: small data, epochs = 1
+MAX_EXAMPLE_S = 30  # CPU seconds of each man page's examples (small data, epochs = 1); CPU, not
+# elapsed time, so that a machine shared with other work does not fail it
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,7 @@ def r_check(r_build):
     proc = subprocess.run(["R", "CMD", "check", "--no-manual", "--no-tests", "--no-build-vignettes",
                            "--timings", r_build["tarball"].name],
                           cwd=r_build["dir"], env=env, capture_output=True, text=True, timeout=1200)
+    print(f"\nR CMD build (renders the vignettes): {r_build['seconds']:.0f} s")
     return {"out": proc.stdout + proc.stderr, "dir": r_build["dir"] / "cnnkit.Rcheck"}
 
 
@@ -46,12 +48,12 @@ def test_examples_ran_and_are_quick(r_check):
         assert shown in rout, f"no example printed {shown!r}"
     timings = {}
     for line in (r_check["dir"] / "cnnkit-Ex.timings").read_text().splitlines()[1:]:
-        name, _user, _system, elapsed = line.split("\t")
-        timings[name] = float(elapsed)
+        name, user, system, _elapsed = line.rstrip("\t").split("\t")[:4]
+        timings[name] = float(user) + float(system)
     assert set(pages) <= set(timings), set(pages) - set(timings)
     slow = {k: v for k, v in timings.items() if v > MAX_EXAMPLE_S}
     assert not slow, f"examples over {MAX_EXAMPLE_S} s: {slow}"
-    print(f"\nR examples: {len(timings)} pages, {sum(timings.values()):.0f} s; slowest: "
+    print(f"\nR examples: {len(timings)} pages, {sum(timings.values()):.0f} CPU s; slowest: "
           + ", ".join(f"{k} {v:.1f}" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])[:5]))
 
 
