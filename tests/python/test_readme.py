@@ -114,7 +114,9 @@ def test_readme_blocks_run(lang, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     failed = re.search(r"^FAILED:(.*)$", proc.stdout, re.M)
-    assert failed and not failed.group(1).split(), out[-6000:]
+    assert failed, out[-6000:]
+    failed_blocks = failed.group(1).split()
+    assert not failed_blocks, f"{lang} blocks {failed_blocks} failed:\n{out[-6000:]}"
     assert out.count(f"---- {'R' if lang == 'r' else 'Python'} block") == len(blocks)
 
 
