@@ -357,7 +357,9 @@ def _run(model, d, run_path: Path, plan, strategy, job) -> dict[str, Any]:
     history = _fit(model, d, plan, run_path, strategy, job, "train_classifier")
     seconds = time.perf_counter() - start
     files = {"model": save_model(model, run_path / FILES["model"], class_names=d["class_names"]),
-             "history_plot": plot_history(history, run_path / FILES["history_plot"])}
+             # (fine_tune()'s "phase" column is text: the epochs are numbered on across both phases)
+             "history_plot": plot_history({k: h for k, h in history.items() if k != "phase"},
+                                          run_path / FILES["history_plot"])}
     ev = evaluate_classifier(model, d["test"], class_names=d["class_names"],
                              file=run_path / FILES["confusion_matrix"], precision=plan.precision)
     files["confusion_matrix"] = ev["file"]
