@@ -24,7 +24,8 @@ as_py_shape <- function(x) {
 # R's NA is checked here, before reticulate converts it (a logical NA would become Python's True,
 # NA_integer_ -2147483648, NA_character_ the string "NA"): see as_py_checked().
 cnnkit_call <- function(.fn, ...) {
-  fun <- py_cnnkit()[[.fn]]
+  path <- strsplit(.fn, ".", fixed = TRUE)[[1]]   # "module.function" for an internal helper
+  fun <- Reduce(function(obj, name) obj[[name]], path, py_cnnkit())
   args <- as_py_checked(list(...), .fn, fun)
   tryCatch(do.call(fun, args), error = function(e) stop(py_error_message(e), call. = FALSE))
 }

@@ -339,6 +339,8 @@ def _failure(e: BaseException) -> tuple[int, str]:
     first = (lines[-1] if lines[0].startswith("in user code") else lines[0]) if lines else type(e).__name__
     if isinstance(e, (ValueError, TypeError)) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
         return EXIT_INPUT, first  # cnnkit's own message: it names the function and the argument
+    if isinstance(e, ImportError) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
+        return EXIT_ENVIRONMENT, first  # a package cnnkit needs is not installed; the message says how
     if isinstance(e, MemoryError):
         return EXIT_ENVIRONMENT, "out of memory; use a smaller --batch-size or --subset"
     if isinstance(e, OSError):

@@ -1,0 +1,388 @@
+"""Data against model: checked before any training or prediction, with errors that say what to do.
+
+Images must be real numbers (integers or floats: not ``bool``, complex, strings or objects) that match
+the model's input (size and channels); labels must be class ids the output layer can produce, one per
+image; nothing may be NaN (R's ``NA``) or infinite; class names must be one per class the model
+predicts (a 1-unit sigmoid output: 2). ``fit_classifier``, ``evaluate_classifier`` and
+``predict_classes`` share these checks.
+
+A ``tf.data.Dataset`` is checked from its element spec (image shape and dtype, label shape and dtype)
+without reading it. Its label values cannot be known before it is read, so :func:`check_dataset`
+returns the dataset with a guard -- a cheap ``map`` that asserts, batch by batch, that the labels are
+class ids of the model and the images are finite. A failing guard raises TensorFlow's
+``InvalidArgumentError`` inside Keras; wrap the loop that reads the dataset in
+:func:`dataset_errors` to turn it into a ``ValueError`` that names the function and the argument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+def is_dataset(data: Any) -> bool:
+    """True for a ``tf.data.Dataset`` (checked without importing TensorFlow for plain arrays)."""
+    return type(data).__module__.startswith("tensorflow") and hasattr(data, "element_spec")
+
+
+def model_input_shape(model: Any, fn: str) -> tuple:
+    shapes = model.input_shape
+    if isinstance(shapes, list):
+        if len(shapes) != 1:
+            raise ValueError(f"{fn}(): `model` has {len(shapes)} inputs; cnnkit trains models with one image input.")
+        shapes = shapes[0]
+    return tuple(shapes)
+
+
+def model_classes(model: Any, fn: str, arg: str = "model") -> tuple[str, int]:
+    """``("binary", 2)`` for a 1-unit sigmoid output, ``("multiclass", n)`` for an n-unit softmax, or
+    an error naming ``fn`` and ``arg`` for a model that is not such a classifier."""
+    import keras
+
+    from .train import output_kind
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): `{arg}` must be a Keras model, got {type(model).__name__}.")
+    out = model.output_shape
+    if isinstance(out, list) or len(out) != 2:
+        raise ValueError(f"{fn}(): `{arg}` is not a classifier: its output has shape {out}, but cnnkit needs one "
+                         "output of shape (batch, classes). End the model with cnnkit.output_layer(num_classes).")
+    try:
+        kind, k = output_kind(model)
+    except (TypeError, ValueError) as e:
+        why = str(e).split("(): ", 1)[-1]
+        raise ValueError(f"{fn}(): `{arg}` is not a classifier cnnkit can use: {why}") from None
+    return kind, 2 if kind == "binary" else k
+
+
+def _fmt(shape: tuple) -> str:
+    return "(" + ", ".join("any" if d is None else str(d) for d in shape) + ")"
+
+
+def check_images_shape(model: Any, shape: tuple, arg: str, fn: str) -> None:
+    """Raise if images of ``shape`` (batch axis included) cannot go into ``model``."""
+    want = model_input_shape(model, fn)
+    got = tuple(shape)
+    if len(got) == len(want) - 1 and all(w in (None, g) for w, g in zip(want[1:], got)):
+        raise ValueError(f"{fn}(): `{arg}` holds one image of shape {_fmt(got)}; pass a batch of shape "
+                         f"{_fmt((1,) + got)} (Python: x[None]; R: array(x, c(1, dim(x)))).")
+    if len(got) != len(want):
+        hint = ""
+        if len(got) == len(want) - 1 and want[-1] == 1:
+            hint = " Add the channel axis: x[..., None] in Python, dim(x) <- c(dim(x), 1) in R."
+        raise ValueError(f"{fn}(): `{arg}` has shape {_fmt(got)} but the model takes {len(want)}-D input "
+                         f"{_fmt(want)} (batch, height, width, channels).{hint}")
+    bad = [i for i, (w, g) in enumerate(zip(want[1:], got[1:]), start=1) if w is not None and g is not None and w != g]
+    if bad:
+        msg = (f"{fn}(): `{arg}` holds images of shape {_fmt(got[1:])} but the model expects {_fmt(want[1:])}.")
+        if bad == [len(want) - 1]:
+            msg += (f" The channel count differs ({got[-1]} vs {want[-1]}): load_fashion_mnist(channels={want[-1]}), "
+                    f"image_folder(color_mode='{'grayscale' if want[-1] == 1 else 'rgb'}'), or build the model "
+                    f"with {got[-1]} channel(s).")
+        else:
+            msg += (" Resize or pad the images (load_fashion_mnist(pad=True) gives 32x32), or build the model "
+                    f"for this size (e.g. input_shape={_fmt(got[1:])}).")
+        raise ValueError(msg)
+
+
+# --- arrays --------------------------------------------------------------------------------------
+
+def image_dtype_problem(dtype: Any, sample: Any = None) -> str | None:
+    """Why images of ``dtype`` are refused (``None``: integers and floats are fine).
+
+    ``bool`` images are refused too: a logical array is far more often a mask or a comparison passed
+    by mistake than a picture, and converting it is one call.
+    """
+    kind = np.dtype(dtype).kind
+    if kind in "iuf":
+        return None
+    if kind == "O" and sample is not None and isinstance(sample, (str, bytes)):
+        kind = "U"  # R character arrays arrive as NumPy object arrays of str
+    if kind == "b":
+        return ("holds TRUE/FALSE (bool) values, not pixel values; if they are 0/1 images, convert them "
+                "(Python: x.astype('float32'); R: x * 1)")
+    if kind == "c":
+        return "holds complex numbers; images must be real numbers (take x.real or abs(x) if that is what you mean)"
+    if kind in "US":
+        return ("holds strings, not pixel values (image files? predict_classes() takes file paths; "
+                "load_images() reads them)")
+    return "must be a numeric array of images (integers or floats), got dtype " + (
+        "object (mixed or missing values?)" if kind == "O" else str(np.dtype(dtype)))
+
+
+def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
+    """Images as a float32 array that fits ``model``, or a ValueError/TypeError naming ``arg``."""
+    if x is None:
+        raise TypeError(f"{fn}(): `{arg}` is None (NULL); pass an array of images (n, height, width, channels).")
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{fn}(): `{arg}` must be an array of images, got {type(x).__name__} ({e}).") from None
+    problem = image_dtype_problem(x.dtype, x.flat[0] if x.size else None)
+    if problem:
+        raise TypeError(f"{fn}(): `{arg}` {problem}.")
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"{fn}(): `{arg}` holds no images (shape {x.shape}).")
+    check_images_shape(model, x.shape, arg, fn)
+    # float32 in C (row-major) order: R arrays arrive column-major, and Keras would otherwise make a
+    # strided copy of every batch (measured: R calls 1.28x slower than Python's, bench/r_vs_python.R)
+    with np.errstate(invalid="ignore", over="ignore"):  # R's NA is a signalling NaN; huge values become inf
+        x = np.ascontiguousarray(x, dtype="float32")
+    finite = np.isfinite(x)
+    bad = int(np.size(x) - np.count_nonzero(finite))
+    if bad:
+        images = int(np.count_nonzero(~finite.reshape(len(x), -1).all(axis=1)))
+        raise ValueError(f"{fn}(): `{arg}` contains {bad} missing (NaN; NA in R) or infinite value(s) in {images} "
+                         "image(s); remove or replace them before training.")
+    return x
+
+
+def _label_values(y: Any, arg: str, fn: str) -> np.ndarray:
+    """``y`` as an array of numbers (float64 where there are missing values), or a TypeError."""
+    if y is None:
+        raise TypeError(f"{fn}(): `{arg}` is None (NULL); pass one class id per image.")
+    try:
+        y = np.asarray(y)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{fn}(): `{arg}` must be class ids, got {type(y).__name__} ({e}).") from None
+    kind = y.dtype.kind
+    if kind == "O" and y.size and isinstance(y.flat[0], (str, bytes)):
+        kind = "U"  # R character arrays arrive as NumPy object arrays of str
+    elif kind == "O":  # e.g. a Python list with None for a missing label
+        try:
+            y = np.asarray(np.where(np.equal(y, None), np.nan, y), dtype="float64")
+        except (TypeError, ValueError):
+            kind = "?"
+        else:
+            kind = "f"
+    if kind in "US":
+        raise TypeError(f"{fn}(): `{arg}` holds strings ({y.flat[0]!r}, ...), not class ids. Class names as labels? "
+                        "In R pass factor(y) (its levels, in order, are classes 0, 1, ...); in Python map them to "
+                        "ids, e.g. names, ids = np.unique(y, return_inverse=True).")
+    if kind == "c":
+        raise TypeError(f"{fn}(): `{arg}` holds complex numbers; labels must be whole class ids 0, 1, ...")
+    if kind not in "biuf":
+        raise TypeError(f"{fn}(): `{arg}` must hold integer class ids, got dtype {y.dtype}.")
+    return y
+
+
+def check_labels(model: Any, y: Any, n: int, arg: str, fn: str) -> np.ndarray:
+    """Class ids ``0..k-1`` for the model's output layer, one per image, as int32."""
+    kind, classes = model_classes(model, fn)
+    y = _label_values(y, arg, fn)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        hint = " One-hot labels? Use y.argmax(axis=1) (R: max.col(y) - 1)." if y.ndim == 2 and y.shape[1] == classes else ""
+        raise ValueError(f"{fn}(): `{arg}` must be one class id per image, shape ({n},), got shape {y.shape}.{hint}")
+    if len(y) != n:
+        raise ValueError(f"{fn}(): `{arg}` has {len(y)} labels but there are {n} images; they must match one to one.")
+    yf = y.astype("float64")
+    missing = int(np.isnan(yf).sum())
+    if missing:
+        raise ValueError(f"{fn}(): `{arg}` contains {missing} missing label(s) (NaN; NA in R). Remove those images "
+                         "or give them a class.")
+    if not np.isfinite(yf).all():
+        raise ValueError(f"{fn}(): `{arg}` contains {int((~np.isfinite(yf)).sum())} infinite label(s).")
+    if (yf != np.round(yf)).any():
+        raise ValueError(f"{fn}(): `{arg}` must hold whole class ids 0..{classes - 1}, got e.g. {yf[yf != np.round(yf)][0]}.")
+    lo, hi = int(yf.min()), int(yf.max())
+    if lo < 0 or hi > classes - 1:
+        raise ValueError(f"{fn}(): `{arg}` has class ids from {lo} to {hi} but the model's output layer has "
+                         f"{_what(kind, classes)}.{_label_hint(lo, hi, classes)}")
+    return y.astype("int32")
+
+
+def _what(kind: str, classes: int) -> str:
+    return "a 1-unit sigmoid output (labels 0/1)" if kind == "binary" else f"{classes} classes (ids 0..{classes - 1})"
+
+
+def _label_hint(lo: int, hi: int, classes: int) -> str:
+    if lo == 1 and hi == classes:
+        return " The labels look 1-based: subtract 1 (R: pass a factor, or y - 1)."
+    return " Build the model with num_classes set to the number of classes."
+
+
+def check_class_names(model: Any, class_names: Any, arg: str, fn: str) -> list[str]:
+    """One distinct string per class the model predicts (a 1-unit sigmoid output: 2), as a list."""
+    _, k = model_classes(model, fn)
+    items = list(class_names) if isinstance(class_names, (list, tuple, np.ndarray)) else None
+    if items is None or not all(isinstance(c, str) for c in items):
+        raise TypeError(f"{fn}(): `{arg}` must be a list of strings, one per class (R: a character vector), "
+                        f"got {class_names!r}.")
+    names = [str(c) for c in items]
+    if len(names) != k:
+        binary = " (a 1-unit sigmoid output predicts 2 classes: the names of class 0 and class 1)" if k == 2 else ""
+        raise ValueError(f"{fn}(): `{arg}` has {len(names)} names but the model predicts {k} classes{binary}.")
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise ValueError(f"{fn}(): `{arg}` names a class twice ({', '.join(map(repr, dupes))}); give each class "
+                         "its own name.")
+    return names
+
+
+# --- datasets ------------------------------------------------------------------------------------
+
+_MARK = re.compile(r"\[<cnnkit> (.*?)\] \[(.*?)\] \[(.*?) </cnnkit>\]", re.S)
+
+
+def check_dataset(model: Any, ds: Any, arg: str, fn: str) -> Any:
+    """Check a dataset of ``(images, labels)`` batches by its element spec and return it guarded.
+
+    The spec gives the image shape and both dtypes; the guard (a ``map``) checks each batch's label
+    values and images as Keras reads them: whole, finite class ids within the model's classes, one
+    per image, and finite pixels. Wrap the reading loop in :func:`dataset_errors`.
+    """
+    import tensorflow as tf
+
+    spec = ds.element_spec
+    if not isinstance(spec, tuple) or not 2 <= len(spec) <= 3 or \
+            not all(isinstance(s, tf.TensorSpec) for s in spec[:2]):
+        raise ValueError(f"{fn}(): `{arg}` must be a dataset of (images, labels) batches, got elements {spec}.")
+    xs, ys = spec[0], spec[1]
+    problem = image_dtype_problem(_numpy_kind(xs.dtype))
+    if problem:
+        raise TypeError(f"{fn}(): `{arg}` (a dataset) {problem}.")
+    want = model_input_shape(model, fn)
+    if xs.shape.rank == len(want) - 1:
+        raise ValueError(f"{fn}(): `{arg}` is a dataset of single images {_fmt(tuple(xs.shape))}; batch it first, "
+                         "e.g. dataset.batch(32) (image_folder() gives batches).")
+    check_images_shape(model, tuple(xs.shape), arg, fn)
+    kind, classes = model_classes(model, fn)
+    if ys.dtype == tf.string:
+        raise TypeError(f"{fn}(): `{arg}` (a dataset) has string labels; map them to class ids 0, 1, ... "
+                        "(image_folder() does).")
+    if not (ys.dtype.is_integer or ys.dtype.is_floating or ys.dtype.is_bool):
+        raise TypeError(f"{fn}(): `{arg}` (a dataset) has labels of dtype {ys.dtype.name}; they must be class ids.")
+    rank = ys.shape.rank
+    if rank is not None and (rank not in (1, 2) or (rank == 2 and ys.shape[-1] not in (1, None))):
+        hint = (" One-hot labels? Map them to ids: dataset.map(lambda x, y: (x, tf.argmax(y, axis=-1)))."
+                if rank == 2 and ys.shape[-1] == classes else "")
+        raise ValueError(f"{fn}(): `{arg}` (a dataset) must yield one class id per image (labels of shape (batch,)), "
+                         f"got labels of shape {_fmt(tuple(ys.shape))}.{hint}")
+    return _guarded(ds, kind, classes, arg, fn)
+
+
+def _numpy_kind(dtype: Any) -> str:
+    """A TensorFlow dtype as the NumPy dtype :func:`image_dtype_problem` judges (bfloat16 counts as a float)."""
+    if dtype.is_floating:
+        return "float32"
+    if dtype.is_integer:
+        return "int32"
+    if dtype.is_bool:
+        return "bool"
+    if dtype.is_complex:
+        return "complex64"
+    return "U" if dtype.name == "string" else "O"
+
+
+def _guarded(ds: Any, kind: str, classes: int, arg: str, fn: str) -> Any:
+    import tensorflow as tf
+
+    def assertion(ok, head, value, tail):
+        return tf.debugging.Assert(ok, [f"<cnnkit> {head}", value, f"{tail} </cnnkit>"], summarize=1)
+
+    def guard(x, y, *rest):
+        yf = tf.reshape(tf.cast(y, tf.float64), [-1])
+        bad = tf.logical_not(tf.logical_and(tf.math.is_finite(yf), tf.logical_and(
+            tf.equal(yf, tf.round(yf)), tf.logical_and(yf >= 0, yf <= classes - 1))))
+        first = tf.concat([tf.boolean_mask(yf, bad), tf.zeros([1], tf.float64)], 0)[0]
+        checks = [
+            assertion(tf.logical_not(tf.reduce_any(bad)), f"{fn}(): `{arg}` (a dataset) yields the label ", first,
+                      f": the model's output layer has {_what(kind, classes)}, so labels must be whole numbers from 0 "
+                      f"to {classes - 1}, never NaN/NA. Build the model with num_classes set to the number of classes "
+                      "(for image_folder(): the length of its class_names)."),
+            assertion(tf.equal(tf.size(yf), tf.shape(x)[0]), f"{fn}(): `{arg}` (a dataset) yields a batch of ",
+                      tf.shape(x)[0], " images with a different number of labels; give one label per image."),
+        ]
+        if x.dtype.is_floating:
+            finite = tf.reduce_all(tf.math.is_finite(x))
+            checks.append(assertion(finite, f"{fn}(): `{arg}` (a dataset) yields images with ",
+                                    tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(x)), tf.int64)),
+                                    " missing (NaN) or infinite value(s) in a batch; remove or replace them."))
+        with tf.control_dependencies(checks):
+            return (tf.identity(x), tf.identity(y), *rest)
+
+    guarded = ds.map(guard, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # what image_folder() and Keras' image_dataset_from_directory attach (class_names, file_paths,
+    # fixed_images ...): public attributes, kept on the guarded dataset
+    for attr, value in vars(ds).items():
+        if not attr.startswith("_"):
+            setattr(guarded, attr, value)
+    return guarded
+
+
+def dataset_error_message(err: BaseException) -> str | None:
+    """The cnnkit message inside a TensorFlow error raised by a guard of :func:`check_dataset`, if any."""
+    m = _MARK.search(str(err))
+    if not m:
+        return None
+    head, value, tail = (g.replace("\\'", "'").replace('\\"', '"') for g in m.groups())  # TF escapes quotes
+    return f"{head}{value}{tail}"
+
+
+@contextlib.contextmanager
+def dataset_errors() -> Iterator[None]:
+    """Turn a failed :func:`check_dataset` guard (TensorFlow's ``InvalidArgumentError``, raised while
+    Keras or a loop reads the dataset) into a ``ValueError`` with the guard's message.
+
+    Example:
+        >>> with dataset_errors():  # doctest: +SKIP
+        ...     model.fit(check_data(model, ds, "data", "fit_classifier"), epochs=1)
+    """
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - only errors carrying a guard's message are translated
+        msg = dataset_error_message(err)
+        if msg is None:
+            raise
+        raise ValueError(msg) from None
+
+
+def data_class_names(model: Any, data: Any, arg: str, fn: str) -> list[str] | None:
+    """The class names that ``data`` carries, checked against the model's outputs: the
+    ``class_names`` entry of an ``{"x", "y", "class_names"}`` dict (how R passes factor labels), or the
+    ``class_names`` attribute of a dataset (as :func:`image_folder` and Keras'
+    ``image_dataset_from_directory`` make them). ``None`` when the data carries none. One distinct
+    string per class the model predicts (a 1-unit sigmoid output: 2)."""
+    names = data.get("class_names") if isinstance(data, dict) else getattr(data, "class_names", None)
+    if names is None:
+        return None
+    if not isinstance(names, (list, tuple, np.ndarray)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{fn}(): the class names of `{arg}` must be a list of strings, got {names!r}.")
+    kind, classes = model_classes(model, fn)
+    if len(names) != classes:
+        raise ValueError(f"{fn}(): `{arg}` has {len(names)} classes ({', '.join(map(str, names[:5]))}"
+                         f"{', ...' if len(names) > 5 else ''}) but the model's output layer has {classes}. "
+                         f"Build the model with num_classes={len(names) if len(names) != 2 else 1}.")
+    dupes = sorted({str(c) for c in names if list(names).count(c) > 1})
+    if dupes:
+        raise ValueError(f"{fn}(): the class names of `{arg}` name a class twice ({', '.join(map(repr, dupes))}).")
+    return [str(n) for n in names]
+
+
+# --- (x, y) or a dataset -------------------------------------------------------------------------
+
+def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:
+    """``(x, y)`` checked and converted, or a ``tf.data.Dataset`` checked by its element spec and guarded."""
+    if is_dataset(data):
+        return check_dataset(model, data, arg, fn)
+    if isinstance(data, dict) and {"x", "y"} <= set(data):
+        data = (data["x"], data["y"])
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{fn}(): `{arg}` must be (x, y) (images and class ids; in R list(x, y)) or a "
+                        f"tf.data.Dataset, got {type(data).__name__}.")
+    prefix = "" if arg == "data" else "validation " if arg == "validation_data" else f"{arg} "
+    x = check_images(model, data[0], f"{prefix}x", fn)
+    y = check_labels(model, data[1], len(x), f"{prefix}y", fn)
+    return x, y
+
+
+def checked_class_names(model: Any, class_names: Sequence[str] | None, arg: str, fn: str) -> list[str] | None:
+    """:func:`check_class_names` for a given ``class_names``; ``None`` stays ``None``."""
+    return None if class_names is None else check_class_names(model, class_names, arg, fn)

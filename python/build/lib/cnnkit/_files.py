@@ -1,0 +1,91 @@
+"""Files that are either complete or absent: write to a temporary name, then ``os.replace``.
+
+A failure half-way (an exception, a full disk, a kill before the rename) leaves no half-written file
+under the final name, and the temporary file is removed on an exception. Every file cnnkit writes goes
+through :func:`atomic_path` and gets the permissions the user's umask gives (0644 under the usual 022),
+as a plain ``open()`` would: a shared cache or run folder is readable by the others it is shared with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+def writable_dir(path: str | os.PathLike, arg: str, fn: str, *, create: bool = True) -> Path:
+    """Return ``path`` as a directory that exists and can be written to, or raise naming ``arg``.
+
+    Nothing is left behind by the check itself (a probe file is created and removed).
+    """
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise TypeError(f"{fn}(): `{arg}` must be a directory path (a string), got {path!r}.")
+    p = Path(path).expanduser()
+    try:
+        if create:
+            p.mkdir(parents=True, exist_ok=True)
+        if not p.is_dir():
+            raise NotADirectoryError(f"{p} is not a directory")
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".cnnkit-probe-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise ValueError(
+            f"{fn}(): `{arg}` {str(p)!r} is not a writable directory ({e.__class__.__name__}: {e}). "
+            f"Pass a folder you can write to, e.g. {arg}='runs/my-run'."
+        ) from None
+    return p
+
+
+def check_file_target(file: str | os.PathLike, arg: str, fn: str, suffixes: tuple[str, ...]) -> Path:
+    """Check an output file name: a string with one of ``suffixes`` in a writable (existing or creatable) folder."""
+    if not isinstance(file, (str, os.PathLike)) or not str(file):
+        raise TypeError(f"{fn}(): `{arg}` must be a file path (a string), got {file!r}.")
+    p = Path(file).expanduser()
+    if p.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"{fn}(): `{arg}` must end in {' or '.join(suffixes)}, got {str(p)!r}. "
+            f"Pass e.g. {arg}='result{suffixes[0]}'."
+        )
+    writable_dir(p.parent if str(p.parent) else ".", arg, fn)
+    return p
+
+
+def _umask() -> int:
+    """The process's umask: read from /proc where it can be (setting it to read it back, the only
+    portable way, is not thread-safe), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``target`` (same suffix); move it onto ``target`` on success.
+
+    Example:
+        >>> with atomic_path("plot.png") as tmp:  # doctest: +SKIP
+        ...     figure.savefig(tmp)
+    """
+    target = Path(target)
+    stem, dot, rest = target.name.partition(".")  # all suffixes: Keras wants "x.weights.h5", not "x.h5"
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}-", suffix=dot + rest)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise

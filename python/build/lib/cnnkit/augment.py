@@ -1,0 +1,388 @@
+"""Image augmentation: the slides' six Keras layers (plus flips), chosen automatically (RandAugment,
+AugMix), and the slides' three ways to apply them:
+
+- dynamically inside the model: :func:`with_augmentation` (active in training only);
+- dynamically in the input pipeline: :func:`augmented_dataset` (a ``tf.data`` map);
+- once before training: :func:`augment_dataset` (the data set grows by ``copies``).
+
+Values are assumed to be in ``value_range`` (cnnkit's loaders give [0, 1]).
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+
+from . import _validate as v
+from .limits import limit, too_many
+
+FLIPS = {True: "horizontal", "horizontal": "horizontal", "vertical": "vertical",
+         "horizontal_and_vertical": "horizontal_and_vertical"}
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def _factor(value: Any, arg: str, fn: str, *, pair: bool = False, upper: float | None = 1.0) -> Any:
+    """A number > 0 (or a pair of them for height/width), at most ``upper``."""
+    items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    if len(items) not in ((1, 2) if pair else (1,)):
+        raise ValueError(f"{fn}(): `{arg}` must be {'one or two numbers' if pair else 'one number'}, got {value!r}.")
+    out = [v.positive_number(x, arg, fn) for x in items]
+    if upper is not None and any(x > upper for x in out):
+        raise ValueError(f"{fn}(): `{arg}` must be at most {upper} (a fraction), got {value!r}.")
+    return (out[0], out[-1]) if pair else out[0]
+
+
+def _value_range(value_range: Any, fn: str) -> tuple[float, float]:
+    items = list(value_range) if isinstance(value_range, (list, tuple, np.ndarray)) else []
+    if len(items) != 2 or not all(isinstance(x, (numbers.Real, np.number)) for x in items) or not items[0] < items[1]:
+        raise ValueError(f"{fn}(): `value_range` must be (low, high) with low < high, e.g. (0, 1) or (0, 255); "
+                         f"got {value_range!r}.")
+    return float(items[0]), float(items[1])
+
+
+def _jitter(color_jitter: Any, fn: str) -> dict[str, Any]:
+    if isinstance(color_jitter, dict):
+        allowed = {"brightness_factor", "contrast_factor", "saturation_factor", "hue_factor"}
+        if not color_jitter or set(color_jitter) - allowed:
+            raise ValueError(f"{fn}(): `color_jitter` as a dict takes the keys {sorted(allowed)}, got {sorted(color_jitter)}.")
+        return dict(color_jitter)
+    f = _factor(color_jitter, "color_jitter", fn)
+    return {"brightness_factor": f, "contrast_factor": f}
+
+
+def augmentation(
+    crop: int | tuple[int, int] | None = None,
+    translate: float | tuple[float, float] | None = None,
+    shear: float | None = None,
+    rotate: float | None = None,
+    erase: float | None = None,
+    color_jitter: float | dict | None = None,
+    flip: str | bool | None = None,
+    value_range: tuple[float, float] = (0, 1),
+    fill_mode: str = "constant",
+    seed: int | None = None,
+) -> keras.Sequential:
+    """The slides' augmentation layers, composed in a ``keras.Sequential`` (only those asked for).
+
+    Args:
+        crop: ``RandomCrop`` to this ``(height, width)`` window (one number: square). The output is
+            that size; at inference Keras takes the centre.
+        translate: ``RandomTranslation`` by up to this fraction of the height/width (or a pair).
+        shear: ``RandomShear`` factor (fraction) on both axes.
+        rotate: ``RandomRotation`` by up to this fraction of a full turn (0.05 = +/- 18 degrees).
+        erase: ``RandomErasing`` probability (a rectangle replaced by noise, simulating occlusion).
+        color_jitter: ``RandomColorJitter``: one number for brightness and contrast (works on
+            grayscale), or a dict of its ``*_factor`` arguments (saturation and hue need RGB).
+        flip: ``"horizontal"`` (or ``True``), ``"vertical"``, ``"horizontal_and_vertical"``.
+        value_range: the images' value range (cnnkit's loaders: (0, 1)).
+        fill_mode: how translation, shear and rotation fill new pixels (``"constant"``: black).
+        seed: base seed; each layer gets ``seed + i``.
+
+    Returns:
+        A ``keras.Sequential`` named ``augmentation``; random in training, the identity otherwise
+        (except ``crop``).
+
+    Example:
+        >>> aug = augmentation(translate=0.1, rotate=0.05, flip="horizontal", seed=1)
+        >>> [layer.__class__.__name__ for layer in aug.layers]
+        ['RandomTranslation', 'RandomRotation', 'RandomFlip']
+    """
+    fn = "augmentation"
+    fill_mode = v.choice(fill_mode, "fill_mode", fn, FILL_MODES)
+    vr = _value_range(value_range, fn)
+    seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
+    L = keras.layers
+    specs: list[tuple[type, dict[str, Any]]] = []
+    if crop is not None:
+        h, w = v.int_tuple(crop, "crop", fn)
+        specs.append((L.RandomCrop, {"height": h, "width": w}))
+    if translate is not None:
+        th, tw = _factor(translate, "translate", fn, pair=True)
+        specs.append((L.RandomTranslation, {"height_factor": th, "width_factor": tw, "fill_mode": fill_mode}))
+    if shear is not None:
+        s = _factor(shear, "shear", fn)
+        specs.append((L.RandomShear, {"x_factor": s, "y_factor": s, "fill_mode": fill_mode}))
+    if rotate is not None:
+        specs.append((L.RandomRotation, {"factor": _factor(rotate, "rotate", fn), "fill_mode": fill_mode}))
+    if erase is not None:
+        specs.append((L.RandomErasing, {"factor": _factor(erase, "erase", fn), "value_range": vr}))
+    if color_jitter is not None:
+        specs.append((L.RandomColorJitter, {"value_range": vr, **_jitter(color_jitter, fn)}))
+    flip = v.choice(flip, "flip", fn, [None, False, *FLIPS])
+    if flip is not None and flip is not False:
+        specs.append((L.RandomFlip, {"mode": FLIPS[flip]}))
+    if not specs:
+        raise ValueError(f"{fn}(): choose at least one augmentation, e.g. augmentation(translate=0.1, rotate=0.05).")
+    layers = [cls(**kw, seed=None if seed is None else seed + i) for i, (cls, kw) in enumerate(specs)]
+    return keras.Sequential(layers, name="augmentation")
+
+
+def rand_augment(
+    method: str = "randaugment",
+    value_range: tuple[float, float] = (0, 1),
+    num_ops: int = 2,
+    factor: float = 0.5,
+    seed: int | None = None,
+) -> keras.layers.Layer:
+    """Augmentation chosen automatically: Keras' ``RandAugment`` or ``AugMix`` layer.
+
+    Args:
+        method: ``"randaugment"`` (``num_ops`` random operations per image at strength ``factor``)
+            or ``"augmix"`` (a mix of augmentation chains).
+        value_range: the images' value range.
+        num_ops: operations per image (RandAugment).
+        factor: strength in (0, 1].
+        seed: random seed.
+
+    Returns:
+        A Keras layer; use it like :func:`augmentation`'s result. Both need 3-channel images
+        (``load_fashion_mnist(channels=3)``).
+
+    Example:
+        >>> rand_augment("augmix").__class__.__name__
+        'AugMix'
+    """
+    fn = "rand_augment"
+    method = v.choice(method, "method", fn, ("randaugment", "augmix"))
+    vr = _value_range(value_range, fn)
+    factor = _factor(factor, "factor", fn)
+    seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
+    if method == "augmix":
+        return keras.layers.AugMix(value_range=vr, factor=factor, seed=seed)
+    return keras.layers.RandAugment(value_range=vr, num_ops=v.positive_int(num_ops, "num_ops", fn),
+                                    factor=factor, seed=seed)
+
+
+def _check_layer(aug: Any, fn: str, shape: tuple | None = None, same_size: bool = False) -> None:
+    """``aug`` must be a Keras layer; given an image ``shape`` (without the batch axis), it must map such
+    images to images (of the same size with ``same_size``), checked symbolically (nothing is computed)."""
+    if not isinstance(aug, keras.layers.Layer):
+        raise TypeError(f"{fn}(): `aug` must be a Keras layer such as augmentation(...) or rand_augment(), "
+                        f"got {type(aug).__name__}.")
+    if shape is None:
+        return
+    try:
+        out = tuple(aug(keras.Input(tuple(shape)), training=True).shape[1:])
+    except Exception as e:  # noqa: BLE001 - whatever Keras raises, the layer does not take these images
+        raise ValueError(f"{fn}(): `aug` cannot take images of shape {tuple(shape)} ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:200]}). Use augmentation(...) or rand_augment() (3 channels).") from None
+    if len(out) != len(shape):
+        raise ValueError(f"{fn}(): `aug` must return images: it turns images of shape {tuple(shape)} into {out}.")
+    if same_size and out != tuple(shape):
+        raise ValueError(f"{fn}(): `aug` changes the image size ({tuple(shape)} -> {out}); drop `crop` (the "
+                         "images must keep their size here).")
+
+
+def _row_layers(aug: Any, fn: str) -> list[Any]:
+    """One layer, or the layers of a dict ``{name: layer}`` (one grid row each), checked."""
+    if not isinstance(aug, dict):
+        _check_layer(aug, fn)
+        return [aug]
+    if not 1 <= len(aug) <= 8:
+        raise ValueError(f"{fn}(): `aug` as a dict needs 1 to 8 named layers (one row each), got {len(aug)}.")
+    for name, layer in aug.items():
+        if not isinstance(layer, keras.layers.Layer):
+            raise TypeError(f"{fn}(): `aug`[{name!r}] must be a Keras layer such as augmentation(...), "
+                            f"got {type(layer).__name__}.")
+    return list(aug.values())
+
+
+def _images(x: Any, arg: str, fn: str) -> np.ndarray:
+    from ._checks import image_dtype_problem
+
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError):
+        x = np.asarray(None)
+    problem = image_dtype_problem(x.dtype)
+    if problem:
+        raise TypeError(f"{fn}(): `{arg}` {problem}.")
+    if x.ndim != 4 or len(x) == 0:
+        raise ValueError(f"{fn}(): `{arg}` must be a non-empty array of images (n, height, width, channels), "
+                         f"got shape {x.shape} and dtype {x.dtype}.")
+    with np.errstate(invalid="ignore", over="ignore"):  # R's NA is a signalling NaN
+        return x.astype("float32", copy=False)
+
+
+def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    return np.concatenate([np.asarray(aug(x[i:i + batch_size], training=True))
+                           for i in range(0, len(x), batch_size)])
+
+
+def _images_and_labels(x: Any, y: Any, aug: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check the images, the labels (numbers, one per image, none missing) and the augmentation layer."""
+    from ._checks import _label_values
+
+    x = _images(x, "x", fn)
+    y = _label_values(y, "y", fn)
+    if y.ndim not in (1, 2) or len(y) != len(x):
+        raise ValueError(f"{fn}(): `y` must hold one label per image ({len(x)}), got shape {y.shape}.")
+    missing = int(np.isnan(y.astype("float64")).sum())
+    if missing:
+        raise ValueError(f"{fn}(): `y` contains {missing} missing label(s) (NaN; NA in R).")
+    _check_layer(aug, fn, x.shape[1:], same_size=fn == "augment_dataset")
+    return x, y
+
+
+def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Augment once, before training: the images plus ``copies`` augmented versions of each.
+
+    Args:
+        x: images ``(n, h, w, c)``.
+        y: labels ``(n,)`` (repeated for the copies).
+        aug: an augmentation layer (it must keep the image size: no ``crop``).
+        copies: augmented copies per image; the result has ``n * (copies + 1)`` images, at most
+            4 GiB of them (``CNNKIT_MAX_AUGMENT_BYTES``; see ``cnnkit.limits()``).
+
+    Returns:
+        ``(x, y)``: the originals first, then each round of copies.
+
+    Example:
+        >>> xa, ya = augment_dataset(x, y, augmentation(rotate=0.05), copies=2)  # doctest: +SKIP
+    """
+    fn = "augment_dataset"
+    x, y = _images_and_labels(x, y, aug, fn)
+    copies = v.positive_int(copies, "copies", fn)
+    need = x.size * (copies + 1) * 4  # float32 bytes of the result
+    if need > limit("augment_bytes", fn):
+        raise ValueError(
+            f"{fn}(): `copies` = {copies:,} would make {len(x) * (copies + 1):,} images of {x.shape[1:]}, "
+            f"{need:,} bytes, more than {too_many('augment_bytes', fn)}. Augment on the fly instead "
+            "(augmented_dataset() or with_augmentation(): no copies are kept), or use fewer copies.")
+    out = [x] + [_apply(aug, x) for _ in range(copies)]
+    if any(o.shape != x.shape for o in out):
+        raise ValueError(f"{fn}(): `aug` changes the image size ({x.shape[1:]} -> {out[-1].shape[1:]}); "
+                         "drop `crop` when augmenting before training.")
+    return np.concatenate(out), np.concatenate([y] * (copies + 1))
+
+
+def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: bool = True,
+                      seed: int | None = None, class_names: Sequence[str] | None = None) -> Any:
+    """Augment dynamically in the input pipeline: a shuffled, batched ``tf.data.Dataset`` whose
+    batches are augmented afresh every epoch (on the CPU, in parallel with training).
+
+    Args:
+        x: images ``(n, h, w, c)``; y: class ids ``(n,)``.
+        aug: an augmentation layer.
+        batch_size: images per batch.
+        shuffle: reshuffle every epoch.
+        seed: shuffle seed.
+        class_names: the classes' names (the dataset's ``class_names``, which :func:`fit_classifier`
+            remembers on the model; R passes a factor's levels).
+
+    Returns:
+        A dataset for :func:`fit_classifier`.
+
+    Example:
+        >>> ds = augmented_dataset(x, y, augmentation(translate=0.1))  # doctest: +SKIP
+        >>> fit_classifier(model, ds, epochs=5)  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    fn = "augmented_dataset"
+    x, y = _images_and_labels(x, y, aug, fn)
+    batch_size = v.positive_int(batch_size, "batch_size", fn)
+    shuffle = v.flag(shuffle, "shuffle", fn)
+    seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if class_names is not None:
+        if not isinstance(class_names, (list, tuple, np.ndarray)) or not len(class_names) or \
+                not all(isinstance(c, str) for c in class_names):
+            raise TypeError(f"{fn}(): `class_names` must be a list of strings, got {class_names!r}.")
+        ds.class_names = list(class_names)
+    return ds
+
+
+def with_augmentation(model: keras.Model, aug: Any) -> keras.Model:
+    """Augment dynamically inside the model: ``Input -> aug -> model``, random in training only.
+
+    Args:
+        model: a Keras model with one image input.
+        aug: an augmentation layer that keeps the image size.
+
+    Returns:
+        A new model sharing ``model``'s layers and weights.
+
+    Example:
+        >>> m = with_augmentation(simple_cnn(), augmentation(flip=True))
+        >>> m.count_params() == simple_cnn().count_params()
+        True
+    """
+    fn = "with_augmentation"
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+    _check_layer(aug, fn, model.input_shape[1:], same_size=True)
+    inputs = keras.Input(model.input_shape[1:])
+    return keras.Model(inputs, model(aug(inputs)), name=f"{model.name}_augmented")
+
+
+def plot_augmentation(
+    images: Any,
+    aug: Any,
+    n: int = 6,
+    file: str | os.PathLike = "aug.png",
+    titles: Sequence[str] | None = None,
+) -> str:
+    """The slides' before/after grid: each row one image, then ``n`` augmented versions of it.
+
+    Args:
+        images: one image ``(h, w, c)`` or several ``(m, h, w, c)`` (up to 8 rows are drawn).
+        aug: an augmentation layer (from :func:`augmentation` or :func:`rand_augment`), or a dict
+            ``{name: layer}`` of up to 8 layers: then each row is one layer applied to the first
+            image, labelled with its name (the slides' one-augmentation-per-slide pictures).
+        n: augmented versions per image (per layer), at most 32 (``CNNKIT_MAX_PLOT_IMAGES``).
+        file: the image file to write (atomically).
+        titles: optional row labels (e.g. class names; default for a dict: its names).
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> d = load_fashion_mnist(n=10)
+        >>> plot_augmentation(d["x_train"][:3], augmentation(rotate=0.1), file="aug.png")  # doctest: +SKIP
+        >>> plot_augmentation(d["x_train"][0], {"rotate": augmentation(rotate=0.1),
+        ...                                     "erase": augmentation(erase=1)}, file="aug.png")  # doctest: +SKIP
+    """
+    from ._plot import check_target, new_figure, save_figure
+
+    fn = "plot_augmentation"
+    layers = _row_layers(aug, fn)
+    x = np.asarray(images) if isinstance(images, (np.ndarray, list, tuple)) else images
+    x = _images(x[None] if getattr(x, "ndim", 0) == 3 else x, "images", fn)[:8]
+    for layer in dict.fromkeys(layers):
+        _check_layer(layer, fn, x.shape[1:])
+    n = v.capped_int(n, "n", fn, "plot_images", hint=" Draw several grids for more.")
+    target = check_target(file, fn)
+    if titles is not None:
+        titles = v.strings(titles, "titles", fn) if not isinstance(titles, (list, tuple)) or titles else []
+    if isinstance(aug, dict):
+        x = np.repeat(x[:1], len(layers), axis=0)
+        titles = list(aug) if titles is None else titles
+    else:
+        layers = layers * len(x)
+    rows = [[x[i]] + [np.asarray(layers[i](x[i:i + 1], training=True))[0] for _ in range(n)]
+            for i in range(len(x))]
+    lo, hi = float(min(x.min(), 0.0)), float(max(x.max(), 1.0))
+    fig = new_figure(1.4 * (n + 1), 1.5 * len(rows))
+    axes = fig.subplots(len(rows), n + 1, squeeze=False)
+    for r, row in enumerate(rows):
+        for c, img in enumerate(row):
+            ax = axes[r][c]
+            img = np.clip((img - lo) / (hi - lo), 0, 1)
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None,
+                      vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title("Before" if c == 0 else f"After {c}", fontsize=9)
+        if titles is not None and r < len(titles):
+            axes[r][0].set_ylabel(str(titles[r]), fontsize=8)
+    return save_figure(fig, target)

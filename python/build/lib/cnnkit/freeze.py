@@ -1,0 +1,369 @@
+"""Freezing and unfreezing layers of any Keras model, nested backbones included.
+
+Layers are chosen by ``names``, a ``regex``, a ``block`` prefix (``"block5"`` selects
+``block5_conv1`` ... ``block5_pool``), a ``start``/``stop`` range or a ``where`` predicate; several
+selectors together select every layer that any of them selects. Ranges use Python's slice semantics
+over the layers :func:`trainable_layers` lists (0-based, ``stop`` excluded, negatives count from
+the end), so ``unfreeze(vgg16, start=-5, stop=-2)`` is ``vgg16.layers[-5:-2]``; a layer *name* as
+``stop`` is included. (R's ``unfreeze(from =, to =)`` is 1-based with both ends included.)
+
+Nested models (a backbone inside a transfer model) are expanded: the table and the selectors see
+their layers. ``BatchNormalization`` layers stay frozen when unfreezing unless ``batchnorm=True``:
+fine-tuning with batch statistics from small batches destroys pretrained features.
+
+Recompiling: Keras trains the weights that were trainable when the model was compiled; changing
+``trainable`` afterwards silently has no effect until the model is compiled again. So when the model
+is compiled, :func:`freeze` and :func:`unfreeze` recompile it with the same optimizer settings (a
+fresh optimizer of the same class and configuration: its moment estimates start anew), loss and
+metrics (``recompile=True``, the default); with ``recompile=False``, or when that fails, they warn.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import warnings
+from typing import Any, Callable, Iterable, Sequence
+
+import keras
+import numpy as np
+
+from . import _validate as v
+
+Selector = Any
+
+
+def _check_model(model: Any, fn: str) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+    return model
+
+
+def flat_layers(model: keras.Model) -> list[tuple[keras.layers.Layer, str]]:
+    """``(layer, parent)`` for every layer, depth first, nested models expanded (each layer once).
+
+    ``parent`` is the path of enclosing nested models (``"vgg16"``), ``""`` at the top level.
+    """
+    out: list[tuple[keras.layers.Layer, str]] = []
+    seen: set[int] = set()
+
+    def walk(m: keras.Model, parent: str) -> None:
+        for layer in m.layers:
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if isinstance(layer, keras.Model):
+                walk(layer, f"{parent}/{layer.name}" if parent else layer.name)
+            else:
+                out.append((layer, parent))
+
+    walk(model, "")
+    return out
+
+
+def _containers(model: keras.Model) -> list[keras.Model]:
+    """Nested models, innermost first, then ``model`` itself."""
+    out: list[keras.Model] = []
+
+    def walk(m: keras.Model) -> None:
+        for layer in m.layers:
+            if isinstance(layer, keras.Model) and layer is not m:
+                walk(layer)
+        if not any(m is c for c in out):
+            out.append(m)
+
+    walk(model)
+    return out
+
+
+def _unknown(value: str, arg: str, known: Sequence[str], fn: str) -> ValueError:
+    close = difflib.get_close_matches(value, list(known), n=3, cutoff=0.6)
+    hint = f" Close names: {', '.join(close)}." if close else ""
+    return ValueError(f"{fn}(): `{arg}` {value!r} is not a layer of this model.{hint} "
+                      "See trainable_layers(model) for the names.")
+
+
+def _strings(value: Any, arg: str, fn: str) -> list[str]:
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if not items or not all(isinstance(s, str) and s for s in items):
+        raise TypeError(f"{fn}(): `{arg}` must be a string or a list of strings, got {value!r}.")
+    return items
+
+
+def _position(value: Any, arg: str, names: list[str], fn: str, is_stop: bool) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in names:
+            raise _unknown(value, arg, names, fn)
+        return names.index(value) + (1 if is_stop else 0)
+    if isinstance(value, bool) or not v._is_intlike(value):
+        raise TypeError(f"{fn}(): `{arg}` must be a whole number (a 0-based position; negative counts "
+                        f"from the end) or a layer name, got {value!r}.")
+    return int(value)
+
+
+def in_block(name: str, prefix: str) -> bool:
+    """``block5_conv1`` is in block ``block5``; ``block_16_project`` is in ``block_16`` but not ``block_1``."""
+    return name == prefix or (name.startswith(prefix) and not name[len(prefix)].isdigit())
+
+
+def select_layers(
+    model: keras.Model,
+    names: str | Sequence[str] | None = None,
+    regex: str | None = None,
+    block: str | Sequence[str] | None = None,
+    start: int | str | None = None,
+    stop: int | str | None = None,
+    where: Callable[[keras.layers.Layer], bool] | None = None,
+    fn: str = "select_layers",
+) -> list[keras.layers.Layer]:
+    """The layers the selectors choose, in model order (all layers when no selector is given).
+
+    A selector that selects nothing is an error (a silent no-op hides typos).
+    """
+    flat = flat_layers(model)
+    leaves = [layer for layer, _ in flat]
+    all_names = [layer.name for layer in leaves]
+    picks: list[Iterable[int]] = []
+    if names is not None:
+        wanted = _strings(names, "names", fn)
+        groups = {p for _, parent in flat for p in parent.split("/") if p}
+        for name in wanted:
+            if name not in all_names and name not in groups:
+                raise _unknown(name, "names", all_names + sorted(groups), fn)
+        picks.append(i for i, (layer, parent) in enumerate(flat)
+                     if layer.name in wanted or set(parent.split("/")) & set(wanted))
+    if regex is not None:
+        picks.append(_by_regex(all_names, regex, fn))
+    if block is not None:
+        picks.append(_by_block(all_names, block, fn))
+    if start is not None or stop is not None:
+        i0 = _position(start, "start", all_names, fn, is_stop=False)
+        i1 = _position(stop, "stop", all_names, fn, is_stop=True)
+        hits = list(range(len(leaves)))[slice(i0, i1)]
+        if not hits:
+            raise ValueError(f"{fn}(): `start`={start!r}, `stop`={stop!r} select no layers (Python slice "
+                             f"semantics over the {len(leaves)} layers of trainable_layers(model)).")
+        picks.append(hits)
+    if where is not None:
+        if not callable(where):
+            raise TypeError(f"{fn}(): `where` must be a function of a layer returning True/False.")
+        picks.append(_nonempty([i for i, layer in enumerate(leaves) if _where(where, layer, fn)], "where", where, fn))
+    if not picks:
+        return leaves
+    chosen = set().union(*map(set, picks))
+    return [layer for i, layer in enumerate(leaves) if i in chosen]
+
+
+def _where(where: Callable[[keras.layers.Layer], bool], layer: keras.layers.Layer, fn: str) -> bool:
+    """``where(layer)``, which must be ``True`` or ``False`` (not merely truthy: ``"no"`` is not ``False``)."""
+    try:
+        answer = where(layer)
+    except Exception as err:  # noqa: BLE001 - the user's function failed: say where
+        raise ValueError(f"{fn}(): `where` failed on layer {layer.name!r}: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0][:200] if str(err) else ''}") from None
+    if not isinstance(answer, (bool, np.bool_)):
+        raise TypeError(f"{fn}(): `where` must return True or False (R: TRUE or FALSE) for each layer, got "
+                        f"{answer!r} for layer {layer.name!r}.")
+    return bool(answer)
+
+
+def _by_regex(all_names: list[str], regex: Any, fn: str) -> list[int]:
+    if not isinstance(regex, str):
+        raise TypeError(f"{fn}(): `regex` must be a string (a regular expression), got {regex!r}.")
+    try:
+        pattern = re.compile(regex)
+    except re.error as err:
+        raise ValueError(f"{fn}(): `regex` {regex!r} is not a valid regular expression: {err}.") from None
+    return _nonempty([i for i, n in enumerate(all_names) if pattern.search(n)], "regex", regex, fn)
+
+
+def _by_block(all_names: list[str], block: Any, fn: str) -> list[int]:
+    prefixes = _strings(block, "block", fn)
+    hits = [i for i, n in enumerate(all_names) if any(in_block(n, p) for p in prefixes)]
+    if not hits:
+        blocks = sorted({n.split("_")[0] for n in all_names})
+        raise ValueError(f"{fn}(): `block` {block!r} matches no layer name. Layer names start with: "
+                         f"{', '.join(blocks[:12])}{' ...' if len(blocks) > 12 else ''}.")
+    return hits
+
+
+def _nonempty(hits: list[int], arg: str, value: Any, fn: str) -> list[int]:
+    if not hits:
+        raise ValueError(f"{fn}(): `{arg}` {value!r} selects no layer; see trainable_layers(model).")
+    return hits
+
+
+def set_trainable(layer: keras.layers.Layer, value: bool) -> None:
+    """``layer.trainable = value``, always cascading to its sublayers and variables.
+
+    With the TensorFlow backend, Keras 3 skips an assignment of the value an attribute already holds
+    (``KerasAutoTrackable.__setattr__`` short-circuits ``self.x = self.x``), so ``model.trainable =
+    False`` on a frozen model does not re-freeze children made trainable since. Calling the property's
+    setter directly always cascades.
+    """
+    type(layer).trainable.fset(layer, bool(value))
+
+
+def _apply(model: keras.Model, state: dict[int, bool]) -> None:
+    """Give every leaf layer its flag; a nested model with no trainable layer left is frozen as a whole."""
+    flat = flat_layers(model)
+    set_trainable(model, True)  # cascades to every sublayer; the leaves are then set one by one
+    for layer, _ in flat:
+        set_trainable(layer, state[id(layer)])
+    for container in _containers(model):
+        inside = {id(layer) for layer, _ in flat_layers(container)}
+        if not any(state[i] for i in inside):
+            set_trainable(container, False)
+
+
+def _after_change(model: keras.Model, recompile: bool, fn: str) -> None:
+    config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    if config is None:
+        return
+    if recompile:
+        try:
+            model.compile_from_config(config)
+            return
+        except Exception as err:  # noqa: BLE001 - custom losses/metrics may not deserialize
+            why = f"automatic recompiling failed: {err}"
+    else:
+        why = "recompile=False"
+    warnings.warn(
+        f"{fn}(): the model was compiled before its trainable layers changed and was not recompiled "
+        f"({why}). Keras keeps training the previous set of weights until you compile it again "
+        "(model.compile(...) or compile_classifier(model)).", UserWarning, stacklevel=3)
+
+
+def _current(model: keras.Model) -> dict[int, bool]:
+    return {id(layer): bool(layer.trainable and model.trainable) for layer, _ in flat_layers(model)}
+
+
+def freeze(
+    model: keras.Model,
+    names: str | Sequence[str] | None = None,
+    *,
+    regex: str | None = None,
+    block: str | Sequence[str] | None = None,
+    start: int | str | None = None,
+    stop: int | str | None = None,
+    where: Callable[[keras.layers.Layer], bool] | None = None,
+    recompile: bool = True,
+) -> keras.Model:
+    """Make layers non-trainable: all of them, or those the selectors choose.
+
+    Args:
+        model: any Keras model (nested models are expanded).
+        names: layer name(s), or the name of a nested model (all its layers).
+        regex: a regular expression searched in layer names.
+        block: layer-name prefix(es), e.g. ``"block5"``.
+        start, stop: a range with Python slice semantics (0-based, ``stop`` excluded) over the rows of
+            :func:`trainable_layers`; layer names also work (a name as ``stop`` is included).
+        where: a function ``layer -> bool``.
+        recompile: recompile a compiled model (see the module notes); ``False`` warns instead.
+
+    Returns:
+        The same model (modified in place).
+
+    Example:
+        >>> m = freeze(backbone("vgg16", (32, 32, 3), weights=None))  # doctest: +SKIP
+        >>> len(m.trainable_weights)  # doctest: +SKIP
+        0
+    """
+    fn = "freeze"
+    _check_model(model, fn)
+    recompile = v.flag(recompile, "recompile", fn)
+    chosen = select_layers(model, names, regex, block, start, stop, where, fn=fn)
+    state = _current(model)
+    state.update({id(layer): False for layer in chosen})
+    _apply(model, state)
+    _after_change(model, recompile, fn)
+    return model
+
+
+def unfreeze(
+    model: keras.Model,
+    names: str | Sequence[str] | None = None,
+    *,
+    regex: str | None = None,
+    block: str | Sequence[str] | None = None,
+    start: int | str | None = None,
+    stop: int | str | None = None,
+    where: Callable[[keras.layers.Layer], bool] | None = None,
+    batchnorm: bool = False,
+    recompile: bool = True,
+) -> keras.Model:
+    """Make layers trainable: all of them, or those the selectors choose (others keep their state).
+
+    Args:
+        model: any Keras model (nested models are expanded).
+        names: layer name(s), or the name of a nested model (all its layers).
+        regex: a regular expression searched in layer names.
+        block: layer-name prefix(es): ``block="block5"`` unfreezes VGG16's last convolutional block.
+        start, stop: a range with Python slice semantics over the rows of :func:`trainable_layers`:
+            ``start=-5, stop=-2`` is ``model.layers[-5:-2]`` for a flat model.
+        where: a function ``layer -> bool``.
+        batchnorm: also unfreeze ``BatchNormalization`` layers (default: they stay frozen).
+        recompile: recompile a compiled model (see the module notes); ``False`` warns instead.
+
+    Returns:
+        The same model (modified in place).
+
+    Example:
+        >>> vgg = freeze(backbone("vgg16", (32, 32, 3), weights=None))  # doctest: +SKIP
+        >>> sum(r["trainable_params"] for r in trainable_layers(unfreeze(vgg, block="block5")))  # doctest: +SKIP
+        7079424
+    """
+    fn = "unfreeze"
+    _check_model(model, fn)
+    batchnorm, recompile = v.flag(batchnorm, "batchnorm", fn), v.flag(recompile, "recompile", fn)
+    chosen = select_layers(model, names, regex, block, start, stop, where, fn=fn)
+    if not batchnorm:
+        kept = [layer for layer in chosen if isinstance(layer, keras.layers.BatchNormalization)]
+        chosen = [layer for layer in chosen if not isinstance(layer, keras.layers.BatchNormalization)]
+        if kept and not chosen:
+            raise ValueError(f"{fn}(): the selection holds only BatchNormalization layers, which stay "
+                             "frozen when fine-tuning; pass batchnorm=True to unfreeze them anyway.")
+    state = _current(model)
+    state.update({id(layer): True for layer in chosen})
+    _apply(model, state)
+    _after_change(model, recompile, fn)
+    return model
+
+
+def _count(weights: Iterable[Any]) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def trainable_layers(model: keras.Model) -> list[dict[str, Any]]:
+    """One row per layer (nested models expanded): what trains and how many parameters.
+
+    The sums of ``params`` and ``trainable_params`` equal the totals of
+    ``model.summary(show_trainable=True)`` (total and trainable parameters).
+
+    Args:
+        model: any Keras model.
+
+    Returns:
+        Rows (dicts) with ``index`` (0-based position, what ``start``/``stop`` count), ``name``,
+        ``type``, ``parent`` (enclosing nested model, ``""`` at the top), ``trainable``, ``params``
+        and ``trainable_params``.
+
+    Example:
+        >>> rows = trainable_layers(simple_cnn())
+        >>> sum(r["trainable_params"] for r in rows)
+        28097
+    """
+    _check_model(model, "trainable_layers")
+    rows, seen = [], set()
+    for i, (layer, parent) in enumerate(flat_layers(model)):
+        weights = [w for w in layer.weights if id(w) not in seen]
+        seen.update(id(w) for w in weights)
+        rows.append({
+            "index": i, "name": layer.name, "type": type(layer).__name__, "parent": parent,
+            "trainable": bool(layer.trainable and model.trainable),
+            "params": _count(weights),
+            "trainable_params": _count(w for w in weights if w.trainable) if model.trainable else 0,
+        })
+    return rows

@@ -1,0 +1,369 @@
+"""Transfer learning: a pretrained backbone with a new head, the domain adapter, two-phase fine-tuning.
+
+``transfer_model`` reproduces the slides (VGG16 on 32x32x3 images, global average pooling,
+``Dense(1, sigmoid)``; the whole backbone frozen for feature extraction, the last convolutional block
+trainable for fine-tuning); ``domain_adapted_model`` is the closing exercise (a small convolutional
+adapter feeding grayscale or other-domain images to a frozen ConvNeXtTiny); ``fine_tune`` trains the
+head with the backbone frozen, then unfreezes the last block and continues at a lower learning rate,
+in one call (what fastai's ``fine_tune`` does). The backbone is always called with ``training=False``
+so its BatchNormalization layers stay in inference mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+
+from . import _validate as v
+from ._checks import check_data, data_class_names
+from .backbones import POOLINGS, BackboneSpec, build, check_input_shape, get_spec, spec_of
+from .blocks import activation_layer, output_layer
+from .distribute import distribution_strategy, is_chief
+from .freeze import freeze as _freeze, unfreeze as _unfreeze
+from .rundir import RunFinishedWarning, run_directory
+from .saving import _attach
+from .train import check_callbacks, check_fit_args, run_fit, write_history_csv
+
+MODES = ("feature_extraction", "fine_tune")
+
+
+def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: str | None,
+                      fn: str) -> tuple[keras.Model, BackboneSpec | None, tuple[int, ...]]:
+    """A backbone model from a registry name or a ready model (whose input shape must match)."""
+    if isinstance(backbone, keras.Model):
+        own = tuple(backbone.input_shape[1:])
+        shape = own if input_shape is None else v.shape(input_shape, "input_shape", fn, ndim=3)
+        if shape != own:
+            raise ValueError(f"{fn}(): `input_shape` {shape} differs from the backbone's input shape {own}.")
+        return backbone, spec_of(backbone), shape
+    spec = get_spec(backbone, fn, "backbone")
+    shape = check_input_shape(spec, input_shape, fn)
+    return build(spec, shape, weights, pooling, fn=fn), spec, shape
+
+
+def inference_mode(backbone: keras.Model) -> keras.Model:
+    """Make ``backbone`` run in inference mode wherever it is called with ``training=False``, even while
+    the model around it trains. Keras 3 (3.15) passes the outer ``training=True`` of ``fit()`` into a
+    nested model despite an explicit ``training=False``: a frozen backbone's BatchNormalization still
+    runs in inference mode (Keras checks ``trainable`` there), but its dropout (EfficientNet's
+    drop-connect, for one) would be active while the head trains -- not what Keras' transfer-learning
+    guide, or these models' documentation, promise. The backbone then takes ``training`` from its
+    call alone. (A model loaded from a file is rebuilt without this.)"""
+    backbone._call_context_args = set()
+    return backbone
+
+
+def _check_unfreeze(base: keras.Model, unfreeze_arg: Any, fn: str) -> list[str] | None:
+    """``None`` or layer-name prefixes that each name a block of ``base`` (as :func:`unfreeze`'s
+    ``block`` does), checked here so that the error names the caller and `unfreeze`."""
+    from .freeze import _strings, _unknown, flat_layers, in_block
+
+    if unfreeze_arg is None:
+        return None
+    prefixes = _strings(unfreeze_arg, "unfreeze", fn)
+    names = [layer.name for layer, _ in flat_layers(base)]
+    for prefix in prefixes:
+        if not any(in_block(name, prefix) for name in names):
+            raise _unknown(prefix, "unfreeze", names, fn)
+    return prefixes
+
+
+def _fine_tune_blocks(spec: BackboneSpec | None, unfreeze_arg: Any, fn: str) -> str | list[str]:
+    if unfreeze_arg is not None:
+        return unfreeze_arg
+    if spec is None or not spec.last_block:
+        raise ValueError(f"{fn}(): `unfreeze` is needed: this backbone is not from the registry, so its "
+                         "last block is unknown. Pass a layer-name prefix, e.g. unfreeze=\"block5\".")
+    return list(spec.last_block)
+
+
+def transfer_model(
+    backbone: str | keras.Model = "vgg16",
+    input_shape: Sequence[int] | None = (32, 32, 3),
+    num_classes: int = 1,
+    mode: str = "feature_extraction",
+    unfreeze: str | Sequence[str] | None = None,
+    weights: str | None = "imagenet",
+    pooling: str = "avg",
+    batchnorm: bool = False,
+) -> keras.Model:
+    """A pretrained backbone with a new output layer, frozen or partly trainable.
+
+    Args:
+        backbone: a registry name (:func:`list_backbones`) or a backbone model.
+        input_shape: ``(height, width, channels)``; ``None`` with a model: its own input shape.
+        num_classes: 1 gives ``Dense(1, sigmoid)`` (binary), more gives softmax.
+        mode: ``"feature_extraction"`` (the whole backbone frozen) or ``"fine_tune"`` (its last
+            block trainable, BatchNormalization excepted).
+        unfreeze: for ``"fine_tune"``: layer-name prefix(es) to unfreeze; default: the registry's
+            last block (``"block5"`` for VGG16).
+        weights: ``"imagenet"``, ``None`` or a weights file path (see :func:`backbone`).
+        pooling: global pooling inside the backbone: ``"avg"`` or ``"max"``.
+        batchnorm: also unfreeze BatchNormalization layers in ``"fine_tune"`` mode.
+
+    Returns:
+        An uncompiled ``keras.Model``: input -> backbone(training=False) -> output layer.
+
+    Example:
+        >>> m = transfer_model("vgg16", (32, 32, 3), mode="fine_tune", weights=None)
+        >>> sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # doctest: +SKIP
+        7079937
+    """
+    fn = "transfer_model"
+    mode = v.choice(mode, "mode", fn, MODES)
+    pooling = v.choice(pooling, "pooling", fn, [p for p in POOLINGS if p])
+    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    batchnorm = v.flag(batchnorm, "batchnorm", fn)
+    if input_shape is None and not isinstance(backbone, keras.Model):
+        raise ValueError(f"{fn}(): `input_shape` None means the backbone model's own input shape, but `backbone` "
+                         f"{backbone!r} is a name; pass e.g. input_shape=(224, 224, 3).")
+    base, spec, shape = _resolve_backbone(backbone, input_shape, weights, pooling, fn)
+    unfreeze = _check_unfreeze(base, unfreeze, fn)
+    if len(base.output_shape) != 2:
+        raise ValueError(f"{fn}(): `backbone` must end in global pooling (output (batch, features)); "
+                         f"got output shape {base.output_shape}. Build it with pooling=\"avg\".")
+    _freeze(base, recompile=False)
+    if mode == "fine_tune":
+        _unfreeze(base, block=_fine_tune_blocks(spec, unfreeze, fn), batchnorm=batchnorm, recompile=False)
+    inputs = keras.Input(shape, name="input")
+    outputs = output_layer(num_classes, fn=fn)(inference_mode(base)(inputs, training=False))
+    return keras.Model(inputs, outputs, name=f"{base.name}_transfer")
+
+
+def domain_adapted_model(
+    backbone: str = "convnext_tiny",
+    input_shape: Sequence[int] = (32, 32, 1),
+    num_classes: int = 1,
+    adapter_filters: int = 32,
+    adapter_layers: int = 2,
+    weights: str | None = "imagenet",
+    kernel_size: int = 3,
+    activation: str | None = "relu",
+) -> keras.Model:
+    """The closing exercise: a convolutional domain adapter in front of a frozen ImageNet backbone.
+
+    input -> [Conv2D(adapter_filters) -> BatchNormalization -> activation] x adapter_layers ->
+    Conv2D(3) -> backbone (frozen, ``training=False``) -> GlobalAveragePooling2D -> output layer.
+    The adapter learns a mapping from grayscale (or other-domain) images to the 3 channels the
+    pretrained stem expects; only the adapter and the output layer train.
+
+    Args:
+        backbone: a registry name (default ConvNeXtTiny, as in the exercise).
+        input_shape: ``(height, width, channels)``, any number of channels.
+        num_classes: 1 (sigmoid) or more (softmax).
+        adapter_filters: filters of each adapter convolution.
+        adapter_layers: number of Conv2D + BatchNormalization pairs.
+        weights: the backbone's weights (``"imagenet"``, ``None`` or a path).
+        kernel_size: kernel of the adapter convolutions.
+        activation: after each BatchNormalization (``None``: none).
+
+    Returns:
+        An uncompiled ``keras.Model``; layers ``adapter_conv1``, ``adapter_bn1``, ... ``adapter_rgb``,
+        the backbone, ``global_pool``, ``predictions``.
+
+    Example:
+        >>> m = domain_adapted_model(input_shape=(32, 32, 1), weights=None)  # doctest: +SKIP
+        >>> [layer.name for layer in m.layers][-3:]  # doctest: +SKIP
+        ['convnext_tiny', 'global_pool', 'predictions']
+    """
+    fn = "domain_adapted_model"
+    spec = get_spec(backbone, fn, "backbone")
+    shape = check_input_shape(spec, input_shape, fn, any_channels=True)
+    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    filters = v.positive_int(adapter_filters, "adapter_filters", fn)
+    layers_n = v.positive_int(adapter_layers, "adapter_layers", fn, minimum=0)
+    kernel = v.int_tuple(kernel_size, "kernel_size", fn)
+    if activation is not None:
+        activation = v.string(activation, "activation", fn)
+        try:
+            keras.activations.get(activation)
+        except (ValueError, TypeError):
+            raise ValueError(f"{fn}(): `activation` {activation!r} is not a Keras activation; use e.g. 'relu', or "
+                             "None for none.") from None
+    base = build(spec, shape[:2] + (spec.channels,), weights, None, trainable=False, fn=fn)
+    inputs = keras.Input(shape, name="input")
+    x = inputs
+    for i in range(1, layers_n + 1):
+        x = keras.layers.Conv2D(filters, kernel, padding="same", name=f"adapter_conv{i}")(x)
+        x = keras.layers.BatchNormalization(name=f"adapter_bn{i}")(x)
+        if activation:
+            x = activation_layer(activation, f"adapter_act{i}")(x)
+    x = keras.layers.Conv2D(spec.channels, kernel, padding="same", name="adapter_rgb")(x)
+    x = inference_mode(base)(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+    outputs = output_layer(num_classes, fn=fn)(x)
+    return keras.Model(inputs, outputs, name=f"{base.name}_domain_adapted")
+
+
+def find_backbone(model: keras.Model, fn: str = "fine_tune") -> keras.Model:
+    """The nested model with the most parameters: the backbone of a transfer model."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not nested:
+        raise ValueError(f"{fn}(): `model` has no nested backbone model; build it with transfer_model() "
+                         "or domain_adapted_model(), or call a keras.applications model inside it.")
+    return max(nested, key=lambda m: m.count_params())
+
+
+PHASES = ("head", "fine_tune")
+
+
+def _deprecated_rate(new: Any, old: Any, new_name: str, old_name: str, fn: str) -> Any:
+    if old is None:
+        return new
+    warnings.warn(f"{fn}(): `{old_name}` is deprecated; use `{new_name}` (the same name as in fit_classifier()).",
+                  FutureWarning, stacklevel=3)
+    return v.positive_number(old, old_name, fn)  # checked under the name the caller used
+
+
+def fine_tune(
+    model: keras.Model,
+    data: Any,
+    head_epochs: int = 1,
+    epochs: int = 1,
+    validation_data: Any = None,
+    validation_split: float | None = None,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    fine_tune_learning_rate: float | None = None,
+    schedule: str = "constant",
+    optimizer: str = "adam",
+    unfreeze: str | Sequence[str] | None = None,
+    batchnorm: bool = False,
+    run_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    early_stopping: int | None = None,
+    checkpoint: bool = True,
+    strategy: Any = None,
+    callbacks: Sequence[Any] | None = None,
+    verbose: str | int = "auto",
+    precision: str = "auto",
+    steps_per_execution: int | str = "auto",
+    recalibrate_bn: bool | str = "auto",
+    cache_features: bool | str = "auto",
+    lr: float | None = None,
+    lr_fine: float | None = None,
+) -> dict[str, list[Any]]:
+    """Two-phase transfer learning in one call: train the head, then fine-tune the last block.
+
+    Phase ``"head"``: the backbone frozen, ``head_epochs`` epochs at ``learning_rate``. Phase
+    ``"fine_tune"``: the backbone's last block (or ``unfreeze``) made trainable (BatchNormalization
+    stays frozen unless ``batchnorm=True``), ``epochs`` more epochs at ``fine_tune_learning_rate``.
+    Both phases train through :func:`fit_classifier` (the model compiled afresh for each: a new
+    optimizer of the kind ``optimizer`` names), so its data checks, precision, steps per execution,
+    progress display and run directory apply; the arguments mean what they mean there.
+
+    With ``run_dir``, each phase keeps its own run directory (``run_dir/head``,
+    ``run_dir/fine_tune``) and ``run_dir/history.csv`` holds both: called again after a kill, a
+    finished head phase is loaded, not retrained, and the interrupted phase resumes from its last
+    completed epoch.
+
+    Args:
+        model: a transfer model (from :func:`transfer_model` or :func:`domain_adapted_model`, or any
+            model with a nested backbone model).
+        data: ``(x, y)`` arrays, a dict with ``x``, ``y`` (and ``class_names``), or a
+            ``tf.data.Dataset`` of ``(images, labels)`` batches (see :func:`fit_classifier`).
+        head_epochs: epochs of phase 1 (0 skips it).
+        epochs: epochs of phase 2 (0 skips it).
+        validation_data, validation_split, batch_size, schedule, early_stopping, checkpoint, strategy,
+            callbacks, verbose, precision, steps_per_execution, recalibrate_bn, cache_features: as in
+            :func:`fit_classifier`, for each phase (the head phase computes a frozen backbone's
+            features once: see ``cnnkit.features``).
+        learning_rate: learning rate of phase 1.
+        fine_tune_learning_rate: learning rate of phase 2 (default ``learning_rate / 10``).
+        optimizer: the optimizer for both phases (a name).
+        unfreeze: layer-name prefix(es) to unfreeze in phase 2 (default: the registry's last block).
+        batchnorm: unfreeze BatchNormalization layers too in phase 2.
+        run_dir: a folder for both phases' files (``None``: none).
+        overwrite: discard what ``run_dir`` holds and train afresh.
+        lr, lr_fine: deprecated names of ``learning_rate`` and ``fine_tune_learning_rate``.
+
+    Returns:
+        One history: ``{"epoch": [1, 2, ...], "phase": ["head", ..., "fine_tune", ...], "loss": [...],
+        ...}``, epochs numbered continuously across the phases.
+
+    Example:
+        >>> m = transfer_model("vgg16", (32, 32, 3), weights=None)  # doctest: +SKIP
+        >>> fine_tune(m, (x, y), head_epochs=1, epochs=1)["phase"]  # doctest: +SKIP
+        ['head', 'fine_tune']
+    """
+    fn = "fine_tune"
+    learning_rate = _deprecated_rate(learning_rate, lr, "learning_rate", "lr", fn)
+    fine_tune_learning_rate = _deprecated_rate(fine_tune_learning_rate, lr_fine, "fine_tune_learning_rate",
+                                               "lr_fine", fn)
+    head_epochs = v.epochs(head_epochs, "head_epochs", fn, minimum=0)
+    epochs = v.epochs(epochs, "epochs", fn, minimum=0)
+    plan = check_fit_args(model, fn, max(epochs, 1), batch_size=batch_size,
+                          learning_rate=learning_rate, schedule=schedule, optimizer=optimizer,
+                          validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
+                          overwrite=v.flag(overwrite, "overwrite", fn), verbose=verbose, precision=precision,
+                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
+                          cache_features=cache_features)
+    if head_epochs + epochs == 0:
+        raise ValueError(f"{fn}(): `head_epochs` and `epochs` are both 0: nothing to train.")
+    rates = {"head": plan.learning_rate,
+             "fine_tune": plan.learning_rate / 10 if fine_tune_learning_rate is None
+             else v.positive_number(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
+    batchnorm = v.flag(batchnorm, "batchnorm", fn)
+    base = find_backbone(model, fn)
+    blocks = _fine_tune_blocks(spec_of(base), _check_unfreeze(base, unfreeze, fn), fn) if epochs else None
+    callbacks = check_callbacks(callbacks, fn)
+    names = data_class_names(model, data, "data", fn)
+    data = check_data(model, data, "data", fn)
+    if validation_data is not None:
+        validation_data = check_data(model, validation_data, "validation_data", fn)
+    strategy = distribution_strategy(strategy, fn)
+    chief = run_dir is not None and is_chief(strategy)
+    with run_directory(run_dir, fn, plan.overwrite) if chief else contextlib.nullcontext() as rd:
+        if rd is not None:
+            rd.start("fine_tune", {"head_epochs": head_epochs, "epochs": epochs, "rates": rates,
+                                   "unfreeze": blocks, "batchnorm": batchnorm})
+        history: dict[str, list[Any]] = {"epoch": [], "phase": []}
+        done = 0
+        for phase, n in (("head", head_epochs), ("fine_tune", epochs)):
+            if n == 0:
+                continue
+            if phase == "head":
+                _freeze(base, recompile=False)
+            else:
+                _unfreeze(base, block=blocks, batchnorm=batchnorm, recompile=False)
+            step = dataclasses.replace(plan, epochs=n, initial_epoch=done, learning_rate=rates[phase], overwrite=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RunFinishedWarning)  # said once below, for the whole run
+                h = run_fit(model, data, validation_data, step, None if run_dir is None else Path(run_dir) / phase,
+                            strategy, callbacks, fn, recompile=True)  # a fresh optimizer per phase
+            _append(history, h, phase)
+            done += n
+            if rd is not None:
+                write_history_csv(_rows(history), rd.path / "history.csv")
+        if rd is not None:
+            if rd.finished("fine_tune"):
+                warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run: its final weights were "
+                              "loaded and nothing was trained. To train again, pass overwrite=True (R: overwrite "
+                              "= TRUE; CLI: --overwrite) or use another run_dir.", RunFinishedWarning, stacklevel=2)
+            rd.finish("fine_tune", epochs=done)
+    if names:
+        _attach(model, names)
+    return history
+
+
+def _append(history: dict[str, list[Any]], new: dict[str, list[Any]], phase: str) -> None:
+    """Add one phase's history (its epochs already numbered on from the previous phase)."""
+    n = len(new["epoch"])
+    for key in new:
+        history.setdefault(key, [None] * len(history["epoch"]))
+    history["phase"].extend([phase] * n)
+    for key in history:
+        if key == "phase":
+            continue
+        history[key].extend(new.get(key, [None] * n))
+
+
+def _rows(history: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    return [{k: ("nan" if history[k][i] is None else history[k][i]) for k in history}
+            for i in range(len(history["epoch"]))]
