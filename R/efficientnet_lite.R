@@ -125,10 +125,11 @@ decode_predictions <- function(preds, top = 5) {
 #' }
 #' @export
 classify_image <- function(image, top = 5) {
-  if (is.character(image)) image <- as.list(path.expand(image))
+  paths <- is.character(image)
+  if (paths) image <- as.list(path.expand(image))   # one path or many: a Python list of paths
   rows <- records_frame(cnnkit_call("classify_image", image, top = as_py_int(top)),
                         c("image", "rank", "class_id", "wnid", "class_name", "probability"))
-  if (!is.character(image)) rows$image <- as.integer(rows$image) + 1L  # R counts images from 1
+  if (!paths) rows$image <- rows$image + 1L           # R counts images from 1
   rows
 }
 
