@@ -34,12 +34,14 @@ fi
 "$venv/bin/python" -c 'import importlib.metadata as m; print("[test-pip] " + ", ".join(f"{p} {m.version(p)}" for p in ("cnnkit", "tensorflow", "keras", "numpy", "ml_dtypes")))'
 
 export KERAS_HOME="${KERAS_HOME:-$root/$venv/keras-home}"
-# The Python tests that do not drive R, chosen to cover NumPy at every seam: models, data, training,
-# evaluation, saving, transfer learning, EfficientNet-Lite0 (its weights are converted with NumPy),
-# the CLI and start-up filtering (with the full tensorflow build), packaging. About 6 minutes here.
-tests=(tests/python/test_packaging.py tests/python/test_quiet.py tests/python/test_cli.py
-       tests/python/test_models.py tests/python/test_data.py tests/python/test_fit.py
-       tests/python/test_efficientnet_lite.py tests/python/test_transfer_cli.py tests/python/test_run_dir.py)
+# Python tests that do not drive R, chosen to cover NumPy at every seam within CI's time: models, data,
+# training, evaluation, saving, EfficientNet-Lite0 (its weights are converted with NumPy), transfer
+# learning through the CLI (train, predict), start-up filtering with the full tensorflow build,
+# packaging. About 3 to 4 minutes on 2 cores (more while other jobs share them). Any other test file
+# runs here too when named: bash scripts/test_pip_install.sh tests/python/test_cli.py
+tests=(tests/python/test_packaging.py tests/python/test_quiet.py tests/python/test_models.py
+       tests/python/test_data.py tests/python/test_fit.py tests/python/test_efficientnet_lite.py
+       tests/python/test_transfer_cli.py)
 has_path=0
 for a in "$@"; do case "$a" in tests/*) has_path=1;; esac; done
 [ "$has_path" = 1 ] || set -- "${tests[@]}" "$@"
