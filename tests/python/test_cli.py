@@ -165,7 +165,7 @@ def test_train_on_an_image_folder(tmp_path):
     (["train", "--model", "resnet"], "invalid choice"),
     (["train", "--precision", "half"], "invalid choice"),
     (["train", "--run-dir", "README.md/run", "--subset", "100"], "`run_dir`"),
-    (["train", "--data", "/no/such/folder"], "is not a folder"),
+    (["train", "--data", "/no/such/folder"], "does not exist"),
     (["train", "--model", "efficientnet_lite0", "--head-epochs", "-1"], "must be >= 0"),
     (["classify", "--top", "0", "x.png"], "must be >= 1"),
     (["evaluate", "/no/such/model.keras"], "does not exist"),

@@ -216,7 +216,7 @@ def test_a_really_full_disk(tiny_disk):
 def test_cli_errors_never_print_a_traceback(tmp_path):
     cases = [
         (["train", "--epochs", "0"], 2, "must be >= 1"),
-        (["train", "--data", str(tmp_path / "missing")], 2, "is not a folder"),
+        (["train", "--data", str(tmp_path / "missing")], 2, "does not exist"),
         (["evaluate", str(tmp_path / "nothing.keras")], 2, "does not exist"),
         (["predict", str(tmp_path / "nothing.keras"), "x.png"], 2, "does not exist"),
     ]
