@@ -110,12 +110,13 @@ decode_predictions <- function(preds, top = 5) {
 #'
 #' @param image One image or many: a file path or a character vector of paths
 #'   (JPEG, PNG, ...), or RGB arrays with values 0-255: one image
-#'   `c(height, width, 3)` or a batch `c(n, height, width, 3)`. A file declaring
+#'   `c(height, width, 3)`, a batch `c(n, height, width, 3)`, or a list of
+#'   paths and/or images (of any sizes). A file declaring
 #'   more pixels than the limit (see [limits()]) is refused before it is decoded.
 #' @param top How many classes to return per image.
 #' @return One data frame for all images, `top` rows per image in the order
 #'   given, best class first: `image` (the path, or the image's position 1, 2,
-#'   ... in an array batch), `rank` (1 = best), `class_id` (the 0-based
+#'   ... in a batch or list), `rank` (1 = best), `class_id` (the 0-based
 #'   ImageNet class index, as [predict_classes()] counts classes), `wnid` (its
 #'   WordNet id), `class_name`, `probability`.
 #' @examples
@@ -125,19 +126,22 @@ decode_predictions <- function(preds, top = 5) {
 #' }
 #' @export
 classify_image <- function(image, top = 5) {
-  paths <- is.character(image)
-  if (paths) image <- as.list(path.expand(image))   # one path or many: a Python list of paths
-  rows <- records_frame(cnnkit_call("classify_image", image, top = as_py_int(top)),
-                        c("image", "rank", "class_id", "wnid", "class_name", "probability"))
-  if (!paths) rows$image <- rows$image + 1L           # R counts images from 1
-  rows
+  if (is.character(image)) {
+    image <- as.list(path.expand(image))            # one path or many: a Python list of paths
+  } else if (is.list(image)) {
+    image <- lapply(image, function(x) if (is.character(x)) path.expand(x) else x)
+  }
+  rows <- cnnkit_call("classify_image", image, top = as_py_int(top))
+  # an image without a path is named by its position: R counts from 1
+  rows <- lapply(rows, function(r) { if (is.numeric(r$image)) r$image <- as.integer(r$image) + 1L; r })
+  records_frame(rows, c("image", "rank", "class_id", "wnid", "class_name", "probability"))
 }
 
 # Python's list of records (dicts) -> a data frame with these columns, in this order.
 records_frame <- function(rows, columns) {
   cols <- lapply(columns, function(col) {
     values <- lapply(rows, function(r) r[[col]])
-    if (all(vapply(values, is.character, logical(1)))) unlist(values)
+    if (any(vapply(values, is.character, logical(1)))) as.character(unlist(values))
     else if (all(vapply(values, function(x) is.numeric(x) && x == round(x), logical(1))) && col != "probability" &&
              col != "score") as.integer(unlist(values))
     else as.numeric(unlist(values))

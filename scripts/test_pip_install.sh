@@ -18,8 +18,11 @@ deps="$venv/.deps-$(cat python/pyproject.toml python/requirements-dev.txt | sha1
 code="$venv/.code-$( (cat python/pyproject.toml python/README.md python/LICENSE; find python/cnnkit -type f \
   ! -path '*__pycache__*' -print0 | sort -z | xargs -0 cat) | sha1sum | cut -c1-12)"
 if [ ! -f "$code" ] || [ ! -f "$deps" ]; then
-  rm -rf "$venv/dist"
-  .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation python/ -w "$venv/dist" 2>&1 | grep -v '^WARNING: Location' || true
+  rm -rf "$venv/dist" "$venv/src"
+  # from a copy: setuptools leaves build/ and *.egg-info/ in the folder it builds in
+  mkdir -p "$venv/src" && cp -R python/pyproject.toml python/README.md python/LICENSE python/cnnkit "$venv/src/"
+  find "$venv/src" -name '__pycache__' -type d -prune -exec rm -rf {} +
+  .venv/bin/python -m pip wheel -q --no-deps --no-build-isolation "$venv/src" -w "$venv/dist" 2>&1 | grep -v '^WARNING: Location' || true
   wheel="$(ls "$venv"/dist/cnnkit-*.whl)"
   if [ ! -f "$deps" ]; then
     log "installing the wheel and what pip resolves for it (pyproject.toml), plus the test tools"

@@ -69,6 +69,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     Progress: Keras' bar on a terminal; one line per epoch when the output goes to a file or a pipe
     (a log, CI), where a carriage-return bar would leave hundreds of partial lines.
     """
+    problem = _train_usage_problem(args)
+    if problem:  # said in the command's own words (the Python message names train_classifier's arguments)
+        print(f"cnnkit train: {problem} (see cnnkit train --help)", file=sys.stderr)
+        return EXIT_INPUT
     from .evaluate import format_evaluation
     from .job import train_classifier
 
@@ -140,6 +144,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_usage_problem(args: argparse.Namespace) -> str | None:
+    """Options of ``cnnkit train`` that do not fit together, or an unknown ``--model``; normalises a
+    backbone's name (``EfficientNet-Lite0`` -> ``efficientnet_lite0``)."""
+    if args.head_epochs is not None and args.model in SMALL_MODELS:
+        return (f"argument --head-epochs: for transfer learning only (--model a backbone, e.g. efficientnet_lite0; "
+                f"see cnnkit backbones); {args.model} trains in one phase of --epochs epochs")
+    if args.image_size is not None and args.data is None:
+        return ("argument --image-size: the size the images of --data are resized to; without --data "
+                "(Fashion-MNIST, 28x28) there is nothing to resize")
+    try:  # last: a backbone's name loads TensorFlow (the registry)
+        args.model = _model_name(args.model)
+    except argparse.ArgumentTypeError as e:
+        return f"argument --model: {e}"
+    return None
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     """Print the top ImageNet classes of each image (EfficientNet-Lite0, offline)."""
     from .efficientnet_lite import classify_image
@@ -198,8 +218,8 @@ def _positive_int(text: str) -> int:
 
 
 def _model_name(text: str) -> str:
-    """``--model``: a small model's name at once; a backbone's checked against the registry (which
-    loads TensorFlow: only when the command runs, never for --help)."""
+    """``--model``: a small model's name as it is; a backbone's checked against the registry (which
+    loads TensorFlow: so when the command runs, not while parsing, where ``--help`` may follow)."""
     if text in SMALL_MODELS:
         return text
     from .backbones import REGISTRY, get_spec
@@ -231,7 +251,7 @@ def _add_train(sub) -> None:
              "  cnnkit train --data photos/ --model efficientnet_lite0 --run-dir runs/photos   # transfer learning\n"
              "  cnnkit predict runs/photos/model.keras new.jpg      # then use the saved run\n"
              "  cnnkit train --strategy mirrored --run-dir runs/big # tf.distribute (every worker, same command)")
-    p.add_argument("--model", default=TRAIN["model"], type=_model_name, metavar="NAME",
+    p.add_argument("--model", default=TRAIN["model"], metavar="NAME",  # a backbone's name: checked in cmd_train
                    help=f"{', '.join(SMALL_MODELS)}, or a backbone for transfer learning (see cnnkit backbones: "
                         "vgg16, resnet50, efficientnet_lite0, ...) (default: %(default)s)")
     p.add_argument("--data", metavar="DIR", help="a folder with one sub-folder of images per class "

@@ -538,14 +538,15 @@ def classify_image(image: Any, top: int = 5) -> list[dict[str, Any]]:
 
     Args:
         image: one image or many: a file path (JPEG, PNG, ...) or a list of paths, or RGB arrays with
-            values 0-255 -- one image ``(height, width, 3)`` or a batch ``(n, height, width, 3)``. A
+            values 0-255 -- one image ``(height, width, 3)``, a batch ``(n, height, width, 3)`` or a
+            list of images (sizes may differ; paths and arrays may be mixed). A
             file declaring more pixels than the limit (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels)
             is refused before it is decoded.
         top: how many classes to return per image.
 
     Returns:
         A list of records (dicts), ``top`` per image, images in the order given and best class first:
-        ``image`` (the path as given, or the image's 0-based index in an array batch), ``rank`` (1 =
+        ``image`` (the path as given, or the image's 0-based position in a batch or list), ``rank`` (1 =
         best), ``class_id`` (the 0-based ImageNet class index, as :func:`predict_classes` counts
         classes), ``wnid`` (its WordNet id), ``class_name`` and ``probability``.
 
@@ -570,11 +571,13 @@ def classify_image(image: Any, top: int = 5) -> list[dict[str, Any]]:
 
 
 def _image_list(image: Any, fn: str) -> tuple[list[Any], list[Any]]:
-    """``(names, images)``: paths as given, or an array batch split into images named 0, 1, ..."""
+    """``(names, images)``: paths as given, images of an array batch or a list named by position 0, 1, ..."""
     if isinstance(image, (str, os.PathLike)):
         return [os.fspath(image)], [image]
-    if isinstance(image, (list, tuple)) and image and all(isinstance(i, (str, os.PathLike)) for i in image):
-        return [os.fspath(i) for i in image], list(image)
+    if isinstance(image, (list, tuple)) and image and all(isinstance(i, (str, os.PathLike, np.ndarray))
+                                                          for i in image):
+        # paths and/or single images (of any size): a path is named as given, an array by its position
+        return [os.fspath(i) if isinstance(i, (str, os.PathLike)) else k for k, i in enumerate(image)], list(image)
     if isinstance(image, (list, tuple)) and not image:
         raise ValueError(f"{fn}(): `image` is empty; pass a file path, a list of paths or RGB image arrays.")
     arr = image if isinstance(image, np.ndarray) else None

@@ -50,7 +50,8 @@ def test_version_and_help_answer_without_loading_tensorflow():
 
     version = cli("--version", script=True)
     assert version.returncode == 0 and version.stdout.strip() == f"cnnkit {cnnkit.__version__}"
-    for args in [["--help"], ["--version"]] + [[c, "--help"] for c in COMMANDS]:
+    for args in [["--help"], ["--version"], ["train", "--model", "efficientnet_lite0", "--help"]] + \
+            [[c, "--help"] for c in COMMANDS]:
         best = min(_timed(args, time) for _ in range(3))  # the best of three: a busy machine adds noise
         assert best < 0.5, (args, best)
     code = "import sys, cnnkit.cli; cnnkit.cli.build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
@@ -167,6 +168,8 @@ def test_train_on_an_image_folder(tmp_path):
     (["train", "--run-dir", "README.md/run", "--subset", "100"], "`run_dir`"),
     (["train", "--data", "/no/such/folder"], "does not exist"),
     (["train", "--model", "efficientnet_lite0", "--head-epochs", "-1"], "must be >= 0"),
+    (["train", "--model", "simple_cnn", "--head-epochs", "2"], "argument --head-epochs: for transfer learning only"),
+    (["train", "--model", "efficientnet_lite0", "--image-size", "96"], "argument --image-size: the size the images of --data"),
     (["classify", "--top", "0", "x.png"], "must be >= 1"),
     (["evaluate", "/no/such/model.keras"], "does not exist"),
     (["predict", "README.md", "x.png"], "not a .keras model file"),

@@ -251,6 +251,8 @@ def test_classify_many_images_gives_one_table(imagenet_model, monkeypatch):
     assert [r["image"] for r in by_batch] == [0, 0, 1, 1]
     singly = [r for image in batch for r in cnnkit.classify_image(image, top=2)]
     assert [r["class_id"] for r in by_batch] == [r["class_id"] for r in singly]
+    mixed = cnnkit.classify_image([files[0], batch[1][:200, :150]], top=1)  # a path and a smaller array
+    assert [r["image"] for r in mixed] == [files[0], 1] and mixed[0]["class_id"] == together[0]["class_id"]
     with pytest.raises(ValueError, match=r"classify_image\(\): `image` is empty"):
         cnnkit.classify_image([])
     with pytest.raises(ValueError, match=r"classify_image\(\): `image` .*no/such/photo.jpg"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import importlib
 import re
+import shutil
 import subprocess
 import sys
 import tokenize
@@ -24,10 +25,13 @@ PY = ROOT / "python"
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    """The wheel, built from python/ as `pip wheel` builds it (no build isolation: no download)."""
+    """The wheel, built from python/ as `pip wheel` builds it (no build isolation: no download), from a
+    copy: setuptools leaves build/ and *.egg-info/ in the folder it builds in."""
     out = tmp_path_factory.mktemp("wheel")
+    src = out / "src"
+    shutil.copytree(PY, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                           str(PY), "-w", str(out)], capture_output=True, text=True, timeout=600)
+                           str(src), "-w", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     wheels = list(out.glob("cnnkit-*.whl"))
     assert len(wheels) == 1, wheels

@@ -74,6 +74,11 @@ test_that("many photos at once give one data frame; class_id is the 0-based inde
   batch <- aperm(simplify2array(lapply(files, function(f) load(f))), c(4, 1, 2, 3))   # 2 x 224 x 224 x 3
   by_batch <- classify_image(batch, top = 1)
   expect_identical(by_batch$image, 1:2)
+  from_list <- classify_image(as.list(files), top = 1)    # a list of paths, as a character vector
+  expect_equal(from_list$image, unname(files))
+  expect_equal(from_list$class_id, both$class_id[c(1, 3)])
+  mixed <- classify_image(list(files[[1]], batch[2, 1:200, 1:150, ]), top = 1)   # a path and a smaller array
+  expect_equal(mixed$image, c(unname(files[[1]]), "2"))
   expect_error(classify_image(c(files[1], "no/such/photo.jpg")), "classify_image\\(\\): `image`.*no/such/photo.jpg")
 })
 
