@@ -97,7 +97,7 @@ efficientnet_lite0_preprocess <- function(x) {
 #' }
 #' @export
 decode_predictions <- function(preds, top = 5) {
-  rows <- cnnkit_call("efficientnet_lite.decode_records", preds, top = as_py_int(top))
+  rows <- cnnkit_call("efficientnet_lite.decode_records", preds, top = as_py_int(top), .name = "decode_predictions")
   lapply(rows, function(r) records_frame(r, c("class_id", "wnid", "class_name", "score")))
 }
 
