@@ -10,8 +10,9 @@ export RETICULATE_PYTHON="$root/.venv/bin/python"
 export R_LIBS="$root/.rlib"
 export CNNKIT_REQUIRE_PYTHON=1
 export KERAS_HOME="${KERAS_HOME:-$root/.venv/keras-home}"
-# With no arguments: the whole suite, then the Python-only install (scripts/test_pip_install.sh:
-# the wheel with what pip resolves for it -- NumPy 2, the full tensorflow build -- in .venv-pip).
+# With no arguments: the whole suite, then a selection of the Python tests against the Python-only
+# install (scripts/test_pip_install.sh: the wheel with what pip resolves for it -- NumPy 2, the full
+# tensorflow build -- in .venv-pip; about 2 minutes on 2 idle cores, environment included).
 # With arguments (paths, -k, -x ...): just those, e.g.
 #   bash scripts/test.sh tests/python/test_models.py -q
 has_path=0

@@ -45,8 +45,9 @@ log "environment ready after ${SECONDS} s"
 # Not the whole Python suite (that runs against the pinned .venv; CI time is limited): the tests whose
 # code meets NumPy -- arrays in and out of models, data loading, training, evaluation, saving, the
 # EfficientNet-Lite0 weights read and converted with NumPy, transfer learning with its feature cache --
-# and the start-up filter of the full tensorflow build, which only this install has. About a minute
-# and a half of tests; with a fresh .venv-pip (warm wheel cache) under 3 minutes on 2 idle cores.
+# and the start-up filter of the full tensorflow build, which only this install has. Measured on 2
+# cores (wheels from a local cache): 122 s with a fresh .venv-pip (47 s environment, 72 s tests) when
+# the machine was otherwise idle; 222 s while other jobs shared the cores.
 # Any other test file runs here too when named: bash scripts/test_pip_install.sh tests/python/test_cli.py
 eff=tests/python/test_efficientnet_lite.py
 fit=tests/python/test_fit.py
