@@ -23,11 +23,12 @@ as_py_shape <- function(x) {
 # reticulate call and traceback. The R session is never at risk.
 # R's NA is checked here, before reticulate converts it (a logical NA would become Python's True,
 # NA_integer_ -2147483648, NA_character_ the string "NA"): see as_py_checked().
-# Python is told that the call comes from R (cnnkit._lang), so that its messages give R's forms of
-# hints and positions; r_terms() turns the Python values in them into R's.
-cnnkit_call <- function(.fn, ...) {
-  fun <- py_cnnkit()[[.fn]]
-  args <- as_py_checked(list(...), .fn, fun)
+# `.name`: the function those messages name, for an internal helper called by an R function of
+# another name (R's decode_predictions() calls efficientnet_lite.decode_records()).
+cnnkit_call <- function(.fn, ..., .name = .fn) {
+  path <- strsplit(.fn, ".", fixed = TRUE)[[1]]   # "module.function" for an internal helper
+  fun <- Reduce(function(obj, name) obj[[name]], path, py_cnnkit())
+  args <- as_py_checked(list(...), .name, fun)
   lang <- py_lang()
   lang$enter_r()
   on.exit(lang$leave_r(), add = TRUE)

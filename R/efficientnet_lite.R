@@ -83,44 +83,63 @@ efficientnet_lite0_preprocess <- function(x) {
 #' @param preds A matrix of ImageNet class scores, one row per image and 1000
 #'   columns (`model$predict(x)` of an ImageNet classifier).
 #' @param top How many classes per image.
-#' @return A list with one data frame per image (columns `class_id` (WordNet
-#'   id), `class_name`, `score`), best class first.
+#' @return A list with one data frame per image, best class first: `class_id`
+#'   (the 0-based ImageNet class index, as [predict_classes()] counts classes),
+#'   `wnid` (its WordNet id), `class_name`, `score`.
 #' @examplesIf cnnkit_available()
 #' model <- efficientnet_lite0(weights = "imagenet")
 #' images <- array(runif(2 * 224 * 224 * 3) * 255, c(2, 224, 224, 3))
 #' decode_predictions(model$predict(efficientnet_lite0_preprocess(images), verbose = 0L), top = 3)
 #' @export
 decode_predictions <- function(preds, top = 5) {
-  rows <- cnnkit_call("decode_predictions", preds, top = as_py_int(top))
-  lapply(rows, predictions_frame)
+  rows <- cnnkit_call("efficientnet_lite.decode_records", preds, top = as_py_int(top), .name = "decode_predictions")
+  lapply(rows, function(r) records_frame(r, c("class_id", "wnid", "class_name", "score")))
 }
 
-#' Classify a photo with EfficientNet-Lite0's ImageNet weights
+#' Classify photos with EfficientNet-Lite0's ImageNet weights
 #'
-#' Three lines from a photo to its ImageNet classes, offline:
-#' `library(cnnkit); classify_image("cat.jpg")`. The photo is cropped to its
-#' central square, resized to 224 x 224, normalised and classified; the model is
-#' built once per session.
+#' Three lines from photos to their ImageNet classes, offline:
+#' `library(cnnkit); classify_image(c("cat.jpg", "cup.jpg"))`. Each photo is
+#' cropped to its central square, resized to 224 x 224, normalised and
+#' classified; the model is built once per session.
 #'
-#' @param image A file path (JPEG, PNG, ...) or an RGB array `c(height, width, 3)`
-#'   with values 0-255. A file declaring more pixels than the limit (see
-#'   [limits()]) is refused before it is decoded.
-#' @param top How many classes to return.
-#' @return A data frame with columns `class_id` (WordNet id), `class_name`,
-#'   `score` (probability), best class first.
+#' @param image One image or many: a file path or a character vector of paths
+#'   (JPEG, PNG, ...), or RGB arrays with values 0-255: one image
+#'   `c(height, width, 3)`, a batch `c(n, height, width, 3)`, or a list of
+#'   paths and/or images (of any sizes). A file declaring
+#'   more pixels than the limit (see [limits()]) is refused before it is decoded.
+#' @param top How many classes to return per image.
+#' @return One data frame for all images, `top` rows per image in the order
+#'   given, best class first: `image` (the path, or the image's position 1, 2,
+#'   ... in a batch or list), `rank` (1 = best), `class_id` (the 0-based
+#'   ImageNet class index, as [predict_classes()] counts classes), `wnid` (its
+#'   WordNet id), `class_name`, `probability`.
 #' @examplesIf cnnkit_available()
 #' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 1)
-#' classify_image(file.path(photos, "sneaker", "img_001.png"), top = 3)   # an ImageNet model on a 28x28 sneaker
+#' files <- file.path(photos, c("sneaker", "bag"), "img_001.png")
+#' classify_image(files, top = 3)   # an ImageNet model on 28x28 Fashion-MNIST images
 #' @export
 classify_image <- function(image, top = 5) {
-  if (is.character(image)) image <- path.expand(image)
-  predictions_frame(cnnkit_call("classify_image", image, top = as_py_int(top)))
+  if (is.character(image)) {
+    image <- as.list(path.expand(image))            # one path or many: a Python list of paths
+  } else if (is.list(image)) {
+    image <- lapply(image, function(x) if (is.character(x)) path.expand(x) else x)
+  }
+  rows <- cnnkit_call("classify_image", image, top = as_py_int(top))
+  # an image without a path is named by its position: R counts from 1
+  rows <- lapply(rows, function(r) { if (is.numeric(r$image)) r$image <- as.integer(r$image) + 1L; r })
+  records_frame(rows, c("image", "rank", "class_id", "wnid", "class_name", "probability"))
 }
 
-# Python's list of (wordnet id, name, score) tuples -> a data frame, best first.
-predictions_frame <- function(rows) {
-  data.frame(class_id = vapply(rows, function(r) r[[1]], character(1)),
-             class_name = vapply(rows, function(r) r[[2]], character(1)),
-             score = vapply(rows, function(r) r[[3]], numeric(1)),
-             stringsAsFactors = FALSE)
+# Python's list of records (dicts) -> a data frame with these columns, in this order.
+records_frame <- function(rows, columns) {
+  cols <- lapply(columns, function(col) {
+    values <- lapply(rows, function(r) r[[col]])
+    if (any(vapply(values, is.character, logical(1)))) as.character(unlist(values))
+    else if (all(vapply(values, function(x) is.numeric(x) && x == round(x), logical(1))) && col != "probability" &&
+             col != "score") as.integer(unlist(values))
+    else as.numeric(unlist(values))
+  })
+  names(cols) <- columns
+  as.data.frame(cols, stringsAsFactors = FALSE)
 }

@@ -29,7 +29,16 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' `confusion_matrix.png` and `metrics.json`. Called again with the same
 #' `run_dir` after a kill, training resumes from the last completed epoch.
 #'
-#' @param model `"fashion_cnn"`, `"simple_cnn"`, `"lenet5"` or a Keras model.
+#' With a backbone's name (any of [list_backbones()], e.g.
+#' `"efficientnet_lite0"`), the job is transfer learning: [transfer_model()]
+#' with ImageNet weights, trained by [fine_tune()] -- `head_epochs` epochs with
+#' the backbone frozen (its features computed once), then `epochs` epochs with
+#' its last block trainable at a tenth of `learning_rate`. The saved model
+#' carries the class names, so `predict_classes()` and `cnnkit predict` name
+#' the classes.
+#'
+#' @param model `"fashion_cnn"`, `"simple_cnn"`, `"lenet5"`, a backbone name
+#'   (transfer learning; see [list_backbones()]) or a Keras model.
 #' @param data `NULL` (Fashion-MNIST) or a folder of images in class
 #'   sub-folders (20% held out for testing).
 #' @param epochs,batch_size,learning_rate,schedule See [fit_classifier()].
@@ -43,6 +52,11 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' @param seed Seed for weights, subsets and shuffling.
 #' @param verbose `"auto"` (see [fit_classifier()]), 0, 1 or 2.
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"` (see [fit_classifier()]).
+#' @param head_epochs Transfer learning only: epochs of the frozen-backbone
+#'   phase (`NULL`: 3).
+#' @param image_size With `data`: the size images are resized to (one number:
+#'   square); `NULL`: 64 for the small models, the backbone's ImageNet size
+#'   (224) for transfer learning.
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
 #'   (a `cnnkit_history` data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
 #'   non-chief worker), `finished_earlier` and `worker`.
@@ -51,14 +65,18 @@ fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = 
 #' run$accuracy
 #' run$evaluation
 #' # train_classifier() with no arguments is the main job (8 epochs on all 60,000 images)
+#' # transfer learning on a folder of photos:
+#' # train_classifier("efficientnet_lite0", data = "photos", run_dir = "runs/photos")
 #' @export
 train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
-                             overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto") {
+                             overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto",
+                             head_epochs = NULL, image_size = NULL) {
   r <- cnnkit_call_warn("train_classifier", model = model, data = data, epochs = as_py_int(epochs),
                         batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
                         subset = as_py_int(subset), run_dir = run_dir, overwrite = overwrite, strategy = strategy,
-                        seed = as_py_int(seed), verbose = as_py_verbose(verbose), precision = precision)
+                        seed = as_py_int(seed), verbose = as_py_verbose(verbose), precision = precision,
+                        head_epochs = as_py_int(head_epochs), image_size = as_py_int(image_size))
   r$history <- as_r_history(r$history)
   if (!is.null(r$evaluation)) r$evaluation <- as_r_evaluation(r$evaluation)
   r

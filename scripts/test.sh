@@ -10,9 +10,21 @@ export RETICULATE_PYTHON="$root/.venv/bin/python"
 export R_LIBS="$root/.rlib"
 export CNNKIT_REQUIRE_PYTHON=1
 export KERAS_HOME="${KERAS_HOME:-$root/.venv/keras-home}"
-# With no arguments: the whole suite. With arguments (paths, -k, -x ...): just those, e.g.
+# With no arguments: the whole suite, then a selection of the Python tests against the Python-only
+# install (scripts/test_pip_install.sh: the wheel with what pip resolves for it -- NumPy 2, the full
+# tensorflow build -- in .venv-pip; about 2 minutes on 2 idle cores, environment included).
+# With arguments (paths, -k, -x ...): just those, e.g.
 #   bash scripts/test.sh tests/python/test_models.py -q
 has_path=0
 for a in "$@"; do case "$a" in tests/*) has_path=1;; esac; done
-[ "$has_path" = 1 ] || set -- tests/python "$@"
-exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+if [ "$has_path" = 1 ]; then
+  exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+fi
+status=0
+.venv/bin/python -m pytest -p no:cacheprovider tests/python "$@" || status=$?
+printf '\n[test] the Python-only install (NumPy 2): scripts/test_pip_install.sh\n'
+unset RETICULATE_PYTHON R_LIBS CNNKIT_REQUIRE_PYTHON
+pip_status=0
+KERAS_HOME= bash scripts/test_pip_install.sh "$@" || pip_status=$?
+[ "$status" = 0 ] || { echo "[test] the main suite failed (exit status $status)" >&2; exit "$status"; }
+exit "$pip_status"

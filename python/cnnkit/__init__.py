@@ -11,44 +11,79 @@ Example:
     28097
 """
 
-from ._quiet import import_backend_quietly as _import_backend_quietly
+from __future__ import annotations
 
-_import_backend_quietly()
+import importlib as _importlib
+import sys as _sys
+import types as _types
+from pathlib import Path as _Path
+from typing import Any as _Any
 
-from .blocks import classifier_head, conv_block, output_layer  # noqa: E402
-from .cnn import simple_cnn  # noqa: E402
-from .diagram import model_mermaid  # noqa: E402
-from .feature_maps import feature_maps, plot_feature_maps  # noqa: E402
-from .lenet import lenet5  # noqa: E402
-from .mlp import mlp_classifier  # noqa: E402
-from .summary import summary_text  # noqa: E402
-from .train import compile_classifier  # noqa: E402
+from ._quiet import install_import_hook as _install_import_hook
 
-# issue 3: backbones.py, freeze.py, transfer.py (pretrained backbones and transfer learning)
-from .backbones import backbone, list_backbones, prefetch_weights, preprocess_input, register_backbone  # noqa: E402
-from .freeze import freeze, trainable_layers, unfreeze  # noqa: E402
-from .transfer import domain_adapted_model, fine_tune, transfer_model  # noqa: E402
-# --- issue 4: augmentation, data, training, evaluation, saving, the main job ---
-from .augment import (  # noqa: E402
-    augment_dataset, augmentation, augmented_dataset, plot_augmentation, rand_augment, with_augmentation,
-)
-from .data import example_image_folder, image_folder, load_fashion_mnist, load_images  # noqa: E402
-from .distribute import distribution_strategy  # noqa: E402
-from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classes  # noqa: E402
-from .job import fashion_cnn, train_classifier  # noqa: E402
-from .saving import load_model, save_model  # noqa: E402
-from .limits import limits  # noqa: E402  (issue 12: limits on untrusted input and unbounded requests)
-from .show import show_batch  # noqa: E402  (issue 13: where users look)
-from .train import fit_classifier, plot_history  # noqa: E402
-# efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
-from .efficientnet_lite import (  # noqa: E402
-    EfficientNetLite0,
-    classify_image,
-    decode_predictions,
-    efficientnet_lite0,
-    efficientnet_lite0_preprocess,
-    efficientnet_lite0_weights,
-)
+_install_import_hook()  # TensorFlow's start-up lines are filtered whenever it is first imported
+
+# Public names -> the module that defines them, imported on first use (PEP 562), so that
+# ``import cnnkit`` and ``cnnkit --help`` do not load TensorFlow. A new public function goes here
+# and into __all__ (tests/python/test_packaging.py checks that both agree).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "blocks": ("classifier_head", "conv_block", "output_layer"),
+    "cnn": ("simple_cnn",),
+    "diagram": ("model_mermaid",),
+    "feature_maps": ("feature_maps", "plot_feature_maps"),
+    "lenet": ("lenet5",),
+    "mlp": ("mlp_classifier",),
+    "summary": ("summary_text",),
+    "train": ("compile_classifier", "fit_classifier", "plot_history"),
+    # issue 3: backbones.py, freeze.py, transfer.py (pretrained backbones and transfer learning)
+    "backbones": ("backbone", "list_backbones", "prefetch_weights", "preprocess_input", "register_backbone"),
+    "freeze": ("freeze", "trainable_layers", "unfreeze"),
+    "transfer": ("domain_adapted_model", "fine_tune", "transfer_model"),
+    # issue 4: augmentation, data, training, evaluation, saving, the main job
+    "augment": ("augment_dataset", "augmentation", "augmented_dataset", "plot_augmentation", "rand_augment",
+                "with_augmentation"),
+    "data": ("example_image_folder", "image_folder", "load_fashion_mnist", "load_images"),
+    "distribute": ("distribution_strategy",),
+    "evaluate": ("evaluate_classifier", "plot_confusion_matrix", "predict_classes"),
+    "job": ("fashion_cnn", "train_classifier"),
+    "saving": ("load_model", "save_model"),
+    "show": ("show_batch",),  # issue 13: where users look
+    "limits": ("limits",),  # issue 12: limits on untrusted input and unbounded requests
+    # efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
+    "efficientnet_lite": ("EfficientNetLite0", "classify_image", "decode_predictions", "efficientnet_lite0",
+                          "efficientnet_lite0_preprocess", "efficientnet_lite0_weights"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> _Any:
+    """Import a public function's module (or a submodule, ``cnnkit.saving``) on first use."""
+    module = _WHERE.get(name)
+    if module is None and not name.startswith("__") and (_Path(__file__).parent / f"{name}.py").is_file():
+        return _importlib.import_module(f".{name}", __name__)
+    if module is None:
+        raise AttributeError(f"module 'cnnkit' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+class _Package(_types.ModuleType):
+    """Keeps ``cnnkit.limits`` and ``cnnkit.feature_maps`` the functions, as the eager imports did:
+    importing the submodule of the same name later must not replace them with the module."""
+
+    def __setattr__(self, name: str, value: _Any) -> None:
+        if name in _WHERE and isinstance(value, _types.ModuleType) and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
+
 
 __version__ = "0.1.0"
 

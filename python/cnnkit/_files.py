@@ -1,7 +1,9 @@
 """Files that are either complete or absent: write to a temporary name, then ``os.replace``.
 
 A failure half-way (an exception, a full disk, a kill before the rename) leaves no half-written file
-under the final name, and the temporary file is removed on an exception.
+under the final name, and the temporary file is removed on an exception. Every file cnnkit writes goes
+through :func:`atomic_path` and gets the permissions the user's umask gives (0644 under the usual 022),
+as a plain ``open()`` would: a shared cache or run folder is readable by the others it is shared with.
 """
 
 from __future__ import annotations
@@ -52,6 +54,15 @@ def check_file_target(file: str | os.PathLike, arg: str, fn: str, suffixes: tupl
 
 
 def _umask() -> int:
+    """The process's umask: read from /proc where it can be (setting it to read it back, the only
+    portable way, is not thread-safe), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

@@ -423,8 +423,9 @@ def list_backbones() -> list[dict[str, Any]]:
 
     Returns:
         Rows with ``name``, ``factory``, ``min_size``, ``default_size``, ``channels``,
-        ``preprocessing``, ``last_block``, ``weights_file`` (no-top ImageNet file), ``hash``
-        (published by Keras, or ``None``) and ``cached`` (whether ImageNet weights are here without a
+        ``preprocessing``, ``last_block``, ``params`` (parameters without the ImageNet classifier,
+        with global pooling: the same at every input size), ``weights_file`` (no-top ImageNet
+        file), ``hash`` (published by Keras, or ``None``) and ``cached`` (whether ImageNet weights are here without a
         download: the file is in the Keras cache, or -- for a factory that handles ``"imagenet"``
         itself -- its ``weights_available()`` says so, as EfficientNet-Lite0's does).
 
@@ -439,7 +440,7 @@ def list_backbones() -> list[dict[str, Any]]:
             "name": spec.name, "factory": spec.factory_name, "min_size": spec.min_size,
             "default_size": spec.default_size, "channels": spec.channels,
             "preprocessing": spec.preprocessing, "last_block": ", ".join(spec.last_block),
-            "weights_file": fname, "hash": file_hash,
+            "params": backbone_params(spec), "weights_file": fname, "hash": file_hash,
             "cached": (bool(fname) and os.path.isfile(os.path.join(cache_dir(), fname))) if spec.weights
             else bool(getattr(spec.factory, "weights_available", lambda: False)()),
         })
@@ -575,3 +576,23 @@ from .efficientnet_lite import EfficientNetLite0, efficientnet_lite0_preprocess 
 
 register_backbone("efficientnet_lite0", EfficientNetLite0, efficientnet_lite0_preprocess, min_size=_LITE_MIN_SIZE,
                   last_block=("block7", "top"), preprocessing="torch (offline)")
+
+# Parameters of the built-in backbones without their classifier (pooling="avg"), so that
+# list_backbones() and `cnnkit backbones` need not build ten models (about 10 s on 2 cores);
+# tests/python/test_backbones.py builds each one and compares. Other entries are counted once, built.
+PARAMS = {"vgg16": 14_714_688, "vgg19": 20_024_384, "resnet50": 23_587_712, "resnet50v2": 23_564_800,
+          "mobilenet_v2": 2_257_984, "efficientnet_b0": 4_049_571, "convnext_tiny": 27_820_128,
+          "convnext_small": 49_454_688, "densenet121": 7_037_504, "efficientnet_lite0": 3_413_024}
+_BUILTIN_FACTORIES = {name: factory for name, factory, *_ in _BUILTIN} | {"efficientnet_lite0": EfficientNetLite0}
+_COUNTED: dict[tuple[str, int], int] = {}
+
+
+def backbone_params(spec: BackboneSpec) -> int:
+    """Parameters of ``spec``'s backbone without the classifier, with global average pooling."""
+    if spec.name in PARAMS and spec.factory is _BUILTIN_FACTORIES.get(spec.name):
+        return PARAMS[spec.name]
+    key = (spec.name, id(spec.factory))
+    if key not in _COUNTED:
+        shape = (spec.default_size, spec.default_size, spec.channels)
+        _COUNTED[key] = int(build(spec, shape, None, "avg", fn="list_backbones").count_params())
+    return _COUNTED[key]

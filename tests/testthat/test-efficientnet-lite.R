@@ -42,16 +42,44 @@ test_that("a photo is classified in three lines, from a file or an R array", {
   for (photo in spec$photos) {
     top <- classify_image(photo_path(photo$file), top = 5)
     expect_s3_class(top, "data.frame")
-    expect_named(top, c("class_id", "class_name", "score"))
+    expect_named(top, c("image", "rank", "class_id", "wnid", "class_name", "probability"))
     expect_equal(nrow(top), 5)
+    expect_equal(top$image, rep(photo_path(photo$file), 5))
+    expect_identical(top$rank, 1:5)
     expect_true(top$class_name[1] %in% unlist(photo$top1_any_of), label = paste(photo$file, top$class_name[1]))
     expect_true(photo$top5_includes %in% top$class_name)
-    expect_false(is.unsorted(rev(top$score)))
+    expect_false(is.unsorted(rev(top$probability)))
+    expect_type(top$class_id, "integer")
   }
   img <- reticulate::import("skimage.data")$chelsea()     # an R integer array 300 x 451 x 3
   expect_equal(dim(img), c(300, 451, 3))
   from_array <- classify_image(img * 1.0, top = 3)        # as doubles, as R users have them
   expect_equal(from_array$class_name, classify_image(photo_path("chelsea.png"), top = 3)$class_name)
+  expect_identical(from_array$image, rep(1L, 3))          # R counts images from 1
+})
+
+test_that("many photos at once give one data frame; class_id is the 0-based index everywhere", {
+  skip_if_no_python()
+  files <- vapply(spec$photos, function(p) photo_path(p$file), character(1))
+  both <- classify_image(files, top = 2)                  # a character vector of paths
+  expect_equal(both$image, rep(files, each = 2))
+  expect_equal(both$class_name[c(1, 3)], vapply(files, function(f) classify_image(f, top = 1)$class_name, ""),
+               ignore_attr = TRUE)
+  for (i in seq_len(nrow(both))) {                        # the spec's index -> (wnid, name) pairs
+    known <- spec$classes[[as.character(both$class_id[i])]]
+    if (!is.null(known)) expect_equal(c(both$wnid[i], both$class_name[i]), unlist(known))
+  }
+  expect_true(all(c(285L, 967L) %in% both$class_id))      # Egyptian cat and espresso, by index
+  load <- py_cnnkit()$efficientnet_lite$load_image
+  batch <- aperm(simplify2array(lapply(files, function(f) load(f))), c(4, 1, 2, 3))   # 2 x 224 x 224 x 3
+  by_batch <- classify_image(batch, top = 1)
+  expect_identical(by_batch$image, 1:2)
+  from_list <- classify_image(as.list(files), top = 1)    # a list of paths, as a character vector
+  expect_equal(from_list$image, unname(files))
+  expect_equal(from_list$class_id, both$class_id[c(1, 3)])
+  mixed <- classify_image(list(files[[1]], batch[2, 1:200, 1:150, ]), top = 1)   # a path and a smaller array
+  expect_equal(mixed$image, c(unname(files[[1]]), "2"))
+  expect_error(classify_image(c(files[1], "no/such/photo.jpg")), "classify_image\\(\\): `image`.*no/such/photo.jpg")
 })
 
 test_that("the Keras path: model, preprocess, predict, decode_predictions", {
@@ -70,7 +98,9 @@ test_that("the Keras path: model, preprocess, predict, decode_predictions", {
   one_hot[2, 968] <- 1
   decoded <- decode_predictions(one_hot, top = 1)
   expect_equal(c(decoded[[1]]$class_name, decoded[[2]]$class_name), c("Egyptian cat", "espresso"))
-  expect_equal(decoded[[1]]$class_id, "n02124075")
+  expect_equal(decoded[[1]]$wnid, "n02124075")
+  expect_identical(c(decoded[[1]]$class_id, decoded[[2]]$class_id), c(285L, 967L))   # 0-based, as in Python
+  expect_named(decoded[[1]], c("class_id", "wnid", "class_name", "score"))
 })
 
 test_that("a tampered .pth is refused by its hash; a malicious pickle is refused and nothing runs", {
