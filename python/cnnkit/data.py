@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from ._files import atomic_path
 from ._lang import code
 from . import _validate as v
 from .limits import limit, too_many
@@ -269,7 +270,8 @@ def example_image_folder(
         for old in folder.glob("img_*.png"):
             old.unlink()
         for j, i in enumerate(np.sort(rng.choice(np.flatnonzero(y == c), size=n, replace=False)), 1):
-            Image.fromarray(np.asarray(x[i], dtype="uint8"), "L").save(folder / f"img_{j:0{width}d}.png")
+            with atomic_path(folder / f"img_{j:0{width}d}.png") as tmp:  # an interrupted call leaves no half PNG
+                Image.fromarray(np.asarray(x[i], dtype="uint8"), "L").save(tmp)
     return str(path)
 
 
