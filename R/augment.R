@@ -119,10 +119,12 @@ with_augmentation <- function(model, aug) {
 #'   (the slides' one-augmentation-per-slide pictures, in one grid).
 #' @param n Augmented versions per image (per layer), at most 32
 #'   (`CNNKIT_MAX_PLOT_IMAGES`; see [limits()]).
-#' @param file The image file to write (atomically).
+#' @param file `NULL` (the default) draws the grid on the current graphics
+#'   device (see [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path
+#'   writes it there instead (atomically).
 #' @param titles Optional row labels: a character vector or a factor (default for
 #'   a named list: its names).
-#' @return The path written, invisibly.
+#' @return `NULL` (drawn) or the path written, invisibly.
 #' @examples
 #' \dontrun{
 #' fm <- load_fashion_mnist(n = 10)
@@ -131,7 +133,7 @@ with_augmentation <- function(model, aug) {
 #'                   erase = augmentation(erase = 1)), file = "aug.png")
 #' }
 #' @export
-plot_augmentation <- function(images, aug, n = 6, file = "aug.png", titles = NULL) {
-  invisible(cnnkit_call("plot_augmentation", images, aug, n = as_py_int(n), file = file,
-                        titles = as_py_list(if (is.factor(titles)) as.character(titles) else titles)))
+plot_augmentation <- function(images, aug, n = 6, file = NULL, titles = NULL) {
+  cnnkit_plot("plot_augmentation", images, aug, n = as_py_int(n), file = file,
+              titles = as_py_list(if (is.factor(titles)) as.character(titles) else titles))
 }

@@ -138,3 +138,23 @@ python_missing_message <- function(module, e) {
     "Python that has them.\nPython said: ", conditionMessage(e)
   )
 }
+
+#' Is cnnkit's Python available?
+#'
+#' `TRUE` when the Python half of cnnkit (with keras, tensorflow and numpy) can
+#' be imported, `FALSE` otherwise (never an error). It starts Python if it has
+#' not started yet. The help pages' examples run only when it is `TRUE`
+#' (`@examplesIf cnnkit_available()`), so `R CMD check` on a machine without
+#' cnnkit's Python skips them cleanly; run [install_cnnkit()] once, or set
+#' `RETICULATE_PYTHON`, to make it `TRUE`.
+#'
+#' @return `TRUE` or `FALSE`.
+#' @examples
+#' cnnkit_available()
+#' @export
+cnnkit_available <- function() {
+  tryCatch({
+    py_cnnkit()
+    TRUE
+  }, error = function(e) FALSE)
+}

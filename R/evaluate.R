@@ -51,28 +51,30 @@ print.cnnkit_evaluation <- function(x, ...) {
 #' Plot a confusion matrix
 #'
 #' A heat map, rows the true class and columns the predicted class, with the
-#' counts in the cells; written atomically.
+#' counts in the cells, on the current graphics device or to a file. `plot()`
+#' of an evaluation draws the same.
 #'
 #' @param evaluation The result of [evaluate_classifier()], or a square matrix
 #'   of counts.
 #' @param class_names Axis labels (default: the evaluation's).
-#' @param file An image file (`.png`, `.pdf`, `.svg`).
+#' @param file `NULL` (the default) draws on the current graphics device (see
+#'   [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path writes the plot
+#'   there instead (atomically).
 #' @param normalize Colour by the share of each true class.
-#' @return The path written, invisibly.
+#' @return `NULL` (drawn) or the path written, invisibly.
 #' @examples
 #' \dontrun{
 #' plot_confusion_matrix(evaluate_classifier(model, test), file = "cm.png")
 #' }
 #' @export
-plot_confusion_matrix <- function(evaluation, class_names = NULL, file = "confusion_matrix.png", normalize = TRUE) {
+plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, normalize = TRUE) {
   cm <- if (inherits(evaluation, "cnnkit_evaluation")) evaluation$confusion_matrix else evaluation
   if (is.null(class_names) && !is.null(dimnames(cm))) class_names <- dimnames(cm)[[1]]
   cm <- unclass(cm)
   if (is.matrix(cm) && is.numeric(cm) && all(is.finite(cm) | is.na(cm)) && all(cm == trunc(cm), na.rm = TRUE)) {
     cm <- matrix(as.integer(cm), nrow(cm), ncol(cm))  # counts (Python checks what is left)
   }
-  invisible(cnnkit_call("plot_confusion_matrix", cm, class_names = as_py_list(class_names), file = file,
-                        normalize = normalize))
+  cnnkit_plot("plot_confusion_matrix", cm, class_names = as_py_list(class_names), file = file, normalize = normalize)
 }
 
 #' Predict classes of images or image files

@@ -2,8 +2,9 @@
 #'
 #' `feature_maps()` returns the activations of `layer` for one image as an
 #' array `(height, width, channels)`; `plot_feature_maps()` draws the image and
-#' the first `max_maps` maps as a grid PNG: the slides' "different filters
-#' extract different features" made visible.
+#' the first `max_maps` maps as a grid, on the current graphics device or to
+#' a file: the slides' "different filters extract different features" made
+#' visible.
 #'
 #' @param model A Keras model.
 #' @param image One image: an array `c(H, W, C)` (or a matrix `c(H, W)` for a
@@ -12,22 +13,23 @@
 #'   before it is decoded).
 #' @param layer A layer name, or an index: 1 is the first layer, -1 the last
 #'   (R convention; converted to Python's 0-based index).
-#' @param file PNG file to write (written atomically: no half-written file on error).
+#' @param file `NULL` (the default) draws the grid on the current graphics
+#'   device (see [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path
+#'   writes it there instead (atomically: no half-written file on error).
 #' @param max_maps Draw at most this many feature maps.
 #' @param cols Columns of the grid.
 #' @param cmap A matplotlib colour map name.
-#' @return `feature_maps()`: an array. `plot_feature_maps()`: the file path, invisibly.
+#' @return `feature_maps()`: an array. `plot_feature_maps()`: `NULL` (drawn) or
+#'   the path written, invisibly.
 #' @examples
 #' \dontrun{
 #' img <- array(runif(32 * 32), c(32, 32, 1))
 #' plot_feature_maps(lenet5(), img, "c1", file = "maps.png")
 #' }
 #' @export
-plot_feature_maps <- function(model, image, layer, file = tempfile(fileext = ".png"), max_maps = 32,
-                              cols = 8, cmap = "viridis") {
-  invisible(cnnkit_call("plot_feature_maps", model, image, as_py_index(layer, "layer", "plot_feature_maps"),
-                        file = if (is.character(file)) path.expand(file) else file, max_maps = as_py_int(max_maps), cols = as_py_int(cols),
-                        cmap = cmap))
+plot_feature_maps <- function(model, image, layer, file = NULL, max_maps = 32, cols = 8, cmap = "viridis") {
+  cnnkit_plot("plot_feature_maps", model, image, as_py_index(layer, "layer", "plot_feature_maps"), file = file,
+              max_maps = as_py_int(max_maps), cols = as_py_int(cols), cmap = cmap)
 }
 
 #' @rdname plot_feature_maps

@@ -122,18 +122,24 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
 
 #' Plot the training history
 #'
-#' Loss and accuracy per epoch, training and validation, written to an image
-#' file (atomically: a failure leaves no partial file).
+#' Loss and accuracy per epoch, training and validation, drawn on the current
+#' graphics device (RStudio's Plots pane, a knitr chunk, [grDevices::pdf()])
+#' or written to an image file (atomically: a failure leaves no partial file).
+#' `plot(history)` draws the same.
 #'
-#' @param history The data frame [fit_classifier()] returns.
-#' @param file `.png`, `.pdf`, `.svg` or `.jpg`.
-#' @return The path written, invisibly.
+#' @param history The history [fit_classifier()] or [fine_tune()] returns (a
+#'   data frame with `epoch`, `loss` and optionally `accuracy`, `val_loss`,
+#'   `val_accuracy`).
+#' @param file `NULL` (the default) draws on the current graphics device (see
+#'   [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path writes the plot
+#'   there instead.
+#' @return `NULL` (drawn) or the path written, invisibly.
 #' @examples
 #' \dontrun{
 #' plot_history(history, "history.png")
 #' }
 #' @export
-plot_history <- function(history, file = "history.png") {
-  if (is.data.frame(history)) history <- as.list(history)
-  invisible(cnnkit_call("plot_history", history, file = file))
+plot_history <- function(history, file = NULL) {
+  if (is.data.frame(history)) history <- as.list(as.data.frame(history))
+  cnnkit_plot("plot_history", history, file = file)
 }

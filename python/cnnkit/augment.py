@@ -328,9 +328,9 @@ def plot_augmentation(
     images: Any,
     aug: Any,
     n: int = 6,
-    file: str | os.PathLike = "aug.png",
+    file: str | os.PathLike | None = None,
     titles: Sequence[str] | None = None,
-) -> str:
+) -> Any:
     """The slides' before/after grid: each row one image, then ``n`` augmented versions of it.
 
     Args:
@@ -339,11 +339,12 @@ def plot_augmentation(
             ``{name: layer}`` of up to 8 layers: then each row is one layer applied to the first
             image, labelled with its name (the slides' one-augmentation-per-slide pictures).
         n: augmented versions per image (per layer), at most 32 (``CNNKIT_MAX_PLOT_IMAGES``).
-        file: the image file to write (atomically).
+        file: ``None`` (the default) returns the matplotlib ``Figure`` (Jupyter shows it inline); an
+            image path (``.png``, ``.pdf``, ``.svg``, ``.jpg``) writes it there (atomically) instead.
         titles: optional row labels (e.g. class names; default for a dict: its names).
 
     Returns:
-        The path written.
+        The ``Figure`` (``file=None``) or the path written.
 
     Example:
         >>> d = load_fashion_mnist(n=10)
@@ -351,7 +352,7 @@ def plot_augmentation(
         >>> plot_augmentation(d["x_train"][0], {"rotate": augmentation(rotate=0.1),
         ...                                     "erase": augmentation(erase=1)}, file="aug.png")  # doctest: +SKIP
     """
-    from ._plot import check_target, new_figure, save_figure
+    from ._plot import check_target, finish, new_figure
 
     fn = "plot_augmentation"
     layers = _row_layers(aug, fn)
@@ -371,7 +372,7 @@ def plot_augmentation(
     rows = [[x[i]] + [np.asarray(layers[i](x[i:i + 1], training=True))[0] for _ in range(n)]
             for i in range(len(x))]
     lo, hi = float(min(x.min(), 0.0)), float(max(x.max(), 1.0))
-    fig = new_figure(1.4 * (n + 1), 1.5 * len(rows))
+    fig = new_figure(1.4 * (n + 1), 1.5 * len(rows), target)
     axes = fig.subplots(len(rows), n + 1, squeeze=False)
     for r, row in enumerate(rows):
         for c, img in enumerate(row):
@@ -385,4 +386,4 @@ def plot_augmentation(
                 ax.set_title("Before" if c == 0 else f"After {c}", fontsize=9)
         if titles is not None and r < len(titles):
             axes[r][0].set_ylabel(str(titles[r]), fontsize=8)
-    return save_figure(fig, target)
+    return finish(fig, target)

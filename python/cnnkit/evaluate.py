@@ -15,7 +15,7 @@ from ._checks import (
     check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
     model_input_shape,
 )
-from ._plot import check_target, new_figure, save_figure
+from ._plot import check_target, finish, new_figure
 from .precision import predictor
 from .saving import class_names_of
 from .train import output_activation, output_kind
@@ -141,22 +141,26 @@ def evaluate_classifier(
 def plot_confusion_matrix(
     evaluation: dict[str, Any] | np.ndarray,
     class_names: Sequence[str] | None = None,
-    file: str | os.PathLike = "confusion_matrix.png",
+    file: str | os.PathLike | None = None,
     normalize: bool = True,
-) -> str:
+) -> Any:
     """Draw a confusion matrix as a heat map (rows true class, columns predicted) to ``file``.
 
     Args:
         evaluation: the result of :func:`evaluate_classifier`, or a ``(k, k)`` matrix of counts.
         class_names: axis labels (default: the evaluation's).
-        file: an image file (``.png``, ``.pdf``, ``.svg``); written atomically.
+        file: ``None`` (the default) returns the matplotlib ``Figure`` (Jupyter shows it inline); an
+            image path (``.png``, ``.pdf``, ``.svg``, ``.jpg``) writes it there (atomically) instead.
         normalize: colour by the share of each true class (the counts are printed in the cells).
 
     Returns:
-        The path written.
+        The ``Figure`` (``file=None``) or the path written.
 
     Example:
-        >>> plot_confusion_matrix(evaluate_classifier(model, test), file="cm.png")  # doctest: +SKIP
+        >>> fig = plot_confusion_matrix([[5, 1], [2, 7]], class_names=["cat", "dog"])
+        >>> fig.axes[0].get_title()
+        'Confusion matrix (accuracy 80.0%, n = 15)'
+
     """
     fn = "plot_confusion_matrix"
     cm = _counts(evaluation, fn)
@@ -170,7 +174,7 @@ def plot_confusion_matrix(
         names = [str(i) for i in range(k)]
     target = check_target(file, fn)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    fig = new_figure(1.2 + 0.62 * k, 0.9 + 0.55 * k)
+    fig = new_figure(max(5.0, 1.2 + 0.62 * k), max(4.0, 0.9 + 0.55 * k), target)
     ax = fig.add_subplot()
     im = ax.imshow(share if normalize else cm, cmap="Blues", vmin=0)
     for i in range(k):
@@ -184,7 +188,7 @@ def plot_confusion_matrix(
     acc = np.trace(cm) / max(cm.sum(), 1)
     ax.set_title(f"Confusion matrix (accuracy {acc:.1%}, n = {int(cm.sum())})")
     fig.colorbar(im, ax=ax, shrink=0.8, label="share of true class" if normalize else "count")
-    return save_figure(fig, target)
+    return finish(fig, target)
 
 
 def _counts(evaluation: Any, fn: str) -> np.ndarray:

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
-from ._plot import check_target, new_figure, save_figure
+from ._plot import check_target, finish, new_figure
 
 
 def feature_maps(model: keras.Model, image: Any, layer: str | int) -> np.ndarray:
@@ -74,13 +74,12 @@ def plot_feature_maps(
     max_maps = v.positive_int(max_maps, "max_maps", fn)
     cols = v.positive_int(cols, "cols", fn)
     _check_cmap(cmap, fn)
-    if file is not None:
-        check_target(file, fn)
+    file = check_target(file, fn)
     target, x, maps = _activations(model, image, layer, fn)
     n = min(max_maps, maps.shape[-1])
     cols = min(cols, n)
     rows = 1 + -(-n // cols)
-    fig = new_figure(1.6 * cols, 1.7 * rows)
+    fig = new_figure(1.6 * cols, 1.7 * rows, file)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
@@ -93,9 +92,7 @@ def plot_feature_maps(
         ax.set_title(f"{i + 1}", fontsize=7)
     fig.suptitle(f"{target.name}: {n} of {maps.shape[-1]} feature maps, {maps.shape[0]}×{maps.shape[1]}",
                  fontsize=10)
-    if file is None:
-        return fig
-    return save_figure(fig, file)
+    return finish(fig, file)
 
 
 def _check_cmap(cmap: Any, fn: str) -> None:

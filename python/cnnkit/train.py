@@ -677,7 +677,10 @@ def _history_dict(history: Any, fn: str) -> dict[str, list[float]]:
     if not isinstance(history, dict) or "loss" not in history:
         raise TypeError(f"{fn}(): `history` must be what fit_classifier() returns (a dict with 'loss'), or a Keras "
                         f"History; got {type(history).__name__}.")
-    h = {k: list(np.atleast_1d(np.asarray(val, dtype="float64"))) for k, val in history.items()}
+    phase = history.get("phase")  # fine_tune()'s phases: text, drawn as a boundary, not a curve
+    h = {k: list(np.atleast_1d(np.asarray(val, dtype="float64"))) for k, val in history.items() if k != "phase"}
+    if phase is not None:
+        h["phase"] = [str(p) for p in np.atleast_1d(np.asarray(phase, dtype=object))]
     if len({len(val) for val in h.values()}) != 1 or not h["loss"]:
         raise ValueError(f"{fn}(): `history` must hold equal-length, non-empty lists, got lengths "
                          f"{ {k: len(val) for k, val in h.items()} }.")
@@ -685,26 +688,29 @@ def _history_dict(history: Any, fn: str) -> dict[str, list[float]]:
     return h
 
 
-def plot_history(history: Any, file: str | os.PathLike = "history.png") -> str:
-    """Plot loss and accuracy (training and validation) per epoch to an image file.
+def plot_history(history: Any, file: str | os.PathLike | None = None) -> Any:
+    """Plot loss and accuracy (training and validation) per epoch.
 
     Args:
         history: the dict :func:`fit_classifier` returns (in R: the data frame), or a Keras History.
-        file: ``.png``, ``.pdf``, ``.svg`` or ``.jpg``; written atomically.
+        file: ``None`` (the default) returns the matplotlib ``Figure`` (Jupyter shows it inline);
+            a ``.png``, ``.pdf``, ``.svg`` or ``.jpg`` path writes it there (atomically) instead.
 
     Returns:
-        The path written.
+        The ``Figure`` (``file=None``) or the path written.
 
     Example:
-        >>> plot_history(fit_classifier(model, data, epochs=5), "history.png")  # doctest: +SKIP
+        >>> fig = plot_history({"epoch": [1, 2, 3], "loss": [0.9, 0.6, 0.5], "accuracy": [0.6, 0.8, 0.85]})
+        >>> [ax.get_title() for ax in fig.axes]
+        ['Loss', 'Accuracy']
     """
-    from ._plot import check_target, new_figure, save_figure
+    from ._plot import check_target, finish, new_figure
 
     fn = "plot_history"
     h = _history_dict(history, fn)
     target = check_target(file, fn)
     panels = [m for m in ("loss", "accuracy") if m in h]
-    fig = new_figure(5.0 * len(panels), 3.6)
+    fig = new_figure(5.0 * len(panels), 3.6, target)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, metric in zip(axes, panels):
         ax.plot(h["epoch"], h[metric], "o-", label="training")
@@ -717,4 +723,9 @@ def plot_history(history: Any, file: str | os.PathLike = "history.png") -> str:
         ax.legend()
         if len(h["epoch"]) <= 20:
             ax.set_xticks(h["epoch"])
-    return save_figure(fig, target)
+        for i in range(1, len(h.get("phase", []))):  # fine_tune(): where the second phase starts
+            if h["phase"][i] != h["phase"][i - 1]:
+                ax.axvline((h["epoch"][i - 1] + h["epoch"][i]) / 2, color="grey", linestyle=":")
+                ax.annotate(h["phase"][i], ((h["epoch"][i - 1] + h["epoch"][i]) / 2, 1), xycoords=("data", "axes fraction"),
+                            xytext=(3, -12), textcoords="offset points", fontsize=8, color="grey")
+    return finish(fig, target)
