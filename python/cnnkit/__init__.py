@@ -38,6 +38,10 @@ from .evaluate import evaluate_classifier, plot_confusion_matrix, predict_classe
 from .job import fashion_cnn, train_classifier  # noqa: E402
 from .saving import load_model, save_model  # noqa: E402
 from .limits import limits  # noqa: E402  (issue 12: limits on untrusted input and unbounded requests)
+# issue 15: what the model sees (Grad-CAM, top losses), the learning-rate finder
+from .grad_cam import grad_cam, plot_grad_cam  # noqa: E402
+from .lr_find import lr_find, plot_lr_find  # noqa: E402
+from .top_losses import most_confused, plot_top_losses, top_losses  # noqa: E402
 from .train import fit_classifier, plot_history  # noqa: E402
 # efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
 from .efficientnet_lite import (  # noqa: E402
@@ -104,4 +108,12 @@ __all__ = [
     "classify_image",
     # issue 12
     "limits",
+    # issue 15
+    "grad_cam",
+    "plot_grad_cam",
+    "top_losses",
+    "plot_top_losses",
+    "most_confused",
+    "lr_find",
+    "plot_lr_find",
 ]
