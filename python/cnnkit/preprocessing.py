@@ -93,14 +93,19 @@ def affine_scaling(preprocess: Callable[[np.ndarray], Any], channels: int,
         columns.append(f(e).reshape(channels) - f0)
     a = np.stack(columns, axis=1)  # a[out, in]: the change of output channel `out` from input channel `in`
     order = [int(np.argmax(np.abs(row))) for row in a]
-    scale = [float(a[o, i]) / (high - low) for o, i in enumerate(order)]
-    offset = [float(f0[o] - scale[o] * low) for o in range(channels)]
+    scale = [_round(a[o, i] / (high - low)) for o, i in enumerate(order)]
+    offset = [_round(f0[o] - scale[o] * low) for o in range(channels)]
     x = np.random.default_rng(PROBE_SEED).uniform(low, high, (2, 3, 3, channels))
     expected = f(x)
     got = x[..., order] * np.asarray(scale) + np.asarray(offset)
     if sorted(order) != list(range(channels)) or not np.allclose(got, expected, rtol=1e-4, atol=1e-3 * max(1.0, np.abs(expected).max())):
         raise ValueError("its preprocessing function is not a per-channel scaling (channel order, scale and offset)")
     return order, scale, offset
+
+
+def _round(value: float) -> float:
+    """7 significant digits: what float32 arithmetic in the probe can tell (1.0, not 1.0000000299)."""
+    return float(f"{float(value):.7g}")
 
 
 def preprocessing_layer(spec: Any, value_range: tuple[float, float], fn: str,
