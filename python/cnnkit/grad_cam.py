@@ -288,9 +288,9 @@ def plot_grad_cam(
     target = check_target(file, fn)
     alpha = _alpha(alpha, fn)
     cols = v.positive_int(cols, "cols", fn)
+    k = model_classes(model, fn)[1]
     x = _images(model, images, fn)
     v.capped_int(len(x), "images", fn, "plot_images", hint=" Draw several plots for more images.")
-    k = model_classes(model, fn)[1]
     names = _names(model, class_names, k, fn)
     maps, ids, probs, at = heat_maps(model, x, layer, class_id, fn)
     n = len(x)

@@ -1,0 +1,61 @@
+# lr_find() from R: the suggestion trains better than 100x above and below it; the model comes back
+# with its weights and its (un)compiled state; the print and plot methods.
+
+spec <- read_spec("what_the_model_sees")
+lr <- spec$lr_find
+lenet_spec <- spec$lenet
+
+fresh <- function() {
+  keras$utils$set_random_seed(as.integer(lenet_spec$seed))
+  lenet5()
+}
+
+test_that("lr_find(): a suggestion that trains better than 100 times above and below it", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(pad = TRUE, n = lr$n, n_test = 10, seed = lenet_spec$seed)
+  data <- list(fm$x_train, fm$y_train)
+  model <- fresh()
+  start <- model$get_weights()
+  result <- lr_find(model, data, steps = lr$steps, batch_size = lr$batch_size)
+  expect_s3_class(result, "cnnkit_lr_find")
+  expect_named(result$history, c("step", "learning_rate", "loss", "smoothed_loss"))
+  expect_lte(nrow(result$history), lr$steps)
+  expect_true(all(diff(log(result$history$learning_rate)) > 0))
+  expect_equal(result$minimum, 10 * result$suggestion)
+  expect_output(print(result), "suggested learning rate")
+  expect_false(model$compiled)                                 # came back uncompiled ...
+  expect_equal(model$get_weights(), start)                     # ... with its weights
+  final <- vapply(c(result$suggestion / lr$factor, result$suggestion, result$suggestion * lr$factor), function(rate) {
+    m <- fresh()
+    m$set_weights(start)
+    h <- fit_classifier(m, data, epochs = lr$epochs, batch_size = lr$batch_size, learning_rate = rate, verbose = 0)
+    h$loss[nrow(h)]
+  }, numeric(1))
+  expect_lt(final[2], final[1])
+  expect_lt(final[2], final[3])
+  file <- tempfile(fileext = ".png")
+  expect_identical(plot_lr_find(result, file = file), file)
+  expect_gt(file.size(file), 1000)
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  expect_null(plot(result))
+})
+
+test_that("lr_find(): a compiled model keeps its optimizer and its state; errors name the argument", {
+  skip_if_no_python()
+  fm <- load_fashion_mnist(pad = TRUE, n = 256, n_test = 10, seed = lenet_spec$seed)
+  data <- list(fm$x_train, fm$y_train)
+  model <- fresh()
+  fit_classifier(model, data, epochs = 1, learning_rate = 2e-3, verbose = 0)
+  opt <- model$optimizer
+  state <- lapply(opt$variables, function(v) reticulate::py_to_r(v$numpy()))
+  weights <- model$get_weights()
+  lr_find(model, data, steps = 20, batch_size = 32)
+  expect_true(reticulate::py_id(model$optimizer) == reticulate::py_id(opt))
+  expect_equal(lapply(opt$variables, function(v) reticulate::py_to_r(v$numpy())), state)
+  expect_equal(model$get_weights(), weights)
+  expect_error(lr_find(model, data, end_learning_rate = 1e-8), "lr_find\\(\\): `end_learning_rate`")
+  expect_error(lr_find(model, data, steps = 2), "lr_find\\(\\): `steps`")
+  expect_error(lr_find(model, data, optimizer = "adamm"), "lr_find\\(\\): `optimizer`")
+  expect_error(plot_lr_find(list(loss = 1)), "plot_lr_find\\(\\): `result`")
+})
