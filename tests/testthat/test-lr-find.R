@@ -48,11 +48,11 @@ test_that("lr_find(): a compiled model keeps its optimizer and its state; errors
   model <- fresh()
   fit_classifier(model, data, epochs = 1, learning_rate = 2e-3, verbose = 0)
   opt <- model$optimizer
-  state <- lapply(opt$variables, function(v) reticulate::py_to_r(v$numpy()))
+  state <- lapply(opt$variables, function(v) v$numpy())
   weights <- model$get_weights()
   lr_find(model, data, steps = 20, batch_size = 32)
   expect_true(reticulate::py_id(model$optimizer) == reticulate::py_id(opt))
-  expect_equal(lapply(opt$variables, function(v) reticulate::py_to_r(v$numpy())), state)
+  expect_equal(lapply(opt$variables, function(v) v$numpy()), state)
   expect_equal(model$get_weights(), weights)
   expect_error(lr_find(model, data, end_learning_rate = 1e-8), "lr_find\\(\\): `end_learning_rate`")
   expect_error(lr_find(model, data, steps = 2), "lr_find\\(\\): `steps`")
