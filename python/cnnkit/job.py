@@ -205,8 +205,9 @@ def train_classifier(
             raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or the path of a folder of images in class "
                             f"sub-folders, got {data!r} ({type(data).__name__}).")
         if not Path(data).expanduser().is_dir():
-            raise ValueError(f"{fn}(): `data` {str(data)!r} is not a folder; pass a folder with one sub-folder of "
-                             "images per class (photos/<class>/<image>.jpg), or None for Fashion-MNIST.")
+            what = "is not a folder" if Path(data).expanduser().exists() else "does not exist"
+            raise ValueError(f"{fn}(): `data` {str(data)!r} {what}; pass a folder with one sub-folder of images per "
+                             "class (photos/<class>/<image>.jpg), or None for Fashion-MNIST.")
     plan = check_fit_args(model, fn, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
                           overwrite=v.flag(overwrite, "overwrite", fn), checkpoint=False)
