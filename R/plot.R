@@ -34,7 +34,10 @@ draw_figure <- function(figure, dpi = 150) {
     stop("draw_figure(): `figure` must be a matplotlib Figure (as cnnkit's Python plotting functions ",
          "return), got ", describe_r_value(figure), ".", call. = FALSE)
   }
-  pixels <- cnnkit_py_call(plot_module()$figure_pixels, figure, dpi = dpi)
+  if (!is.numeric(dpi) || length(dpi) != 1 || is.na(dpi) || dpi < 10 || dpi > 1000) {
+    stop("draw_figure(): `dpi` must be one number from 10 to 1000, got ", describe_r_value(dpi), ".", call. = FALSE)
+  }
+  pixels <- cnnkit_py_call(plot_module()$figure_pixels, figure, dpi = as.numeric(dpi))
   grid::grid.newpage()
   grid::grid.raster(grDevices::as.raster(pixels, max = 255L), interpolate = TRUE)
   invisible(NULL)

@@ -13,6 +13,7 @@ same start with the suggested rate. :func:`plot_lr_find` draws the curve.
 from __future__ import annotations
 
 import math
+import warnings
 import os
 from typing import Any
 
@@ -187,6 +188,10 @@ def _result(test: RangeTest, fn: str) -> dict[str, Any]:
         raise ValueError(f"{fn}(): the loss was not a number from the first step on; check the data (labels, "
                          "NaN pixels) or lower `start_learning_rate`.")
     best = min(finite, key=lambda i: smoothed[i])
+    if not test.diverged and best >= n - max(2, n // 20):
+        warnings.warn(f"{fn}(): the smoothed loss was still falling at the last rate tried ({rates[n - 1]:.1e}, "
+                      f"{n} steps): the lowest point and the suggestion are not reliable. Raise `steps` (a few "
+                      "hundred) or `end_learning_rate`.", UserWarning, stacklevel=3)
     return {"learning_rate": rates, "loss": test.losses, "smoothed_loss": smoothed,
             "suggestion": rates[best] / 10, "minimum": rates[best], "diverged": test.diverged}
 

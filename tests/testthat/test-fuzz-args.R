@@ -128,7 +128,8 @@ fixtures <- function(root) {
     folder = function() folder,
     keras_file = function() keras_file,
     loop_spec = function() layer ~ 1:3,
-    letters = function() letters
+    letters = function() letters,
+    figure = function() py_cnnkit()$plot_confusion_matrix(matrix(c(3L, 0L, 1L, 2L), 2))
   )
 }
 
