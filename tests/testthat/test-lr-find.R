@@ -1,5 +1,5 @@
-# lr_find() from R: the suggestion trains better than 100x above and below it; the model comes back
-# with its weights and its (un)compiled state; the print and plot methods.
+# lr_find() from R: factor labels, the model comes back with its weights and its (un)compiled state;
+# the print and plot methods. (The suggestion's quality: tests/python/test_lr_find.py.)
 
 spec <- read_spec("what_the_model_sees")
 lr <- spec$lr_find
@@ -10,29 +10,26 @@ fresh <- function() {
   lenet5()
 }
 
-test_that("lr_find(): a suggestion that trains better than 100 times above and below it", {
+test_that("lr_find(): factor labels, the result as a data frame, the model back uncompiled, print and plot", {
   skip_if_no_python()
-  fm <- load_fashion_mnist(pad = TRUE, n = lr$n, n_test = 10, seed = lenet_spec$seed)
-  data <- list(fm$x_train, fm$y_train)
+  # Whether the suggestion trains better than 100x above and below it is tested once, in
+  # tests/python/test_lr_find.py (the same function underneath); here: what the R wrapper adds.
+  fm <- load_fashion_mnist(pad = TRUE, n = 256, n_test = 10, seed = lenet_spec$seed)
+  data <- list(fm$x_train, fm$y_train)                         # labels: an R factor
   model <- fresh()
   start <- model$get_weights()
-  result <- lr_find(model, data, steps = lr$steps, batch_size = lr$batch_size)
+  result <- lr_find(model, data, steps = 40, batch_size = lr$batch_size)
   expect_s3_class(result, "cnnkit_lr_find")
   expect_named(result$history, c("step", "learning_rate", "loss", "smoothed_loss"))
-  expect_lte(nrow(result$history), lr$steps)
+  expect_lte(nrow(result$history), 40)
   expect_true(all(diff(log(result$history$learning_rate)) > 0))
   expect_equal(result$minimum, 10 * result$suggestion)
   expect_output(print(result), "suggested learning rate")
   expect_false(model$compiled)                                 # came back uncompiled ...
   expect_equal(model$get_weights(), start)                     # ... with its weights
-  final <- vapply(c(result$suggestion / lr$factor, result$suggestion, result$suggestion * lr$factor), function(rate) {
-    m <- fresh()
-    m$set_weights(start)
-    h <- fit_classifier(m, data, epochs = lr$epochs, batch_size = lr$batch_size, learning_rate = rate, verbose = 0)
-    h$loss[nrow(h)]
-  }, numeric(1))
-  expect_lt(final[2], final[1])
-  expect_lt(final[2], final[3])
+  h <- fit_classifier(model, data, epochs = 1, batch_size = lr$batch_size, learning_rate = result$suggestion,
+                      verbose = 0)
+  expect_true(is.finite(h$loss[1]))
   file <- tempfile(fileext = ".png")
   expect_identical(plot_lr_find(result, file = file), file)
   expect_gt(file.size(file), 1000)
