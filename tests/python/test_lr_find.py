@@ -21,6 +21,12 @@ def data():
     return d["x_train"], d["y_train"]
 
 
+@pytest.fixture(scope="module")
+def small(data):
+    """256 images: enough for the tests of what lr_find() puts back (CI time)."""
+    return data[0][:256], data[1][:256]
+
+
 def fresh(seed: int = LENET["seed"]) -> keras.Model:
     keras.utils.set_random_seed(seed)
     return cnnkit.lenet5()
@@ -49,27 +55,27 @@ def test_the_suggestion_trains_better_than_100x_above_and_below(data):
     assert final[s] < final[s / LR["factor"]] and final[s] < final[s * LR["factor"]], final
 
 
-def test_an_uncompiled_model_comes_back_uncompiled_with_its_weights(data):
+def test_an_uncompiled_model_comes_back_uncompiled_with_its_weights(small):
     model = fresh()
     before = model.get_weights()
-    cnnkit.lr_find(model, data, steps=20, batch_size=LR["batch_size"])
+    cnnkit.lr_find(model, small, steps=20, batch_size=LR["batch_size"])
     assert same(before, model.get_weights()) and not model.compiled and model.optimizer is None
-    cnnkit.fit_classifier(model, data, epochs=1, learning_rate=3e-3, verbose=0)  # compiled afresh at this rate
+    cnnkit.fit_classifier(model, small, epochs=1, learning_rate=3e-3, verbose=0)  # compiled afresh at this rate
     assert float(model.optimizer.learning_rate) == pytest.approx(3e-3)
 
 
-def test_a_compiled_model_keeps_its_optimizer_and_its_state(data):
+def test_a_compiled_model_keeps_its_optimizer_and_its_state(small):
     model = fresh()
-    cnnkit.fit_classifier(model, data, epochs=1, learning_rate=2e-3, verbose=0)
+    cnnkit.fit_classifier(model, small, epochs=1, learning_rate=2e-3, verbose=0)
     optimizer, weights = model.optimizer, model.get_weights()
     state = [np.asarray(v).copy() for v in optimizer.variables]
     steps = int(optimizer.iterations)
     assert steps > 0
-    result = cnnkit.lr_find(model, data, steps=30, batch_size=LR["batch_size"], end_learning_rate=1.0)
+    result = cnnkit.lr_find(model, small, steps=30, batch_size=LR["batch_size"], end_learning_rate=1.0)
     assert model.optimizer is optimizer and same(state, optimizer.variables)
     assert same(weights, model.get_weights()) and float(optimizer.learning_rate) == pytest.approx(2e-3)
     assert result["learning_rate"][-1] <= 1.0
-    h = cnnkit.fit_classifier(model, data, epochs=1, verbose=0)  # goes on training where it was
+    h = cnnkit.fit_classifier(model, small, epochs=1, verbose=0)  # goes on training where it was
     assert int(optimizer.iterations) == 2 * steps and np.isfinite(h["loss"][0])
 
 
@@ -81,10 +87,10 @@ def test_stops_when_the_loss_diverges_and_reads_datasets(data):
     assert result["minimum"] < 1e6
 
 
-def test_plot_lr_find(data, tmp_path):
+def test_plot_lr_find(small, tmp_path):
     from matplotlib.figure import Figure
 
-    result = cnnkit.lr_find(fresh(), data, steps=20, batch_size=LR["batch_size"])
+    result = cnnkit.lr_find(fresh(), small, steps=20, batch_size=LR["batch_size"])
     assert cnnkit.plot_lr_find(result, file=tmp_path / "lr.png") == str(tmp_path / "lr.png")
     assert (tmp_path / "lr.png").stat().st_size > 1000
     assert isinstance(cnnkit.plot_lr_find(result), Figure)
