@@ -324,3 +324,32 @@ as_py_list <- function(x) {
   if (is.null(x) || is.function(x) || inherits(x, "python.builtin.object")) return(x)  # Python checks these
   as.list(x)
 }
+
+# class_id for grad_cam(): a factor value -> its 0-based class id (levels in order are classes 0, 1, ...);
+# whole numbers -> integers; names (character) and anything else as they are (Python checks them).
+as_py_class_id <- function(class_id) {
+  if (is.factor(class_id)) return(as_py_labels(class_id))
+  as_py_int(class_id)
+}
+
+# An evaluation (evaluate_classifier()'s result) or a count matrix -> list(matrix = integer counts,
+# class_names = the names given, else the table's dimnames); other values go to Python unchanged.
+as_py_confusion <- function(evaluation, class_names = NULL) {
+  cm <- if (inherits(evaluation, "cnnkit_evaluation")) evaluation$confusion_matrix else evaluation
+  if (is.null(class_names) && !is.null(dimnames(cm))) class_names <- dimnames(cm)[[1]]
+  cm <- unclass(cm)
+  if (is.matrix(cm) && is.numeric(cm) && all(is.finite(cm) | is.na(cm)) && all(cm == trunc(cm), na.rm = TRUE)) {
+    cm <- matrix(as.integer(cm), nrow(cm), ncol(cm))  # counts (Python checks what is left)
+  }
+  list(matrix = cm, class_names = class_names)
+}
+
+# top_losses() rows -> a data frame: index 1-based (R positions), class ids as Keras counts (0-based).
+as_r_losses <- function(rows) {
+  out <- as_r_table(rows)
+  if (!nrow(out)) return(out)
+  out$index <- as.integer(out$index) + 1L
+  out$true_id <- as.integer(out$true_id)
+  out$predicted_id <- as.integer(out$predicted_id)
+  out
+}

@@ -14,6 +14,11 @@
 #' [efficientnet_lite0_weights()]). Feed the model RGB images passed through
 #' [efficientnet_lite0_preprocess()].
 #'
+#' The Keras way to classify a photo, with the same top 5 as
+#' [classify_image()]: read it (RGB, 0-255), take the central 87.5 % square,
+#' resize it to 224 x 224 (bicubic), normalise it, predict and decode (the
+#' second example).
+#'
 #' @param include_top Keep the ImageNet classifier (global average pooling,
 #'   dropout, `Dense(classes)`); `FALSE` for transfer learning.
 #' @param weights `NULL` (random), `"imagenet"` or the path of a Keras weights file.
@@ -28,6 +33,15 @@
 #' features <- efficientnet_lite0(include_top = FALSE, weights = "imagenet",
 #'                                input_shape = c(96, 96, 3), pooling = "avg")
 #' features$output_shape
+#' # The Keras way to classify_image()'s top 5: the central 87.5 % square, bicubic resize to 224
+#' photo <- file.path(example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 1),
+#'                    "sneaker", "img_001.png")   # or your "cat.jpg"
+#' img <- keras$utils$img_to_array(keras$utils$load_img(photo, color_mode = "rgb"))
+#' side <- as.integer(round(0.875 * min(dim(img)[1:2])))
+#' x <- keras$layers$CenterCrop(side, side)(array(img, c(1, dim(img))))
+#' x <- keras$layers$Resizing(224L, 224L, interpolation = "bicubic", antialias = TRUE)(x)
+#' top5 <- decode_predictions(model$predict(efficientnet_lite0_preprocess(x), verbose = 0L), top = 5)[[1]]
+#' top5$class_name
 #' @export
 efficientnet_lite0 <- function(include_top = TRUE, weights = NULL, input_shape = NULL, pooling = NULL,
                                classes = 1000, classifier_activation = "softmax") {

@@ -24,7 +24,7 @@
 #'   `py_cnnkit()$plot_history(h)` returns).
 #' @param dpi Resolution the figure is rendered at (10 to 1000).
 #' @return `NULL`, invisibly.
-#' @seealso [plot_history()], [plot_confusion_matrix()], [show_batch()].
+#' @seealso [plot_history()], [plot_confusion_matrix()], [plot_grad_cam()], [plot_lr_find()].
 #' @examplesIf cnnkit_available()
 #' fig <- py_cnnkit()$plot_confusion_matrix(matrix(c(5L, 2L, 1L, 7L), 2))
 #' draw_figure(fig)

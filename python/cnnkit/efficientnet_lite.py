@@ -137,6 +137,19 @@ def efficientnet_lite0(include_top: bool = True, weights: str | None = None,
         >>> backbone = efficientnet_lite0(include_top=False, weights="imagenet", input_shape=(96, 96, 3))
         >>> backbone.output_shape
         (None, 3, 3, 1280)
+
+        The Keras way to classify a photo (``photo``: a file path), with the same top 5 as
+        :func:`classify_image`: read it (RGB, 0-255), take the central 87.5 % square, resize it to
+        224x224 (bicubic), normalise it, predict and decode:
+
+        >>> model = efficientnet_lite0(weights="imagenet")
+        >>> img = keras.utils.img_to_array(keras.utils.load_img(photo, color_mode="rgb"))
+        >>> side = round(0.875 * min(img.shape[:2]))
+        >>> x = keras.layers.CenterCrop(side, side)(img[None])
+        >>> x = keras.layers.Resizing(224, 224, interpolation="bicubic", antialias=True)(x)
+        >>> top5 = decode_predictions(model.predict(efficientnet_lite0_preprocess(x), verbose=0), top=5)[0]
+        >>> [name for _, name, _ in top5]  # photo = skimage's chelsea.png
+        ['tiger cat', 'Egyptian cat', 'tabby', 'lynx', 'window screen']
     """
     return EfficientNetLite0(include_top, weights, input_shape, pooling, classes, classifier_activation)
 

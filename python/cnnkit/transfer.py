@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import numbers
 import os
 import warnings
 from pathlib import Path
@@ -22,15 +23,18 @@ import keras
 
 from . import _validate as v
 from ._checks import check_data, data_class_names
+from .augment import _value_range
 from .backbones import POOLINGS, BackboneSpec, build, check_input_shape, get_spec, spec_of
 from .blocks import activation_layer, output_layer
 from .distribute import distribution_strategy, is_chief
 from .freeze import freeze as _freeze, unfreeze as _unfreeze
+from .preprocessing import preprocessing_layer
 from .rundir import RunFinishedWarning, run_directory
 from .saving import _attach
 from .train import check_callbacks, check_fit_args, run_fit, write_history_csv
 
 MODES = ("feature_extraction", "fine_tune")
+BN_MOMENTUM = 0.9  # the adapter's BatchNormalization momentum: settles within short runs (bench/results/adapter_momentum.md)
 
 
 def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: str | None,
@@ -92,8 +96,10 @@ def transfer_model(
     weights: str | None = "imagenet",
     pooling: str = "avg",
     batchnorm: bool = False,
+    value_range: Sequence[float] | None = (0, 1),
 ) -> keras.Model:
-    """A pretrained backbone with a new output layer, frozen or partly trainable.
+    """A pretrained backbone with a new output layer, frozen or partly trainable, that takes images
+    with values in ``value_range`` (cnnkit's loaders give 0 to 1) and scales them as the backbone expects.
 
     Args:
         backbone: a registry name (:func:`list_backbones`) or a backbone model.
@@ -106,9 +112,15 @@ def transfer_model(
         weights: ``"imagenet"``, ``None`` or a weights file path (see :func:`backbone`).
         pooling: global pooling inside the backbone: ``"avg"`` or ``"max"``.
         batchnorm: also unfreeze BatchNormalization layers in ``"fine_tune"`` mode.
+        value_range: ``(low, high)`` of the images the model will take: a ``preprocessing`` layer
+            (:class:`cnnkit.preprocessing.BackbonePreprocessing`, no weights, saved with the model)
+            maps them to the backbone's own input scaling from the registry (VGG16: BGR with the
+            ImageNet mean subtracted from 0-255 values; EfficientNet-Lite0: ``(x - 127) / 128``; see
+            :func:`preprocess_input`). ``None``: no layer, the model takes what the backbone takes. A
+            backbone model that :func:`backbone` did not build gets no layer (its scaling is unknown).
 
     Returns:
-        An uncompiled ``keras.Model``: input -> backbone(training=False) -> output layer.
+        An uncompiled ``keras.Model``: input -> preprocessing -> backbone(training=False) -> output layer.
 
     Example:
         >>> m = transfer_model("vgg16", (32, 32, 3), mode="fine_tune", weights=None)
@@ -123,6 +135,7 @@ def transfer_model(
     if input_shape is None and not isinstance(backbone, keras.Model):
         raise ValueError(f"{fn}(): `input_shape` None means the backbone model's own input shape, but `backbone` "
                          f"{backbone!r} is a name; pass e.g. input_shape=(224, 224, 3).")
+    value_range = None if value_range is None else _value_range(value_range, fn)
     base, spec, shape = _resolve_backbone(backbone, input_shape, weights, pooling, fn)
     unfreeze = _check_unfreeze(base, unfreeze, fn)
     if len(base.output_shape) != 2:
@@ -132,7 +145,8 @@ def transfer_model(
     if mode == "fine_tune":
         _unfreeze(base, block=_fine_tune_blocks(spec, unfreeze, fn), batchnorm=batchnorm, recompile=False)
     inputs = keras.Input(shape, name="input")
-    outputs = output_layer(num_classes, fn=fn)(inference_mode(base)(inputs, training=False))
+    x = inputs if spec is None or value_range is None else preprocessing_layer(spec, value_range, fn)(inputs)
+    outputs = output_layer(num_classes, fn=fn)(inference_mode(base)(x, training=False))
     return keras.Model(inputs, outputs, name=f"{base.name}_transfer")
 
 
@@ -145,13 +159,15 @@ def domain_adapted_model(
     weights: str | None = "imagenet",
     kernel_size: int = 3,
     activation: str | None = "relu",
+    bn_momentum: float = BN_MOMENTUM,
+    preprocessing: bool = True,
 ) -> keras.Model:
     """The closing exercise: a convolutional domain adapter in front of a frozen ImageNet backbone.
 
     input -> [Conv2D(adapter_filters) -> BatchNormalization -> activation] x adapter_layers ->
-    Conv2D(3) -> backbone (frozen, ``training=False``) -> GlobalAveragePooling2D -> output layer.
-    The adapter learns a mapping from grayscale (or other-domain) images to the 3 channels the
-    pretrained stem expects; only the adapter and the output layer train.
+    Conv2D(3) -> preprocessing -> backbone (frozen, ``training=False``) -> GlobalAveragePooling2D ->
+    output layer. The adapter learns a mapping from grayscale (or other-domain) images to the 3
+    channels the pretrained stem expects; only the adapter and the output layer train.
 
     Args:
         backbone: a registry name (default ConvNeXtTiny, as in the exercise).
@@ -162,10 +178,19 @@ def domain_adapted_model(
         weights: the backbone's weights (``"imagenet"``, ``None`` or a path).
         kernel_size: kernel of the adapter convolutions.
         activation: after each BatchNormalization (``None``: none).
+        bn_momentum: momentum of the adapter's BatchNormalization moving statistics, in [0, 1).
+            0.9 (not Keras' 0.99) lets them follow the data within a short run: with 0.99, the
+            exercise's 171 steps left the validation accuracy Keras reports after each epoch at 0.44
+            against 0.76 in training; with 0.9 both are about 0.73
+            (``bench/results/adapter_momentum.md``).
+        preprocessing: read the adapter's 3 channels as an image with values 0 to 1 and scale it
+            as the backbone expects (a ``preprocessing`` layer from the registry, as in
+            :func:`transfer_model`); ``False``: the adapter feeds the backbone directly and has to
+            learn the backbone's scaling itself (ConvNeXt expects 0-255 values, for one).
 
     Returns:
         An uncompiled ``keras.Model``; layers ``adapter_conv1``, ``adapter_bn1``, ... ``adapter_rgb``,
-        the backbone, ``global_pool``, ``predictions``.
+        ``preprocessing``, the backbone, ``global_pool``, ``predictions``.
 
     Example:
         >>> m = domain_adapted_model("efficientnet_lite0", input_shape=(32, 32, 1), weights=None)
@@ -186,19 +211,31 @@ def domain_adapted_model(
         except (ValueError, TypeError):
             raise ValueError(f"{fn}(): `activation` {activation!r} is not a Keras activation; use e.g. 'relu', or "
                              "None for none.") from None
+    momentum = _momentum(bn_momentum, fn)
+    preprocessing = v.flag(preprocessing, "preprocessing", fn)
+    pre = preprocessing_layer(spec, (0.0, 1.0), fn) if preprocessing else None
     base = build(spec, shape[:2] + (spec.channels,), weights, None, trainable=False, fn=fn)
     inputs = keras.Input(shape, name="input")
     x = inputs
     for i in range(1, layers_n + 1):
         x = keras.layers.Conv2D(filters, kernel, padding="same", name=f"adapter_conv{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"adapter_bn{i}")(x)
+        x = keras.layers.BatchNormalization(momentum=momentum, name=f"adapter_bn{i}")(x)
         if activation:
             x = activation_layer(activation, f"adapter_act{i}")(x)
     x = keras.layers.Conv2D(spec.channels, kernel, padding="same", name="adapter_rgb")(x)
+    if pre is not None:
+        x = pre(x)
     x = inference_mode(base)(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
     outputs = output_layer(num_classes, fn=fn)(x)
     return keras.Model(inputs, outputs, name=f"{base.name}_domain_adapted")
+
+
+def _momentum(value: Any, fn: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{fn}(): `bn_momentum` must be a number in [0, 1), e.g. {BN_MOMENTUM} (the share of the "
+                         f"old moving statistics kept at each step), got {value!r}.")
+    return float(value)
 
 
 def find_backbone(model: keras.Model, fn: str = "fine_tune") -> keras.Model:

@@ -148,3 +148,24 @@ def test_fine_tune_caches_its_head_phase_only(fm, capsys):
     cnnkit.fine_tune(transfer(), (fm["x_train"], fm["y_train"]), head_epochs=2, epochs=1, unfreeze="block2")
     out = capsys.readouterr().out
     assert out.count(LINE) == 1 and out.index(LINE) < out.index("Epoch 3/3")
+
+
+def test_a_transfer_models_preprocessing_layer_is_part_of_the_cached_frozen_part(fm, capsys):
+    """transfer_model() puts the backbone's input scaling in front of it: weightless and deterministic,
+    it belongs to the frozen part, whose features are computed once, and the training is the same."""
+    x = np.repeat(fm["x_train"][:64], 3, axis=-1)
+    x = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))  # 32x32x3: MobileNetV2's smallest input
+    y = fm["y_train"][:64]
+
+    def model():
+        keras.utils.set_random_seed(0)
+        return cnnkit.transfer_model("mobilenet_v2", (32, 32, 3), num_classes=10, weights=None)
+
+    a = model()
+    frozen, head = split_frozen(a)
+    assert [layer.name for layer in frozen.layers][:2] == ["input", "preprocessing"]
+    ha = cnnkit.fit_classifier(a, (x, y), epochs=2, batch_size=32, verbose=2, learning_rate=1e-2)
+    assert LINE in capsys.readouterr().out
+    hb = cnnkit.fit_classifier(model(), (x, y), epochs=2, batch_size=32, verbose=2, learning_rate=1e-2,
+                               cache_features=False)
+    np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-4)

@@ -198,6 +198,10 @@ class Fixtures:
     def counts(self):
         return np.array([[3, 1, 0], [0, 2, 1], [1, 0, 4]])
 
+    def lr_result(self):
+        return {"learning_rate": [1e-5, 1e-4, 1e-3], "loss": [2.0, 1.5, 3.0], "smoothed_loss": [2.0, 1.8, 2.2],
+                "suggestion": 1e-5, "minimum": 1e-4, "diverged": True}
+
     def image_file(self):
         path = self.root / "img.png"
         if not path.exists():

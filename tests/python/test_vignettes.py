@@ -73,6 +73,19 @@ PATTERNS = {"workshop-r.qmd": [r"accuracy: 0\.\d{4} \(10000 images\)"],
             "workshop-python.qmd": [r"test accuracy \d+\.\d% \(10,000 images\)"]}
 
 
+# issue 15: "What the model sees" (trained feature maps, Grad-CAM, top losses, most confused pairs) and
+# RandAugment/AugMix in both workshop documents (5 more pictures each); the exercise solved in Python.
+EXPECT["workshop-r.qmd"] = EXPECT["workshop-r.qmd"] + ["What the model sees", "heat_on_garment", "predicted_id",
+                                                       "rand_augment(num_ops = 2"]
+EXPECT["workshop-python.qmd"] = EXPECT["workshop-python.qmd"] + ["What the model sees", "heat on the garment",
+                                                                 "taken for", "cnnkit.rand_augment(num_ops=2"]
+for _name in ("workshop-r.qmd", "workshop-python.qmd"):
+    MIN_IMAGES[_name] = MIN_IMAGES[_name] + 5
+EXPECT["exercise-domain-adapter-python.qmd"] = ["adapter_rgb", "preprocessing", _n(ADAPTER["total_params"]),
+                                                _n(ADAPTER["trainable_params"]), "test accuracy"]
+MIN_IMAGES["exercise-domain-adapter-python.qmd"] = 2  # history plot, confusion matrix
+
+
 def _text(html: str) -> str:
     """The HTML's text: tags dropped, entities decoded, knitr's wrapped output lines (``#>``) joined."""
     text = htmllib.unescape(re.sub(r"<[^>]+>", "", html))

@@ -1,0 +1,67 @@
+#' The images a model gets most wrong, and the classes it confuses
+#'
+#' `top_losses()` ranks the images of a labelled data set by their loss (the
+#' cross-entropy, `-log` of the probability of the true class, as in training)
+#' and returns the `k` highest: where the model was confidently wrong, or right
+#' but unsure. `plot_top_losses()` shows them, titled `predicted / true`, with
+#' the loss and the probability of the prediction (red: wrong).
+#' `most_confused()` lists the pairs of classes an evaluation mixes up most.
+#'
+#' @param model A trained classifier.
+#' @param data `list(x, y)` (labels as a factor or 0-based ids) or a `tf.data`
+#'   dataset of `(images, labels)` batches such as
+#'   `image_folder(...)$validation` (read once, in its order).
+#' @param k How many images (`plot_top_losses()`: at most 32,
+#'   `CNNKIT_MAX_PLOT_IMAGES`, see [limits()]).
+#' @param class_names Names of the classes (default: the levels of a factor
+#'   `y`, else those saved with the model, else `"0"`, `"1"`, ...).
+#' @param batch_size Images per prediction step.
+#' @param file `NULL` (the default) draws on the current graphics device (see
+#'   [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path writes the plot
+#'   there instead (atomically).
+#' @param cols Images per row.
+#' @return `top_losses()`: a data frame, highest loss first: `index` (the
+#'   image's position in `data`, 1-based as R counts), `true_id`, `true`,
+#'   `predicted_id`, `predicted` (class ids from 0, as [predict_classes()] gives
+#'   them, and names), `probability` (of the predicted class) and `loss`.
+#'   `plot_top_losses()`: `NULL` (drawn) or the path written, invisibly.
+#' @seealso [most_confused()], [grad_cam()], [evaluate_classifier()]
+#' @examples
+#' \dontrun{
+#' test <- list(fm$x_test, fm$y_test)
+#' top_losses(model, test, k = 5)
+#' plot_top_losses(model, test, k = 9)
+#' }
+#' @export
+top_losses <- function(model, data, k = 9, class_names = NULL, batch_size = 256) {
+  rows <- cnnkit_call("top_losses", model, as_py_data(data), k = as_py_int(k),
+                      class_names = as_py_list(class_names), batch_size = as_py_int(batch_size))
+  as_r_losses(rows)
+}
+
+#' @rdname top_losses
+#' @export
+plot_top_losses <- function(model, data, k = 9, file = NULL, class_names = NULL, batch_size = 256, cols = 3) {
+  cnnkit_plot("plot_top_losses", model, as_py_data(data), k = as_py_int(k), file = file,
+              class_names = as_py_list(class_names), batch_size = as_py_int(batch_size), cols = as_py_int(cols))
+}
+
+#' @rdname top_losses
+#' @param evaluation The result of [evaluate_classifier()], or a square matrix
+#'   of counts (rows the true class, columns the predicted class).
+#' @param min_count Leave out pairs confused fewer times.
+#' @return `most_confused()`: a data frame with one row per pair of different
+#'   classes, most frequent first: `true`, `predicted`, `count` and `share` (of
+#'   the true class's images).
+#' @export
+most_confused <- function(evaluation, min_count = 1, class_names = NULL) {
+  counts <- as_py_confusion(evaluation, class_names)
+  rows <- cnnkit_call("most_confused", counts$matrix, min_count = as_py_int(min_count),
+                      class_names = as_py_list(counts$class_names))
+  if (!length(rows)) {
+    return(data.frame(true = character(), predicted = character(), count = integer(), share = numeric()))
+  }
+  out <- as_r_table(rows)
+  out$count <- as.integer(out$count)
+  out
+}

@@ -1,0 +1,182 @@
+"""Which images does the model get wrong? The images with the highest loss, and the classes it confuses.
+
+fastai's ``plot_top_losses`` and ``most_confused`` for any Keras classifier: :func:`top_losses` ranks
+the images of a labelled data set by their cross-entropy loss (the model was confident and wrong, or
+unsure and right), :func:`plot_top_losses` shows them with what the model said, and
+:func:`most_confused` lists the pairs of classes an evaluation mixes up most.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+
+from . import _validate as v
+from ._checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from ._plot import check_target, finish, new_figure
+
+EPSILON = 1e-7  # probabilities are clipped as Keras' cross-entropy clips them
+
+
+def _losses(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -np.log(np.clip(p[np.arange(len(y)), y], EPSILON, 1.0))
+
+
+def _ranked(model: keras.Model, data: Any, k: int, batch_size: int, fn: str):
+    """``(index, label, probabilities, loss, image)`` of the ``k`` images with the highest loss, highest first."""
+    from .evaluate import _as_classes, _probabilities
+    from .precision import predictor
+
+    data = check_data(model, data, "data", fn)
+    if not is_dataset(data):
+        x, y = data[0], np.asarray(data[1]).reshape(-1).astype("int64")
+        p = _probabilities(model, x, batch_size, "float32", fn)
+        loss = _losses(p, y)
+        order = np.argsort(-loss, kind="stable")[:k]
+        return [(int(i), int(y[i]), p[i], float(loss[i]), x[i]) for i in order]
+    import tensorflow as tf
+
+    f = predictor(model, "float32", fn)
+    best: list[tuple] = []  # a heap of the k highest losses so far: (loss, -index, ...)
+    seen = 0
+    with dataset_errors():  # the guard check_data() put on the dataset
+        for batch in data:
+            xb, yb = np.asarray(batch[0], dtype="float32"), np.asarray(batch[1]).reshape(-1).astype("int64")
+            p = _as_classes(model, np.asarray(f(tf.constant(xb)), dtype="float64"))
+            for j, loss in enumerate(_losses(p, yb)):
+                item = (float(loss), -(seen + j), int(yb[j]), p[j], xb[j])
+                if len(best) < k:
+                    heapq.heappush(best, item)
+                elif item[:2] > best[0][:2]:
+                    heapq.heapreplace(best, item)
+            seen += len(yb)
+    if not seen:
+        raise ValueError(f"{fn}(): `data` is an empty dataset.")
+    best.sort(key=lambda t: t[:2], reverse=True)
+    return [(-neg, label, p, loss, img) for loss, neg, label, p, img in best]
+
+
+def _table(model: keras.Model, data: Any, k: Any, class_names: Any, batch_size: Any, fn: str):
+    from .evaluate import _names
+
+    classes = model_classes(model, fn)[1]
+    k = v.positive_int(k, "k", fn)
+    batch_size = v.positive_int(batch_size, "batch_size", fn)
+    carried = data_class_names(model, data, "data", fn)
+    names = _names(model, class_names, classes, fn) if class_names is not None or carried is None else carried
+    ranked = _ranked(model, data, k, batch_size, fn)
+    rows = []
+    for index, label, p, loss, _ in ranked:
+        pred = int(np.argmax(p))
+        rows.append({"index": index, "true_id": label, "true": names[label], "predicted_id": pred,
+                     "predicted": names[pred], "probability": float(p[pred]), "loss": loss})
+    return rows, [r[4] for r in ranked]
+
+
+def top_losses(model: keras.Model, data: Any, k: int = 9, class_names: Sequence[str] | None = None,
+               batch_size: int = 256) -> list[dict[str, Any]]:
+    """The ``k`` images of ``data`` with the highest loss: the model's worst mistakes (and least sure hits).
+
+    The loss is each image's cross-entropy, ``-log(probability of its true class)``, as in training.
+
+    Args:
+        model: a trained classifier.
+        data: ``(x, y)`` arrays (class ids 0..n-1), a dict with ``x``, ``y`` (and ``class_names``), or a
+            ``tf.data.Dataset`` of ``(images, labels)`` batches (e.g. ``image_folder(...)["validation"]``;
+            read once, in its order).
+        k: how many images.
+        class_names: names of the classes (default: those the data carries, else those saved with the
+            model, else ``"0"``, ``"1"``, ...).
+        batch_size: images per prediction step (arrays).
+
+    Returns:
+        One row (a dict) per image, highest loss first: ``index`` (position in ``data``, 0-based),
+        ``true_id``, ``true``, ``predicted_id``, ``predicted`` (class ids from 0 and names),
+        ``probability`` (of the predicted class) and ``loss``.
+
+    Example:
+        >>> top_losses(model, (d["x_test"], d["y_test"]), k=3)[0]["predicted"]  # doctest: +SKIP
+        'Shirt'
+    """
+    return _table(model, data, k, class_names, batch_size, "top_losses")[0]
+
+
+def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.PathLike | None = None,
+                    class_names: Sequence[str] | None = None, batch_size: int = 256, cols: int = 3):
+    """Show the ``k`` images with the highest loss, titled ``predicted / true``, loss and probability.
+
+    Args:
+        model, data, k, class_names, batch_size: as in :func:`top_losses` (``k`` at most
+            ``CNNKIT_MAX_PLOT_IMAGES``, 32 by default).
+        file: an image file to write (``.png``, ``.pdf``, ``.svg``, ``.jpg``; atomically); ``None``
+            returns the matplotlib ``Figure``.
+        cols: images per row.
+
+    Returns:
+        The path written (``file`` given) or the matplotlib ``Figure``.
+
+    Example:
+        >>> plot_top_losses(model, (d["x_test"], d["y_test"]), k=9, file="top_losses.png")  # doctest: +SKIP
+        'top_losses.png'
+    """
+    from .feature_maps import _unit
+
+    fn = "plot_top_losses"
+    target = check_target(file, fn)
+    k = v.capped_int(k, "k", fn, "plot_images", hint=" Draw several plots, or use top_losses() for the table.")
+    cols = v.positive_int(cols, "cols", fn)
+    rows, images = _table(model, data, k, class_names, batch_size, fn)
+    cols = min(cols, len(rows))
+    nrows = -(-len(rows) // cols)
+    fig = new_figure(2.4 * cols, 2.6 * nrows + 0.3, file)
+    axes = fig.subplots(nrows, cols, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (row, img) in enumerate(zip(rows, images)):
+        ax = axes[i // cols, i % cols]
+        img = _unit(np.asarray(img, dtype="float32"))
+        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img[..., :3], cmap="gray")
+        ax.set_title(f"{row['predicted']} / {row['true']}\nloss {row['loss']:.2f}, p {row['probability']:.2f}",
+                     fontsize=8, color="black" if row["predicted_id"] == row["true_id"] else "firebrick")
+    fig.suptitle("Top losses: predicted / true class, loss, probability of the prediction", fontsize=9)
+    return finish(fig, target)
+
+
+def most_confused(evaluation: Any, min_count: int = 1, class_names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The pairs of classes an evaluation confuses most: true class, predicted class, count.
+
+    Args:
+        evaluation: the result of :func:`evaluate_classifier`, or a square matrix of counts (rows
+            the true class, columns the predicted class).
+        min_count: leave out pairs confused fewer times.
+        class_names: names of the classes (default: the evaluation's, else ``"0"``, ``"1"``, ...).
+
+    Returns:
+        One row (a dict) per pair of different classes with at least ``min_count`` images, most
+        frequent first: ``true``, ``predicted``, ``count``, ``share`` (of the true class's images).
+
+    Example:
+        >>> most_confused(evaluate_classifier(model, (x, y)))[0]  # doctest: +SKIP
+        {'true': 'Shirt', 'predicted': 'T-shirt/top', 'count': 31, 'share': 0.31}
+    """
+    from .evaluate import _axis_names, _counts
+
+    fn = "most_confused"
+    cm = _counts(evaluation, fn)
+    k = cm.shape[0]
+    min_count = v.positive_int(min_count, "min_count", fn)
+    if class_names is not None:
+        names = _axis_names(class_names, k, "class_names", fn)
+    elif isinstance(evaluation, dict) and evaluation.get("class_names") is not None:
+        names = _axis_names(evaluation["class_names"], k, "evaluation", fn)
+    else:
+        names = [str(i) for i in range(k)]
+    support = cm.sum(1)
+    pairs = [(int(cm[i, j]), i, j) for i in range(k) for j in range(k) if i != j and cm[i, j] >= min_count]
+    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+    return [{"true": names[i], "predicted": names[j], "count": c, "share": c / int(support[i])}
+            for c, i, j in pairs]
