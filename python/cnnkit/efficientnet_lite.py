@@ -143,12 +143,14 @@ def efficientnet_lite0(include_top: bool = True, weights: str | None = None,
         224x224 (bicubic), normalise it, predict and decode:
 
         >>> model = efficientnet_lite0(weights="imagenet")
+        >>> import os, skimage
+        >>> photo = os.path.join(skimage.data.data_dir, "chelsea.png")  # or your "cat.jpg"
         >>> img = keras.utils.img_to_array(keras.utils.load_img(photo, color_mode="rgb"))
         >>> side = round(0.875 * min(img.shape[:2]))
         >>> x = keras.layers.CenterCrop(side, side)(img[None])
         >>> x = keras.layers.Resizing(224, 224, interpolation="bicubic", antialias=True)(x)
         >>> top5 = decode_predictions(model.predict(efficientnet_lite0_preprocess(x), verbose=0), top=5)[0]
-        >>> [name for _, name, _ in top5]  # photo = skimage's chelsea.png
+        >>> [name for _, name, _ in top5]
         ['tiger cat', 'Egyptian cat', 'tabby', 'lynx', 'window screen']
     """
     return EfficientNetLite0(include_top, weights, input_shape, pooling, classes, classifier_activation)

@@ -246,9 +246,11 @@ def grad_cam(model: keras.Model, images: Any, layer: str | None = None, class_id
         position speaks for the class).
 
     Example:
-        >>> maps = grad_cam(model, d["x_test"][:4])  # doctest: +SKIP
-        >>> maps.shape  # doctest: +SKIP
-        (4, 32, 32)
+        >>> d = load_fashion_mnist(pad=True, n=16, n_test=8)
+        >>> model = lenet5()  # untrained here; after fit_classifier() the maps show what it learnt
+        >>> maps = grad_cam(model, d["x_test"][:4])
+        >>> maps.shape, bool(maps.min() >= 0 and maps.max() <= 1)
+        ((4, 32, 32), True)
     """
     return heat_maps(model, images, layer, class_id, "grad_cam")[0]
 
@@ -278,7 +280,8 @@ def plot_grad_cam(
         The path written (``file`` given) or the matplotlib ``Figure``.
 
     Example:
-        >>> plot_grad_cam(model, d["x_test"][:8], file="grad_cam.png")  # doctest: +SKIP
+        >>> d = load_fashion_mnist(pad=True, n=16, n_test=8)
+        >>> plot_grad_cam(lenet5(), d["x_test"][:8], file="grad_cam.png")
         'grad_cam.png'
     """
     from .evaluate import _names

@@ -148,8 +148,14 @@ def lr_find(
         clearly), ``minimum`` (that rate) and ``diverged`` (whether the test stopped early).
 
     Example:
-        >>> result = lr_find(lenet5(), (d["x_train"], d["y_train"]))  # doctest: +SKIP
-        >>> fit_classifier(model, (d["x_train"], d["y_train"]), learning_rate=result["suggestion"])  # doctest: +SKIP
+        >>> d = load_fashion_mnist(pad=True, n=256, n_test=8)
+        >>> result = lr_find(lenet5(), (d["x_train"], d["y_train"]), steps=40, batch_size=32)  # doctest: +ELLIPSIS
+        ...
+        >>> sorted(result)
+        ['diverged', 'learning_rate', 'loss', 'minimum', 'smoothed_loss', 'suggestion']
+        >>> model = lenet5()
+        >>> history = fit_classifier(model, (d["x_train"], d["y_train"]), epochs=1, verbose=0,
+        ...                          learning_rate=result["suggestion"])
     """
     from .train import FitPlan, model_classes, run_fit
 
@@ -208,7 +214,10 @@ def plot_lr_find(result: dict[str, Any], file: str | os.PathLike | None = None):
         The path written (``file`` given) or the matplotlib ``Figure``.
 
     Example:
-        >>> plot_lr_find(lr_find(model, data), file="lr_find.png")  # doctest: +SKIP
+        >>> d = load_fashion_mnist(pad=True, n=256, n_test=8)
+        >>> result = lr_find(lenet5(), (d["x_train"], d["y_train"]), steps=40, batch_size=32)  # doctest: +ELLIPSIS
+        ...
+        >>> plot_lr_find(result, file="lr_find.png")
         'lr_find.png'
     """
     fn = "plot_lr_find"

@@ -36,8 +36,8 @@ class BackbonePreprocessing(keras.layers.Layer):
         **kwargs: Keras layer arguments (``name``).
 
     Example:
-        >>> layer = preprocessing_layer("vgg16")  # doctest: +SKIP
-        >>> layer.channel_order  # doctest: +SKIP
+        >>> model = transfer_model("vgg16", (32, 32, 3), num_classes=2, weights=None)  # images in [0, 1]
+        >>> model.get_layer("preprocessing").channel_order  # VGG16 wants BGR
         [2, 1, 0]
     """
 

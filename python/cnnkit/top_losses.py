@@ -99,8 +99,10 @@ def top_losses(model: keras.Model, data: Any, k: int = 9, class_names: Sequence[
         ``probability`` (of the predicted class) and ``loss``.
 
     Example:
-        >>> top_losses(model, (d["x_test"], d["y_test"]), k=3)[0]["predicted"]  # doctest: +SKIP
-        'Shirt'
+        >>> d = load_fashion_mnist(pad=True, n=16, n_test=32)
+        >>> rows = top_losses(lenet5(), (d["x_test"], d["y_test"]), k=3, class_names=d["class_names"])
+        >>> len(rows), sorted(rows[0])
+        (3, ['index', 'loss', 'predicted', 'predicted_id', 'probability', 'true', 'true_id'])
     """
     return _table(model, data, k, class_names, batch_size, "top_losses")[0]
 
@@ -120,7 +122,8 @@ def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.Pa
         The path written (``file`` given) or the matplotlib ``Figure``.
 
     Example:
-        >>> plot_top_losses(model, (d["x_test"], d["y_test"]), k=9, file="top_losses.png")  # doctest: +SKIP
+        >>> d = load_fashion_mnist(pad=True, n=16, n_test=32)
+        >>> plot_top_losses(lenet5(), (d["x_test"], d["y_test"]), k=9, file="top_losses.png")
         'top_losses.png'
     """
     from .feature_maps import _unit
@@ -160,8 +163,11 @@ def most_confused(evaluation: Any, min_count: int = 1, class_names: Sequence[str
         frequent first: ``true``, ``predicted``, ``count``, ``share`` (of the true class's images).
 
     Example:
-        >>> most_confused(evaluate_classifier(model, (x, y)))[0]  # doctest: +SKIP
-        {'true': 'Shirt', 'predicted': 'T-shirt/top', 'count': 31, 'share': 0.31}
+        >>> d = load_fashion_mnist(pad=True, n=16, n_test=64)
+        >>> model = compile_classifier(lenet5())
+        >>> pairs = most_confused(evaluate_classifier(model, (d["x_test"], d["y_test"])))
+        >>> sorted(pairs[0])  # e.g. {'true': 'Shirt', 'predicted': 'T-shirt/top', 'count': 31, 'share': 0.31}
+        ['count', 'predicted', 'share', 'true']
     """
     from .evaluate import _axis_names, _counts
 

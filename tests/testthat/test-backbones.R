@@ -70,7 +70,7 @@ test_that("weights from a file the test wrote; another architecture's file is a 
                source$get_layer("block5_conv3")$get_weights()[[1]])
   backbone("resnet50", c(32, 32, 3), weights = NULL)$save_weights(other)
   err <- tryCatch(backbone("vgg16", c(32, 32, 3), weights = other), error = identity)
-  expect_short_error(err, c("backbone(): `weights` file", "does not fit 'vgg16'", "another architecture"))
+  expect_short_error(err, c("backbone(): `weights` file", 'does not fit "vgg16"', "another architecture"))
 })
 
 test_that("weights = 'imagenet' offline: one paragraph naming the file, the cache and the fixes", {
@@ -79,7 +79,7 @@ test_that("weights = 'imagenet' offline: one paragraph naming the file, the cach
                      tryCatch(backbone("vgg16", c(32, 32, 3), weights = "imagenet"), error = identity))
   expect_short_error(err, c("backbone():", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
                             "not in the Keras cache", 'prefetch_weights("vgg16")', "~/.keras/models",
-                            "weights="))
+                            "weights = "))
   expect_false(grepl("\n", conditionMessage(err)))
   err <- with_py_env("CNNKIT_WEIGHTS_URL", unreachable,
                      tryCatch(transfer_model("vgg16", c(32, 32, 3)), error = identity))

@@ -82,7 +82,7 @@ test_that("grad_cam(): the last convolution inside a nested backbone; errors nam
   img <- array(runif(2 * 32 * 32), c(2, 32, 32, 1))
   expect_error(grad_cam(mlp_classifier(c(32, 32, 1), units = 4, num_classes = 10), img),
                "grad_cam\\(\\): `model` has no convolutional layer")
-  expect_error(grad_cam(lenet, img, layer = "f6"), "grad_cam\\(\\): `layer` 'f6'.*4-D")
+  expect_error(grad_cam(lenet, img, layer = "f6"), "grad_cam\\(\\): `layer` \"f6\".*4-D")
   expect_error(grad_cam(lenet, img, class_id = 10), "grad_cam\\(\\): `class_id`.*0 to 9")
   expect_error(grad_cam(lenet, img, class_id = NA), "grad_cam\\(\\): `class_id` is NA")
   expect_error(plot_grad_cam(lenet, img, alpha = 2), "plot_grad_cam\\(\\): `alpha`")
