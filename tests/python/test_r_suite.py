@@ -1,6 +1,12 @@
 """Drive the testthat suite through Rscript subprocesses (never in-process: an R crash must fail
 a test, not abort the run). One pytest test per testthat file; testthat's counts are summed and
-printed at the end of the pytest run."""
+printed at the end of the pytest run.
+
+Starting R, reticulate, TensorFlow and cnnkit costs about 6 s a process, so the files run in one
+Rscript (a session fixture, started by the first R test), each file on its own through
+``testthat::test_file()`` with its own log and counts; a few files that change the process for
+good (installing environments, rendering documents) get a process each. If R dies part-way, the
+files it did not reach fail with the log of the one it was running."""
 
 from __future__ import annotations
 
@@ -13,28 +19,58 @@ import pytest
 from conftest import ROOT, r_env
 
 R_FILES = sorted((ROOT / "tests" / "testthat").glob("test-*.R"))
+# files run in a process of their own: they install Python environments or render documents
+OWN_PROCESS = {"test-install.R", "test-vignette.R"}
 RUNNER = r"""
 args <- commandArgs(trailingOnly = TRUE)
-res <- testthat::test_dir(file.path(args[1], "tests", "testthat"), filter = args[2], package = "cnnkit",
-                          load_package = "installed", reporter = "progress", stop_on_failure = FALSE)
-df <- as.data.frame(res)
-counts <- list(passed = sum(df$passed), failed = sum(df$failed) + sum(df$error), skipped = sum(df$skipped),
-               warnings = sum(df$warning))
-writeLines(jsonlite::toJSON(counts, auto_unbox = TRUE), args[3])
+out <- args[2]
+files <- args[-(1:2)]
+for (f in files) {
+  name <- basename(f)
+  log <- file(file.path(out, paste0(name, ".log")), open = "wt")
+  sink(log); sink(log, type = "message")
+  writeLines(paste("# started", name), file.path(out, "current"))
+  res <- tryCatch(
+    testthat::test_file(f, reporter = "progress", package = "cnnkit", load_package = "installed",
+                        stop_on_failure = FALSE),
+    error = function(e) { cat("testthat stopped:", conditionMessage(e), "\n"); NULL })
+  sink(type = "message"); sink(); close(log)
+  df <- if (is.null(res)) data.frame(passed = 0, failed = 1, error = FALSE, skipped = 0, warning = 0) else
+    as.data.frame(res)
+  counts <- list(passed = sum(df$passed), failed = sum(df$failed) + sum(df$error), skipped = sum(df$skipped),
+                 warnings = sum(df$warning))
+  writeLines(jsonlite::toJSON(counts, auto_unbox = TRUE), file.path(out, paste0(name, ".json")))
+}
 """
+
+
+def _run(files: list[Path], out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["Rscript", "--vanilla", "-e", RUNNER, str(ROOT), str(out), *map(str, files)],
+        env=r_env(), cwd=ROOT, capture_output=True, text=True, timeout=2400,
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_r_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """All testthat files but OWN_PROCESS, in one Rscript: their logs and counts in one folder."""
+    out = tmp_path_factory.mktemp("testthat")
+    return out, _run([p for p in R_FILES if p.name not in OWN_PROCESS], out)
 
 
 @pytest.mark.parametrize("path", R_FILES, ids=lambda p: p.name)
 def test_testthat_file(path: Path, tmp_path: Path, request):
-    out = tmp_path / "counts.json"
-    name = path.name[len("test-"):-len(".R")]
-    proc = subprocess.run(
-        ["Rscript", "--vanilla", "-e", RUNNER, str(ROOT), f"^{name}$", str(out)],
-        env=r_env(), cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )
-    log = f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
-    assert proc.returncode == 0, f"Rscript exited {proc.returncode}\n{log}"
-    counts = json.loads(out.read_text())
+    if path.name in OWN_PROCESS:
+        out, proc = tmp_path, _run([path], tmp_path)
+    else:
+        out, proc = request.getfixturevalue("shared_r_run")
+    counts_file, log_file = out / f"{path.name}.json", out / f"{path.name}.log"
+    log = (f"--- log of {path.name} ---\n{log_file.read_text() if log_file.exists() else '(none)'}\n"
+           f"--- Rscript stdout ---\n{proc.stdout[-4000:]}\n--- Rscript stderr ---\n{proc.stderr[-4000:]}")
+    assert counts_file.exists(), (
+        f"Rscript exited {proc.returncode} before {path.name} finished "
+        f"({(out / 'current').read_text().strip() if (out / 'current').exists() else 'no file started'})\n{log}")
+    counts = json.loads(counts_file.read_text())
     totals = request.config.__dict__.setdefault(
         "_testthat_totals", {"passed": 0, "failed": 0, "skipped": 0, "warnings": 0, "files": 0})
     for key in ("passed", "failed", "skipped", "warnings"):
