@@ -221,6 +221,20 @@ def evaluate_classifier(
     return out
 
 
+def counts_and_names(evaluation: Any, class_names: Any, fn: str) -> tuple[np.ndarray, list[str]]:
+    """The confusion matrix of an evaluation (or a matrix) and its class names: ``class_names`` if
+    given, else the evaluation's, else ``"0"``, ``"1"``, ...."""
+    cm = _counts(evaluation, fn)
+    k = cm.shape[0]
+    if class_names is not None:
+        names = _axis_names(class_names, k, "class_names", fn)
+    elif isinstance(evaluation, dict) and evaluation.get("class_names") is not None:
+        names = _axis_names(evaluation["class_names"], k, "evaluation", fn)
+    else:
+        names = [str(i) for i in range(k)]
+    return cm, names
+
+
 def plot_confusion_matrix(
     evaluation: dict[str, Any] | np.ndarray,
     class_names: Sequence[str] | None = None,
@@ -246,15 +260,9 @@ def plot_confusion_matrix(
 
     """
     fn = "plot_confusion_matrix"
-    cm = _counts(evaluation, fn)
+    cm, names = counts_and_names(evaluation, class_names, fn)
     k = cm.shape[0]
     normalize = v.flag(normalize, "normalize", fn)
-    if class_names is not None:
-        names = _axis_names(class_names, k, "class_names", fn)
-    elif isinstance(evaluation, dict) and evaluation.get("class_names") is not None:
-        names = _axis_names(evaluation["class_names"], k, "evaluation", fn)
-    else:
-        names = [str(i) for i in range(k)]
     target = check_target(file, fn)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     fig = new_figure(max(5.0, 1.2 + 0.62 * k), max(4.0, 0.9 + 0.55 * k), target)

@@ -169,18 +169,12 @@ def most_confused(evaluation: Any, min_count: int = 1, class_names: Sequence[str
         >>> sorted(pairs[0])  # e.g. {'true': 'Shirt', 'predicted': 'T-shirt/top', 'count': 31, 'share': 0.31}
         ['count', 'predicted', 'share', 'true']
     """
-    from .evaluate import _axis_names, _counts
+    from .evaluate import counts_and_names
 
     fn = "most_confused"
-    cm = _counts(evaluation, fn)
+    cm, names = counts_and_names(evaluation, class_names, fn)
     k = cm.shape[0]
     min_count = v.positive_int(min_count, "min_count", fn)
-    if class_names is not None:
-        names = _axis_names(class_names, k, "class_names", fn)
-    elif isinstance(evaluation, dict) and evaluation.get("class_names") is not None:
-        names = _axis_names(evaluation["class_names"], k, "evaluation", fn)
-    else:
-        names = [str(i) for i in range(k)]
     support = cm.sum(1)
     pairs = [(int(cm[i, j]), i, j) for i in range(k) for j in range(k) if i != j and cm[i, j] >= min_count]
     pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
