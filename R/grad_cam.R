@@ -30,15 +30,13 @@
 #'   `plot_grad_cam()`: `NULL` (drawn) or the path written, invisibly. At most
 #'   32 images are drawn (`CNNKIT_MAX_PLOT_IMAGES`, see [limits()]).
 #' @seealso [plot_feature_maps()], [top_losses()]
-#' @examples
-#' \dontrun{
-#' fm <- load_fashion_mnist(pad = TRUE, n = 2000)
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(pad = TRUE, n = 500, n_test = 8)
 #' model <- lenet5()
-#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 2)
-#' maps <- grad_cam(model, fm$x_test[1:8, , , , drop = FALSE])
+#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, verbose = 0)   # longer runs: clearer maps
+#' maps <- grad_cam(model, fm$x_test)
 #' dim(maps)   # 8 32 32
-#' plot_grad_cam(model, fm$x_test[1:8, , , , drop = FALSE])
-#' }
+#' plot_grad_cam(model, fm$x_test)
 #' @export
 grad_cam <- function(model, images, layer = NULL, class_id = NULL) {
   cnnkit_call("grad_cam", model, images, layer = layer, class_id = as_py_class_id(class_id))

@@ -27,15 +27,13 @@
 #'   rate with the lowest smoothed loss) and `diverged` (whether the test
 #'   stopped early). Printing it shows the suggestion; [plot_lr_find()] (or
 #'   `plot()`) draws the curve.
-#' @examples
-#' \dontrun{
-#' fm <- load_fashion_mnist(pad = TRUE, n = 2000)
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(pad = TRUE, n = 500, n_test = 8)
 #' model <- lenet5()
-#' result <- lr_find(model, list(fm$x_train, fm$y_train))
+#' result <- lr_find(model, list(fm$x_train, fm$y_train), steps = 40, batch_size = 32)  # default: 200 steps
 #' result$suggestion
-#' plot_lr_find(result)
-#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 3, learning_rate = result$suggestion)
-#' }
+#' plot(result)
+#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, learning_rate = result$suggestion, verbose = 0)
 #' @export
 lr_find <- function(model, data, start_learning_rate = 1e-7, end_learning_rate = 10, steps = 200,
                     batch_size = 128, optimizer = NULL) {
@@ -58,10 +56,10 @@ lr_find <- function(model, data, start_learning_rate = 1e-7, end_learning_rate =
 #'   [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path writes the plot
 #'   there instead (atomically).
 #' @return `NULL` (drawn) or the path written, invisibly.
-#' @examples
-#' \dontrun{
-#' plot_lr_find(lr_find(model, list(fm$x_train, fm$y_train)), file = "lr_find.png")
-#' }
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(pad = TRUE, n = 256, n_test = 8)
+#' result <- lr_find(lenet5(), list(fm$x_train, fm$y_train), steps = 30, batch_size = 32)
+#' plot_lr_find(result, file = tempfile(fileext = ".png"))
 #' @export
 plot_lr_find <- function(result, file = NULL) {
   if (inherits(result, "cnnkit_lr_find")) {

@@ -26,12 +26,14 @@
 #'   them, and names), `probability` (of the predicted class) and `loss`.
 #'   `plot_top_losses()`: `NULL` (drawn) or the path written, invisibly.
 #' @seealso [most_confused()], [grad_cam()], [evaluate_classifier()]
-#' @examples
-#' \dontrun{
+#' @examplesIf cnnkit_available()
+#' fm <- load_fashion_mnist(pad = TRUE, n = 500, n_test = 100)
+#' model <- lenet5()
+#' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, verbose = 0)
 #' test <- list(fm$x_test, fm$y_test)
 #' top_losses(model, test, k = 5)
 #' plot_top_losses(model, test, k = 9)
-#' }
+#' most_confused(evaluate_classifier(model, test), min_count = 2)
 #' @export
 top_losses <- function(model, data, k = 9, class_names = NULL, batch_size = 256) {
   rows <- cnnkit_call("top_losses", model, as_py_data(data), k = as_py_int(k),
