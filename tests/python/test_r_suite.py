@@ -52,10 +52,13 @@ def _run(files: list[Path], out: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def shared_r_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """All testthat files but OWN_PROCESS, in one Rscript: their logs and counts in one folder."""
+def shared_r_run(request, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The selected testthat files but OWN_PROCESS (all of them, or those ``-k`` picked), in one Rscript:
+    their logs and counts in one folder."""
+    selected = {item.callspec.params["path"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_testthat_file" and hasattr(item, "callspec")}
     out = tmp_path_factory.mktemp("testthat")
-    return out, _run([p for p in R_FILES if p.name not in OWN_PROCESS], out)
+    return out, _run([p for p in R_FILES if p in selected and p.name not in OWN_PROCESS], out)
 
 
 @pytest.mark.parametrize("path", R_FILES, ids=lambda p: p.name)
