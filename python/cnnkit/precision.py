@@ -5,7 +5,10 @@ Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.
 - **Mixed bfloat16** halves the time of convolution-heavy models on CPUs with AMX-BF16 (Intel
   Sapphire Rapids and later) and on GPUs of compute capability 8.0 or more, with the same accuracy.
   Tiny models (LeNet-5) gain nothing and predict slower, so ``precision="auto"`` uses it only where
-  the convolutions do enough work per image (``AUTO_MIXED_MIN_FLOPS``). The output layer always
+  the convolutions do enough work per image (``AUTO_MIXED_MIN_FLOPS``), and not on a CPU for models
+  with depthwise convolutions (MobileNet, EfficientNet, ConvNeXt): oneDNN's bfloat16 depthwise
+  kernels, backward pass above all, made EfficientNet-Lite0 fine-tuning 2.5-3.6x *slower* than float32
+  (bench/precision_auto.py). The output layer always
   computes in float32, so probabilities keep their float32 resolution; the weights stay float32.
 - **Steps per execution**: Keras runs several training steps per call into TensorFlow, which
   removes the per-step Python overhead that dominates small models (+70 % for LeNet-5).
@@ -90,9 +93,19 @@ def resolve_precision(model: keras.Model, precision: str = "auto", fn: str = "fi
         return precision
     if model.dtype_policy.name != "float32":  # the user chose a policy: keep it
         return "float32"
-    if fast_bfloat16() and conv_flops(model) >= AUTO_MIXED_MIN_FLOPS:
-        return "mixed_bfloat16"
-    return "float32"
+    fast = fast_bfloat16()
+    if not fast or conv_flops(model) < AUTO_MIXED_MIN_FLOPS:
+        return "float32"
+    if fast == "cpu" and has_depthwise_convolutions(model):
+        return "float32"  # slower in bfloat16 on oneDNN (module docstring)
+    return "mixed_bfloat16"
+
+
+def has_depthwise_convolutions(model: keras.Model) -> bool:
+    """Does the model (nested models opened) have a depthwise or separable convolution?"""
+    kinds = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv1D,
+             keras.layers.SeparableConv2D)
+    return any(isinstance(layer, kinds) for layer in _leaves(model))
 
 
 def _outputs(model: keras.Model) -> set[int]:

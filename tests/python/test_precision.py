@@ -42,6 +42,29 @@ def test_auto_precision_follows_machine_and_model(bf16_machine, monkeypatch):
     assert P.resolve_precision(cnnkit.lenet5(), "mixed_bfloat16") == "mixed_bfloat16"
 
 
+def test_auto_keeps_float32_for_depthwise_convolutions_on_a_cpu_only(bf16_machine, monkeypatch):
+    import keras
+
+    def net(layer):
+        inputs = keras.Input((32, 32, 3))
+        x = keras.layers.Conv2D(64, 3, padding="same")(inputs)  # 1.8 M multiply-adds per image
+        x = layer(x)
+        return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(x)))
+
+    plain = net(keras.layers.Conv2D(64, 1, padding="same"))
+    depthwise = net(keras.layers.DepthwiseConv2D(3, padding="same"))
+    separable = net(keras.layers.SeparableConv2D(64, 3, padding="same"))
+    assert P.conv_flops(depthwise) >= P.AUTO_MIXED_MIN_FLOPS
+    assert P.resolve_precision(plain) == "mixed_bfloat16"
+    assert P.resolve_precision(depthwise) == "float32"
+    assert P.resolve_precision(separable) == "float32"
+    nested = keras.Sequential([keras.Input((32, 32, 3)), depthwise])
+    assert P.resolve_precision(nested) == "float32"
+    assert P.resolve_precision(depthwise, "mixed_bfloat16") == "mixed_bfloat16"  # asked for: given
+    monkeypatch.setattr(P, "fast_bfloat16", lambda: "gpu")  # cuDNN's depthwise kernels are fine
+    assert P.resolve_precision(depthwise) == "mixed_bfloat16"
+
+
 def test_a_model_with_its_own_policy_is_left_alone(bf16_machine):
     model = cnnkit.simple_cnn()
     model.dtype_policy = "mixed_float16"
