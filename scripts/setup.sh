@@ -7,8 +7,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 log() { printf '[setup] %s\n' "$*"; }
 
-# --- Debian packages (R, reticulate, testthat, knitr, pandoc, Fashion-MNIST) ---
-apt_pkgs="r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite pandoc dataset-fashion-mnist"
+# --- Debian packages (R, reticulate, testthat, knitr, pandoc, Fashion-MNIST; roxygen2, with which
+# tests/python/test_docs.py checks that man/ and NAMESPACE are what `make docs` writes) ---
+apt_pkgs="r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite pandoc dataset-fashion-mnist r-cran-roxygen2"
 missing=""
 for p in $apt_pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
