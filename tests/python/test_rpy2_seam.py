@@ -299,3 +299,9 @@ def test_negative_slice_warning_says_what_r_does(r, n):
         assert [p - 1 for p in r.r("cnnkit:::py_slice_positions")(n, -a, -b)] == list(range(n))[-a:-b], case
 
     check()
+
+
+def test_reticulate_was_never_loaded_in_the_embedded_r(r):
+    """The guard, as a test of its own (the fixture checks it again when the module ends)."""
+    assert not r.r('"reticulate" %in% loadedNamespaces()')[0]
+    assert r.r('is.null(get(".cnnkit", asNamespace("cnnkit"))$module)')[0]  # cnnkit's Python never imported
