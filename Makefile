@@ -3,7 +3,8 @@
 #   make test   all tests, Python (pytest) and R (testthat, via pytest), plus R CMD check
 #   make demo   build and summarise the slides' models
 #   make bench  the main job's benchmark (>= 92 % test accuracy in <= 120 s of training on 2 cores)
-.PHONY: setup train test demo bench
+#   make docs   regenerate the R help pages (man/) and NAMESPACE from the roxygen comments in R/
+.PHONY: setup train test demo bench docs
 
 setup:
 	bash scripts/setup.sh
@@ -19,3 +20,6 @@ demo: setup
 
 bench: setup
 	.venv/bin/python bench/main_job.py
+
+docs:
+	bash scripts/docs.sh

@@ -186,47 +186,38 @@ as_r_table <- function(rows) {
   as.data.frame(columns, stringsAsFactors = FALSE)
 }
 
-# A layer range as R users write it (1-based positions, negative counting from the end, both ends
-# included, or layer names) -> Python slice bounds (0-based start, exclusive stop). Checked here,
-# at the seam, so that errors speak of `from` and `to`: 0, fractional, out of range, from after to.
-as_py_range <- function(from, to, layer_names, fn) {
-  n <- length(layer_names)
-  pos <- function(x, arg) {
-    if (is.null(x)) return(NULL)
-    if (length(x) != 1 || is.na(x) || !(is.numeric(x) || is.character(x))) {
-      stop(fn, "(): `", arg, "` must be one layer position (1-based; negative counts from the end) ",
-           "or one layer name, got ", paste(deparse(x), collapse = " "), ".", call. = FALSE)
-    }
-    if (is.character(x)) {
-      i <- match(x, layer_names)
-      if (is.na(i)) {
-        close <- layer_names[order(utils::adist(x, layer_names))][seq_len(min(3, n))]
-        stop(fn, "(): `", arg, "` \"", x, "\" is not a layer of this model. Close names: ",
-             paste(close, collapse = ", "), ". See trainable_layers(model).", call. = FALSE)
-      }
-      return(i)
-    }
-    if (x != trunc(x)) {
-      stop(fn, "(): `", arg, "` must be a whole number (a 1-based layer position; negative counts ",
-           "from the end), got ", x, ".", call. = FALSE)
-    }
-    if (x == 0) {
-      stop(fn, "(): `", arg, "` = 0 is not a layer position: R positions start at 1, and -1 is the ",
-           "last layer.", call. = FALSE)
-    }
-    if (abs(x) > n) {
-      stop(fn, "(): `", arg, "` = ", x, " is out of range: the model has ", n, " layers ",
-           "(positions 1..", n, " or -", n, "..-1; see trainable_layers(model)).", call. = FALSE)
-    }
-    as.integer(if (x < 0) n + x + 1 else x)
+# A layer range as R users write it (positions 1-based, negative counting from the end, both ends
+# included; or layer names) -> Python slice bounds: `start` 0-based, `stop` exclusive, NULL (None)
+# for "through the last layer"; names pass through. Only the translation happens here: Python
+# (freeze.py, layer_range()) resolves names, checks the range and the order and, called from R,
+# words its errors in R's terms (`from`/`to`, 1-based positions). What has no translation -- NA, 0,
+# fractions, infinities, anything but one number or one name -- is an error here.
+#   from:  f > 0 -> f - 1;  f < 0 -> f;  NULL -> 0 (the first layer)
+#   to:    t > 0 -> t;      t < -1 -> t + 1;  -1 or NULL -> None (through the last)
+# A range always reaches Python as one (`start` is never None), so unfreeze(to = -1) is a selector.
+# Both NULL: no range (list(start = NULL, stop = NULL)).
+as_py_range <- function(from, to, fn) {
+  if (is.null(from) && is.null(to)) return(list(start = NULL, stop = NULL))
+  list(start = as_py_bound(from, "from", fn) %||% 0L, stop = as_py_bound(to, "to", fn))
+}
+
+as_py_bound <- function(x, arg, fn) {
+  if (is.null(x)) return(NULL)
+  if (length(x) != 1 || is.object(x) || !(is.numeric(x) || is.character(x)) || is.na(x)) {
+    stop(fn, "(): `", arg, "` must be one layer position (1-based; negative counts from the end) ",
+         "or one layer name, got ", paste(deparse(x), collapse = " "), ".", call. = FALSE)
   }
-  f <- pos(from, "from") %||% 1L
-  t <- pos(to, "to") %||% n
-  if (f > t) {
-    stop(fn, "(): `from` (layer ", f, ", ", layer_names[f], ") comes after `to` (layer ", t, ", ",
-         layer_names[t], "). Swap them.", call. = FALSE)
+  if (is.character(x)) return(x)
+  if (!is.finite(x) || x != trunc(x)) {
+    stop(fn, "(): `", arg, "` must be a whole number (a 1-based layer position; negative counts ",
+         "from the end), got ", x, ".", call. = FALSE)
   }
-  list(start = as.integer(f - 1L), stop = as.integer(t))
+  if (x == 0) {
+    stop(fn, "(): `", arg, "` = 0 is not a layer position: R positions start at 1, and -1 is the ",
+         "last layer.", call. = FALSE)
+  }
+  bound <- if (arg == "from") (if (x > 0) x - 1 else x) else (if (x > 0) x else if (x < -1) x + 1 else NULL)
+  as_py_int(bound)  # a whole double beyond R's integers stays a double (Python reads it as a number)
 }
 
 # Data for Keras: R vectors travel to Python as lists, which Keras' fit() rejects; 1-d arrays

@@ -58,12 +58,10 @@ unfreeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NUL
                                    list(batchnorm = batchnorm, recompile = recompile))))
 }
 
-# The selectors as Python wants them; from/to converted here (the seam), see as_py_range().
+# The selectors as Python wants them; from/to translated to slice bounds here (the seam), checked
+# by Python (see as_py_range()).
 layer_selection <- function(model, names, regex, block, from, to, where, fn) {
-  range <- list(start = NULL, stop = NULL)
-  if (!is.null(from) || !is.null(to)) {
-    range <- as_py_range(from, to, trainable_layers(model)$name, fn)
-  }
+  range <- as_py_range(from, to, fn)
   if (!is.null(where)) {
     if (!is.function(where)) {
       stop(fn, "(): `where` must be a function of a layer returning TRUE or FALSE.", call. = FALSE)

@@ -85,11 +85,22 @@ stepper <- function(iterable, iter_expr, var, env) {
        "such as model$layers.", call. = FALSE)
 }
 
-# `x[-a:-b]` with literal negative bounds: R drops elements; the Python slice selects them.
+# `x[-a:-b]` with literal whole negative bounds: R drops elements; the Python slice selects them.
+# What the warning says R did is computed from R's own reading of the index (only the elements that
+# exist are dropped: `x[-5:-2]` of 3 elements drops 2 and 3), and what Python would select from
+# py_slice_positions(); tests/python/test_rpy2_seam.py checks both claims against R and Python.
 warn_r_negative_slice <- function(iter_expr, iterable, env) {
+  msg <- r_negative_slice_message(iter_expr, length(iterable), env)
+  if (!is.null(msg)) warning(msg, call. = FALSE)
+}
+
+r_negative_slice_message <- function(iter_expr, kept, env) {
   if (!is.call(iter_expr) || !identical(iter_expr[[1]], as.name("[")) || length(iter_expr) != 3) return()
   idx <- iter_expr[[3]]
-  neg <- function(e) is.call(e) && identical(e[[1]], as.name("-")) && length(e) == 2 && is.numeric(e[[2]])
+  neg <- function(e) {
+    is.call(e) && identical(e[[1]], as.name("-")) && length(e) == 2 && is.numeric(e[[2]]) &&
+      length(e[[2]]) == 1 && is.finite(e[[2]]) && e[[2]] == trunc(e[[2]])
+  }
   if (!is.call(idx) || !identical(idx[[1]], as.name(":")) || !neg(idx[[2]]) || !neg(idx[[3]])) return()
   a <- idx[[2]][[2]]
   b <- idx[[3]][[2]]
@@ -101,12 +112,22 @@ warn_r_negative_slice <- function(iter_expr, iterable, env) {
     fix <- paste0(fix, " (Python's slice), or unfreeze(", model, ", block = \"block5\") to unfreeze ",
                   "VGG16's last convolutional block (other backbones: see list_backbones()$last_block)")
   }
-  warning(sprintf(paste0(
-    "py_for(): `%s` is R indexing: it DROPS elements %s to %s and keeps the other %s; Python's ",
-    "[-%s:-%s] would select %s elements. If you meant Python's slice, write %s."),
-    paste(deparse(iter_expr), collapse = " "), min(a, b), max(a, b),
-    if (is.na(n)) "elements" else paste(length(iterable), "of", n),
-    a, b, if (is.na(n)) "different" else length(py_slice_positions(n, -a, -b)), fix), call. = FALSE)
+  if (is.na(n)) {
+    drops <- sprintf("it DROPS elements %s to %s and keeps the others", min(a, b), max(a, b))
+    python <- "different elements"
+  } else {
+    # R's own reading of the index: of those elements, the ones that exist are dropped (x[-0:-0],
+    # which is x[0], keeps none)
+    dropped <- setdiff(seq_len(n), seq_len(n)[eval(idx, baseenv())])
+    drops <- sprintf("it DROPS %s and keeps the other %s of %s",
+                     if (!length(dropped)) "no element (none of them exists)"
+                     else if (length(dropped) == 1) paste("element", dropped)
+                     else if (all(diff(dropped) == 1)) sprintf("elements %s to %s", min(dropped), max(dropped))
+                     else paste0("elements ", paste(dropped, collapse = ", ")), kept, n)
+    python <- paste(length(py_slice_positions(n, -a, -b)), "elements")
+  }
+  sprintf("py_for(): `%s` is R indexing: %s; Python's [-%s:-%s] would select %s. If you meant Python's slice, write %s.",
+          paste(deparse(iter_expr), collapse = " "), drops, a, b, python, fix)
 }
 
 #' Python's slice semantics on an R or Python list

@@ -7,8 +7,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 log() { printf '[setup] %s\n' "$*"; }
 
-# --- Debian packages (R, reticulate, testthat, knitr, pandoc, Fashion-MNIST) ---
-apt_pkgs="r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite pandoc dataset-fashion-mnist"
+# --- Debian packages (R, reticulate, testthat, knitr, pandoc, Fashion-MNIST; roxygen2, with which
+# tests/python/test_docs.py checks that man/ and NAMESPACE are what `make docs` writes) ---
+apt_pkgs="r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-knitr r-cran-rmarkdown r-cran-jsonlite pandoc dataset-fashion-mnist r-cran-roxygen2"
 missing=""
 for p in $apt_pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -21,9 +22,11 @@ if [ -n "$missing" ]; then
 fi
 
 # --- Python virtual environment with pinned dependencies ---
-# Run-time pins (python/requirements.lock), test tools (python/requirements-dev.txt), and NumPy < 2
+# Run-time pins (python/requirements.lock), test tools (python/requirements-dev.txt; rpy2 for the
+# tests that embed R, python/requirements-r.txt), and two pins decided by the R found here: NumPy < 2
 # (python/requirements-numpy1.lock) only where R's reticulate is older than 1.36: such a reticulate
-# cannot exchange arrays with NumPy 2, a newer one can (and NumPy 1.26 has no wheels for Python 3.13).
+# cannot exchange arrays with NumPy 2, a newer one can (and NumPy 1.26 has no wheels for Python 3.13);
+# rpy2-rinterface < 3.6.6 (python/requirements-rpy2-old-r.lock) only where R is older than 4.5.
 py="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
@@ -34,11 +37,18 @@ numpy_pins=""
 if ! printf '%s\n%s\n' 1.36 "$reticulate_version" | sort -V -C; then  # reticulate < 1.36
   numpy_pins="-r python/requirements-numpy1.lock"
 fi
-stamp=".venv/.cnnkit-deps-$( (cat python/requirements*.lock python/requirements-dev.txt python/pyproject.toml; echo "$numpy_pins") | sha1sum | cut -c1-12)"
+r_version="$(R_LD_LIBRARY_PATH=/usr/lib/R/lib Rscript -e 'cat(format(getRversion()))' 2>/dev/null || echo 0)"
+rpy2_pins=""
+if ! printf '%s\n%s\n' 4.5 "$r_version" | sort -V -C; then  # R < 4.5
+  rpy2_pins="-r python/requirements-rpy2-old-r.lock"
+fi
+stamp=".venv/.cnnkit-deps-$( (cat python/requirements*.lock python/requirements-dev.txt python/requirements-r.txt \
+  python/pyproject.toml; echo "$numpy_pins $rpy2_pins") | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  log "installing Python dependencies (pinned in python/requirements.lock${numpy_pins:+, NumPy < 2 for reticulate $reticulate_version})"
+  log "installing Python dependencies (pinned in python/requirements.lock${numpy_pins:+, NumPy < 2 for reticulate $reticulate_version}${rpy2_pins:+, rpy2-rinterface < 3.6.6 for R $r_version})"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r python/requirements.lock $numpy_pins -r python/requirements-dev.txt
+  .venv/bin/python -m pip install -q -r python/requirements.lock $numpy_pins -r python/requirements-dev.txt \
+    -r python/requirements-r.txt $rpy2_pins
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e python/
   rm -f .venv/.cnnkit-deps-*; touch "$stamp"
 fi

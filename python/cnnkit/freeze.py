@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import keras
 import numpy as np
 
-from ._lang import code
+from ._lang import code, in_r
 from . import _validate as v
 
 Selector = Any
@@ -104,6 +104,71 @@ def _position(value: Any, arg: str, names: list[str], fn: str, is_stop: bool) ->
     return int(value)
 
 
+def layer_range(names: list[str], start: int | str | None, stop: int | str | None, fn: str) -> list[int]:
+    """The 0-based positions in ``names`` that ``start``/``stop`` select, checked; names are resolved.
+
+    From Python: slice semantics (``names[start:stop]``; a name as ``stop`` is included); a range
+    that selects nothing is an error. From R (:func:`cnnkit._lang.in_r`): the bounds are the
+    translation ``R/coerce.R``'s ``as_py_range()`` makes of R's ``from``/``to`` (1-based, negative
+    counts from the end, both ends included: ``start`` 0-based, ``stop`` exclusive, ``None`` through
+    the last layer), and errors speak of ``from``/``to`` in R's positions: out of range, ``from``
+    after ``to``, an unknown name (with close names).
+
+    Example:
+        >>> layer_range(["a", "b", "c", "d"], -3, -1, "unfreeze")
+        [1, 2]
+        >>> layer_range(["a", "b", "c", "d"], "b", "c", "unfreeze")
+        [1, 2]
+    """
+    if in_r():
+        return _r_range(names, start, stop, fn)
+    i0 = _position(start, "start", names, fn, is_stop=False)
+    i1 = _position(stop, "stop", names, fn, is_stop=True)
+    hits = list(range(len(names)))[slice(i0, i1)]
+    if not hits:
+        raise ValueError(f"{fn}(): `start`={start!r}, `stop`={stop!r} select no layers (Python slice "
+                         f"semantics over the {len(names)} layers of trainable_layers(model)).")
+    return hits
+
+
+def _r_range(names: list[str], start: Any, stop: Any, fn: str) -> list[int]:
+    """:func:`layer_range` for a call from R: R's ``from``/``to`` as ``as_py_range()`` translated them."""
+    n = len(names)
+    if n == 0:
+        raise ValueError(f"{fn}(): `from`/`to` select no layers: the model has no layers.")
+    first = _r_position(start, "from", names, fn)
+    last = _r_position(stop, "to", names, fn)
+    if first > last:
+        raise ValueError(f"{fn}(): `from` (layer {first + 1}, {names[first]}) comes after `to` (layer "
+                         f"{last + 1}, {names[last]}). Swap them.")
+    return list(range(first, last + 1))
+
+
+def _r_position(value: Any, arg: str, names: list[str], fn: str) -> int:
+    """The 0-based index of the layer R's ``from`` (``arg="from"``, a slice start) or ``to`` (a slice
+    stop) names. R's position is read back from the bound: ``from = f`` arrived as ``f - 1`` (``f``
+    when negative), ``to = t`` as ``t`` (``t + 1`` when negative; ``to = -1`` and ``to = NULL`` as
+    ``None``); out of range is an error in R's terms."""
+    n, is_stop = len(names), arg == "to"
+    if value is None:
+        return n - 1 if is_stop else 0
+    if isinstance(value, str):
+        if value not in names:
+            raise _unknown(value, arg, names, fn)
+        return names.index(value)
+    if isinstance(value, bool) or not v._is_intlike(value):
+        raise TypeError(f"{fn}(): `{arg}` must be a whole number (a 1-based layer position; negative counts "
+                        f"from the end) or a layer name, got {value!r}.")
+    value = int(value)
+    position = (value if value > 0 else value - 1 if value < 0 else 0) if is_stop else \
+        (value + 1 if value >= 0 else value)
+    if position == 0 or abs(position) > n:
+        layers = f"{n} layer{'s' if n != 1 else ''}"
+        raise ValueError(f"{fn}(): `{arg}` = {position} is out of range: the model has {layers}: positions "
+                         f"1..{n} or -{n}..-1 (see trainable_layers(model)).")
+    return position - 1 if position > 0 else n + position
+
+
 def in_block(name: str, prefix: str) -> bool:
     """``block5_conv1`` is in block ``block5``; ``block_16_project`` is in ``block_16`` but not ``block_1``."""
     return name == prefix or (name.startswith(prefix) and not name[len(prefix)].isdigit())
@@ -140,13 +205,7 @@ def select_layers(
     if block is not None:
         picks.append(_by_block(all_names, block, fn))
     if start is not None or stop is not None:
-        i0 = _position(start, "start", all_names, fn, is_stop=False)
-        i1 = _position(stop, "stop", all_names, fn, is_stop=True)
-        hits = list(range(len(leaves)))[slice(i0, i1)]
-        if not hits:
-            raise ValueError(f"{fn}(): `start`={start!r}, `stop`={stop!r} select no layers (Python slice "
-                             f"semantics over the {len(leaves)} layers of trainable_layers(model)).")
-        picks.append(hits)
+        picks.append(layer_range(all_names, start, stop, fn))
     if where is not None:
         if not callable(where):
             raise TypeError(f"{fn}(): `where` must be a function of a layer returning True/False.")
