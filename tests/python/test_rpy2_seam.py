@@ -33,7 +33,7 @@ from conftest import ROOT
 pytestmark = pytest.mark.needs_r
 
 LENGTHS = range(0, 31)
-SETTINGS = settings(max_examples=60, deadline=None, database=None,
+SETTINGS = settings(max_examples=30, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
