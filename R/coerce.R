@@ -23,6 +23,8 @@ capture_args <- function(converters = list(), force = character(), ignore = char
   envir <- parent.frame()
   fn <- sys.function(sys.parent())
   formals <- formals(fn)
+  unknown <- setdiff(c(names(converters), force, ignore), names(formals))
+  if (length(unknown)) stop("capture_args(): no argument ", paste0("`", unknown, "`", collapse = ", "), call. = FALSE)
   args <- list()
   for (name in setdiff(names(formals), c("...", ignore))) {
     required <- identical(formals[[name]], quote(expr = ))
@@ -343,7 +345,7 @@ as_py_data <- function(data) {
     if (all(c("x", "y") %in% names(data))) data <- data[c("x", "y")]
     y <- data[[2]]
     out <- list(x = as_py_array(data[[1]]), y = as_py_label_array(y))
-    if (is.factor(y)) out$class_names <- as.list(levels(y))
+    if (is.factor(y)) out$class_names <- as_py_list(levels(y))
     return(out)
   }
   data
