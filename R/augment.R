@@ -25,9 +25,8 @@
 augmentation <- function(crop = NULL, translate = NULL, shear = NULL, rotate = NULL, erase = NULL,
                          color_jitter = NULL, flip = NULL, value_range = c(0, 1), fill_mode = "constant",
                          seed = NULL) {
-  cnnkit_call("augmentation", crop = as_py_int(crop), translate = translate, shear = shear, rotate = rotate,
-              erase = erase, color_jitter = if (is.list(color_jitter)) reticulate::dict(color_jitter) else color_jitter,
-              flip = flip, value_range = as_py_list(value_range), fill_mode = fill_mode, seed = as_py_int(seed))
+  args <- capture_args(list(crop = as_py_int, color_jitter = as_py_dict, value_range = as_py_list, seed = as_py_int))
+  cnnkit_call("augmentation", .args = args)
 }
 
 #' Augmentation chosen automatically: RandAugment or AugMix
@@ -43,8 +42,8 @@ augmentation <- function(crop = NULL, translate = NULL, shear = NULL, rotate = N
 #' dim(ra(array(0.5, c(1, 32, 32, 3))))
 #' @export
 rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops = 2, factor = 0.5, seed = NULL) {
-  cnnkit_call("rand_augment", method = method, value_range = as_py_list(value_range), num_ops = as_py_int(num_ops),
-              factor = factor, seed = as_py_int(seed))
+  args <- capture_args(list(value_range = as_py_list, num_ops = as_py_int, seed = as_py_int))
+  cnnkit_call("rand_augment", .args = args)
 }
 
 #' Augment once, before training
@@ -63,7 +62,7 @@ rand_augment <- function(method = "randaugment", value_range = c(0, 1), num_ops 
 #' table(bigger$y)
 #' @export
 augment_dataset <- function(x, y, aug, copies = 1) {
-  out <- cnnkit_call("augment_dataset", x, as_py_array(as_py_labels(y)), aug, copies = as_py_int(copies))
+  out <- cnnkit_call("augment_dataset", .args = capture_args(list(y = as_py_label_array, copies = as_py_int)))
   out <- list(x = out[[1]], y = out[[2]])
   if (is.factor(y)) out$y <- as_r_factor(out$y, levels(y))
   out
@@ -79,17 +78,21 @@ augment_dataset <- function(x, y, aug, copies = 1) {
 #' @param batch_size Images per batch.
 #' @param shuffle Reshuffle every epoch.
 #' @param seed Shuffle seed.
-#' @return A Python `tf.data.Dataset` (carrying a factor `y`'s levels as its
-#'   class names, which [fit_classifier()] remembers on the model).
+#' @param class_names The classes' names, carried by the dataset (which
+#'   [fit_classifier()] remembers on the model); `NULL`: the levels of a factor
+#'   `y`, else none.
+#' @return A Python `tf.data.Dataset` (carrying the class names).
 #' @examplesIf cnnkit_available()
 #' fm <- load_fashion_mnist(n = 64)
 #' ds <- augmented_dataset(fm$x_train, fm$y_train, augmentation(translate = 0.1), batch_size = 32)
 #' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
 #' fit_classifier(model, ds, epochs = 1, verbose = 0)
 #' @export
-augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed = NULL) {
-  cnnkit_call("augmented_dataset", x, as_py_array(as_py_labels(y)), aug, batch_size = as_py_int(batch_size),
-              shuffle = shuffle, seed = as_py_int(seed), class_names = if (is.factor(y)) as.list(levels(y)))
+augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed = NULL, class_names = NULL) {
+  if (is.null(class_names) && is.factor(y)) class_names <- levels(y)
+  args <- capture_args(list(y = as_py_label_array, batch_size = as_py_int, seed = as_py_int,
+                            class_names = as_py_list))
+  cnnkit_call("augmented_dataset", .args = args)
 }
 
 #' Augment dynamically inside the model
@@ -104,7 +107,7 @@ augmented_dataset <- function(x, y, aug, batch_size = 128, shuffle = TRUE, seed 
 #' m$count_params()   # the same 28,097 weights: augmentation adds none
 #' @export
 with_augmentation <- function(model, aug) {
-  cnnkit_call("with_augmentation", model, aug)
+  cnnkit_call("with_augmentation", .args = capture_args())
 }
 
 #' The slides' before/after augmentation grid
@@ -132,6 +135,5 @@ with_augmentation <- function(model, aug) {
 #'                   file = tempfile(fileext = ".png"))
 #' @export
 plot_augmentation <- function(images, aug, n = 6, file = NULL, titles = NULL) {
-  cnnkit_plot("plot_augmentation", images, aug, n = as_py_int(n), file = file,
-              titles = as_py_list(if (is.factor(titles)) as.character(titles) else titles))
+  cnnkit_plot("plot_augmentation", capture_args(list(n = as_py_int, titles = as_py_list)))
 }

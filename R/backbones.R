@@ -37,8 +37,7 @@
 #' @export
 backbone <- function(name, input_shape = c(224, 224, 3), weights = "imagenet", pooling = "avg",
                      trainable = TRUE, include_top = FALSE) {
-  cnnkit_call("backbone", name, input_shape = as_py_shape(input_shape), weights = weights,
-              pooling = pooling, trainable = trainable, include_top = include_top)
+  cnnkit_call("backbone", .args = capture_args(list(input_shape = as_py_shape)))
 }
 
 #' The backbones cnnkit knows
@@ -88,11 +87,9 @@ list_backbones <- function() {
 register_backbone <- function(name, factory, preprocess, min_size = 32, channels = 3,
                               default_size = 224, weights = NULL, last_block = character(),
                               preprocessing = "", overwrite = FALSE) {
-  invisible(cnnkit_call("register_backbone", name, factory, preprocess,
-                        min_size = as_py_int(min_size), channels = as_py_int(channels),
-                        default_size = as_py_int(default_size), weights = weights,
-                        last_block = as_py_list(last_block), preprocessing = preprocessing,
-                        overwrite = overwrite))
+  args <- capture_args(list(min_size = as_py_int, channels = as_py_int, default_size = as_py_int,
+                            last_block = as_py_list))
+  invisible(cnnkit_call("register_backbone", .args = args))
 }
 
 #' Download ImageNet weights into the Keras cache now
@@ -116,9 +113,8 @@ register_backbone <- function(name, factory, preprocess, min_size = 32, channels
 #' # prefetch_weights(c("vgg16", "convnext_tiny")) downloads (on a machine with internet)
 #' @export
 prefetch_weights <- function(names = NULL, include_top = FALSE, input_size = NULL, timeout = 60) {
-  names <- as_py_list(names)
-  as_r_table(cnnkit_call("prefetch_weights", names, include_top = include_top,
-                         input_size = as_py_int(input_size), timeout = timeout))
+  args <- capture_args(list(names = as_py_list, input_size = as_py_int))
+  as_r_table(cnnkit_call("prefetch_weights", .args = args))
 }
 
 #' Preprocess images the way a backbone's ImageNet weights expect
@@ -134,5 +130,5 @@ prefetch_weights <- function(names = NULL, include_top = FALSE, input_size = NUL
 #' preprocess_input(array(255, c(1, 32, 32, 3)), "mobilenet_v2")[1, 1, 1, ]  # 1 1 1
 #' @export
 preprocess_input <- function(x, backbone) {
-  cnnkit_call("preprocess_input", x, backbone = backbone)
+  cnnkit_call("preprocess_input", .args = capture_args())
 }

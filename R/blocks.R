@@ -26,9 +26,9 @@
 #' @export
 conv_block <- function(x, filters = 32, kernel_size = 3, strides = 1, padding = "same",
                        pool = "max", pool_size = 2, activation = "relu", name = NULL) {
-  cnnkit_call("conv_block", x, filters = as_py_int(filters), kernel_size = as_py_int(kernel_size),
-              strides = as_py_int(strides), padding = padding, pool = pool,
-              pool_size = as_py_int(pool_size), activation = activation, name = name)
+  args <- capture_args(list(filters = as_py_int, kernel_size = as_py_int, strides = as_py_int,
+                            pool_size = as_py_int))
+  cnnkit_call("conv_block", .args = args)
 }
 
 #' The classifier head: global pooling, a Dense layer, the output layer
@@ -50,8 +50,7 @@ conv_block <- function(x, filters = 32, kernel_size = 3, strides = 1, padding = 
 #' keras$Model(input, output)$count_params()  # 28,097
 #' @export
 classifier_head <- function(x, units = 256, num_classes = 1, global_pool = "avg", name = NULL) {
-  cnnkit_call("classifier_head", x, units = as_py_int(units), num_classes = as_py_int(num_classes),
-              global_pool = global_pool, name = name)
+  cnnkit_call("classifier_head", .args = capture_args(list(units = as_py_int, num_classes = as_py_int)))
 }
 
 #' The output layer for a number of classes
@@ -68,5 +67,5 @@ classifier_head <- function(x, units = 256, num_classes = 1, global_pool = "avg"
 #' output_layer(1)$get_config()$activation   # "sigmoid"
 #' @export
 output_layer <- function(num_classes, name = "predictions", activation = NULL) {
-  cnnkit_call("output_layer", as_py_int(num_classes), name = name, activation = activation)
+  cnnkit_call("output_layer", .args = capture_args(list(num_classes = as_py_int)))
 }

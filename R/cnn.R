@@ -23,8 +23,7 @@
 simple_cnn <- function(input_shape = c(32, 32, 3), blocks = 3, filters = 32, kernel_size = 3,
                        pool = "max", units = 256, num_classes = 1, global_pool = "avg",
                        activation = "relu") {
-  cnnkit_call("simple_cnn", input_shape = as_py_shape(input_shape), blocks = as_py_int(blocks),
-              filters = as_py_int(filters), kernel_size = as_py_int(kernel_size), pool = pool,
-              units = as_py_int(units), num_classes = as_py_int(num_classes),
-              global_pool = global_pool, activation = activation)
+  args <- capture_args(list(input_shape = as_py_shape, blocks = as_py_int, filters = as_py_int,
+                            kernel_size = as_py_int, units = as_py_int, num_classes = as_py_int))
+  cnnkit_call("simple_cnn", .args = args)
 }

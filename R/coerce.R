@@ -1,6 +1,41 @@
-# Coercion at the R/Python seam. R numbers are doubles; Keras wants int sizes.
-# Whole numbers become integers here; anything else is passed on unchanged so
-# the Python side rejects it with a message that names the argument.
+# The R/Python seam, in one file: how a wrapper's arguments go to Python (capture_args() and the
+# as_py_*() converters), how Python's answer comes back (as_r_table() for every table), and
+# cnnkit_call(), which makes the call. R numbers are doubles; Keras wants int sizes. Whole numbers
+# become integers here; anything else is passed on unchanged so the Python side rejects it with a
+# message that names the argument.
+#
+# A wrapper is declarative, as keras3's are: it lists one converter per argument that needs one
+# and calls Python with the arguments the user gave (Python's own default applies to the others,
+# so no default is repeated by hand; tests/python/test_r_parity.py keeps the R formals, which
+# document them, equal to Python's):
+#   conv_block <- function(x, filters = 32, kernel_size = 3, ...) {
+#     cnnkit_call("conv_block", .args = capture_args(list(filters = as_py_int, kernel_size = as_py_int)))
+#   }
+
+# The arguments of the calling wrapper that the user gave, each through its converter, as a named
+# list for cnnkit_call(.args = ). Arguments without a default are always taken (R's own error if
+# one is missing); an argument the wrapper reassigned before the call counts as given; `force`:
+# arguments taken (and converted) even when left out, for a default that R must decide
+# (verbose = "auto": R knows whether the session is interactive, Python does not). `ignore`:
+# arguments the wrapper passes some other way (freeze()'s layer selectors). `...` is passed on
+# as it is (named arguments only).
+capture_args <- function(converters = list(), force = character(), ignore = character()) {
+  envir <- parent.frame()
+  fn <- sys.function(sys.parent())
+  formals <- formals(fn)
+  unknown <- setdiff(c(names(converters), force, ignore), names(formals))
+  if (length(unknown)) stop("capture_args(): no argument ", paste0("`", unknown, "`", collapse = ", "), call. = FALSE)
+  args <- list()
+  for (name in setdiff(names(formals), c("...", ignore))) {
+    required <- identical(formals[[name]], quote(expr = ))
+    if (!required && !(name %in% force) && eval(call("missing", as.name(name)), envir)) next
+    value <- get(name, envir = envir)
+    convert <- converters[[name]]
+    args[name] <- list(if (is.null(convert)) value else convert(value))  # list(): keeps a NULL
+  }
+  if ("..." %in% names(formals)) args <- c(args, eval(quote(list(...)), envir))
+  args
+}
 
 # 32 -> 32L, c(3, 3) -> c(3L, 3L) (a Python list); 2.5, "a", NULL unchanged.
 as_py_int <- function(x) {
@@ -25,10 +60,11 @@ as_py_shape <- function(x) {
 # NA_integer_ -2147483648, NA_character_ the string "NA"): see as_py_checked().
 # `.name`: the function those messages name, for an internal helper called by an R function of
 # another name (R's decode_predictions() calls efficientnet_lite.decode_records()).
-cnnkit_call <- function(.fn, ..., .name = .fn) {
+# `.args`: the arguments capture_args() took (after those in `...`).
+cnnkit_call <- function(.fn, ..., .name = .fn, .args = list()) {
   path <- strsplit(.fn, ".", fixed = TRUE)[[1]]   # "module.function" for an internal helper
   fun <- Reduce(function(obj, name) obj[[name]], path, py_cnnkit())
-  args <- as_py_checked(list(...), .name, fun)
+  args <- as_py_checked(c(list(...), .args), .name, fun)
   lang <- py_lang()
   lang$enter_r()
   on.exit(lang$leave_r(), add = TRUE)
@@ -173,17 +209,27 @@ as_py_index <- function(i, arg = "layer", fn = "cnnkit") {
   if (i > 0) as.integer(i - 1) else as.integer(i)
 }
 
-# A table from Python (a list of dicts, one per row) -> data.frame; None -> NA.
-as_r_table <- function(rows) {
-  if (inherits(rows, "python.builtin.object")) rows <- reticulate::py_to_r(rows)
-  if (!length(rows)) return(data.frame())
-  cols <- names(rows[[1]])
-  columns <- lapply(cols, function(col) {
-    vals <- lapply(rows, function(r) if (is.null(r[[col]])) NA else r[[col]])
-    unlist(vals, use.names = FALSE)
-  })
-  names(columns) <- cols
-  as.data.frame(columns, stringsAsFactors = FALSE)
+# A table from Python -> a data.frame: the one way back for tables. `x` is a list of rows (dicts
+# with the same keys, as Python's records) or a dict of equal-length columns (a history); None
+# becomes NA. `types`: optional column types, c(count = "integer", share = "numeric", ...): the
+# columns of the result, in this order, also when `x` is empty (then a table with no rows).
+as_r_table <- function(x, types = NULL) {
+  if (inherits(x, "python.builtin.object")) x <- reticulate::py_to_r(x)
+  cell <- function(v) if (is.null(v)) NA else v
+  if (!length(x)) {
+    columns <- list()
+  } else if (is.null(names(x))) {  # rows
+    keys <- unique(unlist(lapply(x, names)))
+    columns <- lapply(keys, function(k) unlist(lapply(x, function(r) cell(r[[k]])), use.names = FALSE))
+    names(columns) <- keys
+  } else {  # columns
+    columns <- lapply(x, function(col) if (is.list(col)) unlist(lapply(col, cell), use.names = FALSE) else col)
+  }
+  if (!is.null(types)) {
+    columns <- lapply(names(types), function(k) as.vector(columns[[k]] %||% vector(types[[k]], 0), types[[k]]))
+    names(columns) <- names(types)
+  }
+  as.data.frame(columns, stringsAsFactors = FALSE, check.names = FALSE)
 }
 
 # A layer range as R users write it (positions 1-based, negative counting from the end, both ends
@@ -270,6 +316,15 @@ as_py_labels <- function(y) {
   y
 }
 
+# Labels as data: as_py_labels(), then as_py_array() (a 1-d NumPy array, NA as NaN).
+as_py_label_array <- function(y) as_py_array(as_py_labels(y))
+
+# show_batch()'s labels: a factor, logicals or class ids as label data (as_py_label_array()); class
+# names (character) and anything else as they are.
+as_py_show_labels <- function(labels) {
+  if (is.factor(labels) || is.logical(labels) || is.numeric(labels)) as_py_label_array(labels) else labels
+}
+
 # Training data at the seam: list(x, y) (or list(x = , y = )) -> a Python dict with 0-based labels
 # and, for factor labels, the factor's levels as `class_names` (fit_classifier() remembers them on the
 # model); a Python object (a tf.data.Dataset from image_folder()) passes through. R arrays are
@@ -280,8 +335,8 @@ as_py_data <- function(data) {
   if (is.list(data) && !is.data.frame(data) && length(data) == 2) {
     if (all(c("x", "y") %in% names(data))) data <- data[c("x", "y")]
     y <- data[[2]]
-    out <- list(x = as_py_array(data[[1]]), y = as_py_array(as_py_labels(y)))
-    if (is.factor(y)) out$class_names <- as.list(levels(y))
+    out <- list(x = as_py_array(data[[1]]), y = as_py_label_array(y))
+    if (is.factor(y)) out$class_names <- as_py_list(levels(y))
     return(out)
   }
   data
@@ -297,23 +352,40 @@ as_py_verbose <- function(verbose) {
   as_py_int(verbose)
 }
 
-# A Python dict of equal-length lists (a history, a per-class table) -> data.frame; None -> NA.
-as_r_data_frame <- function(x) {
-  x <- lapply(x, function(col) {
-    if (is.list(col)) unlist(lapply(col, function(v) if (is.null(v)) NA else v)) else col
-  })
-  as.data.frame(x, stringsAsFactors = FALSE, check.names = FALSE)
-}
-
 # Class ids (0-based) -> a factor whose levels are the class names.
 as_r_factor <- function(ids, class_names) {
   factor(class_names[as.integer(ids) + 1L], levels = class_names)
 }
 
-# An R vector -> a Python list (length-one vectors too); NULL stays NULL (Python None, not []).
+# An R vector -> a Python list (length-one vectors too): the one way R vectors become lists.
+# A factor gives its values as text; NULL stays NULL (Python None, not []); a list, a function or a
+# Python object is left as it is (Python checks it). Numbers are not changed: compose with
+# as_py_int() for whole numbers (as_py_list(as_py_int(classes))).
 as_py_list <- function(x) {
-  if (is.null(x) || is.function(x) || inherits(x, "python.builtin.object")) return(x)  # Python checks these
+  if (is.null(x) || is.list(x) || is.function(x) || inherits(x, "python.builtin.object")) return(x)
+  if (is.factor(x)) x <- as.character(x)
   as.list(x)
+}
+
+# A named R list -> a Python dict (list(brightness_factor = 0.2)); anything else as it is.
+as_py_dict <- function(x) {
+  if (is.list(x) && !inherits(x, "python.builtin.object")) reticulate::dict(x) else x
+}
+
+# Class ids 0-9 or class names -> a Python list (whole numbers as integers).
+as_py_classes <- function(x) as_py_list(as_py_int(x))
+
+# A file or folder path with `~` expanded; anything else as it is ("imagenet" stays "imagenet").
+as_py_path <- function(x) {
+  if (is.character(x)) path.expand(x) else x
+}
+
+# Image files: a character vector -> a Python list of paths; a list -> its paths expanded (its
+# arrays as they are); anything else (an array of images) as it is.
+as_py_files <- function(x) {
+  if (is.character(x)) return(as_py_list(path.expand(x)))
+  if (is.list(x) && !inherits(x, "python.builtin.object")) return(lapply(x, as_py_path))
+  x
 }
 
 # class_id for grad_cam(): a factor value -> its 0-based class id (levels in order are classes 0, 1, ...);
@@ -337,10 +409,9 @@ as_py_confusion <- function(evaluation, class_names = NULL) {
 
 # top_losses() rows -> a data frame: index 1-based (R positions), class ids as Keras counts (0-based).
 as_r_losses <- function(rows) {
-  out <- as_r_table(rows)
-  if (!nrow(out)) return(out)
-  out$index <- as.integer(out$index) + 1L
-  out$true_id <- as.integer(out$true_id)
-  out$predicted_id <- as.integer(out$predicted_id)
+  out <- as_r_table(rows, c(index = "integer", true_id = "integer", true = "character",
+                            predicted_id = "integer", predicted = "character", probability = "numeric",
+                            loss = "numeric"))
+  out$index <- out$index + 1L
   out
 }

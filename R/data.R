@@ -23,9 +23,9 @@
 #' @export
 load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NULL, n_test = NULL,
                                normalize = TRUE, seed = 0) {
-  d <- cnnkit_call("load_fashion_mnist", pad = pad, channels = as_py_int(channels),
-                   classes = as_py_list(if (is.numeric(classes)) as_py_int(classes) else classes),
-                   n = as_py_int(n), n_test = as_py_int(n_test), normalize = normalize, seed = as_py_int(seed))
+  args <- capture_args(list(channels = as_py_int, classes = as_py_classes, n = as_py_int, n_test = as_py_int,
+                            seed = as_py_int))
+  d <- cnnkit_call("load_fashion_mnist", .args = args)
   d$y_train <- as_r_factor(d$y_train, d$class_names)
   d$y_test <- as_r_factor(d$y_test, d$class_names)
   d
@@ -62,8 +62,8 @@ load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NU
 image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", validation_split = NULL,
                          seed = 0, batch_size = 32) {
   # Python's warning (skipped files, counted by reason) is raised as an R warning, word for word
-  cnnkit_call_warn("image_folder", path = path, image_size = as_py_int(image_size), color_mode = color_mode,
-                   validation_split = validation_split, seed = as_py_int(seed), batch_size = as_py_int(batch_size))
+  args <- capture_args(list(image_size = as_py_int, seed = as_py_int, batch_size = as_py_int))
+  cnnkit_call_warn("image_folder", .args = args)
 }
 
 #' Read image files into an array
@@ -83,7 +83,7 @@ image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", valid
 #' dim(load_images(files, 28, "grayscale"))  # 4 28 28 1
 #' @export
 load_images <- function(files, image_size, color_mode = "rgb") {
-  cnnkit_call("load_images", as_py_list(files), image_size = as_py_int(image_size), color_mode = color_mode)
+  cnnkit_call("load_images", .args = capture_args(list(files = as_py_list, image_size = as_py_int)))
 }
 
 #' A small real image folder to try things on
@@ -110,7 +110,6 @@ load_images <- function(files, image_size, color_mode = "rgb") {
 #' image_folder(photos, image_size = 28)$num_train
 #' @export
 example_image_folder <- function(path, classes = NULL, n = 20, seed = 0, overwrite = FALSE) {
-  cnnkit_call("example_image_folder", path,
-              classes = as_py_list(if (is.numeric(classes)) as_py_int(classes) else classes),
-              n = as_py_int(n), seed = as_py_int(seed), overwrite = overwrite)
+  args <- capture_args(list(classes = as_py_classes, n = as_py_int, seed = as_py_int))
+  cnnkit_call("example_image_folder", .args = args)
 }

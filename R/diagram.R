@@ -14,5 +14,5 @@
 #' cat(model_mermaid(lenet5()))
 #' @export
 model_mermaid <- function(model, direction = "LR", shapes = TRUE) {
-  cnnkit_call("model_mermaid", model, direction = direction, shapes = shapes)
+  cnnkit_call("model_mermaid", .args = capture_args())
 }

@@ -23,5 +23,5 @@
 #' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, strategy = "mirrored", verbose = 0)
 #' @export
 distribution_strategy <- function(strategy = "mirrored") {
-  invisible(cnnkit_call("distribution_strategy", strategy))
+  invisible(cnnkit_call("distribution_strategy", .args = capture_args()))
 }

@@ -45,10 +45,8 @@
 #' @export
 efficientnet_lite0 <- function(include_top = TRUE, weights = NULL, input_shape = NULL, pooling = NULL,
                                classes = 1000, classifier_activation = "softmax") {
-  if (is.character(weights) && !identical(weights, "imagenet")) weights <- path.expand(weights)
-  cnnkit_call("efficientnet_lite0", include_top = include_top, weights = weights,
-              input_shape = as_py_shape(input_shape), pooling = pooling, classes = as_py_int(classes),
-              classifier_activation = classifier_activation)
+  args <- capture_args(list(weights = as_py_path, input_shape = as_py_shape, classes = as_py_int))
+  cnnkit_call("efficientnet_lite0", .args = args)
 }
 
 #' The ImageNet weights file of EfficientNet-Lite0, converted on first use
@@ -70,10 +68,7 @@ efficientnet_lite0 <- function(include_top = TRUE, weights = NULL, input_shape =
 #' basename(efficientnet_lite0_weights(include_top = FALSE))
 #' @export
 efficientnet_lite0_weights <- function(include_top = TRUE, source = NULL, cache_dir = NULL) {
-  if (is.character(source)) source <- path.expand(source)
-  if (is.character(cache_dir)) cache_dir <- path.expand(cache_dir)
-  cnnkit_call("efficientnet_lite0_weights", include_top = include_top, source = source,
-              cache_dir = cache_dir)
+  cnnkit_call("efficientnet_lite0_weights", .args = capture_args(list(source = as_py_path, cache_dir = as_py_path)))
 }
 
 #' Normalise RGB images for EfficientNet-Lite0
@@ -89,7 +84,7 @@ efficientnet_lite0_weights <- function(include_top = TRUE, source = NULL, cache_
 #' range(x)   # (pixel - 127) / 128
 #' @export
 efficientnet_lite0_preprocess <- function(x) {
-  cnnkit_call("efficientnet_lite0_preprocess", x)
+  cnnkit_call("efficientnet_lite0_preprocess", .args = capture_args())
 }
 
 #' The top ImageNet classes of each image
@@ -106,8 +101,10 @@ efficientnet_lite0_preprocess <- function(x) {
 #' decode_predictions(model$predict(efficientnet_lite0_preprocess(images), verbose = 0L), top = 3)
 #' @export
 decode_predictions <- function(preds, top = 5) {
-  rows <- cnnkit_call("efficientnet_lite.decode_records", preds, top = as_py_int(top), .name = "decode_predictions")
-  lapply(rows, function(r) records_frame(r, c("class_id", "wnid", "class_name", "score")))
+  rows <- cnnkit_call("efficientnet_lite.decode_records", .args = capture_args(list(top = as_py_int)),
+                      .name = "decode_predictions")
+  lapply(rows, as_r_table, types = c(class_id = "integer", wnid = "character", class_name = "character",
+                                     score = "numeric"))
 }
 
 #' Classify photos with EfficientNet-Lite0's ImageNet weights
@@ -134,26 +131,10 @@ decode_predictions <- function(preds, top = 5) {
 #' classify_image(files, top = 3)   # an ImageNet model on 28x28 Fashion-MNIST images
 #' @export
 classify_image <- function(image, top = 5) {
-  if (is.character(image)) {
-    image <- as.list(path.expand(image))            # one path or many: a Python list of paths
-  } else if (is.list(image)) {
-    image <- lapply(image, function(x) if (is.character(x)) path.expand(x) else x)
-  }
-  rows <- cnnkit_call("classify_image", image, top = as_py_int(top))
+  rows <- cnnkit_call("classify_image", .args = capture_args(list(image = as_py_files, top = as_py_int)))
   # an image without a path is named by its position: R counts from 1
   rows <- lapply(rows, function(r) { if (is.numeric(r$image)) r$image <- as.integer(r$image) + 1L; r })
-  records_frame(rows, c("image", "rank", "class_id", "wnid", "class_name", "probability"))
-}
-
-# Python's list of records (dicts) -> a data frame with these columns, in this order.
-records_frame <- function(rows, columns) {
-  cols <- lapply(columns, function(col) {
-    values <- lapply(rows, function(r) r[[col]])
-    if (any(vapply(values, is.character, logical(1)))) as.character(unlist(values))
-    else if (all(vapply(values, function(x) is.numeric(x) && x == round(x), logical(1))) && col != "probability" &&
-             col != "score") as.integer(unlist(values))
-    else as.numeric(unlist(values))
-  })
-  names(cols) <- columns
-  as.data.frame(cols, stringsAsFactors = FALSE)
+  image_type <- if (any(vapply(rows, function(r) is.character(r$image), logical(1)))) "character" else "integer"
+  as_r_table(rows, c(image = image_type, rank = "integer", class_id = "integer", wnid = "character",
+                     class_name = "character", probability = "numeric"))
 }

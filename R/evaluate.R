@@ -29,8 +29,8 @@
 #' @export
 evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 256, file = NULL,
                                 precision = "auto") {
-  ev <- cnnkit_call("evaluate_classifier", model, as_py_data(data), class_names = as_py_list(class_names),
-                    batch_size = as_py_int(batch_size), file = file, precision = precision)
+  args <- capture_args(list(data = as_py_data, class_names = as_py_list, batch_size = as_py_int))
+  ev <- cnnkit_call("evaluate_classifier", .args = args)
   as_r_evaluation(ev)
 }
 
@@ -41,12 +41,10 @@ as_r_evaluation <- function(ev) {
   storage.mode(cm) <- "integer"
   dimnames(cm) <- list(true = names, predicted = names)
   ev$confusion_matrix <- as.table(cm)
-  ev$per_class <- as_r_data_frame(ev$per_class)
-  if (!is.null(ev$averages)) {
-    avg <- ev$averages
-    ev$averages <- data.frame(average = names(avg), do.call(rbind, lapply(avg, function(a) {
-      data.frame(precision = a$precision, recall = a$recall, f1 = a$f1, support = as.integer(a$support))
-    })), row.names = NULL)
+  ev$per_class <- as_r_table(ev$per_class)
+  if (!is.null(ev$averages)) {  # a dict of rows named "macro" and "weighted"
+    ev$averages <- cbind(average = names(ev$averages), as_r_table(unname(ev$averages), c(
+      precision = "numeric", recall = "numeric", f1 = "numeric", support = "integer")))
   }
   ev$class_names <- names
   structure(ev, class = "cnnkit_evaluation")
@@ -139,13 +137,10 @@ average_rows <- function(cm, pc) {
 #' plot_confusion_matrix(matrix(c(50, 3, 8, 39), 2), file = tempfile(fileext = ".png"))
 #' @export
 plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, normalize = TRUE) {
-  cm <- if (inherits(evaluation, "cnnkit_evaluation")) evaluation$confusion_matrix else evaluation
-  if (is.null(class_names) && !is.null(dimnames(cm))) class_names <- dimnames(cm)[[1]]
-  cm <- unclass(cm)
-  if (is.matrix(cm) && is.numeric(cm) && all(is.finite(cm) | is.na(cm)) && all(cm == trunc(cm), na.rm = TRUE)) {
-    cm <- matrix(as.integer(cm), nrow(cm), ncol(cm))  # counts (Python checks what is left)
-  }
-  cnnkit_plot("plot_confusion_matrix", cm, class_names = as_py_list(class_names), file = file, normalize = normalize)
+  counts <- as_py_confusion(evaluation, class_names)
+  evaluation <- counts$matrix
+  if (!is.null(counts$class_names)) class_names <- counts$class_names
+  cnnkit_plot("plot_confusion_matrix", capture_args(list(class_names = as_py_list)))
 }
 
 #' Predict classes of images or image files
@@ -169,9 +164,9 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, n
 #' predict_classes(model, list.files(photos, recursive = TRUE, full.names = TRUE))   # image files
 #' @export
 predict_classes <- function(model, x, class_names = NULL, batch_size = 256, precision = "auto") {
-  if (is.character(x)) x <- as.list(x)
-  p <- cnnkit_call("predict_classes", model, x, class_names = as_py_list(class_names),
-                   batch_size = as_py_int(batch_size), precision = precision)
+  x <- as_py_files(x)
+  args <- capture_args(list(class_names = as_py_list, batch_size = as_py_int))
+  p <- cnnkit_call("predict_classes", .args = args)
   probs <- p$probabilities
   labels <- unlist(p$label)
   levels <- class_names %||% model_class_names(model) %||% as.character(seq_len(ncol(probs)) - 1L)

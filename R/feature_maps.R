@@ -27,12 +27,13 @@
 #' dim(feature_maps(lenet5(), img, "c1"))   # 28 28 6
 #' @export
 plot_feature_maps <- function(model, image, layer, file = NULL, max_maps = 32, cols = 8, cmap = "viridis") {
-  cnnkit_plot("plot_feature_maps", model, image, as_py_index(layer, "layer", "plot_feature_maps"), file = file,
-              max_maps = as_py_int(max_maps), cols = as_py_int(cols), cmap = cmap)
+  args <- capture_args(list(layer = function(l) as_py_index(l, "layer", "plot_feature_maps"),
+                            max_maps = as_py_int, cols = as_py_int))
+  cnnkit_plot("plot_feature_maps", args)
 }
 
 #' @rdname plot_feature_maps
 #' @export
 feature_maps <- function(model, image, layer) {
-  cnnkit_call("feature_maps", model, image, as_py_index(layer, "layer", "feature_maps"))
+  cnnkit_call("feature_maps", .args = capture_args(list(layer = function(l) as_py_index(l, "layer", "feature_maps"))))
 }

@@ -46,7 +46,8 @@
 freeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NULL, to = NULL,
                    where = NULL, recompile = TRUE) {
   sel <- layer_selection(model, names, regex, block, from, to, where, "freeze")
-  invisible(do.call(cnnkit_call_warn, c(list("freeze", model), sel, list(recompile = recompile))))
+  args <- capture_args(ignore = c("names", "regex", "block", "from", "to", "where"))
+  invisible(cnnkit_call_warn("freeze", .args = c(args, sel)))
 }
 
 #' @rdname freeze
@@ -54,8 +55,8 @@ freeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NULL,
 unfreeze <- function(model, names = NULL, regex = NULL, block = NULL, from = NULL, to = NULL,
                      where = NULL, batchnorm = FALSE, recompile = TRUE) {
   sel <- layer_selection(model, names, regex, block, from, to, where, "unfreeze")
-  invisible(do.call(cnnkit_call_warn, c(list("unfreeze", model), sel,
-                                   list(batchnorm = batchnorm, recompile = recompile))))
+  args <- capture_args(ignore = c("names", "regex", "block", "from", "to", "where"))
+  invisible(cnnkit_call_warn("unfreeze", .args = c(args, sel)))
 }
 
 # The selectors as Python wants them; from/to translated to slice bounds here (the seam), checked
@@ -89,7 +90,7 @@ layer_selection <- function(model, names, regex, block, from, to, where, fn) {
 #' sum(tl$trainable_params)   # 7,079,937
 #' @export
 trainable_layers <- function(model) {
-  table <- as_r_table(cnnkit_call("trainable_layers", model))
+  table <- as_r_table(cnnkit_call("trainable_layers", .args = capture_args()))
   table$index <- table$index + 1L
   table
 }

@@ -39,13 +39,12 @@
 #' plot_grad_cam(model, fm$x_test)
 #' @export
 grad_cam <- function(model, images, layer = NULL, class_id = NULL) {
-  cnnkit_call("grad_cam", model, images, layer = layer, class_id = as_py_class_id(class_id))
+  cnnkit_call("grad_cam", .args = capture_args(list(class_id = as_py_class_id)))
 }
 
 #' @rdname grad_cam
 #' @export
 plot_grad_cam <- function(model, images, layer = NULL, class_id = NULL, file = NULL, class_names = NULL,
                           alpha = 0.5, cols = 4) {
-  cnnkit_plot("plot_grad_cam", model, images, layer = layer, class_id = as_py_class_id(class_id), file = file,
-              class_names = as_py_list(class_names), alpha = alpha, cols = as_py_int(cols))
+  cnnkit_plot("plot_grad_cam", capture_args(list(class_id = as_py_class_id, class_names = as_py_list, cols = as_py_int)))
 }

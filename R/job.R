@@ -16,8 +16,9 @@
 #' fashion_cnn()$count_params()   # 317,418
 #' @export
 fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = c(32, 48), units = 128) {
-  cnnkit_call("fashion_cnn", input_shape = as_py_shape(input_shape), num_classes = as_py_int(num_classes),
-              filters = as_py_int(filters), units = as_py_int(units))
+  args <- capture_args(list(input_shape = as_py_shape, num_classes = as_py_int, filters = as_py_int,
+                            units = as_py_int))
+  cnnkit_call("fashion_cnn", .args = args)
 }
 
 #' The main job: train, evaluate, save a run
@@ -72,11 +73,10 @@ train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, bat
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
                              overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto",
                              head_epochs = NULL, image_size = NULL) {
-  r <- cnnkit_call_warn("train_classifier", model = model, data = data, epochs = as_py_int(epochs),
-                        batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
-                        subset = as_py_int(subset), run_dir = run_dir, overwrite = overwrite, strategy = strategy,
-                        seed = as_py_int(seed), verbose = as_py_verbose(verbose), precision = precision,
-                        head_epochs = as_py_int(head_epochs), image_size = as_py_int(image_size))
+  args <- capture_args(list(epochs = as_py_int, batch_size = as_py_int, subset = as_py_int, seed = as_py_int,
+                            verbose = as_py_verbose, head_epochs = as_py_int, image_size = as_py_int),
+                       force = "verbose")
+  r <- cnnkit_call_warn("train_classifier", .args = args)
   r$history <- as_r_history(r$history)
   if (!is.null(r$evaluation)) r$evaluation <- as_r_evaluation(r$evaluation)
   r

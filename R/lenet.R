@@ -11,5 +11,5 @@
 #' lenet5()
 #' @export
 lenet5 <- function(input_shape = c(32, 32, 1), num_classes = 10) {
-  cnnkit_call("lenet5", input_shape = as_py_shape(input_shape), num_classes = as_py_int(num_classes))
+  cnnkit_call("lenet5", .args = capture_args(list(input_shape = as_py_shape, num_classes = as_py_int)))
 }

@@ -37,11 +37,10 @@
 #' @export
 lr_find <- function(model, data, start_learning_rate = 1e-7, end_learning_rate = 10, steps = 200,
                     batch_size = 128, optimizer = NULL) {
-  r <- cnnkit_call("lr_find", model, as_py_data(data), start_learning_rate = start_learning_rate,
-                   end_learning_rate = end_learning_rate, steps = as_py_int(steps),
-                   batch_size = as_py_int(batch_size), optimizer = optimizer)
-  history <- data.frame(step = seq_along(r$loss), learning_rate = as.numeric(unlist(r$learning_rate)),
-                        loss = as.numeric(unlist(r$loss)), smoothed_loss = as.numeric(unlist(r$smoothed_loss)))
+  args <- capture_args(list(data = as_py_data, steps = as_py_int, batch_size = as_py_int))
+  r <- cnnkit_call("lr_find", .args = args)
+  history <- cbind(step = seq_along(r$loss), as_r_table(r[c("learning_rate", "loss", "smoothed_loss")], c(
+    learning_rate = "numeric", loss = "numeric", smoothed_loss = "numeric")))
   structure(list(history = history, suggestion = r$suggestion, minimum = r$minimum, diverged = r$diverged),
             class = "cnnkit_lr_find")
 }
@@ -67,7 +66,7 @@ plot_lr_find <- function(result, file = NULL) {
                    smoothed_loss = result$history$smoothed_loss, suggestion = result$suggestion,
                    minimum = result$minimum)
   }
-  cnnkit_plot("plot_lr_find", result, file = file)
+  cnnkit_plot("plot_lr_find", capture_args())
 }
 
 #' @export

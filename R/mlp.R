@@ -15,6 +15,6 @@
 #' model$predict(array(runif(64 * 64 * 3), c(1, 64, 64, 3)), verbose = 0L)
 #' @export
 mlp_classifier <- function(input_shape = c(64, 64, 3), units = 256, num_classes = 2) {
-  cnnkit_call("mlp_classifier", input_shape = as_py_shape(input_shape), units = as_py_int(units),
-              num_classes = as_py_int(num_classes))
+  args <- capture_args(list(input_shape = as_py_shape, units = as_py_int, num_classes = as_py_int))
+  cnnkit_call("mlp_classifier", .args = args)
 }

@@ -8,7 +8,7 @@
 #   - `file = "x.png"`: Python writes the file atomically; the wrapper returns the path invisibly.
 #
 # A new wrapper is one line (the Python function must take `file` and return a Figure for None):
-#   plot_thing <- function(x, n = 8, file = NULL) cnnkit_plot("plot_thing", x, n = as_py_int(n), file = file)
+#   plot_thing <- function(x, n = 8, file = NULL) cnnkit_plot("plot_thing", capture_args(list(n = as_py_int)))
 
 #' Draw a matplotlib figure on the current R graphics device
 #'
@@ -43,14 +43,18 @@ draw_figure <- function(figure, dpi = 150) {
   invisible(NULL)
 }
 
-# One plotting wrapper's body: the convention above. `...` are the Python function's arguments
-# (already converted); `file` is NULL (draw on the device) or a path (written by Python).
-cnnkit_plot <- function(.fn, ..., file = NULL) {
+# One plotting wrapper's body: the convention above. `args`: the Python function's arguments, as
+# capture_args() gives them; their `file` is NULL or absent (draw on the device) or a path (written
+# by Python).
+cnnkit_plot <- function(.fn, args) {
+  file <- args$file
+  if (!is.null(file)) args$file <- as_py_path(file)
+  value <- cnnkit_call(.fn, .args = args)
   if (is.null(file)) {
-    draw_figure(cnnkit_call(.fn, ..., file = NULL))
+    draw_figure(value)
     return(invisible(NULL))
   }
-  invisible(cnnkit_call(.fn, ..., file = if (is.character(file)) path.expand(file) else file))
+  invisible(value)
 }
 
 plot_module <- function() {

@@ -16,7 +16,7 @@
 #' predict_classes(load_model(file), fm$x_train[1:2, , , , drop = FALSE])$label
 #' @export
 save_model <- function(model, file, class_names = NULL) {
-  invisible(cnnkit_call("save_model", model, file, class_names = as_py_list(class_names)))
+  invisible(cnnkit_call("save_model", .args = capture_args(list(class_names = as_py_list))))
 }
 
 #' Load a model from a .keras file (Keras safe mode)
@@ -39,7 +39,7 @@ save_model <- function(model, file, class_names = NULL) {
 #' model$count_params()
 #' @export
 load_model <- function(file, safe_mode = TRUE, compile = TRUE) {
-  cnnkit_call("load_model", file, safe_mode = safe_mode, compile = compile)
+  cnnkit_call("load_model", .args = capture_args())
 }
 
 # The class names stored with a model (NULL if none).

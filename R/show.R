@@ -34,7 +34,6 @@ show_batch <- function(data, labels = NULL, class_names = NULL, n = 16, cols = N
     data <- if (length(dim(data)) == 4) data[seq_len(n), , , , drop = FALSE] else data[seq_len(n), , , drop = FALSE]
   }
   if (is.list(data) && !is.data.frame(data) && length(data) == 2 && is.null(data$train)) data <- as_py_data(data)
-  if (is.factor(labels) || is.logical(labels) || is.numeric(labels)) labels <- as_py_array(as_py_labels(labels))
-  cnnkit_plot("show_batch", data, labels = labels, class_names = as_py_list(class_names), n = as_py_int(n),
-              cols = as_py_int(cols), file = file)
+  args <- capture_args(list(labels = as_py_show_labels, class_names = as_py_list, n = as_py_int, cols = as_py_int))
+  cnnkit_plot("show_batch", args)
 }

@@ -12,7 +12,7 @@
 #' cat(summary_text(simple_cnn()))
 #' @export
 summary_text <- function(model, show_trainable = FALSE, expand_nested = FALSE) {
-  cnnkit_call("summary_text", model, show_trainable = show_trainable, expand_nested = expand_nested)
+  cnnkit_call("summary_text", .args = capture_args())
 }
 
 #' Print or summarise a Keras model

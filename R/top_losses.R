@@ -36,16 +36,15 @@
 #' most_confused(evaluate_classifier(model, test), min_count = 2)
 #' @export
 top_losses <- function(model, data, k = 9, class_names = NULL, batch_size = 256) {
-  rows <- cnnkit_call("top_losses", model, as_py_data(data), k = as_py_int(k),
-                      class_names = as_py_list(class_names), batch_size = as_py_int(batch_size))
-  as_r_losses(rows)
+  args <- capture_args(list(data = as_py_data, k = as_py_int, class_names = as_py_list, batch_size = as_py_int))
+  as_r_losses(cnnkit_call("top_losses", .args = args))
 }
 
 #' @rdname top_losses
 #' @export
 plot_top_losses <- function(model, data, k = 9, file = NULL, class_names = NULL, batch_size = 256, cols = 3) {
-  cnnkit_plot("plot_top_losses", model, as_py_data(data), k = as_py_int(k), file = file,
-              class_names = as_py_list(class_names), batch_size = as_py_int(batch_size), cols = as_py_int(cols))
+  cnnkit_plot("plot_top_losses", capture_args(list(data = as_py_data, k = as_py_int, class_names = as_py_list,
+                                                   batch_size = as_py_int, cols = as_py_int)))
 }
 
 #' @rdname top_losses
@@ -58,12 +57,8 @@ plot_top_losses <- function(model, data, k = 9, file = NULL, class_names = NULL,
 #' @export
 most_confused <- function(evaluation, min_count = 1, class_names = NULL) {
   counts <- as_py_confusion(evaluation, class_names)
-  rows <- cnnkit_call("most_confused", counts$matrix, min_count = as_py_int(min_count),
-                      class_names = as_py_list(counts$class_names))
-  if (!length(rows)) {
-    return(data.frame(true = character(), predicted = character(), count = integer(), share = numeric()))
-  }
-  out <- as_r_table(rows)
-  out$count <- as.integer(out$count)
-  out
+  evaluation <- counts$matrix
+  if (!is.null(counts$class_names)) class_names <- counts$class_names
+  rows <- cnnkit_call("most_confused", .args = capture_args(list(min_count = as_py_int, class_names = as_py_list)))
+  as_r_table(rows, c(true = "character", predicted = "character", count = "integer", share = "numeric"))
 }

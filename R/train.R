@@ -17,8 +17,7 @@
 #' @export
 compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", loss = NULL,
                                metrics = list("accuracy"), ...) {
-  invisible(cnnkit_call("compile_classifier", model, learning_rate = learning_rate, optimizer = optimizer,
-                        loss = loss, metrics = as_py_list(metrics), ...))
+  invisible(cnnkit_call("compile_classifier", .args = capture_args(list(metrics = as_py_list))))
 }
 
 #' Train a classifier, with defaults that work
@@ -110,14 +109,11 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                            strategy = NULL, callbacks = NULL, verbose = "auto", precision = "auto",
                            steps_per_execution = "auto", recalibrate_bn = "auto", cache_features = "auto",
                            initial_epoch = 0, resume = NULL) {
-  h <- cnnkit_call_warn("fit_classifier", model, as_py_data(data), epochs = as_py_int(epochs),
-                        validation_data = as_py_data(validation_data), validation_split = validation_split,
-                        batch_size = as_py_int(batch_size), learning_rate = learning_rate, schedule = schedule,
-                        optimizer = optimizer, run_dir = run_dir, overwrite = overwrite,
-                        early_stopping = as_py_int(early_stopping), checkpoint = checkpoint, strategy = strategy,
-                        callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose), precision = precision,
-                        steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
-                        cache_features = cache_features, initial_epoch = as_py_int(initial_epoch), resume = resume)
+  args <- capture_args(list(data = as_py_data, epochs = as_py_int, validation_data = as_py_data,
+                            batch_size = as_py_int, early_stopping = as_py_int, callbacks = as_py_list,
+                            verbose = as_py_verbose, steps_per_execution = as_py_int, initial_epoch = as_py_int),
+                       force = "verbose")
+  h <- cnnkit_call_warn("fit_classifier", .args = args)
   invisible(as_r_history(h))
 }
 
@@ -142,12 +138,12 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
 #' @export
 plot_history <- function(history, file = NULL) {
   if (is.data.frame(history)) history <- as.list(as.data.frame(history))
-  cnnkit_plot("plot_history", history, file = file)
+  cnnkit_plot("plot_history", capture_args())
 }
 
 # A history from Python (a dict of lists) -> a data frame of class cnnkit_history.
 as_r_history <- function(h) {
-  df <- as_r_data_frame(h)
+  df <- as_r_table(h)
   class(df) <- c("cnnkit_history", "data.frame")
   df
 }

@@ -39,10 +39,9 @@
 transfer_model <- function(backbone = "vgg16", input_shape = c(32, 32, 3), num_classes = 1,
                            mode = "feature_extraction", unfreeze = NULL, weights = "imagenet",
                            pooling = "avg", batchnorm = FALSE, value_range = c(0, 1)) {
-  cnnkit_call("transfer_model", backbone, input_shape = as_py_shape(input_shape),
-              num_classes = as_py_int(num_classes), mode = mode,
-              unfreeze = if (is.character(unfreeze)) as.list(unfreeze) else unfreeze,
-              weights = weights, pooling = pooling, batchnorm = batchnorm, value_range = as_py_list(value_range))
+  args <- capture_args(list(input_shape = as_py_shape, num_classes = as_py_int, unfreeze = as_py_list,
+                            value_range = as_py_list))
+  cnnkit_call("transfer_model", .args = args)
 }
 
 #' The exercise: a domain adapter in front of a frozen ImageNet backbone
@@ -82,11 +81,9 @@ domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32,
                                  num_classes = 1, adapter_filters = 32, adapter_layers = 2,
                                  weights = "imagenet", kernel_size = 3, activation = "relu",
                                  bn_momentum = 0.9, preprocessing = TRUE) {
-  cnnkit_call("domain_adapted_model", backbone, input_shape = as_py_shape(input_shape),
-              num_classes = as_py_int(num_classes), adapter_filters = as_py_int(adapter_filters),
-              adapter_layers = as_py_int(adapter_layers), weights = weights,
-              kernel_size = as_py_int(kernel_size), activation = activation, bn_momentum = bn_momentum,
-              preprocessing = preprocessing)
+  args <- capture_args(list(input_shape = as_py_shape, num_classes = as_py_int, adapter_filters = as_py_int,
+                            adapter_layers = as_py_int, kernel_size = as_py_int))
+  cnnkit_call("domain_adapted_model", .args = args)
 }
 
 #' Two-phase fine-tuning in one call
@@ -141,15 +138,10 @@ fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data 
                       run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE, strategy = NULL,
                       callbacks = NULL, verbose = "auto", precision = "auto", steps_per_execution = "auto",
                       recalibrate_bn = "auto", cache_features = "auto", lr = NULL, lr_fine = NULL) {
-  history <- cnnkit_call_warn(
-    "fine_tune", model, as_py_data(data), head_epochs = as_py_int(head_epochs), epochs = as_py_int(epochs),
-    validation_data = as_py_data(validation_data), validation_split = validation_split,
-    batch_size = as_py_int(batch_size), learning_rate = learning_rate,
-    fine_tune_learning_rate = fine_tune_learning_rate, schedule = schedule, optimizer = optimizer,
-    unfreeze = if (is.character(unfreeze)) as.list(unfreeze) else unfreeze, batchnorm = batchnorm,
-    run_dir = run_dir, overwrite = overwrite, early_stopping = as_py_int(early_stopping), checkpoint = checkpoint,
-    strategy = strategy, callbacks = as_py_list(callbacks), verbose = as_py_verbose(verbose),
-    precision = precision, steps_per_execution = as_py_int(steps_per_execution), recalibrate_bn = recalibrate_bn,
-    cache_features = cache_features, lr = lr, lr_fine = lr_fine)
+  args <- capture_args(list(data = as_py_data, head_epochs = as_py_int, epochs = as_py_int,
+                            validation_data = as_py_data, batch_size = as_py_int, unfreeze = as_py_list,
+                            early_stopping = as_py_int, callbacks = as_py_list, verbose = as_py_verbose,
+                            steps_per_execution = as_py_int), force = "verbose")
+  history <- cnnkit_call_warn("fine_tune", .args = args)
   invisible(as_r_history(history))
 }
