@@ -70,8 +70,7 @@ layer_selection <- function(model, names, regex, block, from, to, where, fn) {
     predicate <- where
     where <- function(layer) isTRUE(predicate(layer))
   }
-  list(names = if (is.character(names)) as.list(names) else names, regex = regex,
-       block = if (is.character(block)) as.list(block) else block,
+  list(names = as_py_list(names), regex = regex, block = as_py_list(block),
        start = range$start, stop = range$stop, where = where)
 }
 
