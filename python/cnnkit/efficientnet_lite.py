@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
+from ._images import read_image
 from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
 from .saving import check_weights_file
 
@@ -581,7 +582,7 @@ def classify_image(image: Any, top: int = 5) -> list[dict[str, Any]]:
     names, images = _image_list(image, fn)
     out: list[dict[str, Any]] = []
     for start in range(0, len(images), CLASSIFY_BATCH):
-        x = np.stack([load_image(im, fn=fn) for im in images[start:start + CLASSIFY_BATCH]])
+        x = np.stack([imagenet_input(im, fn=fn) for im in images[start:start + CLASSIFY_BATCH]])
         probs = _imagenet_model().predict(efficientnet_lite0_preprocess(x), verbose=0)
         for name, rows in zip(names[start:start + CLASSIFY_BATCH], decode_records(probs, top, fn)):
             out += [{"image": name, "rank": rank, "class_id": r["class_id"], "wnid": r["wnid"],
@@ -610,26 +611,8 @@ def _image_list(image: Any, fn: str) -> tuple[list[Any], list[Any]]:
     return [0], [image]
 
 
-def load_image(image: Any, size: int = IMAGE_SIZE, fn: str = "load_image") -> np.ndarray:
-    """A path or an RGB array -> central square crop (87.5 %) resized to ``size`` (float32 0-255)."""
-    from PIL import Image
-
-    if isinstance(image, (str, os.PathLike)):
-        from .data import open_image
-
-        pil = open_image(image, fn, f"`image` {os.fspath(image)!r}").convert("RGB")  # header checked first
-    else:
-        arr = np.asarray(image)
-        if arr.ndim == 4 and arr.shape[0] == 1:
-            arr = arr[0]
-        if arr.ndim != 3 or arr.shape[-1] != 3 or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"{fn}(): `image` must be a file path, a list of paths, or RGB image arrays "
-                             "(height, width, 3) or (n, height, width, 3) with values 0-255; "
-                             f"got {type(image).__name__} of shape {getattr(arr, 'shape', None)}.")
-        if arr.dtype != np.uint8 and arr.size and 0 <= arr.min() and arr.max() <= 1.0 and arr.max() > 0:
-            raise ValueError(f"{fn}(): `image` has values in [0, 1]; pass 0-255 values (multiply by 255).")
-        pil = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
-    w, h = pil.size
-    side = CROP_FRACTION * min(w, h)
-    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
-    return np.asarray(pil.resize((size, size), Image.BICUBIC, box=box), dtype=np.float32)
+def imagenet_input(image: Any, size: int = IMAGE_SIZE, fn: str = "classify_image") -> np.ndarray:
+    """A path or an RGB array (values 0-255) as ImageNet's evaluation feeds it: the central 87.5 %
+    square, resized to ``size`` x ``size`` (bicubic), float32 values 0-255."""
+    where = f"`image` {os.fspath(image)!r}" if isinstance(image, (str, os.PathLike)) else None
+    return read_image(image, size=size, channels=3, scale=255, crop=CROP_FRACTION, fn=fn, where=where)

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from ._images import read_images
 from ._lang import code
 from . import _validate as v
 from ._checks import (
@@ -312,8 +313,6 @@ def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
 
 def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
     """Arrays as they are; image file paths loaded at the model's input size and channel count."""
-    from .data import read_images
-
     paths = [x] if isinstance(x, (str, os.PathLike)) else x
     if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
         shape = model_input_shape(model, fn)

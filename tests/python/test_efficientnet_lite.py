@@ -231,7 +231,7 @@ def test_top1_on_real_photos(photo, imagenet_model):
     assert [dict(r, image=None) for r in by_array] == [dict(r, image=None) for r in by_path]
     assert {r["image"] for r in by_array} == {0}
     # the three-line Keras path gives the same answer too
-    x = cnnkit.efficientnet_lite0_preprocess(E.load_image(path)[None])
+    x = cnnkit.efficientnet_lite0_preprocess(E.imagenet_input(path)[None])
     top = cnnkit.decode_predictions(imagenet_model.predict(x, verbose=0), top=1)[0][0]
     assert top[1] == by_path[0]["class_name"] and abs(top[2] - by_path[0]["probability"]) < 1e-5
     assert E.decode_records(imagenet_model.predict(x, verbose=0), top=1)[0][0]["class_id"] == by_path[0]["class_id"]
@@ -246,7 +246,7 @@ def test_classify_many_images_gives_one_table(imagenet_model, monkeypatch):
     assert [(r["image"], r["rank"], r["class_id"]) for r in together] == \
         [(r["image"], r["rank"], r["class_id"]) for r in one_by_one]
     assert [r["image"] for r in together] == [files[0]] * 2 + [files[1]] * 2
-    batch = np.stack([E.load_image(f) for f in files])  # (2, 224, 224, 3), 0-255
+    batch = np.stack([E.imagenet_input(f) for f in files])  # (2, 224, 224, 3), 0-255
     by_batch = cnnkit.classify_image(batch, top=2)
     assert [r["image"] for r in by_batch] == [0, 0, 1, 1]
     singly = [r for image in batch for r in cnnkit.classify_image(image, top=2)]
