@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import keras
 from keras import applications as apps
 
+from ._files import keras_home
 from ._lang import code
 from . import _validate as v
 from .freeze import set_trainable
@@ -211,15 +212,7 @@ def spec_of(model: Any) -> BackboneSpec | None:
 
 def cache_dir() -> str:
     """The folder Keras keeps downloaded weights in: ``$KERAS_HOME/models`` (default ``~/.keras``)."""
-    try:
-        from keras.src.backend.config import keras_home
-        home = keras_home()
-    except ImportError:  # pragma: no cover - older/newer Keras layouts
-        home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
-    home = os.path.expanduser(home)
-    if not os.access(home, os.W_OK):  # what keras.utils.get_file falls back to
-        home = os.path.join("/tmp", ".keras")
-    return os.path.join(home, "models")
+    return str(keras_home("models"))
 
 
 def _origin(url: str, fname: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._files import atomic_path
+from ._files import atomic_path, keras_home
 from ._images import ImageFileError, _decode, check_pipeline_file, decode_image, read_images
 from ._lang import code
 from . import _validate as v
@@ -44,12 +44,6 @@ FASHION_MNIST_FILES = {
     "y_test": "t10k-labels-idx1-ubyte.gz",
 }
 COLOR_MODES = {"rgb": 3, "grayscale": 1}
-
-
-def keras_cache_dir() -> Path:
-    """The folder where Keras caches Fashion-MNIST: ``$KERAS_HOME/datasets/fashion-mnist``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "datasets" / "fashion-mnist"
 
 
 def _complete(folder: Path) -> bool:
@@ -101,7 +95,7 @@ def _download() -> dict[str, np.ndarray]:
 
 def fashion_mnist_raw() -> tuple[dict[str, np.ndarray], str]:
     """The raw uint8 arrays and where they came from (``"debian:<dir>"``, ``"keras-cache:<dir>"``, ``"download"``)."""
-    for kind, folder in (("debian", Path(DEBIAN_DIR)), ("keras-cache", keras_cache_dir())):
+    for kind, folder in (("debian", Path(DEBIAN_DIR)), ("keras-cache", keras_home("datasets/fashion-mnist", writable=False))):
         if _complete(folder):
             return _read_folder(str(folder)), f"{kind}:{folder}"
     return _download(), "download"

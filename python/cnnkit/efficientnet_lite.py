@@ -28,7 +28,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ import keras
 import numpy as np
 
 from . import _validate as v
+from ._files import atomic_path, keras_home, writable_dir
 from ._images import read_image
 from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
 from .saving import check_weights_file
@@ -287,8 +287,6 @@ def efficientnet_lite0_weights(include_top: bool = True, source: str | os.PathLi
         if not os.path.isfile(source):
             raise ValueError(f"{fn}(): `source` {os.fspath(source)!r} is not a file.")
     if cache_dir is not None:
-        from ._files import writable_dir
-
         cache_dir = writable_dir(cache_dir, "cache_dir", fn)
     return _weights_file(include_top, source, cache_dir, fn)
 
@@ -318,10 +316,7 @@ EfficientNetLite0.weights_available = weights_available  # read by backbones.lis
 
 
 def _default_cache_dir() -> Path:
-    home = Path(os.path.expanduser(os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))))
-    if not os.access(home if home.exists() else home.parent, os.W_OK):
-        home = Path(tempfile.gettempdir()) / ".keras"  # as Keras does when its home is read-only
-    return home / "models"
+    return keras_home("models")
 
 
 def _package_pth(fn: str) -> Path:
@@ -372,8 +367,6 @@ def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike,
 def _save_atomic(model: keras.Model, target: Path) -> str:
     """Through the project's one atomic-write helper: complete or absent, with the umask's permissions
     (0644 under the usual 022), so that a shared Keras cache is readable by everyone."""
-    from ._files import atomic_path
-
     with atomic_path(target) as tmp:
         model.save_weights(tmp, overwrite=True)
     return str(target)
