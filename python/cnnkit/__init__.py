@@ -28,7 +28,7 @@ _install_import_hook()  # TensorFlow's start-up lines are filtered whenever it i
 # and into __all__ (tests/python/test_packaging.py checks that both agree).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "blocks": ("classifier_head", "conv_block", "output_layer"),
-    "cnn": ("simple_cnn",),
+    "cnn": ("fashion_cnn", "simple_cnn"),
     "diagram": ("model_mermaid",),
     "feature_maps": ("feature_maps", "plot_feature_maps"),
     "lenet": ("lenet5",),
@@ -45,7 +45,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "data": ("example_image_folder", "image_folder", "load_fashion_mnist", "load_images"),
     "distribute": ("distribution_strategy",),
     "evaluate": ("evaluate_classifier", "plot_confusion_matrix", "predict_classes"),
-    "job": ("fashion_cnn", "train_classifier"),
+    "job": ("train_classifier",),
     "saving": ("load_model", "save_model"),
     "show": ("show_batch",),  # issue 13: where users look
     # issue 15: what the model sees (Grad-CAM, top losses), the learning-rate finder

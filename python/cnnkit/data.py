@@ -29,7 +29,7 @@ import numpy as np
 from ._files import atomic_path, keras_home
 from ._images import ImageFileError, _decode, check_pipeline_file, decode_image, read_images
 from ._lang import code
-from . import _validate as v
+from . import _arg_checks as v
 from .limits import limit
 
 FASHION_MNIST_CLASSES = (

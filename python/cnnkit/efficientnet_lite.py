@@ -35,11 +35,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import _validate as v
+from . import _arg_checks as v
 from ._files import atomic_path, keras_home, writable_dir
 from ._images import read_image
 from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
 from .saving import check_weights_file
+from ._data_checks import image_dtype_problem
+from .blocks import _check_activation
 
 # (kernel, stride, expand ratio, output filters, repeats) per stage, from efficientnet_lite_builder.
 STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),
@@ -108,13 +110,11 @@ def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
     pooling = v.choice(pooling, "pooling", fn, (None, "avg", "max"))
     classes = v.positive_int(classes, "classes", fn)
     if classifier_activation is not None:
-        from .blocks import _check_activation
-
         classifier_activation = _check_activation(classifier_activation, fn, "classifier_activation")
     if weights == "imagenet" and include_top and classes != 1000:
         raise ValueError(f"{fn}(): `classes` must be 1000 with weights='imagenet' and include_top=True, "
                          f"got {classes}. For your own classes use include_top=False and add a head.")
-    model = _build(input_shape, include_top, pooling, classes, classifier_activation)
+    model = _lite0_layers(input_shape, include_top, pooling, classes, classifier_activation)
     if weights == "imagenet":
         _load_imagenet(model, include_top, fn)
     elif weights is not None:
@@ -159,7 +159,7 @@ def efficientnet_lite0(include_top: bool = True, weights: str | None = None,
 
 # --- the architecture --------------------------------------------------------------------------
 
-def _build(input_shape, include_top, pooling, classes, classifier_activation) -> keras.Model:
+def _lite0_layers(input_shape, include_top, pooling, classes, classifier_activation) -> keras.Model:
     inputs = keras.Input(input_shape, name="input_layer")
     x = _conv_bn(inputs, STEM_FILTERS, 3, 2, "stem")
     prefixes, filters_in, index = iter(block_prefixes()), STEM_FILTERS, 0
@@ -355,7 +355,7 @@ def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike,
     cache.mkdir(parents=True, exist_ok=True)
     paths = {}
     for include_top in (True, False):
-        model = _build((IMAGE_SIZE, IMAGE_SIZE, 3), include_top, None, 1000, "softmax")
+        model = _lite0_layers((IMAGE_SIZE, IMAGE_SIZE, 3), include_top, None, 1000, "softmax")
         for layer in model.layers:
             if layer.weights:
                 layer.set_weights(arrays[layer.name])
@@ -462,8 +462,6 @@ def efficientnet_lite0_preprocess(x: Any) -> Any:
     fn = "efficientnet_lite0_preprocess"
     mean, std = np.asarray(MEAN_RGB, np.float32), np.asarray(STDDEV_RGB, np.float32)
     if not (keras.ops.is_tensor(x) or keras.backend.is_keras_tensor(x)):
-        from ._checks import image_dtype_problem
-
         try:
             arr = np.asarray(x)
         except (TypeError, ValueError):

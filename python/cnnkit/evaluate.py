@@ -12,15 +12,14 @@ import numpy as np
 
 from ._images import read_images
 from ._lang import code
-from . import _validate as v
-from ._checks import (
+from . import _arg_checks as v
+from ._data_checks import (
     check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
-    model_input_shape,
 )
+from ._model_info import model_input_shape, output_activation, output_kind
 from ._plot import check_target, finish, new_figure
-from .precision import predictor
+from ._execution import predictor
 from .saving import class_names_of
-from .train import output_activation, output_kind
 
 
 def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto",

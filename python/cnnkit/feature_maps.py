@@ -14,8 +14,9 @@ import numpy as np
 
 from ._images import read_image
 from ._lang import code
-from . import _validate as v
+from . import _arg_checks as v
 from ._plot import check_target, finish, new_figure
+from ._data_checks import image_dtype_problem
 
 
 def feature_maps(model: keras.Model, image: Any, layer: str | int) -> np.ndarray:
@@ -139,8 +140,6 @@ def _layer(model: keras.Model, layer: str | int, fn: str) -> keras.layers.Layer:
 
 
 def _image(model: keras.Model, image: Any, fn: str) -> np.ndarray:
-    from ._checks import image_dtype_problem
-
     want = tuple(model.input_shape[1:])
     if isinstance(image, (str, os.PathLike)):
         image = read_image(image, size=want[:2], channels=1 if want[-1] == 1 else 3, scale=255, fn=fn,

@@ -134,7 +134,7 @@ def model_fingerprint(model: Any) -> str:
 def data_fingerprint(data: Any) -> dict[str, Any]:
     """What identifies training data without storing it: for arrays, their shape and a hash of all
     labels and of up to 2,000 evenly spaced images; for a dataset, its element spec and length."""
-    from ._checks import is_dataset
+    from ._data_checks import is_dataset
 
     if data is None:
         return {"kind": "none"}

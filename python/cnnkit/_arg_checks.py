@@ -1,4 +1,5 @@
-"""Argument checks shared by every cnnkit factory.
+"""Argument checks shared by every cnnkit function: one argument at a time, whatever the model
+(data checked against a model: ``_data_checks``).
 
 Each check names the function and the argument, says what was wrong and what to pass instead, and
 raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, bad value). Values arriving
