@@ -106,7 +106,7 @@ efficientnet_lite0_preprocess <- function(x) {
 #' decode_predictions(model$predict(efficientnet_lite0_preprocess(images), verbose = 0L), top = 3)
 #' @export
 decode_predictions <- function(preds, top = 5) {
-  rows <- cnnkit_call("efficientnet_lite.decode_records", preds, top = as_py_int(top), .name = "decode_predictions")
+  rows <- cnnkit_call("imagenet.decode_records", preds, top = as_py_int(top), .name = "decode_predictions")
   lapply(rows, function(r) records_frame(r, c("class_id", "wnid", "class_name", "score")))
 }
 

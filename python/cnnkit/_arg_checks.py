@@ -247,6 +247,22 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
     return float(value)
 
 
+def learning_rate(value: Any, arg: str = "learning_rate", fn: str = "fit_classifier", *,
+                  schedule: bool = False) -> Any:
+    """A learning rate: a finite number > 0 as a ``float`` or, with ``schedule``, a Keras
+    ``LearningRateSchedule`` as it is. Every function that takes a learning rate checks it here.
+
+    >>> learning_rate(1e-3)
+    0.001
+    """
+    if schedule:
+        import keras  # only with schedule (from compile_classifier: Keras is loaded by then)
+
+        if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+            return value
+    return positive_number(value, arg, fn)
+
+
 # --- caps on requests for unbounded work (limits.py documents them) ---------------------------------
 
 def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = "", minimum: int = 1) -> int:

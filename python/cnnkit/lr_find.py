@@ -160,8 +160,8 @@ def lr_find(
 
     fn = "lr_find"
     model_classes(model, fn)
-    start = v.positive_number(start_learning_rate, "start_learning_rate", fn)
-    end = v.positive_number(end_learning_rate, "end_learning_rate", fn)
+    start = v.learning_rate(start_learning_rate, "start_learning_rate", fn)
+    end = v.learning_rate(end_learning_rate, "end_learning_rate", fn)
     if not end > start:
         raise ValueError(f"{fn}(): `end_learning_rate` ({end:g}) must be larger than `start_learning_rate` "
                          f"({start:g}); the test sweeps from the start up to the end, e.g. 1e-7 to 10.")

@@ -213,11 +213,20 @@ class RunDir:
     def clear(self) -> None:
         """Remove cnnkit's files (``overwrite=True``); other files in the folder stay."""
         for name in OWN_FILES:
-            p = self.path / name
+            self.discard(name)
+
+    def discard(self, name: str, *, strict: bool = True) -> None:
+        """Remove the file or folder ``name`` of the run directory, if there (a link: the link only).
+        ``strict=False``: a removal that fails is left for the next run (the backup of a finished fit)."""
+        p = self.path / name
+        try:
             if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
+                shutil.rmtree(p, ignore_errors=not strict)
             elif p.exists() or p.is_symlink():
                 p.unlink()
+        except OSError:
+            if strict:
+                raise
 
 
 def _disk_error(e: OSError, path: Path, fn: str) -> RunDirError:

@@ -13,7 +13,6 @@ import csv
 import dataclasses
 import math
 import os
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -74,8 +73,7 @@ def compile_classifier(
     """
     fn = "compile_classifier"
     kind, _ = model_classes(model, fn)
-    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        learning_rate = v.positive_number(learning_rate, "learning_rate", fn)
+    learning_rate = v.learning_rate(learning_rate, "learning_rate", fn, schedule=True)
     optimizer = _optimizer(optimizer, learning_rate, fn)
     metrics = _metrics(metrics, fn)
     if loss is None:
@@ -420,7 +418,7 @@ def check_fit_args(model: Any, fn: str, epochs: Any, built: bool = True, **kw: A
     plan = FitPlan(epochs=v.epochs(epochs, "epochs", fn), **kw)
     plan.initial_epoch = v.positive_int(plan.initial_epoch, "initial_epoch", fn, minimum=0)
     plan.batch_size = v.positive_int(plan.batch_size, "batch_size", fn)
-    plan.learning_rate = v.positive_number(plan.learning_rate, "learning_rate", fn)
+    plan.learning_rate = v.learning_rate(plan.learning_rate, "learning_rate", fn)
     plan.schedule = v.choice(plan.schedule, "schedule", fn, SCHEDULES)
     if not isinstance(plan.optimizer, keras.optimizers.Optimizer):
         _optimizer(plan.optimizer, plan.learning_rate, fn)  # a name Keras knows, even if the model is compiled
@@ -578,7 +576,7 @@ def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, 
         with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
             model.save_weights(tmp)
         rd.finish("fit", epochs=len(history["epoch"]))
-        shutil.rmtree(rd.path / "backup", ignore_errors=True)
+        rd.discard("backup", strict=False)
     return history
 
 

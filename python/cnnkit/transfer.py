@@ -347,7 +347,7 @@ def fine_tune(
         raise ValueError(f"{fn}(): `head_epochs` and `epochs` are both 0: nothing to train.")
     rates = {"head": plan.learning_rate,
              "fine_tune": plan.learning_rate / 10 if fine_tune_learning_rate is None
-             else v.positive_number(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
+             else v.learning_rate(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
     batchnorm = v.flag(batchnorm, "batchnorm", fn)
     base = find_backbone(model, fn)
     blocks = _fine_tune_blocks(spec_of(base), _checkunfreeze_layers(base, unfreeze, fn), fn) if epochs else None

@@ -22,6 +22,7 @@ import pytest
 
 import cnnkit
 from cnnkit import efficientnet_lite as E
+from cnnkit import imagenet
 from cnnkit._torch_pickle import LEGACY_MAGIC, UnsafePickleError, read_state_dict
 from conftest import ROOT, load_spec
 
@@ -89,7 +90,7 @@ def test_decode_predictions_top_is_checked():
 # --- ImageNet classes and preprocessing --------------------------------------------------------
 
 def test_imagenet_class_names_offline():
-    classes = E.imagenet_classes()
+    classes = imagenet.imagenet_classes()
     assert len(classes) == 1000 and len({w for w, _ in classes}) == 1000
     assert [w for w, _ in classes] == sorted(w for w, _ in classes)
     for index, pair in SPEC["classes"].items():
@@ -223,7 +224,7 @@ def test_top1_on_real_photos(photo, imagenet_model):
     p = [r["probability"] for r in by_path]
     assert all(a >= b for a, b in zip(p, p[1:])) and 0 < p[0] <= 1
     # class_id is the 0-based output index (as predict_classes counts), wnid the WordNet id
-    classes = E.imagenet_classes()
+    classes = imagenet.imagenet_classes()
     assert all(classes[r["class_id"]] == (r["wnid"], r["class_name"]) for r in by_path)
     from PIL import Image
     array = np.asarray(Image.open(path).convert("RGB"))
