@@ -17,11 +17,11 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from ._lang import code
 from . import _arg_checks as v
-from .limits import limit, too_many
 from ._data_checks import _label_values, image_dtype_problem
+from ._lang import code
 from ._plot import check_target, finish, new_figure
+from .limits import limit, too_many
 
 FLIPS = {True: "horizontal", "horizontal": "horizontal", "vertical": "vertical",
          "horizontal_and_vertical": "horizontal_and_vertical"}

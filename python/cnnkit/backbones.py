@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import keras
 from keras import applications as apps
 
+from ._data_checks import image_dtype_problem
 from ._files import keras_home
 from ._lang import code
 from . import _arg_checks as v
@@ -564,7 +565,6 @@ for _name, _factory, _pre, _mode, _last, _weights in _BUILTIN:
 # so "imagenet" is handled by its own factory (weights=None here: no Keras download to check).
 from .efficientnet_lite import MIN_SIZE as _LITE_MIN_SIZE  # noqa: E402
 from .efficientnet_lite import EfficientNetLite0, efficientnet_lite0_preprocess  # noqa: E402
-from ._data_checks import image_dtype_problem
 
 register_backbone("efficientnet_lite0", EfficientNetLite0, efficientnet_lite0_preprocess, min_size=_LITE_MIN_SIZE,
                   last_block=("block7", "top"), preprocessing="torch (offline)")

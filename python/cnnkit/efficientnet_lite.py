@@ -35,13 +35,13 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
+from ._data_checks import image_dtype_problem
 from ._files import atomic_path, keras_home, writable_dir
 from ._images import read_image
-from .imagenet import decode_records
 from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
-from .saving import check_weights_file
-from ._data_checks import image_dtype_problem
 from .blocks import _check_activation
+from .imagenet import decode_records
+from .saving import check_weights_file
 
 # (kernel, stride, expand ratio, output filters, repeats) per stage, from efficientnet_lite_builder.
 STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),

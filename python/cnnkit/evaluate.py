@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from ._execution import predictor
 from ._images import read_images
 from ._lang import code
 from . import _arg_checks as v
@@ -18,7 +19,6 @@ from ._data_checks import (
 )
 from ._model_info import model_input_shape, output_activation, output_kind
 from ._plot import check_target, finish, new_figure
-from ._execution import predictor
 from .saving import class_names_of
 
 

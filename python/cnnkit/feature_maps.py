@@ -12,11 +12,11 @@ from typing import Any
 import keras
 import numpy as np
 
+from . import _arg_checks as v
+from ._data_checks import image_dtype_problem
 from ._images import read_image
 from ._lang import code
-from . import _arg_checks as v
 from ._plot import check_target, finish, new_figure
-from ._data_checks import image_dtype_problem
 
 
 def feature_maps(model: keras.Model, image: Any, layer: str | int) -> np.ndarray:

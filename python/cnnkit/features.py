@@ -33,8 +33,8 @@ import numpy as np
 from ._data_checks import is_dataset
 from ._execution import predictor
 from ._model_info import leaf_layers
-from .precision import resolve_precision
 from .limits import limit
+from .precision import resolve_precision
 
 
 def _random(layer: keras.layers.Layer) -> bool:

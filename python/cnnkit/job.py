@@ -21,17 +21,19 @@ from typing import Any, Callable
 import keras
 
 from . import _arg_checks as v
-from ._defaults import MODELS as _MODELS, SMALL_MODELS, TRAIN as DEFAULTS
+from ._defaults import MODELS as _MODELS
+from ._defaults import SMALL_MODELS
+from ._defaults import TRAIN as DEFAULTS
 from ._files import atomic_path, writable_dir
-from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
-from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
-from .cnn import fashion_cnn  # noqa: F401  (cnnkit.job.fashion_cnn, where it was)
-from .train import check_fit_args, plot_history, read_history_csv, run_fit, RunLog
 from ._model_info import model_input_shape
-from .backbones import _key, get_spec, REGISTRY
+from .backbones import REGISTRY, _key, get_spec
+from .cnn import fashion_cnn  # noqa: F401  (cnnkit.job.fashion_cnn, where it was)
 from .data import image_folder, load_fashion_mnist
+from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
 from .evaluate import as_evaluation, evaluate_classifier
+from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
 from .saving import save_model
+from .train import RunLog, check_fit_args, plot_history, read_history_csv, run_fit
 from .transfer import fine_tune, transfer_model
 
 

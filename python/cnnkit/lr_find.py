@@ -23,7 +23,8 @@ import numpy as np
 from . import _arg_checks as v
 from ._data_checks import check_data, is_dataset
 from ._plot import check_target, finish, new_figure
-from .train import _optimizer as by_name, compile_classifier, FitPlan, model_classes, run_fit
+from .train import FitPlan, compile_classifier, model_classes, run_fit
+from .train import _optimizer as by_name
 
 LAG = 20          # the smoothed loss (an exponential moving average, bias-corrected) lags about steps / LAG steps
 DIVERGE = 4.0     # stop when the smoothed loss exceeds 4 times its lowest value

@@ -24,10 +24,10 @@ from typing import Any, Sequence
 
 import keras
 
-from ._files import atomic_path, check_file_target
-from .limits import limit, too_many
 from . import _arg_checks as v
 from ._data_checks import check_class_names
+from ._files import atomic_path, check_file_target
+from .limits import limit, too_many
 
 META = "cnnkit.json"
 CONFIG, WEIGHTS = "config.json", ("model.weights.h5", "model.weights.npz")

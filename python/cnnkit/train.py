@@ -23,15 +23,16 @@ import numpy as np
 
 from . import _arg_checks as v
 from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from ._execution import steps_per_call
 from ._files import atomic_path
 from ._model_info import leaf_layers, output_activation
-from .distribute import broadcast_from_chief, ChiefState, distribution_strategy, is_chief, is_multi_worker, keras_multi_worker_fixes
+from ._plot import check_target, finish, new_figure
+from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
+from .distribute import keras_multi_worker_fixes
 from .features import cache, for_whole_model
-from ._execution import steps_per_call
 from .precision import PRECISIONS, computing_in, stored_policies
 from .rundir import RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory
 from .saving import _attach, save_model
-from ._plot import check_target, finish, new_figure
 
 SCHEDULES = ("constant", "cosine")
 VERBOSE = ("auto", 0, 1, 2)

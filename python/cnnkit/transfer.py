@@ -28,7 +28,8 @@ from .backbones import POOLINGS, BackboneSpec, build_backbone, check_input_shape
 from .blocks import activation_layer, output_layer
 from .distribute import distribution_strategy, is_chief
 from .freeze import freeze as freeze_layers  # `freeze`/`unfreeze` name arguments here
-from .freeze import _strings, _unknown, flat_layers, in_block, unfreeze as unfreeze_layers
+from .freeze import _strings, _unknown, flat_layers, in_block
+from .freeze import unfreeze as unfreeze_layers
 from .preprocessing import preprocessing_layer
 from .rundir import RunFinishedWarning, run_directory
 from .saving import _attach
