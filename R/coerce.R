@@ -59,7 +59,7 @@ as_py_shape <- function(x) {
 # R's NA is checked here, before reticulate converts it (a logical NA would become Python's True,
 # NA_integer_ -2147483648, NA_character_ the string "NA"): see as_py_checked().
 # `.name`: the function those messages name, for an internal helper called by an R function of
-# another name (R's decode_predictions() calls efficientnet_lite.decode_records()).
+# another name (R's decode_predictions() calls imagenet.decode_records()).
 # `.args`: the arguments capture_args() took (after those in `...`).
 cnnkit_call <- function(.fn, ..., .name = .fn, .args = list()) {
   path <- strsplit(.fn, ".", fixed = TRUE)[[1]]   # "module.function" for an internal helper

@@ -101,7 +101,7 @@ efficientnet_lite0_preprocess <- function(x) {
 #' decode_predictions(model$predict(efficientnet_lite0_preprocess(images), verbose = 0L), top = 3)
 #' @export
 decode_predictions <- function(preds, top = 5) {
-  rows <- cnnkit_call("efficientnet_lite.decode_records", .args = capture_args(list(top = as_py_int)),
+  rows <- cnnkit_call("imagenet.decode_records", .args = capture_args(list(top = as_py_int)),
                       .name = "decode_predictions")
   lapply(rows, as_r_table, types = c(class_id = "integer", wnid = "character", class_name = "character",
                                      score = "numeric"))

@@ -130,16 +130,17 @@ def ReferenceLite0():  # noqa: N802
 def photos(size: int) -> tuple[list[str], np.ndarray]:
     import skimage.data
 
-    from cnnkit.efficientnet_lite import load_image
+    from cnnkit.efficientnet_lite import imagenet_input
 
     folder = os.path.dirname(skimage.data.__file__)
-    return PHOTOS, np.stack([load_image(os.path.join(folder, p), size=size) for p in PHOTOS])
+    return PHOTOS, np.stack([imagenet_input(os.path.join(folder, p), size=size) for p in PHOTOS])
 
 
 def compare(size: int, torch_model, keras_model) -> dict:
     import torch
 
-    from cnnkit.efficientnet_lite import efficientnet_lite0_preprocess, imagenet_classes
+    from cnnkit.efficientnet_lite import efficientnet_lite0_preprocess
+    from cnnkit.imagenet import imagenet_classes
 
     names, images = photos(size)
     x = efficientnet_lite0_preprocess(images)

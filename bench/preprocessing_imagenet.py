@@ -46,7 +46,8 @@ def main() -> int:
     args = ap.parse_args()
     import cnnkit
     from cnnkit.backbones import get_spec
-    from cnnkit.efficientnet_lite import decode_predictions, load_image
+    from cnnkit.efficientnet_lite import imagenet_input
+    from cnnkit.imagenet import decode_predictions
     from cnnkit.preprocessing import preprocessing_layer
 
     load_before, start = os.getloadavg()[0], time.perf_counter()
@@ -54,7 +55,7 @@ def main() -> int:
     layer = preprocessing_layer(get_spec("efficientnet_lite0"), (0.0, 1.0), "bench")
     rows, agree = [], 0
     for name, img in photos():
-        x = load_image(img)[None] / 255.0
+        x = imagenet_input(img)[None] / 255.0
         before = decode_predictions(model.predict(x, verbose=0), top=5)[0]
         after = decode_predictions(model.predict(np.asarray(layer(x)), verbose=0), top=5)[0]
         same = len({n for _, n, _ in before} & {n for _, n, _ in after})

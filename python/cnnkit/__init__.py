@@ -28,34 +28,35 @@ _install_import_hook()  # TensorFlow's start-up lines are filtered whenever it i
 # and into __all__ (tests/python/test_packaging.py checks that both agree).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "blocks": ("classifier_head", "conv_block", "output_layer"),
-    "cnn": ("simple_cnn",),
+    "cnn": ("fashion_cnn", "simple_cnn"),
     "diagram": ("model_mermaid",),
     "feature_maps": ("feature_maps", "plot_feature_maps"),
     "lenet": ("lenet5",),
     "mlp": ("mlp_classifier",),
     "summary": ("summary_text",),
     "train": ("compile_classifier", "fit_classifier", "plot_history"),
-    # issue 3: backbones.py, freeze.py, transfer.py (pretrained backbones and transfer learning)
+    # pretrained backbones and transfer learning
     "backbones": ("backbone", "list_backbones", "prefetch_weights", "preprocess_input", "register_backbone"),
     "freeze": ("freeze", "trainable_layers", "unfreeze"),
     "transfer": ("domain_adapted_model", "fine_tune", "transfer_model"),
-    # issue 4: augmentation, data, training, evaluation, saving, the main job
+    # augmentation, data, training, evaluation, saving, the main job
     "augment": ("augment_dataset", "augmentation", "augmented_dataset", "plot_augmentation", "rand_augment",
                 "with_augmentation"),
     "data": ("example_image_folder", "image_folder", "load_fashion_mnist", "load_images"),
     "distribute": ("distribution_strategy",),
     "evaluate": ("evaluate_classifier", "plot_confusion_matrix", "predict_classes"),
-    "job": ("fashion_cnn", "train_classifier"),
+    "job": ("train_classifier",),
     "saving": ("load_model", "save_model"),
-    "show": ("show_batch",),  # issue 13: where users look
-    # issue 15: what the model sees (Grad-CAM, top losses), the learning-rate finder
+    "show": ("show_batch",),
+    # what the model sees (Grad-CAM, top losses), the learning-rate finder
     "grad_cam": ("grad_cam", "plot_grad_cam"),
     "lr_find": ("lr_find", "plot_lr_find"),
     "top_losses": ("most_confused", "plot_top_losses", "top_losses"),
-    "limits": ("limits",),  # issue 12: limits on untrusted input and unbounded requests
-    # efficientnet_lite.py (issue 7): EfficientNet-Lite0 with ImageNet weights installed offline
-    "efficientnet_lite": ("EfficientNetLite0", "classify_image", "decode_predictions", "efficientnet_lite0",
+    "limits": ("limits",),  # limits on untrusted input and unbounded requests
+    # EfficientNet-Lite0 with ImageNet weights installed offline; decoding ImageNet predictions
+    "efficientnet_lite": ("EfficientNetLite0", "classify_image", "efficientnet_lite0",
                           "efficientnet_lite0_preprocess", "efficientnet_lite0_weights"),
+    "imagenet": ("decode_predictions",),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -103,7 +104,7 @@ __all__ = [
     "model_mermaid",
     "feature_maps",
     "plot_feature_maps",
-    # issue 3: backbones.py, freeze.py, transfer.py
+    # pretrained backbones and transfer learning
     "backbone",
     "list_backbones",
     "register_backbone",
@@ -115,7 +116,7 @@ __all__ = [
     "transfer_model",
     "domain_adapted_model",
     "fine_tune",
-    # issue 4: augmentation, data, training, evaluation, saving, the main job
+    # augmentation, data, training, evaluation, saving, the main job
     "augmentation",
     "rand_augment",
     "augment_dataset",
@@ -135,19 +136,19 @@ __all__ = [
     "load_model",
     "fashion_cnn",
     "train_classifier",
-    # efficientnet_lite.py (issue 7); EfficientNetLite0 (keras.applications spelling) is importable
+    # EfficientNet-Lite0; EfficientNetLite0 (keras.applications spelling) is importable
     # but kept out of __all__: its R name is efficientnet_lite0()
     "efficientnet_lite0",
     "efficientnet_lite0_preprocess",
     "efficientnet_lite0_weights",
     "decode_predictions",
     "classify_image",
-    # issue 12
+    # limits on untrusted input
     "limits",
-    # issue 13: results users see (show_batch; plots return a Figure when file is None)
+    # results users see (show_batch; plots return a Figure when file is None)
     "show_batch",
     "example_image_folder",
-    # issue 15
+    # what the model sees, the learning-rate finder
     "grad_cam",
     "plot_grad_cam",
     "top_losses",

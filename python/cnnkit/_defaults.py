@@ -1,7 +1,8 @@
 """Settings the command line shows in ``--help`` without importing TensorFlow (see cli.py).
 
 The modules that use them import them from here: ``job.DEFAULTS`` is :data:`TRAIN`, ``job.MODELS``
-has the names in :data:`SMALL_MODELS`, ``distribute.STRATEGIES`` the names in :data:`STRATEGIES`
+is built from :data:`MODELS` (the names in :data:`SMALL_MODELS`), ``cnnkit summary`` shows
+:data:`SLIDES_MODELS`, ``distribute.STRATEGIES`` the names in :data:`STRATEGIES`
 (tests/python/test_cli.py checks that they agree).
 """
 
@@ -9,7 +10,17 @@ has the names in :data:`SMALL_MODELS`, ``distribute.STRATEGIES`` the names in :d
 # transfer learning (`--model <backbone>`); its fine-tuning phase trains `epochs` epochs.
 TRAIN = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine",
          "head_epochs": 3}
-SMALL_MODELS = ("fashion_cnn", "simple_cnn", "lenet5")
+# Every model cnnkit builds by name, besides the pretrained backbones (backbones.REGISTRY): its module,
+# whether the main job trains it from scratch (with the Fashion-MNIST options it needs: lenet5 takes
+# 32x32 images), and whether `cnnkit summary` shows it (the slides' models).
+MODELS = {
+    "mlp_classifier": {"module": "mlp", "job": False, "fashion_mnist": {}, "slides": True},
+    "fashion_cnn": {"module": "cnn", "job": True, "fashion_mnist": {}, "slides": False},
+    "simple_cnn": {"module": "cnn", "job": True, "fashion_mnist": {}, "slides": True},
+    "lenet5": {"module": "lenet", "job": True, "fashion_mnist": {"pad": True}, "slides": True},
+}
+SMALL_MODELS = tuple(name for name, m in MODELS.items() if m["job"])  # `cnnkit train --model`
+SLIDES_MODELS = tuple(name for name, m in MODELS.items() if m["slides"])  # `cnnkit summary`
 STRATEGIES = ("mirrored",)
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 SCHEDULES = ("cosine", "constant")

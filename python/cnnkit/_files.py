@@ -15,6 +15,24 @@ from pathlib import Path
 from typing import Iterator
 
 
+def keras_home(subdir: str = "", *, writable: bool = True) -> Path:
+    """Keras' folder (``subdir`` in it): ``$KERAS_HOME`` as set now, else ``~/.keras``.
+
+    With ``writable`` (where files are written: Keras' weights cache, EfficientNet-Lite0's converted
+    weights), a home that cannot be written to is replaced by ``/tmp/.keras``, as
+    ``keras.utils.get_file`` does; without it (where a file is looked for: the Fashion-MNIST cache),
+    the folder is returned as it is. The one place cnnkit finds Keras' home.
+
+    Example:
+        >>> keras_home("models").name
+        'models'
+    """
+    home = Path(os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")))
+    if writable and not os.access(home if home.exists() else home.parent, os.W_OK):
+        home = Path("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()) / ".keras"
+    return home / subdir if subdir else home
+
+
 def writable_dir(path: str | os.PathLike, arg: str, fn: str, *, create: bool = True) -> Path:
     """Return ``path`` as a directory that exists and can be written to, or raise naming ``arg``.
 

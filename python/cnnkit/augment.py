@@ -17,8 +17,10 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from . import _arg_checks as v
+from ._data_checks import _label_values, image_dtype_problem
 from ._lang import code
-from . import _validate as v
+from ._plot import check_target, finish, new_figure
 from .limits import limit, too_many
 
 FLIPS = {True: "horizontal", "horizontal": "horizontal", "vertical": "vertical",
@@ -193,8 +195,6 @@ def _row_layers(aug: Any, fn: str) -> list[Any]:
 
 
 def _images(x: Any, arg: str, fn: str) -> np.ndarray:
-    from ._checks import image_dtype_problem
-
     try:
         x = np.asarray(x)
     except (TypeError, ValueError):
@@ -216,7 +216,6 @@ def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 def _images_and_labels(x: Any, y: Any, aug: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
     """Check the images, the labels (numbers, one per image, none missing) and the augmentation layer."""
-    from ._checks import _label_values
 
     x = _images(x, "x", fn)
     y = _label_values(y, "y", fn)
@@ -363,7 +362,6 @@ def plot_augmentation(
         ...                                     "erase": augmentation(erase=1)}, file="aug.png")
         'aug.png'
     """
-    from ._plot import check_target, finish, new_figure
 
     fn = "plot_augmentation"
     layers = _row_layers(aug, fn)

@@ -28,8 +28,10 @@ from typing import Any, Callable, Sequence
 import keras
 from keras import applications as apps
 
+from ._data_checks import image_dtype_problem
+from ._files import keras_home
 from ._lang import code
-from . import _validate as v
+from . import _arg_checks as v
 from .freeze import set_trainable
 from .saving import check_weights_file
 
@@ -211,15 +213,7 @@ def spec_of(model: Any) -> BackboneSpec | None:
 
 def cache_dir() -> str:
     """The folder Keras keeps downloaded weights in: ``$KERAS_HOME/models`` (default ``~/.keras``)."""
-    try:
-        from keras.src.backend.config import keras_home
-        home = keras_home()
-    except ImportError:  # pragma: no cover - older/newer Keras layouts
-        home = os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))
-    home = os.path.expanduser(home)
-    if not os.access(home, os.W_OK):  # what keras.utils.get_file falls back to
-        home = os.path.join("/tmp", ".keras")
-    return os.path.join(home, "models")
+    return str(keras_home("models"))
 
 
 def _origin(url: str, fname: str) -> str:
@@ -377,10 +371,10 @@ def backbone(
     shape = check_input_shape(spec, input_shape, fn)
     pooling = v.choice(pooling, "pooling", fn, POOLINGS)
     trainable, include_top = v.flag(trainable, "trainable", fn), v.flag(include_top, "include_top", fn)
-    return build(spec, shape, weights, pooling, trainable, include_top, fn)
+    return build_backbone(spec, shape, weights, pooling, trainable, include_top, fn)
 
 
-def build(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling: str | None,
+def build_backbone(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling: str | None,
           trainable: bool = True, include_top: bool = False, fn: str = "backbone") -> keras.Model:
     """Build a checked registry entry (``backbone()`` without the argument checks; errors name ``fn``)."""
     if isinstance(weights, str) and weights == "imagenet":
@@ -391,12 +385,12 @@ def build(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling
                 f"trained at that size), got {shape}. Use include_top=False for other sizes."
             )
         ensure_imagenet_weights(spec, bool(include_top), shape, fn)
-        model = _build(spec, "imagenet", shape, pooling, include_top, fn)
+        model = _call_factory(spec, "imagenet", shape, pooling, include_top, fn)
     elif weights is None:
-        model = _build(spec, None, shape, pooling, include_top, fn)
+        model = _call_factory(spec, None, shape, pooling, include_top, fn)
     elif isinstance(weights, (str, os.PathLike)):
         _check_weights_path(os.path.expanduser(os.fspath(weights)), fn)  # before building the model
-        model = _build(spec, None, shape, pooling, include_top, fn)
+        model = _call_factory(spec, None, shape, pooling, include_top, fn)
         _load_weights_file(model, weights, spec, shape, fn)
     else:
         raise TypeError(f"{fn}(): `weights` must be \"imagenet\", None or a file path, got {weights!r}.")
@@ -405,7 +399,7 @@ def build(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling
     return model
 
 
-def _build(spec: BackboneSpec, weights: str | None, shape, pooling, include_top: bool, fn: str) -> keras.Model:
+def _call_factory(spec: BackboneSpec, weights: str | None, shape, pooling, include_top: bool, fn: str) -> keras.Model:
     try:
         return spec.factory(include_top=bool(include_top), weights=weights, input_shape=shape, pooling=pooling)
     except Exception as err:  # noqa: BLE001
@@ -485,7 +479,7 @@ def prefetch_weights(
     rows = []
     for spec in specs:
         if spec.weights is None:  # the factory knows its own files: build once to fill the cache
-            _build(spec, "imagenet", (spec.default_size, spec.default_size, spec.channels),
+            _call_factory(spec, "imagenet", (spec.default_size, spec.default_size, spec.channels),
                    None, bool(include_top), fn)
             rows.append({"name": spec.name, "file": None, "path": cache_dir(), "hash": None, "verified": False})
             continue
@@ -512,8 +506,6 @@ def preprocess_input(x: Any, backbone: str) -> Any:
         1.0
     """
     import numpy as np
-
-    from ._checks import image_dtype_problem
 
     fn = "preprocess_input"
     spec = get_spec(backbone, fn, "backbone")
@@ -594,5 +586,5 @@ def backbone_params(spec: BackboneSpec) -> int:
     key = (spec.name, id(spec.factory))
     if key not in _COUNTED:
         shape = (spec.default_size, spec.default_size, spec.channels)
-        _COUNTED[key] = int(build(spec, shape, None, "avg", fn="list_backbones").count_params())
+        _COUNTED[key] = int(build_backbone(spec, shape, None, "avg", fn="list_backbones").count_params())
     return _COUNTED[key]

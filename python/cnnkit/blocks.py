@@ -12,7 +12,7 @@ from typing import Any
 
 import keras
 
-from . import _validate as v
+from . import _arg_checks as v
 
 POOLS = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D, None: None}
 GLOBAL_POOLS = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D}

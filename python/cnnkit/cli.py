@@ -31,7 +31,7 @@ import traceback
 import warnings
 from typing import Callable, Sequence
 
-from ._defaults import PRECISIONS, SCHEDULES, SMALL_MODELS, STRATEGIES, TRAIN
+from ._defaults import PRECISIONS, SCHEDULES, SLIDES_MODELS, SMALL_MODELS, STRATEGIES, TRAIN
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -39,11 +39,7 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2
 def _models() -> dict[str, Callable[[], object]]:
     import cnnkit
 
-    return {
-        "mlp_classifier": cnnkit.mlp_classifier,
-        "simple_cnn": cnnkit.simple_cnn,
-        "lenet5": cnnkit.lenet5,
-    }
+    return {name: getattr(cnnkit, name) for name in SLIDES_MODELS}
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -103,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _eval_data(args: argparse.Namespace, model) -> tuple[object, list[str] | None]:
-    from ._checks import model_input_shape
+    from ._model_info import model_input_shape
     from .data import image_folder, load_fashion_mnist
 
     shape = model_input_shape(model, "evaluate")
@@ -273,7 +269,7 @@ def _add_train(sub) -> None:
                    "a Slurm step with several tasks (start the same command on every worker; --batch-size is the "
                    "global batch, split across the workers; only worker 0 writes --run-dir)")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    p.add_argument("--precision", choices=list(PRECISIONS), default="auto",
+    p.add_argument("--precision", choices=list(PRECISIONS), default=PRECISIONS[0],
                    help="auto: mixed bfloat16 for convolution-heavy models where the CPU (AMX-BF16) or GPU "
                         "(compute capability 8.0+) runs it fast, else float32 (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
@@ -340,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
              "Build the slides' models and print their Keras summaries.",
              "  cnnkit summary\n"
              "  cnnkit summary lenet5 --show-trainable")
-    p.add_argument("models", nargs="*", help="mlp_classifier, simple_cnn, lenet5 (default: all)")
+    p.add_argument("models", nargs="*", help=f"{', '.join(SLIDES_MODELS)} (default: all)")
     p.add_argument("--show-trainable", action="store_true", help="add the Trainable column")
     p.set_defaults(func=cmd_summary)
     return parser
@@ -372,7 +368,7 @@ def _failure(e: BaseException) -> tuple[int, str]:
         if isinstance(e, tf.errors.ResourceExhaustedError):
             return EXIT_ENVIRONMENT, "out of memory in TensorFlow; use a smaller --batch-size or a smaller model"
         if isinstance(e, tf.errors.InvalidArgumentError):
-            from ._checks import dataset_error_message
+            from ._data_checks import dataset_error_message
 
             guard = dataset_error_message(e)  # a data check that ran while the dataset was read
             return EXIT_INPUT, guard or f"TensorFlow refused the data: {e.message.splitlines()[0] if e.message else first}"

@@ -1,4 +1,5 @@
-"""The slides' small CNN: a stack of ``conv_block``s and a ``classifier_head``."""
+"""The CNNs built from scratch: the slides' small CNN (a stack of ``conv_block``s and a
+``classifier_head``) and the main job's default model, :func:`fashion_cnn`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import Sequence
 
 import keras
 
-from . import _validate as v
+from . import _arg_checks as v
 from .blocks import GLOBAL_POOLS, PADDINGS, POOLS, _check_activation, block_output_size, classifier_head, conv_block
+from .blocks import output_layer
 
 
 def simple_cnn(
@@ -77,3 +79,47 @@ def _check_depth(input_shape, blocks: int, kernel, pool, fn: str) -> None:
                 f"each block halves the image, so after block {i} no pixels are left. "
                 f"Use at most {i - 1} blocks or a larger input."
             )
+
+
+def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
+                filters: tuple[int, int] = (32, 48), units: int = 128) -> keras.Model:
+    """The main job's default model: two conv blocks with BatchNorm, then a Dense layer.
+
+    ``Conv 5x5 -> MaxPool -> BN -> ReLU``, ``Conv 3x3 -> MaxPool -> BN -> ReLU``, ``Flatten``,
+    ``Dense(units, relu)``, ``Dense(num_classes, softmax)``. Pooling comes straight after each
+    convolution: max pooling commutes with the ReLU, and BatchNorm and ReLU then run on a quarter of
+    the pixels, which nearly halves the training time on a CPU. Small enough for the main job's 8
+    epochs to take about a minute on two CPU cores, wide enough for about 92.5 % on Fashion-MNIST
+    (measured: bench/results/main_job.md).
+
+    Args:
+        input_shape: ``(height, width, channels)``.
+        num_classes: output classes (softmax; 1 gives a sigmoid output).
+        filters: filters of the two convolutional blocks.
+        units: hidden Dense units.
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``fashion_cnn``.
+
+    Example:
+        >>> fashion_cnn().count_params()
+        317418
+    """
+    fn = "fashion_cnn"
+    input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
+    f1, f2 = v.sizes(filters, "filters", fn, 2)
+    units = v.positive_int(units, "units", fn)
+    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    if input_shape[0] < 4 or input_shape[1] < 4:
+        raise ValueError(f"{fn}(): `input_shape` must be at least 4x4 (two 2x2 poolings), got {input_shape}.")
+    L = keras.layers
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for i, (f, k) in enumerate(((f1, 5), (f2, 3)), start=1):
+        x = L.Conv2D(f, k, padding="same", use_bias=False, name=f"block{i}_conv")(x)
+        x = L.MaxPooling2D(2, name=f"block{i}_pool")(x)
+        x = L.BatchNormalization(name=f"block{i}_bn")(x)
+        x = L.ReLU(name=f"block{i}_act")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(units, activation="relu", name="dense")(x)
+    return keras.Model(inputs, output_layer(num_classes, fn=fn)(x), name="fashion_cnn")

@@ -9,11 +9,8 @@
 ``image_folder()`` turns ``path/<class>/<image>`` into a prefetched ``tf.data`` pipeline; files that
 are not readable images are skipped with a warning that counts them.
 
-Every reader of image files (``image_folder()``, ``load_images()``, ``predict_classes()`` with paths,
-``feature_maps()`` with a path, ``classify_image()``) opens them through :func:`check_image_file`:
-the header is read first, and a file declaring more than the ``image_pixels`` limit
-(``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels; see ``cnnkit.limits()``) is refused before anything is
-decoded -- a 21 KB PNG can declare 13,000 x 13,000 pixels.
+Image files are read in one place, ``cnnkit._images`` (the checked open, the decoders and the one
+reader that ``load_images()``, ``predict_classes()``, ``feature_maps()`` and ``classify_image()`` use).
 """
 
 from __future__ import annotations
@@ -25,14 +22,15 @@ import warnings
 import zlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from ._files import atomic_path
+from ._files import atomic_path, keras_home
+from ._images import ImageFileError, _decode, check_pipeline_file, decode_image, read_images
 from ._lang import code
-from . import _validate as v
-from .limits import limit, too_many
+from . import _arg_checks as v
+from .limits import limit
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -45,15 +43,7 @@ FASHION_MNIST_FILES = {
     "x_test": "t10k-images-idx3-ubyte.gz",
     "y_test": "t10k-labels-idx1-ubyte.gz",
 }
-# Formats both Pillow (for the check) and TensorFlow (for the pipeline) decode.
-IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "GIF": ".gif"}
 COLOR_MODES = {"rgb": 3, "grayscale": 1}
-
-
-def keras_cache_dir() -> Path:
-    """The folder where Keras caches Fashion-MNIST: ``$KERAS_HOME/datasets/fashion-mnist``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "datasets" / "fashion-mnist"
 
 
 def _complete(folder: Path) -> bool:
@@ -105,7 +95,7 @@ def _download() -> dict[str, np.ndarray]:
 
 def fashion_mnist_raw() -> tuple[dict[str, np.ndarray], str]:
     """The raw uint8 arrays and where they came from (``"debian:<dir>"``, ``"keras-cache:<dir>"``, ``"download"``)."""
-    for kind, folder in (("debian", Path(DEBIAN_DIR)), ("keras-cache", keras_cache_dir())):
+    for kind, folder in (("debian", Path(DEBIAN_DIR)), ("keras-cache", keras_home("datasets/fashion-mnist", writable=False))):
         if _complete(folder):
             return _read_folder(str(folder)), f"{kind}:{folder}"
     return _download(), "download"
@@ -275,116 +265,6 @@ def example_image_folder(
     return str(path)
 
 
-# --- image files: one checked open for every reader ------------------------------------------------
-
-class ImageFileError(ValueError):
-    """A file that cnnkit does not read as an image; ``kind`` says why: ``"not a file"``,
-    ``"unreadable"``, ``"format"`` (an image, but not PNG/JPEG/BMP/GIF) or ``"too large"``."""
-
-    def __init__(self, message: str, kind: str):
-        super().__init__(message)
-        self.kind = kind
-
-
-def max_image_bytes(fn: str | None = None) -> int:
-    """The largest image file read: 8 bytes per pixel of the pixel limit (16-bit RGBA, uncompressed)."""
-    return 8 * limit("image_pixels", fn)
-
-
-class ImageHeader(NamedTuple):
-    format: str
-    width: int
-    height: int
-    mode: str
-
-
-def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any = IMAGE_FORMATS) -> ImageHeader:
-    """``(format, width, height, mode)`` of an image file, read from its header only (nothing is decoded).
-
-    Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``fn(): where``) when
-    ``path`` is not a regular file, not an image Pillow recognises, not one of ``formats`` (``None``:
-    any format Pillow reads), larger than the ``image_pixels`` limit (``CNNKIT_MAX_IMAGE_PIXELS``,
-    50 megapixels by default), or a file larger than such an image can be (8 bytes a pixel).
-    Every cnnkit function that reads an image file calls this first.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    p = Path(path).expanduser()
-    where = where or f"`image` file {str(p)!r}"
-
-    def fail(what: str, kind: str) -> ImageFileError:
-        return ImageFileError(f"{fn}(): {where} {what}", kind)
-
-    if p.is_dir():
-        raise fail("is a folder, not an image file.", "not a file")
-    if not p.is_file():
-        exists = os.path.lexists(p)
-        raise fail("is not a regular file (a device, a pipe or a broken or looping link)." if exists
-                   else "is not a file: it does not exist.", "not a file")
-    size = p.stat().st_size
-    if size > max_image_bytes(fn):
-        raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels', fn)} can be "
-                   f"({max_image_bytes(fn):,} bytes, 8 a pixel).", "too large")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(p) as img:  # reads the header only
-                fmt, (width, height), mode = img.format, img.size, img.mode
-    except Image.DecompressionBombError as e:
-        raise fail(f"declares more pixels than Pillow's own guard allows ({e}), and more than "
-                   f"{too_many('image_pixels', fn)}. Downscale it first.", "too large") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
-        raise fail(f"is not a readable image ({e.__class__.__name__}: {e}).", "unreadable") from None
-    if formats is not None and fmt not in formats:
-        raise fail(f"is a {fmt} image; cnnkit reads {', '.join(formats)} images. Convert it, e.g. "
-                   "PIL.Image.open(f).save('image.png').", "format")
-    if width * height > limit("image_pixels", fn):
-        raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
-                   f"{too_many('image_pixels', fn)}. Downscale it first (e.g. PIL's Image.thumbnail).",
-                   "too large")
-    return ImageHeader(fmt, width, height, mode)
-
-
-def open_image(path: Any, fn: str, where: str | None = None) -> Any:
-    """A checked (:func:`check_image_file`) and decoded ``PIL.Image``; any format Pillow reads.
-
-    For the readers that decode with Pillow (``feature_maps()``, ``classify_image()``); an error is
-    a ``ValueError`` whose message starts ``fn(): where``.
-    """
-    from PIL import Image
-
-    check_image_file(path, fn, where, formats=None)
-    where = where or f"`image` file {str(Path(path).expanduser())!r}"
-    try:
-        with Image.open(Path(path).expanduser()) as img:
-            img.load()
-            return img.copy()  # decoded, and the file closed (an animated GIF: its first frame)
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
-        raise ImageFileError(f"{fn}(): {where} is not a readable image ({e.__class__.__name__}: {e}).",
-                             "unreadable") from None
-
-
-def check_pipeline_file(path: Any, fn: str, where: str | None = None) -> ImageHeader:
-    """:func:`check_image_file` for TensorFlow's decoder: PNG, JPEG, BMP or GIF, and no BMP that
-    TensorFlow reads wrongly (palette and 1/4-bit BMPs: it takes the palette indices for gray values,
-    a wrong image rather than an error, measured with TensorFlow 2.21)."""
-    header = check_image_file(path, fn, where)
-    if header.format == "BMP" and header.mode not in ("RGB", "RGBA", "L"):
-        where = where or f"`image` file {str(Path(path).expanduser())!r}"
-        raise ImageFileError(f"{fn}(): {where} is a BMP with a palette or under 8 bits a pixel ({header.mode} "
-                             "mode), which TensorFlow's decoder reads wrongly or not at all. Convert it to PNG, "
-                             "e.g. PIL.Image.open(f).save('image.png').", "format")
-    return header
-
-
-def _not_decoded(e: Any, path: Any, fn: str, where: str | None) -> ImageFileError:
-    """The error for a file TensorFlow's decoder refused (its message without the op's decorations)."""
-    first = str(e.message or "").splitlines()[0] if getattr(e, "message", None) else ""
-    reason = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", first) or e.__class__.__name__
-    where = where or f"`image` file {str(Path(path).expanduser())!r}"
-    return ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).", "unreadable")
-
-
 def _decodable(files: list[str], channels: int) -> set[int]:
     """Indices of the ``files`` that TensorFlow's decoder reads, found in parallel (a ``tf.data``
     map that drops the files whose decoding fails), the same decoding as the pipeline's."""
@@ -461,30 +341,6 @@ def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: li
     if empty:
         raise ValueError(f"{fn}(): class folder(s) {empty} under `path` {str(root)!r} hold no readable images; "
                          "remove them or add images.")
-
-
-def _decode(contents: Any, channels: int, dtype: Any) -> Any:
-    """TensorFlow's decoder as cnnkit uses it: ``(h, w, channels)``, the first frame of a GIF.
-
-    Grayscale (``channels=1``) decodes as stored and takes the luma of RGB(A) images
-    (``tf.image.rgb_to_grayscale``), because TensorFlow's own conversion fails on GIF, BMP and
-    CMYK JPEG files (``channels=1`` is refused for GIF and BMP).
-    """
-    import tensorflow as tf
-
-    if channels != 1:
-        return tf.io.decode_image(contents, channels=channels, expand_animations=False, dtype=dtype)
-    img = tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=dtype)
-    return tf.cond(tf.shape(img)[-1] >= 3, lambda: tf.image.rgb_to_grayscale(img[..., :3]), lambda: img[..., :1])
-
-
-def decode_image(contents: Any, image_size: tuple[int, int], channels: int) -> Any:
-    """Decode PNG/JPEG/BMP/GIF bytes to a float32 ``(h, w, channels)`` tensor in [0, 1] (TensorFlow)."""
-    import tensorflow as tf
-
-    img = _decode(contents, channels, tf.float32)
-    img.set_shape([None, None, channels])
-    return tf.image.resize(img, image_size)
 
 
 def _pipeline(files: list[str], labels: list[int], image_size, channels: int, batch_size: int,
@@ -593,24 +449,3 @@ def load_images(
     image_size = v.image_size(image_size, "image_size", fn)
     channels = COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)]
     return read_images(files, image_size, channels, fn, "files")
-
-
-def read_images(files: Any, image_size: tuple[int, int], channels: int, fn: str, arg: str) -> np.ndarray:
-    """:func:`load_images` for a caller's own argument: errors name ``fn`` and ``arg`` (checked sizes)."""
-    if isinstance(files, (str, os.PathLike)):
-        files = [files]
-    if not isinstance(files, (list, tuple)) or not files:
-        raise TypeError(f"{fn}(): `{arg}` must be one image path or a non-empty list of paths, got {files!r}.")
-    import tensorflow as tf
-
-    out = []
-    for f in files:
-        if not isinstance(f, (str, os.PathLike)):
-            raise TypeError(f"{fn}(): `{arg}` entry {f!r} is not a file path (a string).")
-        where = f"`{arg}` entry {str(f)!r}"
-        check_pipeline_file(f, fn, where)  # the header first: nothing is decoded past the limits
-        try:
-            out.append(decode_image(Path(f).expanduser().read_bytes(), image_size, channels).numpy())
-        except tf.errors.OpError as e:
-            raise _not_decoded(e, f, fn, where) from None
-    return np.stack(out).astype("float32")

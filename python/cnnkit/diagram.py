@@ -81,7 +81,7 @@ def model_mermaid(model: keras.Model, direction: str = "LR", shapes: bool = True
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model_mermaid(): `model` must be a Keras model, got {type(model).__name__}.")
-    from . import _validate as v
+    from . import _arg_checks as v
 
     v.choice(direction, "direction", "model_mermaid", ("LR", "TD", "TB", "RL", "BT"))
     shapes = v.flag(shapes, "shapes", "model_mermaid")

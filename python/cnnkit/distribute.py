@@ -39,7 +39,7 @@ from typing import Any, Iterator
 import keras
 
 from ._lang import code
-from . import _validate as v
+from . import _arg_checks as v
 
 STRATEGIES = (None, "mirrored")
 COLLECTIVE_STARTUP = "Collective ops must be configured at program startup"

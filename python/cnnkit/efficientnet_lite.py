@@ -26,9 +26,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -36,8 +34,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import _validate as v
+from . import _arg_checks as v
+from ._data_checks import image_dtype_problem
+from ._files import atomic_path, keras_home, writable_dir
+from ._images import read_image
 from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
+from .blocks import _check_activation
+from .imagenet import decode_records
 from .saving import check_weights_file
 
 # (kernel, stride, expand ratio, output filters, repeats) per stage, from efficientnet_lite_builder.
@@ -107,13 +110,11 @@ def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
     pooling = v.choice(pooling, "pooling", fn, (None, "avg", "max"))
     classes = v.positive_int(classes, "classes", fn)
     if classifier_activation is not None:
-        from .blocks import _check_activation
-
         classifier_activation = _check_activation(classifier_activation, fn, "classifier_activation")
     if weights == "imagenet" and include_top and classes != 1000:
         raise ValueError(f"{fn}(): `classes` must be 1000 with weights='imagenet' and include_top=True, "
                          f"got {classes}. For your own classes use include_top=False and add a head.")
-    model = _build(input_shape, include_top, pooling, classes, classifier_activation)
+    model = _lite0_layers(input_shape, include_top, pooling, classes, classifier_activation)
     if weights == "imagenet":
         _load_imagenet(model, include_top, fn)
     elif weights is not None:
@@ -158,7 +159,7 @@ def efficientnet_lite0(include_top: bool = True, weights: str | None = None,
 
 # --- the architecture --------------------------------------------------------------------------
 
-def _build(input_shape, include_top, pooling, classes, classifier_activation) -> keras.Model:
+def _lite0_layers(input_shape, include_top, pooling, classes, classifier_activation) -> keras.Model:
     inputs = keras.Input(input_shape, name="input_layer")
     x = _conv_bn(inputs, STEM_FILTERS, 3, 2, "stem")
     prefixes, filters_in, index = iter(block_prefixes()), STEM_FILTERS, 0
@@ -286,8 +287,6 @@ def efficientnet_lite0_weights(include_top: bool = True, source: str | os.PathLi
         if not os.path.isfile(source):
             raise ValueError(f"{fn}(): `source` {os.fspath(source)!r} is not a file.")
     if cache_dir is not None:
-        from ._files import writable_dir
-
         cache_dir = writable_dir(cache_dir, "cache_dir", fn)
     return _weights_file(include_top, source, cache_dir, fn)
 
@@ -317,10 +316,7 @@ EfficientNetLite0.weights_available = weights_available  # read by backbones.lis
 
 
 def _default_cache_dir() -> Path:
-    home = Path(os.path.expanduser(os.environ.get("KERAS_HOME", os.path.join("~", ".keras"))))
-    if not os.access(home if home.exists() else home.parent, os.W_OK):
-        home = Path(tempfile.gettempdir()) / ".keras"  # as Keras does when its home is read-only
-    return home / "models"
+    return keras_home("models")
 
 
 def _package_pth(fn: str) -> Path:
@@ -359,7 +355,7 @@ def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike,
     cache.mkdir(parents=True, exist_ok=True)
     paths = {}
     for include_top in (True, False):
-        model = _build((IMAGE_SIZE, IMAGE_SIZE, 3), include_top, None, 1000, "softmax")
+        model = _lite0_layers((IMAGE_SIZE, IMAGE_SIZE, 3), include_top, None, 1000, "softmax")
         for layer in model.layers:
             if layer.weights:
                 layer.set_weights(arrays[layer.name])
@@ -371,8 +367,6 @@ def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike,
 def _save_atomic(model: keras.Model, target: Path) -> str:
     """Through the project's one atomic-write helper: complete or absent, with the umask's permissions
     (0644 under the usual 022), so that a shared Keras cache is readable by everyone."""
-    from ._files import atomic_path
-
     with atomic_path(target) as tmp:
         model.save_weights(tmp, overwrite=True)
     return str(target)
@@ -468,8 +462,6 @@ def efficientnet_lite0_preprocess(x: Any) -> Any:
     fn = "efficientnet_lite0_preprocess"
     mean, std = np.asarray(MEAN_RGB, np.float32), np.asarray(STDDEV_RGB, np.float32)
     if not (keras.ops.is_tensor(x) or keras.backend.is_keras_tensor(x)):
-        from ._checks import image_dtype_problem
-
         try:
             arr = np.asarray(x)
         except (TypeError, ValueError):
@@ -489,53 +481,6 @@ def _check_rgb(shape: tuple, arg: str, fn: str) -> None:
         raise ValueError(f"{fn}(): `{arg}` must be RGB images with 3 channels last, (height, width, 3) or "
                          f"(n, height, width, 3); got shape {tuple(shape)}. Repeat a grey channel "
                          "three times (numpy.repeat(x, 3, axis=-1)) or drop an alpha channel.")
-
-
-@functools.lru_cache(maxsize=1)
-def imagenet_classes() -> tuple[tuple[str, str], ...]:
-    """The 1000 ImageNet classes in output order, as ``(wordnet id, name)`` pairs (see data/)."""
-    path = Path(__file__).parent / "data" / "imagenet_classes.json"
-    return tuple(tuple(c) for c in json.loads(path.read_text(encoding="utf-8"))["classes"])
-
-
-def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, float]]]:
-    """The ``top`` ImageNet classes of each row of ``preds``, best first.
-
-    Args:
-        preds: ``(n, 1000)`` class probabilities (or logits) from an ImageNet classifier such as
-            ``efficientnet_lite0(weights="imagenet")``.
-        top: how many classes per image.
-
-    Returns:
-        One list per image of ``(wordnet id, class name, score)`` tuples, as Keras'
-        ``decode_predictions`` gives (names with spaces: ``"Egyptian cat"``).
-
-    Example:
-        >>> preds = np.zeros((1, 1000)); preds[0, 285] = 1.0   # e.g. model.predict(x)
-        >>> decode_predictions(preds, top=1)
-        [[('n02124075', 'Egyptian cat', 1.0)]]
-    """
-    fn = "decode_predictions"
-    preds = np.asarray(preds)
-    if preds.ndim == 1:
-        preds = preds[None, :]
-    if preds.ndim != 2 or preds.shape[1] != 1000 or not np.issubdtype(preds.dtype, np.number):
-        raise ValueError(f"{fn}(): `preds` must be numbers of shape (n, 1000), one row of ImageNet "
-                         f"class scores per image; got shape {preds.shape}.")
-    top = v.positive_int(top, "top", fn)
-    if top > 1000:
-        raise ValueError(f"{fn}(): `top` must be at most 1000 (the ImageNet classes), got {top}.")
-    classes = imagenet_classes()
-    best = np.argsort(-preds, axis=1, kind="stable")[:, :top]
-    return [[(*classes[j], float(row[j])) for j in idx] for row, idx in zip(preds, best)]
-
-
-def decode_records(preds: Any, top: int = 5, fn: str = "decode_predictions") -> list[list[dict[str, Any]]]:
-    """:func:`decode_predictions` as records: ``class_id`` (0-based ImageNet index), ``wnid``,
-    ``class_name``, ``score`` (what R's ``decode_predictions()`` returns as data frames)."""
-    index = {wnid: i for i, (wnid, _) in enumerate(imagenet_classes())}
-    return [[{"class_id": index[wnid], "wnid": wnid, "class_name": name, "score": score}
-             for wnid, name, score in row] for row in decode_predictions(preds, top)]
 
 
 @functools.lru_cache(maxsize=1)
@@ -581,7 +526,7 @@ def classify_image(image: Any, top: int = 5) -> list[dict[str, Any]]:
     names, images = _image_list(image, fn)
     out: list[dict[str, Any]] = []
     for start in range(0, len(images), CLASSIFY_BATCH):
-        x = np.stack([load_image(im, fn=fn) for im in images[start:start + CLASSIFY_BATCH]])
+        x = np.stack([imagenet_input(im, fn=fn) for im in images[start:start + CLASSIFY_BATCH]])
         probs = _imagenet_model().predict(efficientnet_lite0_preprocess(x), verbose=0)
         for name, rows in zip(names[start:start + CLASSIFY_BATCH], decode_records(probs, top, fn)):
             out += [{"image": name, "rank": rank, "class_id": r["class_id"], "wnid": r["wnid"],
@@ -610,26 +555,8 @@ def _image_list(image: Any, fn: str) -> tuple[list[Any], list[Any]]:
     return [0], [image]
 
 
-def load_image(image: Any, size: int = IMAGE_SIZE, fn: str = "load_image") -> np.ndarray:
-    """A path or an RGB array -> central square crop (87.5 %) resized to ``size`` (float32 0-255)."""
-    from PIL import Image
-
-    if isinstance(image, (str, os.PathLike)):
-        from .data import open_image
-
-        pil = open_image(image, fn, f"`image` {os.fspath(image)!r}").convert("RGB")  # header checked first
-    else:
-        arr = np.asarray(image)
-        if arr.ndim == 4 and arr.shape[0] == 1:
-            arr = arr[0]
-        if arr.ndim != 3 or arr.shape[-1] != 3 or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"{fn}(): `image` must be a file path, a list of paths, or RGB image arrays "
-                             "(height, width, 3) or (n, height, width, 3) with values 0-255; "
-                             f"got {type(image).__name__} of shape {getattr(arr, 'shape', None)}.")
-        if arr.dtype != np.uint8 and arr.size and 0 <= arr.min() and arr.max() <= 1.0 and arr.max() > 0:
-            raise ValueError(f"{fn}(): `image` has values in [0, 1]; pass 0-255 values (multiply by 255).")
-        pil = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
-    w, h = pil.size
-    side = CROP_FRACTION * min(w, h)
-    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
-    return np.asarray(pil.resize((size, size), Image.BICUBIC, box=box), dtype=np.float32)
+def imagenet_input(image: Any, size: int = IMAGE_SIZE, fn: str = "classify_image") -> np.ndarray:
+    """A path or an RGB array (values 0-255) as ImageNet's evaluation feeds it: the central 87.5 %
+    square, resized to ``size`` x ``size`` (bicubic), float32 values 0-255."""
+    where = f"`image` {os.fspath(image)!r}" if isinstance(image, (str, os.PathLike)) else None
+    return read_image(image, size=size, channels=3, scale=255, crop=CROP_FRACTION, fn=fn, where=where)

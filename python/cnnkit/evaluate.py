@@ -10,16 +10,16 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from ._execution import predictor
+from ._images import read_images
 from ._lang import code
-from . import _validate as v
-from ._checks import (
+from . import _arg_checks as v
+from ._data_checks import (
     check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
-    model_input_shape,
 )
+from ._model_info import model_input_shape, output_activation, output_kind
 from ._plot import check_target, finish, new_figure
-from .precision import predictor
 from .saving import class_names_of
-from .train import output_activation, output_kind
 
 
 def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto",
@@ -312,8 +312,6 @@ def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
 
 def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
     """Arrays as they are; image file paths loaded at the model's input size and channel count."""
-    from .data import read_images
-
     paths = [x] if isinstance(x, (str, os.PathLike)) else x
     if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
         shape = model_input_shape(model, fn)

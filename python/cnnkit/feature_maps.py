@@ -12,8 +12,10 @@ from typing import Any
 import keras
 import numpy as np
 
+from . import _arg_checks as v
+from ._data_checks import image_dtype_problem
+from ._images import read_image
 from ._lang import code
-from . import _validate as v
 from ._plot import check_target, finish, new_figure
 
 
@@ -138,11 +140,10 @@ def _layer(model: keras.Model, layer: str | int, fn: str) -> keras.layers.Layer:
 
 
 def _image(model: keras.Model, image: Any, fn: str) -> np.ndarray:
-    from ._checks import image_dtype_problem
-
     want = tuple(model.input_shape[1:])
     if isinstance(image, (str, os.PathLike)):
-        image = _read_image(image, want, fn)
+        image = read_image(image, size=want[:2], channels=1 if want[-1] == 1 else 3, scale=255, fn=fn,
+                           where=f"`image` file {os.fspath(image)!r}")
     try:
         x = np.asarray(image)
     except (TypeError, ValueError):
@@ -163,14 +164,3 @@ def _image(model: keras.Model, image: Any, fn: str) -> np.ndarray:
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{fn}(): `image` contains NaN or infinite values.")
     return x
-
-
-def _read_image(path, want, fn: str) -> np.ndarray:
-    from .data import open_image
-
-    img = open_image(path, fn, f"`image` file {os.fspath(path)!r}")  # checked header, then decoded
-    img = img.convert("L" if want[-1] == 1 else "RGB")
-    if want[0] and want[1]:
-        img = img.resize((want[1], want[0]))
-    arr = np.asarray(img, dtype="float32")
-    return arr[..., None] if arr.ndim == 2 else arr

@@ -30,7 +30,11 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from ._checks import is_dataset
+from ._data_checks import is_dataset
+from ._execution import predictor
+from ._model_info import leaf_layers
+from .limits import limit
+from .precision import resolve_precision
 
 
 def _random(layer: keras.layers.Layer) -> bool:
@@ -42,14 +46,13 @@ def _frozen(layer: keras.layers.Layer, node: Any = None) -> bool:
     """Same output every call: no trainable weights and nothing random or updating inside -- or,
     for a backbone in inference mode (:func:`transfer.inference_mode`, called with
     ``training=False``), no trainable weights: its dropout and BatchNormalization never train."""
-    from .precision import _leaves
 
     if layer.trainable_weights:
         return False
     if "training" not in getattr(layer, "_call_context_args", {"training"}) and node is not None \
             and getattr(node, "arguments", None) is not None and node.arguments.kwargs.get("training") is False:
         return True
-    leaves = _leaves(layer) if isinstance(layer, keras.Model) else [layer]
+    leaves = leaf_layers(layer) if isinstance(layer, keras.Model) else [layer]
     return not any(_random(x) or (isinstance(x, keras.layers.BatchNormalization) and x.trainable)
                    for x in leaves)
 
@@ -111,8 +114,6 @@ class Cached:
 def _features(frozen: keras.Model, data: Any, batch_size: int, policy: str, fn: str) -> tuple[np.ndarray, np.ndarray]:
     import tensorflow as tf
 
-    from .precision import predictor
-
     f = predictor(frozen, policy, fn)
     if is_dataset(data):
         xs, ys = [], []
@@ -137,8 +138,6 @@ def cache(model: keras.Model, data: Any, validation_data: Any, batch_size: int, 
           setting: Any, announce: bool, fn: str) -> Cached | None:
     """The head and the frozen part's features when caching is on (``setting``: ``"auto"`` or
     ``True``) and gives the same training (see the module notes); else ``None``."""
-    from .limits import limit
-    from .precision import resolve_precision
 
     if setting is False or strategy is not None:
         return None

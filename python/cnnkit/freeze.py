@@ -29,7 +29,7 @@ import keras
 import numpy as np
 
 from ._lang import code, in_r
-from . import _validate as v
+from . import _arg_checks as v
 
 Selector = Any
 

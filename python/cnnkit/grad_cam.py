@@ -21,9 +21,13 @@ from typing import Any, Iterator, Sequence
 import keras
 import numpy as np
 
-from . import _validate as v
-from ._checks import check_images, model_classes, model_input_shape
+from . import _arg_checks as v
+from ._data_checks import check_images, model_classes
+from ._model_info import model_input_shape
 from ._plot import check_target, finish, new_figure
+from .evaluate import _names
+from .feature_maps import _unit
+from .saving import class_names_of
 
 BATCH = 32
 _FOLLOWERS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Activation,
@@ -178,8 +182,6 @@ def heat_maps(model: keras.Model, images: Any, layer: Any = None, class_id: Any 
     """``(maps (n, H, W) in [0, 1], class ids explained, class probabilities (n, k), layer)``."""
     import tensorflow as tf
 
-    from .saving import class_names_of
-
     kind, k = model_classes(model, fn)
     x = _images(model, images, fn)
     target = find_layer(model, layer, fn)
@@ -284,8 +286,6 @@ def plot_grad_cam(
         >>> plot_grad_cam(lenet5(), d["x_test"][:8], file="grad_cam.png")
         'grad_cam.png'
     """
-    from .evaluate import _names
-    from .feature_maps import _unit
 
     fn = "plot_grad_cam"
     target = check_target(file, fn)

@@ -2,13 +2,15 @@
 and keep the model, the history plot and the confusion matrix in a run directory.
 
 ``cnnkit train`` (the command line) and ``cnnkit::train_classifier()`` (R) both call
-:func:`train_classifier`. The default model, :func:`fashion_cnn`, with a one-cycle (warm-up + cosine)
-learning rate reaches about 92.5 % test accuracy on Fashion-MNIST in 8 epochs (see README).
+:func:`train_classifier`. The default model, :func:`cnnkit.cnn.fashion_cnn`, with a one-cycle
+(warm-up + cosine) learning rate reaches about 92.5 % test accuracy on Fashion-MNIST in 8 epochs
+(see README; bench/results/main_job.md has the measured time and accuracy).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import json
 import os
 import time
@@ -18,76 +20,28 @@ from typing import Any, Callable
 
 import keras
 
-from . import _validate as v
+from . import _arg_checks as v
+from ._defaults import MODELS as _MODELS
+from ._defaults import SMALL_MODELS
 from ._defaults import TRAIN as DEFAULTS
 from ._files import atomic_path, writable_dir
+from ._model_info import model_input_shape
+from .backbones import REGISTRY, _key, get_spec
+from .cnn import fashion_cnn  # noqa: F401  (cnnkit.job.fashion_cnn, where it was)
+from .data import image_folder, load_fashion_mnist
 from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
+from .evaluate import as_evaluation, evaluate_classifier
 from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
-from .train import check_fit_args, run_fit
+from .saving import save_model
+from .train import RunLog, check_fit_args, plot_history, read_history_csv, run_fit
+from .transfer import fine_tune, transfer_model
 
 
-def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
-                filters: tuple[int, int] = (32, 48), units: int = 128) -> keras.Model:
-    """The main job's default model: two conv blocks with BatchNorm, then a Dense layer.
-
-    ``Conv 5x5 -> MaxPool -> BN -> ReLU``, ``Conv 3x3 -> MaxPool -> BN -> ReLU``, ``Flatten``,
-    ``Dense(units, relu)``, ``Dense(num_classes, softmax)``. Pooling comes straight after each
-    convolution: max pooling commutes with the ReLU, and BatchNorm and ReLU then run on a quarter of
-    the pixels, which nearly halves the training time on a CPU. Small enough to train on two CPU
-    cores in about a minute, wide enough for about 92.5 % on Fashion-MNIST.
-
-    Args:
-        input_shape: ``(height, width, channels)``.
-        num_classes: output classes (softmax; 1 gives a sigmoid output).
-        filters: filters of the two convolutional blocks.
-        units: hidden Dense units.
-
-    Returns:
-        An uncompiled ``keras.Model`` named ``fashion_cnn``.
-
-    Example:
-        >>> fashion_cnn().count_params()
-        317418
-    """
-    from .blocks import output_layer
-
-    fn = "fashion_cnn"
-    input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
-    f1, f2 = v.sizes(filters, "filters", fn, 2)
-    units = v.positive_int(units, "units", fn)
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
-    if input_shape[0] < 4 or input_shape[1] < 4:
-        raise ValueError(f"{fn}(): `input_shape` must be at least 4x4 (two 2x2 poolings), got {input_shape}.")
-    L = keras.layers
-    inputs = keras.Input(input_shape)
-    x = inputs
-    for i, (f, k) in enumerate(((f1, 5), (f2, 3)), start=1):
-        x = L.Conv2D(f, k, padding="same", use_bias=False, name=f"block{i}_conv")(x)
-        x = L.MaxPooling2D(2, name=f"block{i}_pool")(x)
-        x = L.BatchNormalization(name=f"block{i}_bn")(x)
-        x = L.ReLU(name=f"block{i}_act")(x)
-    x = L.Flatten(name="flatten")(x)
-    x = L.Dense(units, activation="relu", name="dense")(x)
-    return keras.Model(inputs, output_layer(num_classes, fn=fn)(x), name="fashion_cnn")
-
-
-def _simple_cnn(input_shape, num_classes):
-    from .cnn import simple_cnn
-
-    return simple_cnn(input_shape, num_classes=num_classes)
-
-
-def _lenet5(input_shape, num_classes):
-    from .lenet import lenet5
-
-    return lenet5(input_shape, num_classes=num_classes)
-
-
-# name -> (factory(input_shape, num_classes), Fashion-MNIST options it needs)
+# name -> (factory(input_shape, num_classes=k), Fashion-MNIST options it needs): the small models of
+# _defaults.MODELS that the main job trains from scratch
 MODELS: dict[str, tuple[Callable[..., keras.Model], dict[str, Any]]] = {
-    "fashion_cnn": (lambda shape, k: fashion_cnn(shape, k), {}),
-    "simple_cnn": (_simple_cnn, {}),
-    "lenet5": (_lenet5, {"pad": True}),
+    name: (getattr(importlib.import_module(f".{_MODELS[name]['module']}", __package__), name),
+           dict(_MODELS[name]["fashion_mnist"])) for name in SMALL_MODELS
 }
 
 
@@ -110,7 +64,6 @@ def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, in
         opts = MODELS[model][1]
         size = (32, 32) if opts.get("pad") else (28, 28)
         return opts, size, "grayscale"
-    from ._checks import model_input_shape
 
     shape = model_input_shape(model, "train_classifier")
     channels = shape[-1] if shape[-1] in (1, 3) else 1
@@ -121,7 +74,6 @@ def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, in
 def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn: str,
           image_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """Train/test arrays (Fashion-MNIST) or datasets (an image folder) plus class names."""
-    from .data import image_folder, load_fashion_mnist
 
     opts, size, color_mode = _input_spec(model)
     if data is None:
@@ -133,7 +85,6 @@ def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn
         raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or a folder of images in class "
                         f"sub-folders, got {type(data).__name__}.")
     if isinstance(model, str) and model not in MODELS:  # a backbone: its ImageNet size unless told
-        from .backbones import get_spec
 
         size = image_size or (get_spec(model, fn, "model").default_size,) * 2
     elif isinstance(model, str) and model != "lenet5":  # a model built here: 64x64 colour for photos
@@ -266,7 +217,7 @@ def train_classifier(
             return _finished_run(rd, fn)
         keras.utils.set_random_seed(seed)
         d = _data(data, model, subset, seed, fn, image_size)
-        model = _build(model, d)
+        model = _model_to_train(model, d)
         if finished:  # the other workers wait for the chief's epoch: go through the (finished) fit with them
             _fit(model, d, plan, rd.path, strategy, job, fn)
             return _finished_run(rd, fn)
@@ -279,7 +230,6 @@ def _model_name(model: str, fn: str) -> str:
     """One of the main job's models, or the registry name of a backbone (case and ``_``/``-`` ignored)."""
     if model in MODELS:
         return model
-    from .backbones import REGISTRY, _key, get_spec
 
     try:
         return get_spec(model, fn, "model").name
@@ -294,14 +244,13 @@ def _model_name(model: str, fn: str) -> str:
                          ) from None
 
 
-def _build(model: str | keras.Model, d: dict[str, Any]) -> keras.Model:
+def _model_to_train(model: str | keras.Model, d: dict[str, Any]) -> keras.Model:
     """The model to train: a Keras model as given, a small model by name, or a transfer model."""
     if not isinstance(model, str):
         return model
     shape, k = tuple(int(s) for s in d["input_shape"]), len(d["class_names"])
     if model in MODELS:
-        return MODELS[model][0](shape, k)
-    from .transfer import transfer_model
+        return MODELS[model][0](shape, num_classes=k)
 
     return transfer_model(model, shape, num_classes=k, mode="feature_extraction")
 
@@ -311,7 +260,6 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
     """Train through the one engine: fit_classifier's run_fit, or fine_tune's two phases for a transfer model."""
     if job["head_epochs"] is None:
         return run_fit(model, d["train"], None, plan, run_path, strategy, [], fn)
-    from .transfer import fine_tune
 
     return fine_tune(model, d["train"], head_epochs=job["head_epochs"], epochs=plan.epochs,
                      batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
@@ -323,7 +271,7 @@ def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job) -> 
     """A non-chief worker's part of the job: train in step with the chief, write nothing."""
     keras.utils.set_random_seed(seed)
     d = _data(data, model, subset, seed, fn, job["image_size"])
-    model = _build(model, d)
+    model = _model_to_train(model, d)
     start = time.perf_counter()
     history = _fit(model, d, plan, run_dir, strategy, job, fn)
     return {"accuracy": None, "train_seconds": time.perf_counter() - start, "run_dir": None, "files": {},
@@ -333,9 +281,6 @@ def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job) -> 
 
 def _finished_run(rd: Any, fn: str) -> dict[str, Any]:
     """What a finished run directory holds, read back instead of training again."""
-    from .train import RunLog, read_history_csv
-
-    from .evaluate import as_evaluation
 
     metrics = json.loads((rd.path / "metrics.json").read_text())
     ev = as_evaluation(metrics["evaluation"])  # prints as the report, as a fresh run's does
@@ -353,10 +298,6 @@ FILES = {"model": "model.keras", "history_plot": "history.png", "confusion_matri
 
 
 def _run(model, d, run_path: Path, plan, strategy, job) -> dict[str, Any]:
-    from .evaluate import evaluate_classifier
-    from .saving import save_model
-    from .train import plot_history
-
     start = time.perf_counter()
     history = _fit(model, d, plan, run_path, strategy, job, "train_classifier")
     seconds = time.perf_counter() - start

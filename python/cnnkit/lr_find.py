@@ -20,9 +20,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import _validate as v
-from ._checks import check_data, is_dataset
+from . import _arg_checks as v
+from ._data_checks import check_data, is_dataset
 from ._plot import check_target, finish, new_figure
+from .train import FitPlan, compile_classifier, model_classes, run_fit
+from .train import _optimizer as by_name
 
 LAG = 20          # the smoothed loss (an exponential moving average, bias-corrected) lags about steps / LAG steps
 DIVERGE = 4.0     # stop when the smoothed loss exceeds 4 times its lowest value
@@ -89,7 +91,6 @@ def _restorer(model: keras.Model):
 
 def _optimizer(model: keras.Model, optimizer: Any, start: float, fn: str) -> keras.optimizers.Optimizer:
     """A fresh optimizer at ``start``: of the kind ``optimizer`` names, else the model's own kind, else Adam."""
-    from .train import _optimizer as by_name
 
     if optimizer is None:
         own = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
@@ -157,12 +158,11 @@ def lr_find(
         >>> history = fit_classifier(model, (d["x_train"], d["y_train"]), epochs=1, verbose=0,
         ...                          learning_rate=result["suggestion"])
     """
-    from .train import FitPlan, model_classes, run_fit
 
     fn = "lr_find"
     model_classes(model, fn)
-    start = v.positive_number(start_learning_rate, "start_learning_rate", fn)
-    end = v.positive_number(end_learning_rate, "end_learning_rate", fn)
+    start = v.learning_rate(start_learning_rate, "start_learning_rate", fn)
+    end = v.learning_rate(end_learning_rate, "end_learning_rate", fn)
     if not end > start:
         raise ValueError(f"{fn}(): `end_learning_rate` ({end:g}) must be larger than `start_learning_rate` "
                          f"({start:g}); the test sweeps from the start up to the end, e.g. 1e-7 to 10.")
@@ -175,8 +175,6 @@ def lr_find(
     test = RangeTest(start, end, steps)
     restore = _restorer(model)
     try:
-        from .train import compile_classifier
-
         compile_classifier(model, optimizer=opt, loss=model.loss if getattr(model, "compiled", False) else None)
         plan = FitPlan(epochs=epochs, batch_size=batch_size, verbose=0, checkpoint=False, recalibrate_bn=False,
                        cache_features=False, precision="auto")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from . import _validate as v
+from . import _arg_checks as v
 from .blocks import output_layer
 
 

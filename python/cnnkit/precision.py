@@ -1,27 +1,18 @@
-"""Precision and steps per execution: the two levers that make cnnkit's training path fast.
+"""Mixed precision: the lever that halves the training time of convolution-heavy models.
 
 Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.md):
+**mixed bfloat16** halves the time of convolution-heavy models on CPUs with AMX-BF16 (Intel
+Sapphire Rapids and later) and on GPUs of compute capability 8.0 or more, with the same accuracy.
+Tiny models (LeNet-5) gain nothing and predict slower, so ``precision="auto"`` uses it only where
+the convolutions do enough work per image (``AUTO_MIXED_MIN_FLOPS``), and not on a CPU for models
+with depthwise convolutions (MobileNet, EfficientNet, ConvNeXt): oneDNN's bfloat16 depthwise
+kernels, backward pass above all, made EfficientNet-Lite0 fine-tuning 2.5-3.6x *slower* than float32
+(bench/precision_auto.py). The output layer always computes in float32, so probabilities keep their
+float32 resolution; the weights stay float32.
 
-- **Mixed bfloat16** halves the time of convolution-heavy models on CPUs with AMX-BF16 (Intel
-  Sapphire Rapids and later) and on GPUs of compute capability 8.0 or more, with the same accuracy.
-  Tiny models (LeNet-5) gain nothing and predict slower, so ``precision="auto"`` uses it only where
-  the convolutions do enough work per image (``AUTO_MIXED_MIN_FLOPS``), and not on a CPU for models
-  with depthwise convolutions (MobileNet, EfficientNet, ConvNeXt): oneDNN's bfloat16 depthwise
-  kernels, backward pass above all, made EfficientNet-Lite0 fine-tuning 2.5-3.6x *slower* than float32
-  (bench/precision_auto.py). The output layer always
-  computes in float32, so probabilities keep their float32 resolution; the weights stay float32.
-- **Steps per execution**: Keras runs several training steps per call into TensorFlow, which
-  removes the per-step Python overhead that dominates small models (+70 % for LeNet-5).
-  ``fit_classifier`` uses ``AUTO_STEPS_PER_EXECUTION`` steps for models with fewer than
-  ``AUTO_SPE_MAX_PARAMS`` parameters (for big models a step is long and the progress bar would
-  update too rarely), and only while fitting: ``predict`` and ``evaluate`` keep one step per call.
-
-- **Prediction** (``predict_classes``, ``evaluate_classifier``) runs the model as one traced
-  TensorFlow function over the batches (``predictor()``), made once per model and precision and
-  cached: 2.3x ``model.predict``'s throughput for LeNet-5, 3.5x for the slides' CNN in bfloat16.
-
-``precision(model, ...)`` and ``steps_per_execution(model, ...)`` are context managers: the model
-is changed for the duration of the ``with`` block and restored afterwards, whatever happens inside.
+``computing_in(model, policy)`` is a context manager: the model's layers compute in ``policy`` for
+the duration of the ``with`` block and get their own policies back afterwards, whatever happens
+inside. (Steps per execution and the cached predictor: ``_execution``.)
 """
 
 from __future__ import annotations
@@ -30,16 +21,15 @@ import contextlib
 import functools
 import math
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import keras
 
-from . import _validate as v
+from . import _arg_checks as v
+from ._model_info import leaf_layers
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 AUTO_MIXED_MIN_FLOPS = 2e6  # convolution multiply-adds per image (LeNet-5 ~0.4M; the slides' CNN ~3.9M)
-AUTO_STEPS_PER_EXECUTION = 32
-AUTO_SPE_MAX_PARAMS = 1_000_000
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,18 +50,12 @@ def fast_bfloat16() -> str | None:
     return "cpu" if "amx_bf16" in flags.split() else None
 
 
-def _leaves(model: keras.Model) -> list[keras.layers.Layer]:
-    """Every layer that computes (nested models opened), input layers left out."""
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-            if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]
-
-
 def conv_flops(model: keras.Model) -> float:
     """Multiply-adds per image of the model's convolutions: for each layer with a convolution kernel
     (``Conv1D/2D/3D``, depthwise and separable included), output positions x kernel size; layers
     whose output size is unknown count 0."""
     total = 0.0
-    for layer in _leaves(model):
+    for layer in leaf_layers(model):
         kernels = [getattr(layer, k, None) for k in ("kernel", "depthwise_kernel", "pointwise_kernel")]
         kernels = [k for k in kernels if k is not None]
         if not kernels or "conv" not in type(layer).__name__.lower():
@@ -105,7 +89,7 @@ def has_depthwise_convolutions(model: keras.Model) -> bool:
     """Does the model (nested models opened) have a depthwise or separable convolution?"""
     kinds = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv1D,
              keras.layers.SeparableConv2D)
-    return any(isinstance(layer, kinds) for layer in _leaves(model))
+    return any(isinstance(layer, kinds) for layer in leaf_layers(model))
 
 
 def _outputs(model: keras.Model) -> set[int]:
@@ -117,7 +101,9 @@ def _outputs(model: keras.Model) -> set[int]:
     return layers
 
 
-def _reset_functions(model: keras.Model) -> None:
+def reset_traced_functions(model: keras.Model) -> None:
+    """Drop Keras' traced train/test/predict functions: the next call traces them again (after a
+    change of policies or of steps per execution)."""
     for name in ("train_function", "test_function", "predict_function"):
         if hasattr(model, name):
             setattr(model, name, None)
@@ -137,12 +123,12 @@ def _set_policies(pairs: list[tuple[keras.layers.Layer, Any]]) -> Iterator[list[
             layer.dtype_policy = policy
 
 
-# model -> its layers' own policies, while precision() has changed them (read by stored_policies())
+# model -> its layers' own policies, while computing_in() has changed them (read by stored_policies())
 _OWN_POLICIES: "weakref.WeakKeyDictionary[keras.Model, list]" = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
-def precision(model: keras.Model, policy: str = "auto", fn: str = "fit_classifier") -> Iterator[str]:
+def computing_in(model: keras.Model, policy: str = "auto", fn: str = "fit_classifier") -> Iterator[str]:
     """Run the ``with`` block with ``model``'s layers computing in ``policy`` (see ``resolve_precision``);
     the output layer stays float32. Yields the policy used; restores every layer's policy after."""
     policy = resolve_precision(model, policy, fn)
@@ -150,64 +136,19 @@ def precision(model: keras.Model, policy: str = "auto", fn: str = "fit_classifie
         yield policy
         return
     keep = _outputs(model)
-    with _set_policies([(layer, policy) for layer in _leaves(model) if id(layer) not in keep]) as own:
+    with _set_policies([(layer, policy) for layer in leaf_layers(model) if id(layer) not in keep]) as own:
         _OWN_POLICIES[model] = own
-        _reset_functions(model)
+        reset_traced_functions(model)
         try:
             yield policy
         finally:
             _OWN_POLICIES.pop(model, None)
-            _reset_functions(model)
+            reset_traced_functions(model)
 
 
 @contextlib.contextmanager
 def stored_policies(model: keras.Model) -> Iterator[None]:
-    """Inside ``precision()``: the layers' own policies for the ``with`` block (to save the model as
+    """Inside ``computing_in()``: the layers' own policies for the ``with`` block (to save the model as
     the user built it); the traced functions are not touched, so training goes on in mixed precision."""
     with _set_policies(_OWN_POLICIES.get(model, [])):
         yield
-
-
-@contextlib.contextmanager
-def steps_per_execution(model: keras.Model, steps: Any = "auto", fn: str = "fit_classifier") -> Iterator[int]:
-    """Run the ``with`` block with ``model.steps_per_execution`` = ``steps`` (``"auto"``: see the module
-    docstring; a model compiled with its own value > 1 keeps it). Yields the value used."""
-    current = int(getattr(model, "steps_per_execution", 1) or 1)
-    if steps == "auto":
-        steps = current if current > 1 else (
-            AUTO_STEPS_PER_EXECUTION if model.count_params() < AUTO_SPE_MAX_PARAMS else 1)
-    else:
-        steps = v.positive_int(steps, "steps_per_execution", fn)
-    if steps == current:
-        yield steps
-        return
-    try:
-        model.steps_per_execution = steps
-        _reset_functions(model)
-        yield steps
-    finally:
-        model.steps_per_execution = current
-        _reset_functions(model)
-
-
-_PREDICTORS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
-
-
-def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_classes") -> Callable[[Any], Any]:
-    """``model(x, training=False)`` as one traced TensorFlow function (any batch size) computing in
-    ``policy`` (see ``resolve_precision``); made once per model and policy, then cached. The model is
-    left as it is: the policy is baked into the trace, the weights are read live at every call."""
-    import tensorflow as tf
-
-    policy = resolve_precision(model, policy, fn)
-    cache = _PREDICTORS.setdefault(model, {})
-    key = (policy, tuple(layer.dtype_policy.name for layer in _leaves(model)))
-    if key not in cache:
-        ref = weakref.ref(model)  # the cache must not keep the model alive
-        f = tf.function(lambda x: ref()(x, training=False), reduce_retracing=True)
-        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        with precision(model, policy, fn):
-            traced = f.get_concrete_function(spec)
-        cache.clear()  # an older entry belongs to policies the layers no longer have
-        cache[key] = traced
-    return cache[key]

@@ -134,7 +134,7 @@ def model_fingerprint(model: Any) -> str:
 def data_fingerprint(data: Any) -> dict[str, Any]:
     """What identifies training data without storing it: for arrays, their shape and a hash of all
     labels and of up to 2,000 evenly spaced images; for a dataset, its element spec and length."""
-    from ._checks import is_dataset
+    from ._data_checks import is_dataset
 
     if data is None:
         return {"kind": "none"}
@@ -213,11 +213,20 @@ class RunDir:
     def clear(self) -> None:
         """Remove cnnkit's files (``overwrite=True``); other files in the folder stay."""
         for name in OWN_FILES:
-            p = self.path / name
+            self.discard(name)
+
+    def discard(self, name: str, *, strict: bool = True) -> None:
+        """Remove the file or folder ``name`` of the run directory, if there (a link: the link only).
+        ``strict=False``: a removal that fails is left for the next run (the backup of a finished fit)."""
+        p = self.path / name
+        try:
             if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
+                shutil.rmtree(p, ignore_errors=not strict)
             elif p.exists() or p.is_symlink():
                 p.unlink()
+        except OSError:
+            if strict:
+                raise
 
 
 def _disk_error(e: OSError, path: Path, fn: str) -> RunDirError:

@@ -24,6 +24,8 @@ from typing import Any, Sequence
 
 import keras
 
+from . import _arg_checks as v
+from ._data_checks import check_class_names
 from ._files import atomic_path, check_file_target
 from .limits import limit, too_many
 
@@ -72,8 +74,6 @@ def save_model(model: keras.Model, file: str | os.PathLike, class_names: Sequenc
         raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
     path = check_file_target(file, "file", fn, (".keras",))
     if class_names is not None:
-        from ._checks import check_class_names
-
         _attach(model, check_class_names(model, class_names, "class_names", fn))
     names = class_names_of(model)
     with atomic_path(path) as tmp:
@@ -260,7 +260,6 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
         ['cat', 'dog']
     """
     fn = "load_model"
-    from . import _validate as v
 
     safe_mode = v.flag(safe_mode, "safe_mode", fn)
     compile = v.flag(compile, "compile", fn)

@@ -10,8 +10,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._lang import code
-from . import _validate as v
-from ._checks import _label_values, image_dtype_problem, is_dataset
+from . import _arg_checks as v
+from ._data_checks import _label_values, image_dtype_problem, is_dataset
 from ._plot import check_target, finish, new_figure
 
 
@@ -115,7 +115,7 @@ def _images(x: Any, fn: str) -> np.ndarray:
 
 
 def _from_dataset(ds: Any, n: int, fn: str) -> tuple[np.ndarray, Any]:
-    from ._checks import dataset_errors
+    from ._data_checks import dataset_errors
 
     xs, ys, got = [], [], 0
     with dataset_errors():

@@ -23,7 +23,7 @@ def summary_text(model: keras.Model, show_trainable: bool = False, expand_nested
          Total params: 28,097 (109.75 KB)
         ...
     """
-    from . import _validate as v
+    from . import _arg_checks as v
 
     fn = "summary_text"
     if not isinstance(model, keras.Model):

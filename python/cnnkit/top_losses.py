@@ -15,9 +15,12 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from . import _validate as v
-from ._checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from . import _arg_checks as v
+from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from ._execution import predictor
 from ._plot import check_target, finish, new_figure
+from .evaluate import _as_classes, _names, _probabilities, counts_and_names
+from .feature_maps import _unit
 
 EPSILON = 1e-7  # probabilities are clipped as Keras' cross-entropy clips them
 
@@ -28,8 +31,6 @@ def _losses(p: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _ranked(model: keras.Model, data: Any, k: int, batch_size: int, fn: str):
     """``(index, label, probabilities, loss, image)`` of the ``k`` images with the highest loss, highest first."""
-    from .evaluate import _as_classes, _probabilities
-    from .precision import predictor
 
     data = check_data(model, data, "data", fn)
     if not is_dataset(data):
@@ -61,8 +62,6 @@ def _ranked(model: keras.Model, data: Any, k: int, batch_size: int, fn: str):
 
 
 def _table(model: keras.Model, data: Any, k: Any, class_names: Any, batch_size: Any, fn: str):
-    from .evaluate import _names
-
     classes = model_classes(model, fn)[1]
     k = v.positive_int(k, "k", fn)
     batch_size = v.positive_int(batch_size, "batch_size", fn)
@@ -126,7 +125,6 @@ def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.Pa
         >>> plot_top_losses(lenet5(), (d["x_test"], d["y_test"]), k=9, file="top_losses.png")
         'top_losses.png'
     """
-    from .feature_maps import _unit
 
     fn = "plot_top_losses"
     target = check_target(file, fn)
@@ -169,7 +167,6 @@ def most_confused(evaluation: Any, min_count: int = 1, class_names: Sequence[str
         >>> sorted(pairs[0])  # e.g. {'true': 'Shirt', 'predicted': 'T-shirt/top', 'count': 31, 'share': 0.31}
         ['count', 'predicted', 'share', 'true']
     """
-    from .evaluate import counts_and_names
 
     fn = "most_confused"
     cm, names = counts_and_names(evaluation, class_names, fn)

@@ -13,7 +13,6 @@ import csv
 import dataclasses
 import math
 import os
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -22,17 +21,18 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from . import _validate as v
-from ._checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from . import _arg_checks as v
+from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from ._execution import steps_per_call
 from ._files import atomic_path
+from ._model_info import leaf_layers, output_activation
+from ._plot import check_target, finish, new_figure
 from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
 from .distribute import keras_multi_worker_fixes
 from .features import cache, for_whole_model
-from .precision import PRECISIONS
-from .precision import precision as _precision
-from .precision import steps_per_execution as _steps
+from .precision import PRECISIONS, computing_in, stored_policies
 from .rundir import RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory
-from .saving import _attach
+from .saving import _attach, save_model
 
 SCHEDULES = ("constant", "cosine")
 VERBOSE = ("auto", 0, 1, 2)
@@ -40,38 +40,6 @@ HISTORY = "history.csv"
 FINAL_WEIGHTS = "model.weights.h5"
 BN_SETTLE = 20  # recalibrate_bn="auto": moving averages that saw fewer than 20 / (1 - momentum) steps
 BN_IMAGES = 10_000  # training images that re-estimate the BatchNormalization statistics
-
-
-def output_activation(model: keras.Model) -> str | None:
-    """The name of the activation of the model's last layer (looking inside a nested model, as in
-    ``with_augmentation(model, aug)``), or ``None``."""
-    last = model.layers[-1] if model.layers else None
-    while isinstance(last, keras.Model) and last.layers:
-        last = last.layers[-1]
-    return getattr(getattr(last, "activation", None), "__name__", None)
-
-
-def output_kind(model: keras.Model) -> tuple[str, int]:
-    """Return ``("binary", 1)`` for a 1-unit sigmoid output, ``("multiclass", n)`` for softmax.
-
-    Example:
-        >>> output_kind(simple_cnn())
-        ('binary', 1)
-    """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"output_kind(): `model` must be a Keras model, got {type(model).__name__}.")
-    units = model.output_shape[-1]
-    act = output_activation(model)
-    if units == 1:
-        if act not in ("sigmoid", None, "linear"):
-            raise ValueError(f"output_kind(): a 1-unit output needs a sigmoid activation, got {act!r}.")
-        return "binary", 1
-    if act not in ("softmax", None, "linear"):
-        raise ValueError(
-            f"output_kind(): a {units}-unit output needs a softmax activation, got {act!r}; "
-            "use cnnkit.output_layer(num_classes) as the last layer."
-        )
-    return "multiclass", int(units)
 
 
 def compile_classifier(
@@ -106,8 +74,7 @@ def compile_classifier(
     """
     fn = "compile_classifier"
     kind, _ = model_classes(model, fn)
-    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        learning_rate = v.positive_number(learning_rate, "learning_rate", fn)
+    learning_rate = v.learning_rate(learning_rate, "learning_rate", fn, schedule=True)
     optimizer = _optimizer(optimizer, learning_rate, fn)
     metrics = _metrics(metrics, fn)
     if loss is None:
@@ -266,8 +233,6 @@ class BestModel(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and float(value) < self.best:
             self.best = float(value)
-            from .precision import stored_policies
-            from .saving import save_model
 
             with stored_policies(self.whole):  # saved as built, not in the training precision
                 save_model(self.whole, self.path)
@@ -313,9 +278,7 @@ def _replica(model: keras.Model, strategy: Any) -> keras.Model:
 def _updating_batchnorm(model: keras.Model) -> list[keras.layers.Layer]:
     """The BatchNormalization layers that update their moving statistics in training (trainable ones;
     a frozen layer, or one in a backbone called with ``training=False``, keeps its statistics)."""
-    from .precision import _leaves
-
-    return [layer for layer in _leaves(model) if isinstance(layer, keras.layers.BatchNormalization)
+    return [layer for layer in leaf_layers(model) if isinstance(layer, keras.layers.BatchNormalization)
             and layer.trainable]
 
 
@@ -456,7 +419,7 @@ def check_fit_args(model: Any, fn: str, epochs: Any, built: bool = True, **kw: A
     plan = FitPlan(epochs=v.epochs(epochs, "epochs", fn), **kw)
     plan.initial_epoch = v.positive_int(plan.initial_epoch, "initial_epoch", fn, minimum=0)
     plan.batch_size = v.positive_int(plan.batch_size, "batch_size", fn)
-    plan.learning_rate = v.positive_number(plan.learning_rate, "learning_rate", fn)
+    plan.learning_rate = v.learning_rate(plan.learning_rate, "learning_rate", fn)
     plan.schedule = v.choice(plan.schedule, "schedule", fn, SCHEDULES)
     if not isinstance(plan.optimizer, keras.optimizers.Optimizer):
         _optimizer(plan.optimizer, plan.learning_rate, fn)  # a name Keras knows, even if the model is compiled
@@ -614,7 +577,7 @@ def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, 
         with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
             model.save_weights(tmp)
         rd.finish("fit", epochs=len(history["epoch"]))
-        shutil.rmtree(rd.path / "backup", ignore_errors=True)
+        rd.discard("backup", strict=False)
     return history
 
 
@@ -660,7 +623,7 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
                         validation_split=plan.validation_split or 0.0)
     fitted._initial_epoch = end if finished else None
     try:
-        with dataset_errors(), _precision(fitted, plan.precision, fn), _steps(fitted, steps, fn), \
+        with dataset_errors(), computing_in(fitted, plan.precision, fn), steps_per_call(fitted, steps, fn), \
                 keras_multi_worker_fixes(fitted, strategy):
             fitted.fit(**fit_args)
     finally:
@@ -713,7 +676,6 @@ def plot_history(history: Any, file: str | os.PathLike | None = None) -> Any:
         >>> [ax.get_title() for ax in fig.axes]
         ['Loss', 'Accuracy']
     """
-    from ._plot import check_target, finish, new_figure
 
     fn = "plot_history"
     h = _history_dict(history, fn)

@@ -21,13 +21,15 @@ from typing import Any, Sequence
 
 import keras
 
-from . import _validate as v
-from ._checks import check_data, data_class_names
+from . import _arg_checks as v
+from ._data_checks import check_data, data_class_names
 from .augment import _value_range
-from .backbones import POOLINGS, BackboneSpec, build, check_input_shape, get_spec, spec_of
+from .backbones import POOLINGS, BackboneSpec, build_backbone, check_input_shape, get_spec, spec_of
 from .blocks import activation_layer, output_layer
 from .distribute import distribution_strategy, is_chief
-from .freeze import freeze as _freeze, unfreeze as _unfreeze
+from .freeze import freeze as freeze_layers  # `freeze`/`unfreeze` name arguments here
+from .freeze import _strings, _unknown, flat_layers, in_block
+from .freeze import unfreeze as unfreeze_layers
 from .preprocessing import preprocessing_layer
 from .rundir import RunFinishedWarning, run_directory
 from .saving import _attach
@@ -48,7 +50,7 @@ def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: st
         return backbone, spec_of(backbone), shape
     spec = get_spec(backbone, fn, "backbone")
     shape = check_input_shape(spec, input_shape, fn)
-    return build(spec, shape, weights, pooling, fn=fn), spec, shape
+    return build_backbone(spec, shape, weights, pooling, fn=fn), spec, shape
 
 
 def inference_mode(backbone: keras.Model) -> keras.Model:
@@ -63,10 +65,9 @@ def inference_mode(backbone: keras.Model) -> keras.Model:
     return backbone
 
 
-def _check_unfreeze(base: keras.Model, unfreeze_arg: Any, fn: str) -> list[str] | None:
+def _checkunfreeze_layers(base: keras.Model, unfreeze_arg: Any, fn: str) -> list[str] | None:
     """``None`` or layer-name prefixes that each name a block of ``base`` (as :func:`unfreeze`'s
     ``block`` does), checked here so that the error names the caller and `unfreeze`."""
-    from .freeze import _strings, _unknown, flat_layers, in_block
 
     if unfreeze_arg is None:
         return None
@@ -137,13 +138,13 @@ def transfer_model(
                          f"{backbone!r} is a name; pass e.g. input_shape=(224, 224, 3).")
     value_range = None if value_range is None else _value_range(value_range, fn)
     base, spec, shape = _resolve_backbone(backbone, input_shape, weights, pooling, fn)
-    unfreeze = _check_unfreeze(base, unfreeze, fn)
+    unfreeze = _checkunfreeze_layers(base, unfreeze, fn)
     if len(base.output_shape) != 2:
         raise ValueError(f"{fn}(): `backbone` must end in global pooling (output (batch, features)); "
                          f"got output shape {base.output_shape}. Build it with pooling=\"avg\".")
-    _freeze(base, recompile=False)
+    freeze_layers(base, recompile=False)
     if mode == "fine_tune":
-        _unfreeze(base, block=_fine_tune_blocks(spec, unfreeze, fn), batchnorm=batchnorm, recompile=False)
+        unfreeze_layers(base, block=_fine_tune_blocks(spec, unfreeze, fn), batchnorm=batchnorm, recompile=False)
     inputs = keras.Input(shape, name="input")
     x = inputs if spec is None or value_range is None else preprocessing_layer(spec, value_range, fn)(inputs)
     outputs = output_layer(num_classes, fn=fn)(inference_mode(base)(x, training=False))
@@ -214,7 +215,7 @@ def domain_adapted_model(
     momentum = _momentum(bn_momentum, fn)
     preprocessing = v.flag(preprocessing, "preprocessing", fn)
     pre = preprocessing_layer(spec, (0.0, 1.0), fn) if preprocessing else None
-    base = build(spec, shape[:2] + (spec.channels,), weights, None, trainable=False, fn=fn)
+    base = build_backbone(spec, shape[:2] + (spec.channels,), weights, None, trainable=False, fn=fn)
     inputs = keras.Input(shape, name="input")
     x = inputs
     for i in range(1, layers_n + 1):
@@ -347,10 +348,10 @@ def fine_tune(
         raise ValueError(f"{fn}(): `head_epochs` and `epochs` are both 0: nothing to train.")
     rates = {"head": plan.learning_rate,
              "fine_tune": plan.learning_rate / 10 if fine_tune_learning_rate is None
-             else v.positive_number(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
+             else v.learning_rate(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
     batchnorm = v.flag(batchnorm, "batchnorm", fn)
     base = find_backbone(model, fn)
-    blocks = _fine_tune_blocks(spec_of(base), _check_unfreeze(base, unfreeze, fn), fn) if epochs else None
+    blocks = _fine_tune_blocks(spec_of(base), _checkunfreeze_layers(base, unfreeze, fn), fn) if epochs else None
     callbacks = check_callbacks(callbacks, fn)
     names = data_class_names(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
@@ -368,9 +369,9 @@ def fine_tune(
             if n == 0:
                 continue
             if phase == "head":
-                _freeze(base, recompile=False)
+                freeze_layers(base, recompile=False)
             else:
-                _unfreeze(base, block=blocks, batchnorm=batchnorm, recompile=False)
+                unfreeze_layers(base, block=blocks, batchnorm=batchnorm, recompile=False)
             step = dataclasses.replace(plan, epochs=n, initial_epoch=done, learning_rate=rates[phase], overwrite=False)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RunFinishedWarning)  # said once below, for the whole run

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cnnkit
-from cnnkit import _validate as v
+from cnnkit import _arg_checks as v
 from conftest import ROOT, load_spec
 from fuzz_runner import crafted_files
 
@@ -49,7 +49,7 @@ def test_request(case, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("case", SPEC["epochs"], ids=lambda c: f"{c['value']}-{c.get('env', '')}")
 def test_epochs_cap_for_the_training_functions(case, monkeypatch):
-    """_validate.epochs(): the check fit_classifier, train_classifier and fine_tune are to call."""
+    """_arg_checks.epochs(): the check fit_classifier, train_classifier and fine_tune are to call."""
     for k, value in case.get("env", {}).items():
         monkeypatch.setenv(k, value)
     if case["expect"] == "ok":

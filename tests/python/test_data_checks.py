@@ -111,7 +111,7 @@ def test_dataset_checks_come_from_the_element_spec_before_any_work():
 
 
 def test_the_dataset_guard_keeps_class_names_and_translates_only_its_own_errors():
-    from cnnkit._checks import check_data, dataset_errors
+    from cnnkit._data_checks import check_data, dataset_errors
 
     model = model_for(3)
     ds = dataset({"y": [0, 1, 2, 0, 1, 2], "num_classes": 3})

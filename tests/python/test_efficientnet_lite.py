@@ -22,6 +22,7 @@ import pytest
 
 import cnnkit
 from cnnkit import efficientnet_lite as E
+from cnnkit import imagenet
 from cnnkit._torch_pickle import LEGACY_MAGIC, UnsafePickleError, read_state_dict
 from conftest import ROOT, load_spec
 
@@ -89,7 +90,7 @@ def test_decode_predictions_top_is_checked():
 # --- ImageNet classes and preprocessing --------------------------------------------------------
 
 def test_imagenet_class_names_offline():
-    classes = E.imagenet_classes()
+    classes = imagenet.imagenet_classes()
     assert len(classes) == 1000 and len({w for w, _ in classes}) == 1000
     assert [w for w, _ in classes] == sorted(w for w, _ in classes)
     for index, pair in SPEC["classes"].items():
@@ -223,7 +224,7 @@ def test_top1_on_real_photos(photo, imagenet_model):
     p = [r["probability"] for r in by_path]
     assert all(a >= b for a, b in zip(p, p[1:])) and 0 < p[0] <= 1
     # class_id is the 0-based output index (as predict_classes counts), wnid the WordNet id
-    classes = E.imagenet_classes()
+    classes = imagenet.imagenet_classes()
     assert all(classes[r["class_id"]] == (r["wnid"], r["class_name"]) for r in by_path)
     from PIL import Image
     array = np.asarray(Image.open(path).convert("RGB"))
@@ -231,7 +232,7 @@ def test_top1_on_real_photos(photo, imagenet_model):
     assert [dict(r, image=None) for r in by_array] == [dict(r, image=None) for r in by_path]
     assert {r["image"] for r in by_array} == {0}
     # the three-line Keras path gives the same answer too
-    x = cnnkit.efficientnet_lite0_preprocess(E.load_image(path)[None])
+    x = cnnkit.efficientnet_lite0_preprocess(E.imagenet_input(path)[None])
     top = cnnkit.decode_predictions(imagenet_model.predict(x, verbose=0), top=1)[0][0]
     assert top[1] == by_path[0]["class_name"] and abs(top[2] - by_path[0]["probability"]) < 1e-5
     assert E.decode_records(imagenet_model.predict(x, verbose=0), top=1)[0][0]["class_id"] == by_path[0]["class_id"]
@@ -246,7 +247,7 @@ def test_classify_many_images_gives_one_table(imagenet_model, monkeypatch):
     assert [(r["image"], r["rank"], r["class_id"]) for r in together] == \
         [(r["image"], r["rank"], r["class_id"]) for r in one_by_one]
     assert [r["image"] for r in together] == [files[0]] * 2 + [files[1]] * 2
-    batch = np.stack([E.load_image(f) for f in files])  # (2, 224, 224, 3), 0-255
+    batch = np.stack([E.imagenet_input(f) for f in files])  # (2, 224, 224, 3), 0-255
     by_batch = cnnkit.classify_image(batch, top=2)
     assert [r["image"] for r in by_batch] == [0, 0, 1, 1]
     singly = [r for image in batch for r in cnnkit.classify_image(image, top=2)]

@@ -302,7 +302,7 @@ def test_fit_classifier_prints_one_line_per_epoch_when_not_on_a_terminal(capsys)
 def test_images_reach_keras_as_row_major_float32():
     """R arrays arrive column-major (and as doubles): one conversion up front, not a strided copy
     per batch inside Keras."""
-    from cnnkit._checks import check_images
+    from cnnkit._data_checks import check_images
 
     model = cnnkit.simple_cnn((16, 16, 1), blocks=1, filters=4, units=8, num_classes=3)
     x = np.asfortranarray(np.random.default_rng(0).random((4, 16, 16, 1)))

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 import cnnkit
-from cnnkit._validate import _same
+from cnnkit._arg_checks import _same
 from conftest import load_spec
 
 SPEC = load_spec("fuzz_args")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cnnkit
+from cnnkit import _execution as X
 from cnnkit import precision as P
 
 
@@ -74,7 +75,7 @@ def test_a_model_with_its_own_policy_is_left_alone(bf16_machine):
 def test_precision_block_switches_all_but_the_output_layer_and_restores_them():
     model = cnnkit.simple_cnn()
     before = {layer.name: layer.dtype_policy.name for layer in model.layers}
-    with P.precision(model, "mixed_bfloat16") as used:
+    with P.computing_in(model, "mixed_bfloat16") as used:
         assert used == "mixed_bfloat16"
         inside = {layer.name: layer.compute_dtype for layer in model.layers
                   if not isinstance(layer, keras.layers.InputLayer)}
@@ -87,7 +88,7 @@ def test_precision_block_switches_all_but_the_output_layer_and_restores_them():
 def test_precision_is_restored_when_the_block_fails():
     model = cnnkit.simple_cnn()
     with pytest.raises(KeyboardInterrupt):
-        with P.precision(model, "mixed_bfloat16"):
+        with P.computing_in(model, "mixed_bfloat16"):
             raise KeyboardInterrupt
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
 
@@ -97,7 +98,7 @@ def test_precision_reaches_layers_inside_a_nested_backbone():
     inputs = keras.Input((16, 16, 3))
     outputs = keras.layers.Dense(1, activation="sigmoid")(backbone(inputs))
     model = keras.Model(inputs, outputs)
-    with P.precision(model, "mixed_bfloat16"):
+    with P.computing_in(model, "mixed_bfloat16"):
         assert backbone.layers[1].compute_dtype == "bfloat16"
     assert backbone.layers[1].compute_dtype == "float32"
 
@@ -128,8 +129,8 @@ def test_fit_classifier_auto_uses_steps_per_execution_for_small_models_only(monk
     x, y = _data(small)
     seen = _Seen()
     cnnkit.fit_classifier(small, (x, y), epochs=1, batch_size=8, callbacks=[seen], verbose=0, precision="float32")
-    assert seen.steps == P.AUTO_STEPS_PER_EXECUTION and small.steps_per_execution == 1
-    monkeypatch.setattr(P, "AUTO_SPE_MAX_PARAMS", 1000)
+    assert seen.steps == X.AUTO_STEPS_PER_EXECUTION and small.steps_per_execution == 1
+    monkeypatch.setattr(X, "AUTO_SPE_MAX_PARAMS", 1000)
     big = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
     cnnkit.fit_classifier(big, (x, y), epochs=1, batch_size=8, callbacks=[seen], verbose=0, precision="float32")
     assert seen.steps == 1
@@ -181,8 +182,8 @@ def test_predictions_in_mixed_precision_are_close_and_leave_the_model_alone():
 def test_the_predictor_is_made_once_and_reads_the_weights_live():
     model = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
     x, _ = _data(model, n=8)
-    f = P.predictor(model, "float32")
-    assert P.predictor(model, "float32") is f
+    f = X.predictor(model, "float32")
+    assert X.predictor(model, "float32") is f
     before = cnnkit.predict_classes(model, x, precision="float32")["probabilities"]
     model.set_weights([w * 0.5 for w in model.get_weights()])
     after = cnnkit.predict_classes(model, x, precision="float32")["probabilities"]
@@ -195,7 +196,7 @@ def test_the_predictor_cache_does_not_keep_a_model_alive():
     import weakref
 
     model = cnnkit.simple_cnn((16, 16, 3), num_classes=3)
-    P.predictor(model, "float32")
+    X.predictor(model, "float32")
     ref = weakref.ref(model)
     del model
     gc.collect()

@@ -10,7 +10,7 @@ R users mean:
   of names of every length 0..30; errors name the argument and R's value;
 - ``as_py_index()``: a 1-based / negative R index, used as Python indexes a list;
 - ``py_slice_positions(n, start, stop, step)`` against ``list(range(n))[start:stop:step]``;
-- ``as_py_int()`` (R's integer coercion of doubles) against ``_validate._is_intlike`` and ``MAX_INT``;
+- ``as_py_int()`` (R's integer coercion of doubles) against ``_arg_checks._is_intlike`` and ``MAX_INT``;
 - ``py_for()``'s warning about ``x[-a:-b]``: what it says R does, against what R does.
 
 Only R code that never touches reticulate runs here: reticulate 1.28 inside R embedded in Python
@@ -251,9 +251,9 @@ def test_py_slice_positions_is_pythons_slice(r, n):
 # --- as_py_int(): R's integer coercion of doubles vs Python's whole-number check ------------------
 
 def test_as_py_int_agrees_with_pythons_whole_number_check(r):
-    from cnnkit import _validate
+    from cnnkit import _arg_checks
 
-    assert r.r(".Machine$integer.max")[0] == _validate.MAX_INT
+    assert r.r(".Machine$integer.max")[0] == _arg_checks.MAX_INT
     number = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-2**33, 2**33).map(float),
                        st.sampled_from([0.0, -0.0, 2.0**31 - 1, 2.0**31, -(2.0**31 - 1), -(2.0**31), 2.5, 1e-300]))
 
@@ -261,7 +261,7 @@ def test_as_py_int_agrees_with_pythons_whole_number_check(r):
     @given(xs=st.lists(number, min_size=1, max_size=4))
     def check(xs):
         got = r.r("cnnkit:::as_py_int")(r.FloatVector(xs))
-        whole = all(_validate._is_intlike(x) and abs(x) <= _validate.MAX_INT for x in xs)
+        whole = all(_arg_checks._is_intlike(x) and abs(x) <= _arg_checks.MAX_INT for x in xs)
         case = f"as_py_int(c({', '.join(map(repr, xs))}))"
         assert (r.r("is.integer")(got)[0]) == whole, f"{case}: R integer: {not whole}, Python whole number: {whole}"
         if whole:

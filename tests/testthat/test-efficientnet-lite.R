@@ -70,7 +70,7 @@ test_that("many photos at once give one data frame; class_id is the 0-based inde
     if (!is.null(known)) expect_equal(c(both$wnid[i], both$class_name[i]), unlist(known))
   }
   expect_true(all(c(285L, 967L) %in% both$class_id))      # Egyptian cat and espresso, by index
-  load <- py_cnnkit()$efficientnet_lite$load_image
+  load <- py_cnnkit()$efficientnet_lite$imagenet_input
   batch <- aperm(simplify2array(lapply(files, function(f) load(f))), c(4, 1, 2, 3))   # 2 x 224 x 224 x 3
   by_batch <- classify_image(batch, top = 1)
   expect_identical(by_batch$image, 1:2)
@@ -87,7 +87,7 @@ test_that("the Keras path: model, preprocess, predict, decode_predictions", {
   pre <- efficientnet_lite0_preprocess(array(as_r_user(spec$preprocess$`in`), c(1, 1, 3)))
   expect_equal(as.numeric(pre), as_r_user(spec$preprocess$out))
   model <- efficientnet_lite0(weights = "imagenet")
-  x <- py_cnnkit()$efficientnet_lite$load_image(photo_path("coffee.png"))
+  x <- py_cnnkit()$efficientnet_lite$imagenet_input(photo_path("coffee.png"))
   preds <- model$predict(efficientnet_lite0_preprocess(array(x, c(1, dim(x)))), verbose = 0L)
   expect_equal(dim(preds), c(1, 1000))
   decoded <- decode_predictions(preds, top = 2)

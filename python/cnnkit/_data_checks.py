@@ -4,7 +4,8 @@ Images must be real numbers (integers or floats: not ``bool``, complex, strings 
 the model's input (size and channels); labels must be class ids the output layer can produce, one per
 image; nothing may be NaN (R's ``NA``) or infinite; class names must be one per class the model
 predicts (a 1-unit sigmoid output: 2). ``fit_classifier``, ``evaluate_classifier`` and
-``predict_classes`` share these checks.
+``predict_classes`` share these checks. (One argument's own checks, whatever the model: ``_arg_checks``;
+what a model's input and output are: ``_model_info``.)
 
 A ``tf.data.Dataset`` is checked from its element spec (image shape and dtype, label shape and dtype)
 without reading it. Its label values cannot be known before it is read, so :func:`check_dataset`
@@ -23,6 +24,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ._lang import code
+from ._model_info import model_input_shape, output_kind
 
 # --- the model -----------------------------------------------------------------------------------
 
@@ -32,21 +34,10 @@ def is_dataset(data: Any) -> bool:
     return type(data).__module__.startswith("tensorflow") and hasattr(data, "element_spec")
 
 
-def model_input_shape(model: Any, fn: str) -> tuple:
-    shapes = model.input_shape
-    if isinstance(shapes, list):
-        if len(shapes) != 1:
-            raise ValueError(f"{fn}(): `model` has {len(shapes)} inputs; cnnkit trains models with one image input.")
-        shapes = shapes[0]
-    return tuple(shapes)
-
-
 def model_classes(model: Any, fn: str, arg: str = "model") -> tuple[str, int]:
     """``("binary", 2)`` for a 1-unit sigmoid output, ``("multiclass", n)`` for an n-unit softmax, or
     an error naming ``fn`` and ``arg`` for a model that is not such a classifier."""
     import keras
-
-    from .train import output_kind
 
     if not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `{arg}` must be a Keras model, got {type(model).__name__}.")

@@ -1,4 +1,5 @@
-"""Argument checks shared by every cnnkit factory.
+"""Argument checks shared by every cnnkit function: one argument at a time, whatever the model
+(data checked against a model: ``_data_checks``).
 
 Each check names the function and the argument, says what was wrong and what to pass instead, and
 raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, bad value). Values arriving
@@ -244,6 +245,22 @@ def positive_number(value: Any, arg: str, fn: str) -> float:
             or not np.isfinite(value) or value <= 0:
         raise ValueError(f"{_where(fn, arg)} must be a positive number, got {value!r}.")
     return float(value)
+
+
+def learning_rate(value: Any, arg: str = "learning_rate", fn: str = "fit_classifier", *,
+                  schedule: bool = False) -> Any:
+    """A learning rate: a finite number > 0 as a ``float`` or, with ``schedule``, a Keras
+    ``LearningRateSchedule`` as it is. Every function that takes a learning rate checks it here.
+
+    >>> learning_rate(1e-3)
+    0.001
+    """
+    if schedule:
+        import keras  # only with schedule (from compile_classifier: Keras is loaded by then)
+
+        if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+            return value
+    return positive_number(value, arg, fn)
 
 
 # --- caps on requests for unbounded work (limits.py documents them) ---------------------------------

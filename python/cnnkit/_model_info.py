@@ -1,0 +1,63 @@
+"""What a model takes and gives: its one image input's shape, its output layer's kind, the layers
+that compute.
+
+Read by the data checks (``_data_checks``), training (``train``) and evaluation (``evaluate``); it
+imports none of them, so none of them imports another to ask a model about itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def model_input_shape(model: Any, fn: str) -> tuple:
+    shapes = model.input_shape
+    if isinstance(shapes, list):
+        if len(shapes) != 1:
+            raise ValueError(f"{fn}(): `model` has {len(shapes)} inputs; cnnkit trains models with one image input.")
+        shapes = shapes[0]
+    return tuple(shapes)
+
+
+def output_activation(model: Any) -> str | None:
+    """The name of the activation of the model's last layer (looking inside a nested model, as in
+    ``with_augmentation(model, aug)``), or ``None``."""
+    import keras  # here, not at the top: the data checks import this module without TensorFlow
+
+    last = model.layers[-1] if model.layers else None
+    while isinstance(last, keras.Model) and last.layers:
+        last = last.layers[-1]
+    return getattr(getattr(last, "activation", None), "__name__", None)
+
+
+def output_kind(model: Any) -> tuple[str, int]:
+    """Return ``("binary", 1)`` for a 1-unit sigmoid output, ``("multiclass", n)`` for softmax.
+
+    Example:
+        >>> output_kind(simple_cnn())
+        ('binary', 1)
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"output_kind(): `model` must be a Keras model, got {type(model).__name__}.")
+    units = model.output_shape[-1]
+    act = output_activation(model)
+    if units == 1:
+        if act not in ("sigmoid", None, "linear"):
+            raise ValueError(f"output_kind(): a 1-unit output needs a sigmoid activation, got {act!r}.")
+        return "binary", 1
+    if act not in ("softmax", None, "linear"):
+        raise ValueError(
+            f"output_kind(): a {units}-unit output needs a softmax activation, got {act!r}; "
+            "use cnnkit.output_layer(num_classes) as the last layer."
+        )
+    return "multiclass", int(units)
+
+
+def leaf_layers(model: Any) -> list[Any]:
+    """Every layer that computes (nested models opened), input layers left out."""
+    import keras
+
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+            if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]
