@@ -1,26 +1,3 @@
-#' The main job's default model
-#'
-#' Two convolutional blocks with BatchNorm (`Conv 5x5 -> MaxPool -> BN -> ReLU`,
-#' `Conv 3x3 -> MaxPool -> BN -> ReLU`), `Flatten`, `Dense(units, relu)` and the
-#' output layer: 317,418 parameters, small enough to train on two CPU cores in
-#' about a minute, wide enough for about 92.5% on Fashion-MNIST.
-#' Pooling straight after each convolution lets BatchNorm and ReLU run on a
-#' quarter of the pixels.
-#'
-#' @param input_shape `c(height, width, channels)`.
-#' @param num_classes Output classes.
-#' @param filters Filters of the two blocks: one number or two.
-#' @param units Hidden Dense units.
-#' @return An uncompiled Keras model.
-#' @examplesIf cnnkit_available()
-#' fashion_cnn()$count_params()   # 317,418
-#' @export
-fashion_cnn <- function(input_shape = c(28, 28, 1), num_classes = 10, filters = c(32, 48), units = 128) {
-  args <- capture_args(list(input_shape = as_py_shape, num_classes = as_py_int, filters = as_py_int,
-                            units = as_py_int))
-  cnnkit_call("fashion_cnn", .args = args)
-}
-
 #' The main job: train, evaluate, save a run
 #'
 #' The same as the command line's `cnnkit train`. With no arguments:

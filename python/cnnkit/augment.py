@@ -303,6 +303,12 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
         if not isinstance(class_names, (list, tuple, np.ndarray)) or not len(class_names) or \
                 not all(isinstance(c, str) for c in class_names):
             raise TypeError(f"{fn}(): `class_names` must be a list of strings, got {class_names!r}.")
+        if not all(c.strip() for c in class_names) or len(set(class_names)) < len(class_names):
+            raise ValueError(f"{fn}(): `class_names` must be distinct, non-empty names, got {list(class_names)!r}.")
+        classes = y.shape[1] if y.ndim == 2 else (int(np.max(y)) + 1 if len(y) else 0)
+        if len(class_names) < classes:
+            raise ValueError(f"{fn}(): `class_names` has {len(class_names)} name(s) but `y` has class ids up to "
+                             f"{classes - 1}: give one name per class ({classes} or more).")
         ds.class_names = list(class_names)
     return ds
 

@@ -2,6 +2,7 @@
 and the before/after plot (real Fashion-MNIST images)."""
 
 from __future__ import annotations
+import re
 
 import numpy as np
 import pytest
@@ -131,3 +132,15 @@ def test_augment_helpers_bad_input(images, tmp_path):
     with pytest.raises(ValueError, match="`method`"):
         cnnkit.rand_augment("autoaugment")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("names, message", [(["a"], "has 1 name(s) but `y` has class ids up to 2"),
+                                            (["a", "", "c"], "distinct, non-empty"),
+                                            (["a", "a", "c"], "distinct, non-empty")])
+def test_augmented_dataset_wants_one_name_per_class(names, message):
+    x = np.zeros((6, 8, 8, 1), "float32")
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cnnkit.augmented_dataset(x, y, cnnkit.augmentation(flip="horizontal"), class_names=names)
+    ds = cnnkit.augmented_dataset(x, y, cnnkit.augmentation(flip="horizontal"), class_names=["a", "b", "c"])
+    assert ds.class_names == ["a", "b", "c"]
