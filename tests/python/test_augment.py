@@ -2,6 +2,7 @@
 and the before/after plot (real Fashion-MNIST images)."""
 
 from __future__ import annotations
+
 import re
 
 import numpy as np
