@@ -242,6 +242,9 @@ def peer_settings(args) -> str:
     fashion_cnn on this machine (results/train_throughput.json) if there is one, else fixed defaults."""
     from _machine import RESULTS
 
+    names = ("keras_policy", "keras_spe", "torch_bf16", "torch_channels_last", "torch_compile")
+    if all(getattr(args, a) is not None for a in names):
+        return "given on the command line"
     tuned, source = {}, "defaults (no fashion_cnn tuning in results/train_throughput.json)"
     try:
         tuned = json.loads((RESULTS / "train_throughput.json").read_text())["settings"]["fashion_cnn"]
