@@ -9,11 +9,15 @@ every epoch. Contestants:
 
 - ``cnnkit``: ``cnnkit.train_classifier()`` (what ``cnnkit train`` runs) with its defaults;
 - ``keras``: plain Keras, ``model.fit`` defaults (float32, one step per execution);
-- ``keras_best``: plain Keras at its best setting here (``mixed_bfloat16`` global policy with a float32
-  output layer, ``steps_per_execution`` as tuned by ``train_throughput.py``: ``--keras-spe``);
+- ``keras_best``: plain Keras at its best setting here (global dtype policy with a float32 output layer,
+  ``steps_per_execution``);
 - ``torch``: PyTorch, a hand-written loop in float32 (``torch.set_num_threads`` = the cores);
-- ``torch_best``: PyTorch with ``torch.autocast("cpu", dtype=torch.bfloat16)`` and channels-last
-  tensors (``--torch-compile`` adds ``torch.compile``).
+- ``torch_best``: PyTorch at its best setting here (``torch.autocast("cpu", dtype=torch.bfloat16)`` or
+  not, channels-last tensors or not, ``torch.compile`` or not).
+
+The peers' best settings are those ``train_throughput.py`` tuned for ``fashion_cnn`` on this machine
+(``results/train_throughput.json``; run it first), else mixed bfloat16 with 32 steps per execution
+and bf16 autocast with channels-last tensors; ``--keras-*`` / ``--torch-*`` override them.
 
 Each contestant runs in its own process (pinned to ``--cores`` cores, like ``main_job.py``) so that a
 global precision policy or thread pool cannot leak from one into the next; the order alternates from
