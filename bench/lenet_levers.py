@@ -13,8 +13,8 @@ after a warm-up pass. Then: final test accuracy of float32 against bfloat16 afte
 machine's matmul peak in float32 and bfloat16 in both frameworks, and the fraction of that peak each
 contestant reaches (LeNet-5's multiply-adds per image counted from its layer shapes).
 
-    bash bench/run.sh lenet_levers.py            # full run: 9 min at load ~1-3 on the 2-core VM
-    bash bench/run.sh lenet_levers.py --rounds 2 --epochs 3   # about 6 min: the lead's rerun
+    bash bench/run.sh lenet_levers.py            # full run: 9 min at load 0.5-3 on the 2-core VM
+                                                 # (estimated 4-5 min quiet); --rounds 2 to shorten
     bash bench/run.sh lenet_levers.py --quick    # development: 1 round, fewer images, no torch.compile
 
 Prints a table and writes bench/results/lenet_levers.md (--quick writes nothing unless --out).
