@@ -5,7 +5,8 @@
 #'   dataset from [image_folder()].
 #' @param class_names Names of the classes (default: the levels of a factor
 #'   `y`, else those saved with the model, else `"0"`, `"1"`, ...).
-#' @param batch_size Images per prediction step.
+#' @param batch_size Images per prediction step (at least: small images go in bigger chunks, with the
+#'   same results).
 #' @param file Also draw the confusion matrix to this image file.
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"`, as in
 #'   [fit_classifier()] (mixed precision changes probabilities by a few 1e-4).
@@ -149,7 +150,8 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, n
 #' @param x An array of images `(n, height, width, channels)`, or image file
 #'   paths, read at the model's input size as [image_folder()] reads them.
 #' @param class_names Names of the classes (default: those saved with the model).
-#' @param batch_size Images per prediction step.
+#' @param batch_size Images per prediction step (at least: small images go in bigger chunks, with the
+#'   same results).
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"`, as in
 #'   [fit_classifier()] (mixed precision changes probabilities by a few 1e-4).
 #' @return A data frame: `class_id` (0-based, as Keras counts), `label` (a

@@ -12,11 +12,15 @@ Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.
 - **Prediction** (``predict_classes``, ``evaluate_classifier``) runs the model as one traced
   TensorFlow function over the batches (:func:`predictor`), made once per model and precision and
   cached: 2.3x ``model.predict``'s throughput for LeNet-5, 3.5x for the slides' CNN in bfloat16.
+  Small images go through it in chunks of at least ``PREDICT_CHUNK_VALUES`` input values
+  (:func:`predict_chunk`; LeNet-5: 1,024 images per call, bench/lenet_levers.py), since each call
+  costs a fixed dispatch; the model has no batch statistics at inference, so results are the same.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import weakref
 from typing import Any, Callable, Iterator
 
@@ -28,6 +32,7 @@ from .precision import computing_in, reset_traced_functions, resolve_precision
 
 AUTO_STEPS_PER_EXECUTION = 32
 AUTO_SPE_MAX_PARAMS = 1_000_000
+PREDICT_CHUNK_VALUES = 2 ** 20  # input values per predictor call at least (LeNet-5: 1,024 images of 32x32x1)
 
 
 @contextlib.contextmanager
@@ -73,3 +78,10 @@ def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_class
         cache.clear()  # an older entry belongs to policies the layers no longer have
         cache[key] = traced
     return cache[key]
+
+
+def predict_chunk(model: keras.Model, batch_size: int) -> int:
+    """Images per :func:`predictor` call when predicting ``batch_size`` at a time: never fewer than
+    ``batch_size``, more for small inputs (up to ``PREDICT_CHUNK_VALUES`` input values per call)."""
+    per_image = math.prod(int(d or 1) for d in model.input_shape[1:])
+    return max(int(batch_size), PREDICT_CHUNK_VALUES // max(per_image, 1))

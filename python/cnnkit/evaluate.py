@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from ._execution import predictor
+from ._execution import predict_chunk, predictor
 from ._images import read_images
 from ._lang import code
 from . import _arg_checks as v
@@ -25,8 +25,8 @@ from .saving import class_names_of
 def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto",
                    fn: str = "predict_classes") -> np.ndarray:
     """Class probabilities ``(n, k)``; a 1-unit sigmoid output becomes ``[1 - p, p]``."""
-    f = predictor(model, precision, fn)
-    p = np.concatenate([np.asarray(f(x[i:i + batch_size]), dtype="float64") for i in range(0, len(x), batch_size)])
+    f, step = predictor(model, precision, fn), predict_chunk(model, batch_size)
+    p = np.concatenate([np.asarray(f(x[i:i + step]), dtype="float64") for i in range(0, len(x), step)])
     return _as_classes(model, p)
 
 
@@ -172,7 +172,8 @@ def evaluate_classifier(
         data: ``(x, y)`` arrays or a ``tf.data.Dataset`` of ``(images, labels)`` batches.
         class_names: names for the class ids (default: those the data carries, such as R factor
             levels or an image folder's, else those saved with the model, else ``"0"``, ...).
-        batch_size: images per prediction step (arrays).
+        batch_size: images per prediction step (arrays; at least: small images go in bigger chunks, with the
+            same results).
         file: also draw the confusion matrix to this image file (``.png``, ``.pdf``, ``.svg``).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
             (probabilities differ from float32 by a few 1e-4 in mixed precision).
@@ -336,7 +337,8 @@ def predict_classes(
         x: images ``(n, h, w, c)`` or image file paths (one or a list: PNG, JPEG, BMP, GIF), which
             are read at the model's input size and channel count, as ``image_folder()`` reads them.
         class_names: names for the class ids (default: those saved with the model).
-        batch_size: images per prediction step.
+        batch_size: images per prediction step (at least: small images go in bigger chunks, with the same
+            results).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
             (probabilities differ from float32 by a few 1e-4 in mixed precision).
 

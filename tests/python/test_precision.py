@@ -3,6 +3,8 @@ during training, and the model (and its saved best copy) restored afterwards."""
 
 from __future__ import annotations
 
+import importlib
+
 import keras
 import numpy as np
 import pytest
@@ -177,6 +179,24 @@ def test_predictions_in_mixed_precision_are_close_and_leave_the_model_alone():
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
     ev = cnnkit.evaluate_classifier(model, (x, y), precision="mixed_bfloat16")
     assert ev["n"] == 40
+
+
+def test_small_images_are_predicted_in_bigger_chunks_with_the_same_results():
+    model = cnnkit.lenet5()
+    assert X.predict_chunk(model, 128) == X.PREDICT_CHUNK_VALUES // (32 * 32) > 128
+    assert X.predict_chunk(cnnkit.simple_cnn((224, 224, 3)), 32) == 32  # big images: batch_size as given
+    x, _ = _data(model, n=X.predict_chunk(model, 128) + 37)  # two chunks, the second not full
+    f = X.predictor(model, "float32")
+    want = np.concatenate([np.asarray(f(x[i:i + 128])) for i in range(0, len(x), 128)])
+    got = cnnkit.predict_classes(model, x, batch_size=128, precision="float32")["probabilities"]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    calls = []
+    real = X.predictor
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(importlib.import_module("cnnkit.evaluate"), "predictor",
+                   lambda *a: (lambda b: calls.append(len(b)) or real(*a)(b)))
+        cnnkit.predict_classes(model, x, batch_size=128, precision="float32")
+    assert calls == [X.predict_chunk(model, 128), 37]
 
 
 def test_the_predictor_is_made_once_and_reads_the_weights_live():
