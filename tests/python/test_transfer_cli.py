@@ -80,11 +80,11 @@ def tiny():
 
 
 def test_train_classifier_with_any_registered_backbone_goes_through_fine_tune(photos, tmp_path, tiny, monkeypatch):
-    from cnnkit import transfer
+    from cnnkit import job
 
     calls = []
-    real = transfer.fine_tune
-    monkeypatch.setattr(transfer, "fine_tune", lambda *a, **k: calls.append(k) or real(*a, **k))
+    real = job.fine_tune  # the name train_classifier() calls
+    monkeypatch.setattr(job, "fine_tune", lambda *a, **k: calls.append(k) or real(*a, **k))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the fixture folder's two unreadable files
         r = cnnkit.train_classifier(tiny, data=photos["path"], epochs=2, head_epochs=1, image_size=32,
