@@ -155,7 +155,7 @@ def compare(size: int, torch_model, keras_model) -> dict:
 
 def normalisations(keras_model) -> list[tuple[str, str, float, str, float]]:
     """Top-1 under the lite normalisation (x-127)/128 versus torchvision's ImageNet mean/std."""
-    from cnnkit.efficientnet_lite import decode_predictions
+    from cnnkit.imagenet import decode_predictions
 
     names, images = photos(224)
     lite = keras_model.predict((images - 127.0) / 128.0, verbose=0)

@@ -105,7 +105,7 @@ def tf_worker(kind: str, n: int):
 
     trained = cnnkit.lenet5()
     cnnkit.fit_classifier(trained, (x[:2048], y[:2048]), epochs=1, verbose=0)
-    from cnnkit.precision import predictor
+    from cnnkit._execution import predictor
 
     def chunked(policy, size):
         f = predictor(trained, policy)

@@ -5,9 +5,9 @@ Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.
 Sapphire Rapids and later) and on GPUs of compute capability 8.0 or more, with the same accuracy.
 Tiny models (LeNet-5) gain nothing and predict slower, so ``precision="auto"`` uses it only where
 the convolutions do enough work per image (``AUTO_MIXED_MIN_FLOPS``), and not on a CPU for models
-with depthwise convolutions (MobileNet, EfficientNet, ConvNeXt): oneDNN's bfloat16 depthwise
-kernels, backward pass above all, made EfficientNet-Lite0 fine-tuning 2.5-3.6x *slower* than float32
-(bench/precision_auto.py). The output layer always computes in float32, so probabilities keep their
+with depthwise convolutions (MobileNet, EfficientNet, ConvNeXt): with oneDNN's bfloat16 depthwise
+kernels, fine-tuning MobileNetV2 took 1.37x and EfficientNet-Lite0 1.24x the float32 time, while VGG16
+took 0.59x and the slides' CNN 0.70x (bench/precision_auto.py). The output layer always computes in float32, so probabilities keep their
 float32 resolution; the weights stay float32.
 
 ``computing_in(model, policy)`` is a context manager: the model's layers compute in ``policy`` for

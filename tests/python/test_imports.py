@@ -98,3 +98,22 @@ def test_import_cnnkit_and_its_cli_load_no_tensorflow():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["False", "False"]
+
+
+def test_what_the_bench_scripts_import_from_cnnkit_exists():
+    """bench/*.py are not run by the tests (they time things), but their imports from cnnkit must
+    follow the package when a name moves (lenet_levers.py once imported predictor from precision)."""
+    import importlib
+    import importlib.util
+
+    from conftest import ROOT
+
+    missing = []
+    for script in sorted((ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "cnnkit":
+                module = importlib.import_module(node.module)
+                missing += [f"{script.name}: from {node.module} import {a.name}" for a in node.names
+                            if not hasattr(module, a.name)
+                            and importlib.util.find_spec(f"{node.module}.{a.name}") is None]
+    assert not missing, "\n".join(missing)
