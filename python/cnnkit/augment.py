@@ -216,7 +216,6 @@ def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 def _images_and_labels(x: Any, y: Any, aug: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
     """Check the images, the labels (numbers, one per image, none missing) and the augmentation layer."""
-
     x = _images(x, "x", fn)
     y = _label_values(y, "y", fn)
     if y.ndim not in (1, 2) or len(y) != len(x):
@@ -294,11 +293,6 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
     batch_size = v.positive_int(batch_size, "batch_size", fn)
     shuffle = v.flag(shuffle, "shuffle", fn)
     seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
     if class_names is not None:
         if not isinstance(class_names, (list, tuple, np.ndarray)) or not len(class_names) or \
                 not all(isinstance(c, str) for c in class_names):
@@ -309,6 +303,12 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
         if len(class_names) < classes:
             raise ValueError(f"{fn}(): `class_names` has {len(class_names)} name(s) but `y` has class ids up to "
                              f"{classes - 1}: give one name per class ({classes} or more).")
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if class_names is not None:
         ds.class_names = list(class_names)
     return ds
 
