@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _arg_checks as v
 from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
-from ._execution import steps_per_call
+from ._execution import fused_batchnorm, steps_per_call
 from ._files import atomic_path
 from ._model_info import leaf_layers, output_activation
 from ._plot import check_target, finish, new_figure
@@ -624,7 +624,7 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
     fitted._initial_epoch = end if finished else None
     try:
         with dataset_errors(), computing_in(fitted, plan.precision, fn), steps_per_call(fitted, steps, fn), \
-                keras_multi_worker_fixes(fitted, strategy):
+                fused_batchnorm(fitted), keras_multi_worker_fixes(fitted, strategy):
             fitted.fit(**fit_args)
     finally:
         fitted._initial_epoch = None  # Keras keeps a restored epoch on the model for its next fit()

@@ -82,3 +82,112 @@ def test_auto_means_short_runs_only():
     assert not needs_recalibration(model, "auto")
     assert needs_recalibration(model, True) and not needs_recalibration(model, False)
     assert not needs_recalibration(cnnkit.lenet5(), True)  # no BatchNormalization at all
+
+
+# --- BatchNormalization on TensorFlow's fused kernel (cnnkit._execution.fused_batchnorm) -------------
+
+def _bn_pair(policy: str, trainable: bool = True, **kw):
+    from cnnkit._execution import fused_batchnorm
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, (16, 5, 5, 7)).astype("float32")
+    layers = [keras.layers.BatchNormalization(momentum=0.9, dtype=policy, **kw) for _ in range(2)]
+    for layer in layers:
+        layer.build(x.shape)
+        layer.trainable = trainable
+    layers[0].gamma.assign(rng.normal(1.0, 0.2, 7).astype("float32"))
+    layers[0].beta.assign(rng.normal(0.0, 0.2, 7).astype("float32"))
+    layers[1].set_weights(layers[0].get_weights())
+    return x, layers, fused_batchnorm
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("trainable", [True, False])
+def test_fused_batchnorm_computes_what_keras_computes(policy, training, trainable):
+    """Outputs, gradients (input, gamma, beta) and the moving averages Keras keeps (biased variance:
+    TensorFlow's kernel returns the unbiased one) agree with Keras' own layer to float rounding."""
+    import tensorflow as tf
+
+    x, (plain, fused), fused_batchnorm = _bn_pair(policy, trainable)
+    x = tf.constant(x)
+    weights = tf.constant(np.random.default_rng(1).normal(size=x.shape).astype("float32"))
+    results = []
+    for layer in (plain, fused):
+        with fused_batchnorm(keras.Sequential([layer])) as n:
+            assert n == 1
+            if layer is plain:  # Keras' own code: the reference
+                vars(layer).pop("call")
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x, training=training)
+                loss = tf.reduce_sum(tf.cast(y, "float32") * weights)
+            grads = tape.gradient(loss, [x, *layer.trainable_variables])
+        results.append((y, grads, layer.moving_mean.numpy(), layer.moving_variance.numpy()))
+    (y0, g0, m0, v0), (y1, g1, m1, v1) = results
+    assert y1.dtype == y0.dtype == ("bfloat16" if policy == "mixed_bfloat16" else "float32")
+    tol = 1e-2 if policy == "mixed_bfloat16" else 1e-5
+    np.testing.assert_allclose(np.float32(y1), np.float32(y0), rtol=tol, atol=tol)
+    assert len(g0) == len(g1) == (3 if trainable else 1)
+    for a, b in zip(g0, g1):
+        np.testing.assert_allclose(np.float32(b), np.float32(a), rtol=tol, atol=tol * float(np.max(np.abs(a))))
+    np.testing.assert_allclose(m1, m0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(v1, v0, rtol=1e-5)
+    moved = training and trainable
+    assert (not np.allclose(v0, 1.0)) == moved  # the batch's statistics entered the averages only then
+
+
+def test_fused_batchnorm_leaves_what_it_cannot_fuse_to_keras():
+    """Dense-style (2-D) inputs, masks, renorm and subclasses run Keras' own code; the layers get their
+    own call back after the block, even when it fails."""
+    import tensorflow as tf
+
+    from cnnkit._execution import fused_batchnorm
+
+    class MyBN(keras.layers.BatchNormalization):
+        pass
+
+    inputs = keras.Input((4, 4, 3))
+    a = keras.layers.BatchNormalization(name="a")(inputs)
+    b = keras.layers.BatchNormalization(renorm=True, name="b")(a)
+    c = MyBN(name="c")(b)
+    flat = keras.layers.Flatten()(c)
+    d = keras.layers.BatchNormalization(name="d")(flat)
+    model = keras.Model(inputs, d)
+    with pytest.raises(RuntimeError, match="inside"):
+        with fused_batchnorm(model) as n:
+            assert n == 2  # a and d (d falls back at run time: 2-D input)
+            assert "call" in vars(model.get_layer("a")) and "call" not in vars(model.get_layer("b"))
+            assert "call" not in vars(model.get_layer("c"))
+            out = model(tf.ones((2, 4, 4, 3)), training=True)
+            assert out.shape == (2, 48)
+            raise RuntimeError("inside")
+    assert not any("call" in vars(layer) for layer in model.layers)
+
+
+def test_fit_classifier_and_the_predictor_run_the_fused_kernel(monkeypatch):
+    """The traced training step and the predictor contain FusedBatchNormV3 (and its gradient), and the
+    model's BatchNormalization layers are plain Keras again after fit_classifier()."""
+    import tensorflow as tf
+
+    from cnnkit import _execution
+
+    seen = []
+    real = tf.compat.v1.nn.fused_batch_norm
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("is_training"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tf.compat.v1.nn, "fused_batch_norm", spy)
+    keras.utils.set_random_seed(0)
+    model = cnnkit.fashion_cnn()
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 28, 28, 1), dtype="float32"), rng.integers(0, 10, 64)
+    cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=32, verbose=0, recalibrate_bn=False)
+    assert seen.count(True) >= 2  # both layers, in the traced training step
+    assert not any("call" in vars(layer) for layer in model.layers)
+    seen.clear()
+    probs = _execution.predictor(model)(tf.constant(x[:8]))
+    assert seen.count(False) >= 2 and probs.shape == (8, 10)
+    np.testing.assert_allclose(np.asarray(probs), model.predict(x[:8], verbose=0), atol=2e-2)
