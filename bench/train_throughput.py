@@ -15,7 +15,8 @@ Same data, batch size and optimizer (Adam, lr 1e-3) for every contestant. Contes
   on 2 cores), tuned the same way.
 
 Throughput is images/s of one training epoch, the median of >= 3 rounds, contestants alternating
-within each round, all in one process. Keras contestants run two epochs per round and the second is
+within each round; the TensorFlow contestants in this process, the PyTorch ones in a child process
+of their own (which never loads TensorFlow; this process waits while it works). Keras contestants run two epochs per round and the second is
 timed (a callback), so tracing -- which cnnkit redoes per call because it restores the model's
 precision afterwards -- is left out for all; a real run traces once per fit call. Predict: images/s
 of one pass, after a warm-up pass.
@@ -42,10 +43,16 @@ from pathlib import Path
 
 import numpy as np
 
-import cnnkit  # first: quiet TensorFlow import
-import keras
-import tensorflow as tf
 from _machine import RESULTS, command_line, provenance, publish
+
+cnnkit = keras = tf = None  # imported by import_tensorflow(): the PyTorch worker process never loads TensorFlow
+
+
+def import_tensorflow() -> None:
+    global cnnkit, keras, tf
+    import cnnkit  # first: quiet TensorFlow import
+    import keras
+    import tensorflow as tf
 
 BATCH = 128
 LR = 1e-3
@@ -144,14 +151,17 @@ def torch_net(name: str):
         nn.Flatten(), nn.Linear(48 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Seconds of the last epoch of a fit call."""
+def epoch_timer():
+    """A Keras callback: seconds of the last epoch of a fit call (``.seconds``)."""
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds = time.perf_counter() - self.start
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = time.perf_counter() - self.start
+
+    return EpochTimer()
 
 
 # -- (b) plain Keras: model.fit defaults, and at its best setting ------------------------------
@@ -166,7 +176,7 @@ class PlainKeras:
         self.predict()  # warm-up: tracing
 
     def epoch(self):
-        timer = EpochTimer()
+        timer = epoch_timer()
         self.model.fit(self.x, self.y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[timer])
         return timer.seconds
 
@@ -259,13 +269,88 @@ class Cnnkit:
         self.predict()  # warm-up: tracing
 
     def epoch(self):
-        timer = EpochTimer()
+        timer = epoch_timer()
         cnnkit.fit_classifier(self.model, (self.x, self.y), epochs=2, batch_size=BATCH, learning_rate=LR,
                               verbose=0, callbacks=[timer])
         return timer.seconds
 
     def predict(self):
         cnnkit.predict_classes(self.model, self.x, batch_size=BATCH)
+
+
+def predict_seconds(self) -> float:
+    t = time.perf_counter()
+    self.predict()
+    return time.perf_counter() - t
+
+
+for _cls in (Cnnkit, PlainKeras, PyTorch):
+    _cls.predict_seconds = predict_seconds
+
+
+# -- PyTorch in its own process ---------------------------------------------------------------
+class TorchWorker:
+    """PyTorch runs in a child process of its own (``--torch-worker``), which never loads TensorFlow:
+    in one process, TensorFlow's and PyTorch's thread pools and allocators get in each other's way
+    (PyTorch measured ~1.5x slower beside TensorFlow). The parent waits (idle) while the child works:
+    contestants still alternate within each round. One JSON request per line, one reply per line."""
+
+    def __init__(self, name: str, n: int):
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, __file__, "--torch-worker", name, "--n", str(n)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **request):
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith("@@ "):
+                reply = json.loads(line[3:])
+                if "error" in reply:
+                    raise RuntimeError(f"PyTorch worker: {reply['error']}")
+                return reply
+        raise RuntimeError(f"PyTorch worker ended (exit status {self.proc.wait()})")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+class TorchProxy:
+    """A PyTorch contestant that lives in the worker: epoch() and predict_seconds() ask it."""
+
+    def __init__(self, cls, worker: TorchWorker):
+        self.label, self.key, self.worker = cls.label, cls.key, worker
+        self.worker.ask(cmd="make", key=self.key, setting=list(getattr(cls, "setting", {}).values()))
+
+    def epoch(self) -> float:
+        return self.worker.ask(cmd="epoch", key=self.key)["seconds"]
+
+    def predict_seconds(self) -> float:
+        return self.worker.ask(cmd="predict", key=self.key)["seconds"]
+
+
+def torch_worker(name: str, n: int) -> None:
+    """The child's loop: build, tune and time PyTorch contestants on request (see TorchWorker)."""
+    x, y = datasets(n)[name]
+    runners = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            if req["cmd"] == "tune":
+                reply = {"times": torch_tune_times(name, x[:req["n"]], y[:req["n"]], req["compile"])}
+            elif req["cmd"] == "make":
+                runners[req["key"]] = PyTorch(name, x, y, *req["setting"])
+                reply = {}
+            elif req["cmd"] == "epoch":
+                reply = {"seconds": runners[req["key"]].epoch()}
+            else:
+                reply = {"seconds": runners[req["key"]].predict_seconds()}
+        except Exception as e:  # the parent raises it
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        print("@@ " + json.dumps(reply), flush=True)
 
 
 def have_torch() -> bool:
@@ -278,19 +363,25 @@ def have_torch() -> bool:
         return False
 
 
-def tune(name, x, y, torch_compile: bool):
+def torch_tune_times(name, x, y, torch_compile: bool) -> list:
+    """(In the PyTorch worker) one timed epoch per PyTorch setting: [[bf16, channels_last, compile], s]."""
+    grid = TORCH_GRID + ([(True, True, True), (False, True, True)] if torch_compile else [])
+    times = []
+    for setting in grid:
+        setting = tuple(setting) + (False,) * (3 - len(setting))
+        times.append([list(setting), PyTorch(name, x, y, *setting).epoch()])
+    return times
+
+
+def tune(name, x, y, torch_compile: bool, worker=None):
     """Each peer's best setting for this model here: one timed epoch per setting, the fastest wins."""
     keras_times = {}
     for policy, spe in KERAS_GRID:
         keras_times[(policy, spe)] = PlainKeras(name, x, y, policy, spe).epoch()
     best = [plain_keras_best(*min(keras_times, key=keras_times.get))]
     tuning = {"keras": {f"{p}/spe{s}": round(len(x) / t) for (p, s), t in keras_times.items()}}
-    if have_torch():
-        grid = TORCH_GRID + ([(True, True, True), (False, True, True)] if torch_compile else [])
-        torch_times = {}
-        for setting in grid:
-            setting = tuple(setting) + (False,) * (3 - len(setting))
-            torch_times[setting] = PyTorch(name, x, y, *setting).epoch()
+    if worker is not None:
+        torch_times = {tuple(k): t for k, t in worker.ask(cmd="tune", n=len(x), compile=torch_compile)["times"]}
         best.append(pytorch_best(*min(torch_times, key=torch_times.get)))
         tuning["torch"] = {f"{'bf16' if b else 'fp32'}{'/cl' if c else ''}{'/compile' if k else ''}": round(len(x) / t)
                            for (b, c, k), t in torch_times.items()}
@@ -303,16 +394,21 @@ def measure(rounds: int, n: int, tune_n: int, torch_compile: bool, models):
     for name, (x, y) in datasets(n).items():
         if name not in models:
             continue
-        best, tuning = tune(name, x[:tune_n], y[:tune_n], torch_compile)
-        classes = [Cnnkit, PlainKeras] + ([PyTorch] if have_torch() else []) + best
-        settings[name] = {cls.key: cls.setting for cls in best} | {"tuning_img_per_s": tuning}
-        runners = [cls(name, x, y) for cls in classes]
-        train = {r.label: [] for r in runners}
-        pred = {r.label: [] for r in runners}
-        for i in range(rounds):
-            for r in (runners if i % 2 == 0 else runners[::-1]):  # alternate within each round
-                train[r.label].append(len(x) / r.epoch())
-                t = time.perf_counter(); r.predict(); pred[r.label].append(len(x) / (time.perf_counter() - t))
+        worker = TorchWorker(name, n) if have_torch() else None
+        try:
+            best, tuning = tune(name, x[:tune_n], y[:tune_n], torch_compile, worker)
+            classes = [Cnnkit, PlainKeras] + ([PyTorch] if worker else []) + best
+            settings[name] = {cls.key: cls.setting for cls in best} | {"tuning_img_per_s": tuning}
+            runners = [TorchProxy(cls, worker) if issubclass(cls, PyTorch) else cls(name, x, y) for cls in classes]
+            train = {r.label: [] for r in runners}
+            pred = {r.label: [] for r in runners}
+            for i in range(rounds):
+                for r in (runners if i % 2 == 0 else runners[::-1]):  # alternate within each round
+                    train[r.label].append(len(x) / r.epoch())
+                    pred[r.label].append(len(x) / r.predict_seconds())
+        finally:
+            if worker is not None:
+                worker.close()
         for r in runners:
             rows.append((name, r.label, statistics.median(train[r.label]), min(train[r.label]),
                          max(train[r.label]), statistics.median(pred[r.label]), r.key))
@@ -328,7 +424,11 @@ def main():
     ap.add_argument("--torch-compile", action="store_true",
                     help="also try torch.compile for PyTorch best (compiling takes minutes on 2 cores)")
     ap.add_argument("--cores", type=int, default=2, help="pin the process to this many CPU cores (default: 2)")
+    ap.add_argument("--torch-worker", metavar="MODEL", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.torch_worker:
+        return torch_worker(args.torch_worker, args.n)
+    import_tensorflow()
     tf.get_logger().setLevel("ERROR")  # each tuned setting is a new model: Keras' retracing warnings are expected
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])
     load0, start = os.getloadavg()[0], time.perf_counter()
