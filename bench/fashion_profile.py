@@ -1,0 +1,226 @@
+"""Where fashion_cnn's bfloat16 training step spends its time: TensorFlow (Keras' BatchNormalization and
+the fused kernel cnnkit runs) against PyTorch (bf16 autocast), each in a process of its own.
+
+fashion_cnn is the main job's model (cnnkit.fashion_cnn: Conv 5x5/32 -> MaxPool -> BN -> ReLU, Conv
+3x3/48 -> MaxPool -> BN -> ReLU, Dense 128, Dense 10). Per batch of 128 (28x28x1), median of 5 x 40
+steps after warm-up: the forward pass, forward + gradients, the whole step (+ Adam), each as one
+tf.function (TensorFlow) or eager code (PyTorch), with no input pipeline around it; then each layer's
+forward and forward + backward alone (the gradient of the first convolution's input is not needed in
+training and is not computed); then cnnkit's fit_classifier() per step (its input pipeline, metrics and
+32 steps per call included). The FLOP rate: multiply-adds of the step (forward x 3, less the first
+convolution's input gradient) over its time, against this machine's bfloat16 matmul peak.
+
+    bash bench/run.sh fashion_profile.py
+
+Prints a table and writes bench/results/fashion_profile.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import RESULTS, command_line, provenance, publish  # noqa: E402
+
+B = 128
+# multiply-adds per image, forward: conv1 5x5x1x32 at 28x28, conv2 3x3x32x48 at 14x14, dense 2352x128, 128x10
+MACS = {"conv1": 25 * 32 * 784, "conv2": 9 * 32 * 48 * 196, "dense": 2352 * 128 + 128 * 10}
+# training: forward + weight gradients + input gradients (none for the first convolution)
+TRAIN_FLOPS = 2 * B * (3 * sum(MACS.values()) - MACS["conv1"])
+
+
+def per_step(f, steps: int = 40, rounds: int = 5) -> float:
+    for _ in range(10):
+        f()
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(steps):
+            f()
+        times.append((time.perf_counter() - t) / steps)
+    return statistics.median(times) * 1e3  # ms
+
+
+def tf_profile(fused: bool) -> dict:
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import cnnkit
+    from cnnkit._execution import fused_batchnorm
+    from cnnkit.precision import computing_in
+
+    keras.utils.set_random_seed(0)
+    model = cnnkit.fashion_cnn()
+    opt = keras.optimizers.Adam(1e-3)
+    opt.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    x = tf.constant(np.random.default_rng(0).random((B, 28, 28, 1), dtype="float32"))
+    y = tf.constant(np.random.default_rng(1).integers(0, 10, B))
+    out, layers = {}, {}
+    with computing_in(model, "mixed_bfloat16"), (fused_batchnorm(model) if fused else _nothing()):
+        @tf.function
+        def forward():
+            return model(x, training=True)
+
+        @tf.function
+        def grads():
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
+            return tape.gradient(loss, model.trainable_variables)
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
+            opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+
+        out = {"forward": per_step(forward), "forward + gradients": per_step(grads), "whole step (+ Adam)": per_step(step)}
+        h = x
+        for i, layer in enumerate(model.layers[1:]):
+            inp = tf.identity(h)
+
+            @tf.function
+            def fwd(layer=layer, inp=inp):
+                return layer(inp, training=True)
+
+            @tf.function
+            def fwd_bwd(layer=layer, inp=inp, first=i == 0):
+                with tf.GradientTape() as tape:
+                    tape.watch(inp)
+                    o = tf.cast(layer(inp, training=True), tf.float32)
+                return tape.gradient(o, ([] if first else [inp]) + layer.trainable_variables)
+
+            layers[f"{layer.name} ({type(layer).__name__}, in {inp.dtype.name})"] = (per_step(fwd), per_step(fwd_bwd))
+            h = layer(inp, training=True)
+    return {"out": out, "layers": layers}
+
+
+class _nothing:
+    def __enter__(self):
+        return 0
+
+    def __exit__(self, *exc):
+        return False
+
+
+def cnnkit_fit_ms() -> float:
+    import numpy as np
+
+    import cnnkit
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((B * 64, 28, 28, 1), dtype="float32"), rng.integers(0, 10, B * 64)
+    model = cnnkit.fashion_cnn()
+    cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=B, verbose=0, recalibrate_bn=False)
+    t = []
+    for _ in range(3):
+        s = time.perf_counter()
+        cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=B, verbose=0, recalibrate_bn=False)
+        t.append((time.perf_counter() - s) / 64)
+    return statistics.median(t) * 1e3
+
+
+def torch_profile() -> dict | None:
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        return None
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding=2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 48, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(48), nn.ReLU(),
+        nn.Flatten(), nn.Linear(48 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = torch.rand(B, 1, 28, 28), torch.randint(0, 10, (B,))
+    bf16 = dict(device_type="cpu", dtype=torch.bfloat16)
+
+    def forward():
+        with torch.autocast(**bf16):
+            model(x)
+
+    def grads():
+        model.zero_grad(set_to_none=True)
+        with torch.autocast(**bf16):
+            loss = loss_fn(model(x), y)
+        loss.backward()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(**bf16):
+            loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    out = {"forward": per_step(forward), "forward + gradients": per_step(grads), "whole step (+ Adam)": per_step(step)}
+    layers = {}
+    h = x
+    for i, layer in enumerate(model):
+        with torch.autocast(**bf16):
+            inp = h.detach().clone().requires_grad_(i > 0)
+
+            def fwd(layer=layer, inp=inp):
+                with torch.autocast(**bf16):
+                    layer(inp)
+
+            def fwd_bwd(layer=layer, inp=inp):
+                layer.zero_grad(set_to_none=True)
+                inp.grad = None
+                with torch.autocast(**bf16):
+                    o = layer(inp).float().sum()
+                o.backward()
+
+            layers[f"{i}: {type(layer).__name__} (in {str(inp.dtype).replace('torch.', '')})"] = (
+                per_step(fwd), per_step(fwd_bwd))
+            h = layer(inp).detach()
+    return {"out": out, "layers": layers}
+
+
+def child(what: str) -> dict | None:
+    """Run one part in a process of its own (PyTorch never shares a process with TensorFlow)."""
+    r = subprocess.run([sys.executable, __file__, "--part", what], capture_output=True, text=True, check=True)
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("@@ ")][-1]
+    return json.loads(line[3:])
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--part":
+        part = sys.argv[2]
+        result = {"keras_bn": lambda: tf_profile(False), "fused_bn": lambda: tf_profile(True),
+                  "fit": lambda: {"ms": cnnkit_fit_ms()}, "torch": torch_profile}[part]()
+        print("@@ " + json.dumps(result), flush=True)
+        return
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
+    start, load0 = time.perf_counter(), os.getloadavg()[0]
+    parts = {p: child(p) for p in ("keras_bn", "fused_bn", "torch", "fit")}
+    cols = [("TensorFlow, Keras BN", parts["keras_bn"]), ("TensorFlow, fused BN (cnnkit)", parts["fused_bn"]),
+            ("PyTorch bf16 autocast", parts["torch"])]
+    cols = [(name, p) for name, p in cols if p]
+    lines = [f"# fashion_cnn's training step in bfloat16: ms per batch of {B} (median)", "",
+             *provenance(load0, os.getloadavg()[0]), command_line(time.perf_counter() - start), "",
+             "| part | " + " | ".join(n for n, _ in cols) + " |", "|---|" + "---:|" * len(cols)]
+    for k in parts["keras_bn"]["out"]:
+        lines.append(f"| {k} | " + " | ".join(f"{p['out'][k]:.2f}" for _, p in cols) + " |")
+    lines.append("| GFLOP/s of the whole step | " + " | ".join(
+        f"{TRAIN_FLOPS / p['out']['whole step (+ Adam)'] / 1e6:.0f}" for _, p in cols) + " |")
+    lines.append(f"| cnnkit fit_classifier() per step (input pipeline, metrics, 32 steps per call) "
+                 f"| | {parts['fit']['ms']:.2f} |" + (" |" if len(cols) > 2 else ""))
+    for name, p in cols:
+        lines += ["", f"{name}, per layer: forward / forward + backward (ms per batch)", "",
+                  "| layer | fwd | fwd+bwd |", "|---|---:|---:|"]
+        lines += [f"| {k} | {a:.2f} | {b:.2f} |" for k, (a, b) in p["layers"].items()]
+    publish("\n".join(lines) + "\n", RESULTS / "fashion_profile.md")
+
+
+if __name__ == "__main__":
+    main()
