@@ -5,7 +5,8 @@ installed package lists its four vignettes.
 
 What check leaves out, and why: the testthat files (``--no-tests``; test_r_suite.py runs each of them)
 and rebuilding the vignettes (``--no-build-vignettes``; the build in the same run rendered them from
-the same sources, and test_vignettes.py checks that HTML): rendering them twice would cost minutes."""
+the same sources, and test_vignettes.py checks that HTML): rendering them twice would cost minutes.
+The build and the check run in the background while the Python tests run (conftest.py)."""
 
 from __future__ import annotations
 

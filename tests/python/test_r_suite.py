@@ -3,7 +3,8 @@ a test, not abort the run). One pytest test per testthat file; testthat's counts
 printed at the end of the pytest run.
 
 Starting R, reticulate, TensorFlow and cnnkit costs about 6 s a process, so the files run in one
-Rscript (a session fixture, started by the first R test), each file on its own through
+Rscript (started in the background when the tests are collected, see conftest.py; without it, by
+the first R test), each file on its own through
 ``testthat::test_file()`` with its own log and counts; a few files that change the process for
 good (installing environments, rendering documents) get a process each. If R dies part-way, the
 files it did not reach fail with the log of the one it was running."""
