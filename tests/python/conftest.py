@@ -73,17 +73,21 @@ def r_build(tmp_path_factory) -> dict:
     place they are rendered in the test command; engine ``cnnkit::qmd``, rmarkdown here, every chunk
     runs), so test_vignettes.py reads the HTML this build put in ``inst/doc`` and test_r_check.py
     checks this tarball without rendering them again. Returns the tarball, the folder holding the
-    extracted ``inst/doc`` and the build's output (a failed build is reported by each user)."""
+    extracted ``inst/doc`` and the build's output (a failed build is reported by each user).
+    Started in the background when the tests are collected (see ``pytest_collection_finish``)."""
+    return background_result("r_build", lambda: build_r_package(tmp_path_factory.mktemp("r_build")))
+
+
+def build_r_package(out: Path) -> dict:
+    """``R CMD build --no-manual`` of a copy of the R package in ``out`` (see ``r_build``)."""
     import subprocess
     import tarfile
     import time
 
-    out = tmp_path_factory.mktemp("r_build")
     env = r_env()
     start = time.monotonic()
     source = _r_source_copy(out / "src")
-    proc = subprocess.run(["R", "CMD", "build", "--no-manual", str(source)], cwd=out, env=env,
-                          capture_output=True, text=True, timeout=1500)
+    proc = run_tracked(["R", "CMD", "build", "--no-manual", str(source)], cwd=out, env=env, timeout=1500)
     result = {"dir": out, "log": proc.stdout + proc.stderr, "returncode": proc.returncode,
               "seconds": time.monotonic() - start, "tarball": None, "doc": out / "doc"}
     tarballs = sorted(out.glob("cnnkit_*.tar.gz"))
@@ -94,6 +98,80 @@ def r_build(tmp_path_factory) -> dict:
             tar.extractall(out, members=members)
         (out / "cnnkit" / "inst" / "doc").rename(result["doc"])
     return result
+
+
+# --- the R work in the background ----------------------------------------------------------------
+# R CMD build (the vignettes), R CMD check and the testthat files take about 11 minutes in
+# subprocesses that use about one core (R, reticulate, small models), while the Python tests before
+# them use about one core too: on a machine with 2 cores the R work runs in a background thread from
+# the end of collection, one subprocess after another, and the tests that need it wait for its
+# results (R_BACKGROUND below; CNNKIT_TEST_R_BACKGROUND=0 runs each when its first test needs it).
+# Each test still fails on its own (a failed build, check or testthat file fails the tests that
+# read it); an interrupted run kills what is still running.
+
+_BACKGROUND: dict = {}  # name -> concurrent.futures.Future
+_EXECUTOR = None
+_RUNNING: set = set()  # the background subprocesses still running
+
+
+def run_tracked(cmd: list[str], timeout: float, **kwargs):
+    """``subprocess.run(cmd, capture_output=True, text=True)``, killed at ``timeout`` or when the
+    session ends (so that a background run never outlives pytest)."""
+    import subprocess
+
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs) as proc:
+        _RUNNING.add(proc)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            _RUNNING.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def start_in_background(name: str, fn) -> None:
+    """Queue ``fn()`` (one background thread: the jobs run one after another, in the order queued)."""
+    global _EXECUTOR
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _EXECUTOR is None:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnkit-r")
+    _BACKGROUND[name] = _EXECUTOR.submit(fn)
+
+
+def queue_r_build(factory) -> None:
+    """Queue the ``r_build`` fixture's ``R CMD build`` (once)."""
+    if "r_build" not in _BACKGROUND:
+        out = factory.mktemp("r_build")
+        start_in_background("r_build", lambda: build_r_package(out))
+
+
+def background_result(name: str, fn):
+    """The result of the background job ``name`` (waiting for it), or of ``fn()`` if none was started."""
+    return _BACKGROUND[name].result() if name in _BACKGROUND else fn()
+
+
+def pytest_collection_finish(session):
+    """Start the R work the selected tests need (R_BACKGROUND hooks of their modules, in the order of
+    the tests) in the background; see the comment above ``run_tracked``."""
+    if os.environ.get("CNNKIT_TEST_R_BACKGROUND", "1") == "0" or session.config.option.collectonly:
+        return
+    factory = session.config._tmp_path_factory
+    seen = set()
+    for item in session.items:
+        hook = getattr(item.module, "R_BACKGROUND", None)
+        if hook is not None and item.module not in seen:
+            seen.add(item.module)
+            hook(session.items, factory)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _EXECUTOR is not None:
+        _EXECUTOR.shutdown(wait=False, cancel_futures=True)
+    for proc in list(_RUNNING):
+        proc.kill()
 
 
 def _r_source_copy(dest: Path) -> Path:

@@ -5,7 +5,8 @@ installed package lists its four vignettes.
 
 What check leaves out, and why: the testthat files (``--no-tests``; test_r_suite.py runs each of them)
 and rebuilding the vignettes (``--no-build-vignettes``; the build in the same run rendered them from
-the same sources, and test_vignettes.py checks that HTML): rendering them twice would cost minutes."""
+the same sources, and test_vignettes.py checks that HTML): rendering them twice would cost minutes.
+The build and the check run in the background while the Python tests run (conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,22 +15,35 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, r_env
+from conftest import ROOT, background_result, queue_r_build, r_env, run_tracked, start_in_background
 
 MAX_EXAMPLE_S = 30  # CPU seconds of each man page's examples (small data, epochs = 1); CPU, not
 # elapsed time, so that a machine shared with other work does not fail it
 
 
+def R_BACKGROUND(items, factory):
+    """Queue R CMD build and this check in the background (conftest.py) when a test here is selected."""
+    if any("r_check" in item.fixturenames for item in items):
+        queue_r_build(factory)
+        start_in_background("r_check", lambda: _check(background_result("r_build", None)))
+
+
+def _check(build: dict) -> dict | None:
+    if build["returncode"] != 0 or build["tarball"] is None:
+        return None  # the fixture reports the failed build
+    env = r_env()
+    env["_R_CHECK_FORCE_SUGGESTS_"] = "false"
+    proc = run_tracked(["R", "CMD", "check", "--no-manual", "--no-tests", "--no-build-vignettes",
+                        "--timings", build["tarball"].name], cwd=build["dir"], env=env, timeout=1200)
+    return {"out": proc.stdout + proc.stderr, "dir": build["dir"] / "cnnkit.Rcheck"}
+
+
 @pytest.fixture(scope="module")
 def r_check(r_build):
     assert r_build["returncode"] == 0, r_build["log"][-8000:]
-    env = r_env()
-    env["_R_CHECK_FORCE_SUGGESTS_"] = "false"
-    proc = subprocess.run(["R", "CMD", "check", "--no-manual", "--no-tests", "--no-build-vignettes",
-                           "--timings", r_build["tarball"].name],
-                          cwd=r_build["dir"], env=env, capture_output=True, text=True, timeout=1200)
+    result = background_result("r_check", lambda: _check(r_build))
     print(f"\nR CMD build (renders the vignettes): {r_build['seconds']:.0f} s")
-    return {"out": proc.stdout + proc.stderr, "dir": r_build["dir"] / "cnnkit.Rcheck"}
+    return result
 
 
 def test_r_cmd_check_has_no_errors_or_warnings(r_check):

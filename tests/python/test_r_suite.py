@@ -3,7 +3,8 @@ a test, not abort the run). One pytest test per testthat file; testthat's counts
 printed at the end of the pytest run.
 
 Starting R, reticulate, TensorFlow and cnnkit costs about 6 s a process, so the files run in one
-Rscript (a session fixture, started by the first R test), each file on its own through
+Rscript (started in the background when the tests are collected, see conftest.py; without it, by
+the first R test), each file on its own through
 ``testthat::test_file()`` with its own log and counts; a few files that change the process for
 good (installing environments, rendering documents) get a process each. If R dies part-way, the
 files it did not reach fail with the log of the one it was running."""
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, r_env
+from conftest import ROOT, background_result, r_env, run_tracked, start_in_background
 
 R_FILES = sorted((ROOT / "tests" / "testthat").glob("test-*.R"))
 # files run in a process of their own: they install Python environments or render documents
@@ -45,26 +46,44 @@ for (f in files) {
 
 
 def _run(files: list[Path], out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["Rscript", "--vanilla", "-e", RUNNER, str(ROOT), str(out), *map(str, files)],
-        env=r_env(), cwd=ROOT, capture_output=True, text=True, timeout=2400,
-    )
+    return run_tracked(["Rscript", "--vanilla", "-e", RUNNER, str(ROOT), str(out), *map(str, files)],
+                       env=r_env(), cwd=ROOT, timeout=2400)
+
+
+def _selected(items) -> list[Path]:
+    """The testthat files of the selected tests (all of them, or those ``-k`` picked), in order."""
+    chosen = {item.callspec.params["path"] for item in items
+              if getattr(item, "originalname", None) == "test_testthat_file" and hasattr(item, "callspec")}
+    return [p for p in R_FILES if p in chosen]
+
+
+def R_BACKGROUND(items, factory):
+    """Queue the selected files in the background (conftest.py): the shared Rscript, then each
+    OWN_PROCESS file in its own."""
+    files = _selected(items)
+    shared = [p for p in files if p.name not in OWN_PROCESS]
+    if shared:
+        out = factory.mktemp("testthat")
+        start_in_background("testthat", lambda: (out, _run(shared, out)))
+    for path in files:
+        if path.name in OWN_PROCESS:
+            own = factory.mktemp(path.stem)
+            start_in_background(f"testthat:{path.name}", lambda path=path, own=own: (own, _run([path], own)))
 
 
 @pytest.fixture(scope="session")
 def shared_r_run(request, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The selected testthat files but OWN_PROCESS (all of them, or those ``-k`` picked), in one Rscript:
-    their logs and counts in one folder."""
-    selected = {item.callspec.params["path"] for item in request.session.items
-                if getattr(item, "originalname", None) == "test_testthat_file" and hasattr(item, "callspec")}
-    out = tmp_path_factory.mktemp("testthat")
-    return out, _run([p for p in R_FILES if p in selected and p.name not in OWN_PROCESS], out)
+    """The selected testthat files but OWN_PROCESS in one Rscript: their logs and counts in one folder."""
+    def run():
+        out = tmp_path_factory.mktemp("testthat")
+        return out, _run([p for p in _selected(request.session.items) if p.name not in OWN_PROCESS], out)
+    return background_result("testthat", run)
 
 
 @pytest.mark.parametrize("path", R_FILES, ids=lambda p: p.name)
 def test_testthat_file(path: Path, tmp_path: Path, request):
     if path.name in OWN_PROCESS:
-        out, proc = tmp_path, _run([path], tmp_path)
+        out, proc = background_result(f"testthat:{path.name}", lambda: (tmp_path, _run([path], tmp_path)))
     else:
         out, proc = request.getfixturevalue("shared_r_run")
     counts_file, log_file = out / f"{path.name}.json", out / f"{path.name}.log"

@@ -8,7 +8,7 @@ images for 1 epoch, and the lines that download ImageNet weights for VGG16 and C
 same models with ``weights = NULL`` (no network here; the parameter counts are the same).
 EfficientNet-Lite0's ImageNet weights install offline and are used as written. All R blocks run in
 one Rscript and all Python blocks in one Python process, to pay the start-up of TensorFlow once per
-language."""
+language; both run in the background beside the other tests (conftest.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, r_env
+from conftest import ROOT, background_result, r_env, run_tracked, start_in_background
 
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"^```(r|python)\n(.*?)^```", README, re.M | re.S)
@@ -101,16 +101,33 @@ def test_readme_has_self_contained_blocks():
         assert not stale, f"SMALLER lists {lang} lines the README no longer has: {stale}"
 
 
+def _blocks(lang: str) -> list[str]:
+    return [_as_run(lang, code) for lng, code in BLOCKS if lng == lang]
+
+
+def _run_blocks(lang: str, folder) -> subprocess.CompletedProcess:
+    spec = folder / "blocks.json"
+    spec.write_text(json.dumps(_blocks(lang)))
+    if lang == "r":
+        cmd = ["Rscript", "--vanilla", "-e", R_RUNNER, str(spec), str(folder)]
+    else:
+        cmd = [sys.executable, "-c", PY_RUNNER, str(spec), str(folder)]
+    return run_tracked(cmd, env=r_env(), cwd=folder, timeout=900)
+
+
+def R_BACKGROUND(items, factory):
+    """Queue the selected languages' runs in the background (conftest.py): subprocesses, like the R work."""
+    for item in items:
+        if getattr(item, "originalname", None) == "test_readme_blocks_run":
+            lang = item.callspec.params["lang"]
+            folder = factory.mktemp(f"readme-{lang}")
+            start_in_background(f"readme:{lang}", lambda lang=lang, folder=folder: _run_blocks(lang, folder))
+
+
 @pytest.mark.parametrize("lang", ["r", "python"])
 def test_readme_blocks_run(lang, tmp_path):
-    blocks = [_as_run(lang, code) for lng, code in BLOCKS if lng == lang]
-    spec = tmp_path / "blocks.json"
-    spec.write_text(json.dumps(blocks))
-    if lang == "r":
-        cmd = ["Rscript", "--vanilla", "-e", R_RUNNER, str(spec), str(tmp_path)]
-    else:
-        cmd = [sys.executable, "-c", PY_RUNNER, str(spec), str(tmp_path)]
-    proc = subprocess.run(cmd, env=r_env(), cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    blocks = _blocks(lang)
+    proc = background_result(f"readme:{lang}", lambda: _run_blocks(lang, tmp_path))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     failed = re.search(r"^FAILED:(.*)$", proc.stdout, re.M)
