@@ -49,6 +49,8 @@ cnnkit = keras = tf = None  # imported by import_tensorflow(): the PyTorch worke
 
 
 def import_tensorflow() -> None:
+    """Import cnnkit, keras and tensorflow into this module (idempotent; time_to_accuracy.py uses
+    keras_net() from here)."""
     global cnnkit, keras, tf
     import cnnkit  # first: quiet TensorFlow import
     import keras
@@ -89,6 +91,7 @@ TORCH_GRID = [(bf16, cl) for bf16 in (False, True) for cl in (False, True)]  # (
 def keras_net(name: str, policy: str = "float32") -> tuple[keras.Model, str]:
     """The model (uncompiled, layers in ``policy``; the output layer always float32, as Keras'
     mixed-precision guide says) and its loss."""
+    import_tensorflow()
     L = keras.layers
     keras.mixed_precision.set_global_policy(policy)
     try:

@@ -20,7 +20,8 @@ Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.
   moments + normalisation in float32 (a dozen ops and two casts per layer): the same numbers
   (the same moving averages, to float rounding), and fashion_cnn's bfloat16 training step about
   1.2x faster (bench/batchnorm_fused.py). Only for plain ``keras.layers.BatchNormalization`` layers
-  on 4-D channels-last inputs without renorm, synchronisation or a mask; all else runs Keras' code.
+  on 4-D channels-last inputs without renorm, synchronisation or a mask; while fitting, only for
+  layers computing batch statistics (see :func:`fused_batchnorm`); all else runs Keras' code.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _fusable(layer: Any) -> bool:
             and not layer.synchronized)
 
 
-def _fused_call(layer: keras.layers.BatchNormalization) -> Callable[..., Any]:
+def _fused_call(layer: keras.layers.BatchNormalization, inference: bool) -> Callable[..., Any]:
     """``layer.call`` through ``FusedBatchNormV3``, with Keras' semantics: batch statistics only when
     ``training`` and the layer is trainable, Keras' moving-average update (biased variance), the output
     in the layer's compute dtype. Falls back to Keras' own ``call`` for anything else."""
@@ -81,13 +82,15 @@ def _fused_call(layer: keras.layers.BatchNormalization) -> Callable[..., Any]:
     fused_dtypes = (tf.float32, tf.bfloat16, tf.float16)
 
     def call(inputs: Any, training: Any = None, mask: Any = None) -> Any:
-        if mask is not None or len(inputs.shape) != 4 or inputs.dtype not in fused_dtypes:
+        batch_statistics = bool(training) and layer.trainable
+        if (mask is not None or len(inputs.shape) != 4 or inputs.dtype not in fused_dtypes
+                or (not batch_statistics and not inference)):
             return keras_call(inputs, training=training, mask=mask)
         channels = inputs.shape[-1]
         gamma = tf.cast(layer.gamma, tf.float32) if layer.scale else tf.ones((channels,), tf.float32)
         beta = tf.cast(layer.beta, tf.float32) if layer.center else tf.zeros((channels,), tf.float32)
         mean, variance = tf.cast(layer.moving_mean, tf.float32), tf.cast(layer.moving_variance, tf.float32)
-        if training and layer.trainable:
+        if batch_statistics:
             y, batch_mean, batch_var = tf.compat.v1.nn.fused_batch_norm(
                 inputs, gamma, beta, epsilon=layer.epsilon, is_training=True)
             n = tf.cast(tf.size(inputs) // channels, tf.float32)
@@ -104,26 +107,29 @@ def _fused_call(layer: keras.layers.BatchNormalization) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def fused_batchnorm(model: keras.Model) -> Iterator[int]:
+def fused_batchnorm(model: keras.Model, inference: bool = True) -> Iterator[int]:
     """Run the ``with`` block with ``model``'s BatchNormalization layers on TensorFlow's fused kernel
-    (see the module docstring); yields how many layers it changed and restores them after (Keras'
-    traced train/test/predict functions are dropped on the way in and out; a function traced inside,
-    such as :func:`predictor`'s, keeps the fused kernel: it computes the same)."""
+    (see the module docstring); yields how many layers it changed and restores them after. Traced
+    functions are not dropped: one traced inside (Keras' train function, :func:`predictor`'s) keeps
+    the fused kernel and one traced before keeps Keras' code -- they compute the same, and dropping
+    them would make every call retrace (seconds for a backbone).
+
+    ``inference = False`` (while fitting): only layers computing batch statistics (``training`` and
+    trainable) run fused; a layer in inference mode keeps Keras' code, because its gradient, needed
+    when the layers around it train (a frozen backbone's BatchNormalization while the model
+    fine-tunes), is slower through TensorFlow's fused inference kernel: MobileNetV2 and
+    EfficientNet-Lite0 fine-tuning took 2.3x-2.7x as long (bench/batchnorm_fused.py)."""
     if keras.backend.backend() != "tensorflow":
         yield 0
         return
     layers = [layer for layer in leaf_layers(model) if _fusable(layer) and "call" not in vars(layer)]
     try:
         for layer in layers:
-            object.__setattr__(layer, "call", _fused_call(layer))
-        if layers:
-            reset_traced_functions(model)
+            object.__setattr__(layer, "call", _fused_call(layer, inference))
         yield len(layers)
     finally:
         for layer in layers:
             vars(layer).pop("call", None)
-        if layers:
-            reset_traced_functions(model)
 
 
 def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_classes") -> Callable[[Any], Any]:

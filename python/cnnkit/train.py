@@ -624,7 +624,7 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
     fitted._initial_epoch = end if finished else None
     try:
         with dataset_errors(), computing_in(fitted, plan.precision, fn), steps_per_call(fitted, steps, fn), \
-                fused_batchnorm(fitted), keras_multi_worker_fixes(fitted, strategy):
+                fused_batchnorm(fitted, inference=False), keras_multi_worker_fixes(fitted, strategy):
             fitted.fit(**fit_args)
     finally:
         fitted._initial_epoch = None  # Keras keeps a restored epoch on the model for its next fit()

@@ -191,3 +191,36 @@ def test_fit_classifier_and_the_predictor_run_the_fused_kernel(monkeypatch):
     probs = _execution.predictor(model)(tf.constant(x[:8]))
     assert seen.count(False) >= 2 and probs.shape == (8, 10)
     np.testing.assert_allclose(np.asarray(probs), model.predict(x[:8], verbose=0), atol=2e-2)
+
+
+def test_while_fitting_only_batch_statistics_run_fused(monkeypatch):
+    """While fitting (inference=False) a BatchNormalization layer in inference mode -- frozen, or a
+    backbone's called with training=False while the layers around it fine-tune -- keeps Keras' code:
+    its gradient through TensorFlow's fused inference kernel was 2.3x-2.7x slower
+    (bench/batchnorm_fused.py). For prediction (inference=True) every layer runs fused."""
+    import tensorflow as tf
+
+    from cnnkit._execution import fused_batchnorm
+
+    seen = []
+    real = tf.compat.v1.nn.fused_batch_norm
+    monkeypatch.setattr(tf.compat.v1.nn, "fused_batch_norm",
+                        lambda *a, **k: seen.append(k.get("is_training")) or real(*a, **k))
+    inputs = keras.Input((6, 6, 3))
+    frozen = keras.layers.BatchNormalization(name="frozen")
+    x = keras.layers.Conv2D(4, 3, name="conv")(frozen(inputs))
+    model = keras.Model(inputs, keras.layers.BatchNormalization(name="trains")(x))
+    frozen.trainable = False
+    with fused_batchnorm(model, inference=False) as n:
+        assert n == 2
+        model(tf.ones((2, 6, 6, 3)), training=True)
+        assert seen == [True]  # only the trainable layer used the fused kernel
+        seen.clear()
+        model(tf.ones((2, 6, 6, 3)), training=False)
+        assert seen == []
+    with fused_batchnorm(model) as n:
+        model(tf.ones((2, 6, 6, 3)), training=True)
+        assert seen == [True, False]  # the frozen layer too, in inference mode
+        seen.clear()
+        model(tf.ones((2, 6, 6, 3)), training=False)
+        assert seen == [False, False]
