@@ -47,3 +47,38 @@ def publish(text: str, path: str | os.PathLike | None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if text.endswith("\n") else text + "\n")
+
+
+def epoch_timer():
+    """A Keras callback whose ``.seconds`` is the last epoch's duration (fit two epochs and read it: the
+    second leaves tracing out). Keras is imported here, so this module stays free of TensorFlow for the
+    PyTorch worker processes."""
+    import time
+
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = time.perf_counter() - self.start
+
+    return EpochTimer()
+
+
+def per_step(f, steps: int = 40, rounds: int = 5, warmup: int = 10) -> float:
+    """Milliseconds per call of ``f``: the median over ``rounds`` rounds of ``steps`` calls, after
+    ``warmup`` calls."""
+    import statistics
+    import time
+
+    for _ in range(warmup):
+        f()
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(steps):
+            f()
+        times.append((time.perf_counter() - t) / steps)
+    return statistics.median(times) * 1e3

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import command_line, provenance, publish  # noqa: E402
+from _machine import command_line, epoch_timer, provenance, publish  # noqa: E402
 
 # label, backbone (None: cnnkit.fashion_cnn), input size, channels, images
 CASES = [("fashion_cnn (the main job's)", None, 28, 1, 12_800), ("resnet50, fine-tuning", "resnet50", 64, 3, 512),
@@ -57,14 +57,6 @@ def run(args) -> list[dict]:
     from cnnkit.precision import resolve_precision
 
     kinds = {"keras": keras_batchnorm, "fused": _execution.fused_batchnorm}
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds = time.perf_counter() - self.start
-
     rows = []
     rng = np.random.default_rng(0)
     for label, backbone, size, channels, n in CASES[: args.cases]:
@@ -94,7 +86,7 @@ def run(args) -> list[dict]:
         for _ in range(args.rounds):
             for kind, model in models.items():
                 train.fused_batchnorm = kinds[kind]
-                timer = EpochTimer()  # the second epoch: tracing left out
+                timer = epoch_timer()  # the second epoch: tracing left out
                 cnnkit.fit_classifier(model, (x, y), epochs=2, batch_size=128, verbose=0, cache_features=False,
                                       callbacks=[timer])
                 best[kind] = max(best.get(kind, 0.0), n / timer.seconds)

@@ -27,25 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import RESULTS, command_line, provenance, publish  # noqa: E402
+from _machine import RESULTS, command_line, epoch_timer, per_step, provenance, publish  # noqa: E402
 
 B = 128
 # multiply-adds per image, forward: conv1 5x5x1x32 at 28x28, conv2 3x3x32x48 at 14x14, dense 2352x128, 128x10
 MACS = {"conv1": 25 * 32 * 784, "conv2": 9 * 32 * 48 * 196, "dense": 2352 * 128 + 128 * 10}
 # training: forward + weight gradients + input gradients (none for the first convolution)
 TRAIN_FLOPS = 2 * B * (3 * sum(MACS.values()) - MACS["conv1"])
-
-
-def per_step(f, steps: int = 40, rounds: int = 5) -> float:
-    for _ in range(10):
-        f()
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(steps):
-            f()
-        times.append((time.perf_counter() - t) / steps)
-    return statistics.median(times) * 1e3  # ms
 
 
 def tf_profile(fused: bool) -> dict:
@@ -118,19 +106,10 @@ def cnnkit_fit_ms() -> float:
 
     rng = np.random.default_rng(0)
     x, y = rng.random((B * 64, 28, 28, 1), dtype="float32"), rng.integers(0, 10, B * 64)
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds = time.perf_counter() - self.start
-
     model = cnnkit.fashion_cnn()
     t = []
     for _ in range(3):  # the second epoch of each call: tracing left out
-        timer = EpochTimer()
+        timer = epoch_timer()
         cnnkit.fit_classifier(model, (x, y), epochs=2, batch_size=B, verbose=0, recalibrate_bn=False, callbacks=[timer])
         t.append(timer.seconds / 64)
     return statistics.median(t) * 1e3

@@ -26,8 +26,7 @@ import numpy as np
 
 import cnnkit  # first: quiet TensorFlow import
 import keras
-from _machine import RESULTS, machine, publish
-from train_throughput import EpochTimer
+from _machine import RESULTS, epoch_timer, machine, publish
 
 SIZE = (128, 128)
 BATCH = 32
@@ -58,7 +57,7 @@ def consumption(model: keras.Model, n: int = 512) -> float:
     """Images/s the training step takes from memory (second epoch of a fit_classifier call)."""
     x = np.random.default_rng(0).random((n, *SIZE, 3), dtype="float32")
     y = np.arange(n) % 2
-    timer = EpochTimer()
+    timer = epoch_timer()
     cnnkit.fit_classifier(model, (x, y), epochs=2, batch_size=BATCH, verbose=0, callbacks=[timer])
     return n / timer.seconds
 

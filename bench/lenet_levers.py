@@ -57,16 +57,10 @@ def tf_worker(kind: str, n: int):
     import tensorflow as tf
 
     sys.path.insert(0, str(HERE))
+    from _machine import epoch_timer
     from train_throughput import datasets, read_fashion_mnist
 
     x, y = datasets(n)["lenet5"]
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds = time.perf_counter() - self.start
 
     def c1_filter_grad_trick(model):
         """c1's kernel gradient as one convolution with the batch as channels: x (1, 32, 32, B) with
@@ -98,7 +92,7 @@ def tf_worker(kind: str, n: int):
                 self.setup(self.model)
 
         def __call__(self):
-            timer = EpochTimer()
+            timer = epoch_timer()
             cnnkit.fit_classifier(self.model, (x, y), epochs=2, batch_size=BATCH, learning_rate=LR, verbose=0,
                                   callbacks=[timer], **self.kw)
             return timer.seconds

@@ -23,21 +23,14 @@ import numpy as np
 import cnnkit  # first: quiet TensorFlow import
 import keras
 import tensorflow as tf
+import _machine
 from _machine import RESULTS, machine, publish
 
 B, STEPS = 128, 200
 
 
-def per_step(f, steps: int = STEPS) -> float:
-    for _ in range(20):
-        f()
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(steps // 5):
-            f()
-        times.append((time.perf_counter() - t) / (steps // 5))
-    return statistics.median(times) * 1e3  # ms
+def per_step(f) -> float:
+    return _machine.per_step(f, steps=STEPS // 5, rounds=5, warmup=20)  # ms
 
 
 def tf_parts():

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _machine import RESULTS, command_line, provenance, publish
+from _machine import RESULTS, command_line, epoch_timer, provenance, publish
 
 cnnkit = keras = tf = None  # imported by import_tensorflow(): the PyTorch worker process never loads TensorFlow
 
@@ -152,19 +152,6 @@ def torch_net(name: str):
         nn.Conv2d(1, 32, 5, padding=2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(32), nn.ReLU(),
         nn.Conv2d(32, 48, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(48), nn.ReLU(),
         nn.Flatten(), nn.Linear(48 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
-
-
-def epoch_timer():
-    """A Keras callback: seconds of the last epoch of a fit call (``.seconds``)."""
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds = time.perf_counter() - self.start
-
-    return EpochTimer()
 
 
 # -- (b) plain Keras: model.fit defaults, and at its best setting ------------------------------
