@@ -2,7 +2,10 @@
 the fused kernel cnnkit runs) against PyTorch (bf16 autocast), each in a process of its own.
 
 fashion_cnn is the main job's model (cnnkit.fashion_cnn: Conv 5x5/32 -> MaxPool -> BN -> ReLU, Conv
-3x3/48 -> MaxPool -> BN -> ReLU, Dense 128, Dense 10). Per batch of 128 (28x28x1), median of 5 x 40
+3x3/48 -> MaxPool -> BN -> ReLU, Dense 128, Dense 10). PyTorch runs twice: with contiguous (NCHW) tensors
+and with channels-last ones. Per batch of 128 (the first 128 Fashion-MNIST training images, 28x28x1:
+real images, not noise, because PyTorch's contiguous max-pooling kernel branches on the data and runs
+~4.7x slower on uniform noise than on Fashion-MNIST's mostly black backgrounds), median of 5 x 40
 steps after warm-up: the forward pass, forward + gradients, the whole step (+ Adam), each as one
 tf.function (TensorFlow) or eager code (PyTorch), with no input pipeline around it; then each layer's
 forward and forward + backward alone (the gradient of the first convolution's input is not needed in
@@ -28,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import RESULTS, command_line, epoch_timer, per_step, provenance, publish  # noqa: E402
+from train_throughput import datasets  # noqa: E402  (NumPy only: TensorFlow is imported where needed)
 
 B = 128
 # multiply-adds per image, forward: conv1 5x5x1x32 at 28x28, conv2 3x3x32x48 at 14x14, dense 2352x128, 128x10
@@ -50,8 +54,7 @@ def tf_profile(fused: bool) -> dict:
     opt = keras.optimizers.Adam(1e-3)
     opt.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    x = tf.constant(np.random.default_rng(0).random((B, 28, 28, 1), dtype="float32"))
-    y = tf.constant(np.random.default_rng(1).integers(0, 10, B))
+    x, y = (tf.constant(a) for a in datasets(B)["fashion_cnn"])
     out, layers = {}, {}
     with computing_in(model, "mixed_bfloat16"), (fused_batchnorm(model) if fused else _nothing()):
         @tf.function
@@ -115,7 +118,9 @@ def cnnkit_fit_ms() -> float:
     return statistics.median(t) * 1e3
 
 
-def torch_profile() -> dict | None:
+def torch_profile(channels_last: bool) -> dict | None:
+    import numpy as np
+
     try:
         import torch
         from torch import nn
@@ -127,9 +132,13 @@ def torch_profile() -> dict | None:
         nn.Conv2d(1, 32, 5, padding=2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(32), nn.ReLU(),
         nn.Conv2d(32, 48, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(48), nn.ReLU(),
         nn.Flatten(), nn.Linear(48 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
-    x, y = torch.rand(B, 1, 28, 28), torch.randint(0, 10, (B,))
+    xa, ya = datasets(B)["fashion_cnn"]
+    x = torch.from_numpy(np.ascontiguousarray(xa.transpose(0, 3, 1, 2))).contiguous(memory_format=fmt)
+    y = torch.from_numpy(ya)
     bf16 = dict(device_type="cpu", dtype=torch.bfloat16)
 
     def forward():
@@ -184,14 +193,15 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--part":
         part = sys.argv[2]
         result = {"keras_bn": lambda: tf_profile(False), "fused_bn": lambda: tf_profile(True),
-                  "fit": lambda: {"ms": cnnkit_fit_ms()}, "torch": torch_profile}[part]()
+                  "fit": lambda: {"ms": cnnkit_fit_ms()}, "torch": lambda: torch_profile(False),
+                  "torch_cl": lambda: torch_profile(True)}[part]()
         print("@@ " + json.dumps(result), flush=True)
         return
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
     start, load0 = time.perf_counter(), os.getloadavg()[0]
-    parts = {p: child(p) for p in ("keras_bn", "fused_bn", "torch", "fit")}
+    parts = {p: child(p) for p in ("keras_bn", "fused_bn", "torch", "torch_cl", "fit")}
     cols = [("TensorFlow, Keras BN", parts["keras_bn"]), ("TensorFlow, fused BN (cnnkit)", parts["fused_bn"]),
-            ("PyTorch bf16 autocast", parts["torch"])]
+            ("PyTorch bf16 autocast", parts["torch"]), ("PyTorch bf16 autocast, channels-last", parts["torch_cl"])]
     cols = [(name, p) for name, p in cols if p]
     lines = [f"# fashion_cnn's training step in bfloat16: ms per batch of {B} (median)", "",
              *provenance(load0, os.getloadavg()[0]), command_line(time.perf_counter() - start), "",
@@ -201,7 +211,7 @@ def main() -> None:
     lines.append("| GFLOP/s of the whole step | " + " | ".join(
         f"{TRAIN_FLOPS / p['out']['whole step (+ Adam)'] / 1e6:.0f}" for _, p in cols) + " |")
     lines.append(f"| cnnkit fit_classifier() per step (input pipeline, metrics, 32 steps per call) "
-                 f"| | {parts['fit']['ms']:.2f} |" + (" |" if len(cols) > 2 else ""))
+                 f"| | {parts['fit']['ms']:.2f} |" + " |" * (len(cols) - 2))
     for name, p in cols:
         lines += ["", f"{name}, per layer: forward / forward + backward (ms per batch)", "",
                   "| layer | fwd | fwd+bwd |", "|---|---:|---:|"]
