@@ -21,7 +21,9 @@ and bf16 autocast with channels-last tensors; ``--keras-*`` / ``--torch-*`` over
 
 Each contestant runs in its own process (pinned to ``--cores`` cores, like ``main_job.py``) so that a
 global precision policy or thread pool cannot leak from one into the next; the order alternates from
-round to round. The clock starts when training starts (model built, data in memory: where
+round to round, and each round trains with its own seed (``--seed`` + round: initialisation and batch
+order), since which epoch first reaches the target varies from seed to seed; the table gives the median
+over rounds, and a per-round ratio (same seed, minutes apart). The clock starts when training starts (model built, data in memory: where
 ``train_classifier`` starts its own ``train_seconds``), so tracing, ``torch.compile`` and cnnkit's
 per-epoch checkpoint count; the test evaluation after each epoch is left out of the clock for all.
 
@@ -225,7 +227,7 @@ def run_one(name: str, args) -> dict:
         curve, extra = run_keras(d, args, best=name == "keras_best")
     else:
         curve, extra = run_torch(d, args, best=name == "torch_best")
-    out = {"contestant": name, "curve": curve, "final_accuracy": curve[-1][2], "train_seconds": curve[-1][1]}
+    out = {"contestant": name, "seed": args.seed, "curve": curve, "final_accuracy": curve[-1][2], "train_seconds": curve[-1][1]}
     out.update(extra)
     return out
 
@@ -286,19 +288,21 @@ def report(results, args, total_seconds, load, settings_source):
                      "time": sorted(reached)[len(reached) // 2] if len(reached) == len(runs) else None,
                      "final": sum(r["final_accuracy"] for r in runs) / len(runs),
                      "seconds": sum(r["train_seconds"] for r in runs) / len(runs),
-                     "epoch": next((e for e, _, a in runs[0]["curve"] if a >= args.target), None)})
+                     "epochs": [next((e for e, _, a in r["curve"] if a >= args.target), None) for r in runs]})
     mode = "quick (development: few images, not comparable)" if args.quick else "full"
     head = (f"Time to {100 * args.target:.0f} % test accuracy, like for like (fashion_cnn, batch {BATCH}, Adam, "
             f"one-cycle peak {LR}, {args.epochs} epochs, {'all 60,000' if args.n is None else f'{args.n:,}'} training "
-            f"images, {'10,000' if args.n is None else f'{args.n:,}'} test images, seed {args.seed}) - {mode}; "
+            f"images, {'10,000' if args.n is None else f'{args.n:,}'} test images, "
+            f"{f'seed {args.seed}' if args.rounds == 1 else f'seeds {args.seed}-{args.seed + args.rounds - 1}, one per round'}) - {mode}; "
             f"{date.today()}, {machine()}, pinned to {args.cores} cores; {args.rounds} round(s), order alternating; "
             f"load average {load[0]:.2f} before, {load[1]:.2f} after; whole run {total_seconds:.0f} s; "
             f"peers' best settings: {settings_source}")
-    lines = [head, "", f"| contestant | s to {100 * args.target:.0f} % (epoch) | final test accuracy | "
+    lines = [head, "", f"| contestant | s to {100 * args.target:.0f} % ({'epoch' if args.rounds == 1 else 'median; epoch per round'}) "
+             f"| final test accuracy | "
              f"training s ({args.epochs} epochs) | cnnkit faster by |", "|---|---|---|---|---|"]
     mine = next((r["time"] for r in rows if r["name"] == "cnnkit"), None)
     for r in rows:
-        t = "not reached" if r["time"] is None else f"{r['time']:.1f} ({r['epoch']})"
+        t = "not reached" if r["time"] is None else f"{r['time']:.1f} ({'/'.join(str(e) for e in r['epochs'])})"
         ratio = "" if r["name"] == "cnnkit" or mine is None or r["time"] is None else f"{r['time'] / mine:.2f}x"
         name = f"**{r['label']}**" if r["name"] == "cnnkit" else r["label"]
         lines.append(f"| {name} | {t} | {100 * r['final']:.2f} % | {r['seconds']:.1f} | {ratio} |")
@@ -309,6 +313,14 @@ def report(results, args, total_seconds, load, settings_source):
                       f"(goal >= 1.2x: {'met' if best / mine >= 1.2 else 'NOT met'})"]
     elif mine is None:
         lines += ["", f"cnnkit did not reach {100 * args.target:.0f} %."]
+    if args.rounds > 1 and "cnnkit" in by:  # the same seed, minutes apart: the fairest ratios
+        per_round = []
+        for rnd, mine_r in enumerate(by["cnnkit"]):
+            t_mine = time_to(mine_r["curve"], args.target)
+            t_others = [time_to(runs[rnd]["curve"], args.target) for n, runs in by.items() if n != "cnnkit"]
+            t_others = [t for t in t_others if t is not None]
+            per_round.append("-" if t_mine is None or not t_others else f"{min(t_others) / t_mine:.2f}x")
+        lines += ["", f"Per round (same seed, cnnkit against the best other of that round): {', '.join(per_round)}"]
     for r in by.get("cnnkit", []):
         if abs(r.get("cnnkit_reported_accuracy", r["final_accuracy"]) - r["final_accuracy"]) > 5e-4:
             lines += ["", f"cnnkit's own result (`train_classifier()`'s accuracy, after its BatchNorm re-estimation of a "
@@ -318,7 +330,7 @@ def report(results, args, total_seconds, load, settings_source):
     lines += ["", "Curves (epoch: training seconds, test accuracy):", ""]
     for r in results:
         pts = ", ".join(f"{e}: {s:.1f} s {100 * a:.2f} %" for e, s, a in r["curve"])
-        lines.append(f"- {label[r['contestant']]}: {pts}")
+        lines.append(f"- {label[r['contestant']]} (seed {r.get('seed', args.seed)}): {pts}")
     publish("\n".join(lines), RESULTS / "time_to_accuracy.md")
     (RESULTS / "time_to_accuracy.json").write_text(json.dumps(
         {"target": args.target, "epochs": args.epochs, "n": args.n, "results": results}, indent=1) + "\n")
@@ -398,7 +410,7 @@ def main() -> int:
     for rnd in range(args.rounds):
         order = names if rnd % 2 == 0 else names[::-1]
         for name in order:
-            cmd = [sys.executable, __file__, "--run", name, "--seed", str(args.seed), "--epochs", str(args.epochs),
+            cmd = [sys.executable, __file__, "--run", name, "--seed", str(args.seed + rnd), "--epochs", str(args.epochs),
                    "--keras-policy", args.keras_policy, "--keras-spe", str(args.keras_spe),
                    "--torch-bf16", str(args.torch_bf16), "--torch-channels-last", str(args.torch_channels_last),
                    "--torch-compile", str(args.torch_compile)]
