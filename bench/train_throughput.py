@@ -34,11 +34,9 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import statistics
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
