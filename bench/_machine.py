@@ -82,3 +82,46 @@ def per_step(f, steps: int = 40, rounds: int = 5, warmup: int = 10) -> float:
             f()
         times.append((time.perf_counter() - t) / steps)
     return statistics.median(times) * 1e3
+
+
+def run_and_publish(run, report, args) -> None:
+    """Time ``run(args)`` and publish ``report(rows, args, (load before, load after), seconds)`` to
+    ``args.out`` (``"-"``: print it only)."""
+    import time
+
+    start, load0 = time.perf_counter(), os.getloadavg()[0]
+    rows = run(args)
+    publish(report(rows, args, (load0, os.getloadavg()[0]), time.perf_counter() - start),
+            None if args.out == "-" else args.out)
+
+
+def tf_step_parts(model, x, y, timer=per_step) -> dict[str, float]:
+    """Milliseconds per call (``timer``) of a Keras model's training step in parts, each one
+    tf.function: the forward pass, forward + gradients, and the whole step with Adam (1e-3) on sparse
+    categorical cross-entropy. Call it inside any precision or BatchNormalization context the model
+    should train in. TensorFlow is imported here (the PyTorch workers never load it)."""
+    import keras
+    import tensorflow as tf
+
+    opt = keras.optimizers.Adam(1e-3)
+    opt.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+    @tf.function
+    def forward():
+        return model(x, training=True)
+
+    @tf.function
+    def grads():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        return tape.gradient(loss, model.trainable_variables)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    return {"forward": timer(forward), "forward + gradients": timer(grads), "whole step (+ Adam)": timer(step)}

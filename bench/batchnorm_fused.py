@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import command_line, epoch_timer, provenance, publish  # noqa: E402
+from _machine import command_line, epoch_timer, provenance, run_and_publish  # noqa: E402
 
 # label, backbone (None: cnnkit.fashion_cnn), input size, channels, images
 CASES = [("fashion_cnn (the main job's)", None, 28, 1, 12_800), ("resnet50, fine-tuning", "resnet50", 64, 3, 512),
@@ -129,10 +128,7 @@ def main() -> None:
     p.add_argument("--cases", type=int, default=len(CASES), help="only the first N models")
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "batchnorm_fused.md"))
     args = p.parse_args()
-    start, load0 = time.perf_counter(), os.getloadavg()[0]
-    rows = run(args)
-    publish(report(rows, args, (load0, os.getloadavg()[0]), time.perf_counter() - start),
-            None if args.out == "-" else args.out)
+    run_and_publish(run, report, args)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import RESULTS, command_line, epoch_timer, per_step, provenance, publish  # noqa: E402
+from _machine import RESULTS, command_line, epoch_timer, per_step, provenance, publish, tf_step_parts  # noqa: E402
 from train_throughput import datasets  # noqa: E402  (NumPy only: TensorFlow is imported where needed)
 
 B = 128
@@ -42,7 +43,6 @@ TRAIN_FLOPS = 2 * B * (3 * sum(MACS.values()) - MACS["conv1"])
 
 def tf_profile(fused: bool) -> dict:
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import cnnkit
@@ -51,29 +51,10 @@ def tf_profile(fused: bool) -> dict:
 
     keras.utils.set_random_seed(0)
     model = cnnkit.fashion_cnn()
-    opt = keras.optimizers.Adam(1e-3)
-    opt.build(model.trainable_variables)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
     x, y = (tf.constant(a) for a in datasets(B)["fashion_cnn"])
-    out, layers = {}, {}
-    with computing_in(model, "mixed_bfloat16"), (fused_batchnorm(model) if fused else _nothing()):
-        @tf.function
-        def forward():
-            return model(x, training=True)
-
-        @tf.function
-        def grads():
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y, model(x, training=True))
-            return tape.gradient(loss, model.trainable_variables)
-
-        @tf.function
-        def step():
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y, model(x, training=True))
-            opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-
-        out = {"forward": per_step(forward), "forward + gradients": per_step(grads), "whole step (+ Adam)": per_step(step)}
+    layers = {}
+    with computing_in(model, "mixed_bfloat16"), (fused_batchnorm(model) if fused else nullcontext()):
+        out = tf_step_parts(model, x, y)
         h = x
         for i, layer in enumerate(model.layers[1:]):
             inp = tf.identity(h)
@@ -92,14 +73,6 @@ def tf_profile(fused: bool) -> dict:
             layers[f"{layer.name} ({type(layer).__name__}, in {inp.dtype.name})"] = (per_step(fwd), per_step(fwd_bwd))
             h = layer(inp, training=True)
     return {"out": out, "layers": layers}
-
-
-class _nothing:
-    def __enter__(self):
-        return 0
-
-    def __exit__(self, *exc):
-        return False
 
 
 def cnnkit_fit_ms() -> float:

@@ -14,14 +14,13 @@ batch 128, seed 0. Each way starts from the same weights; time = the whole train
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import command_line, provenance, publish  # noqa: E402
+from _machine import command_line, provenance, run_and_publish  # noqa: E402
 from efficientnet_lite0_transfer import load_split, to_rgb  # noqa: E402
 
 
@@ -99,10 +98,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "feature_cache.md"))
     args = p.parse_args()
-    start, load0 = time.perf_counter(), os.getloadavg()[0]
-    rows = run(args)
-    publish(report(rows, args, (load0, os.getloadavg()[0]), time.perf_counter() - start),
-            None if args.out == "-" else args.out)
+    run_and_publish(run, report, args)
 
 
 if __name__ == "__main__":

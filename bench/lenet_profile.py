@@ -21,7 +21,6 @@ from datetime import date
 import numpy as np
 
 import cnnkit  # first: quiet TensorFlow import
-import keras
 import tensorflow as tf
 import _machine
 from _machine import RESULTS, machine, publish
@@ -35,30 +34,9 @@ def per_step(f) -> float:
 
 def tf_parts():
     model = cnnkit.lenet5()
-    opt = keras.optimizers.Adam(1e-3)
-    opt.build(model.trainable_variables)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
     x = tf.constant(np.random.default_rng(0).random((B, 32, 32, 1), dtype="float32"))
     y = tf.constant(np.random.default_rng(1).integers(0, 10, B))
-
-    @tf.function
-    def forward():
-        return model(x, training=True)
-
-    @tf.function
-    def grads():
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        return tape.gradient(loss, model.trainable_variables)
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-        return loss
-
-    out = {"forward": per_step(forward), "forward + gradients": per_step(grads), "whole step (+ Adam)": per_step(step)}
+    out = _machine.tf_step_parts(model, x, y, timer=per_step)
     layers = {}
     h = x
     for layer in model.layers[1:]:

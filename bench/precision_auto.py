@@ -12,14 +12,13 @@ the whole call, best of the rounds. Also: what `precision = "auto"` picks for th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import command_line, provenance, publish  # noqa: E402
+from _machine import command_line, provenance, run_and_publish  # noqa: E402
 
 CASES = [("slides' small CNN", None, 32), ("vgg16", "vgg16", 32), ("resnet50", "resnet50", 64),
          ("mobilenet_v2", "mobilenet_v2", 64), ("efficientnet_lite0", "efficientnet_lite0", 96)]
@@ -86,10 +85,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--out", default=str(Path(__file__).parent / "results" / "precision_auto.md"))
     args = p.parse_args()
-    start, load0 = time.perf_counter(), os.getloadavg()[0]
-    rows = run(args)
-    publish(report(rows, args, (load0, os.getloadavg()[0]), time.perf_counter() - start),
-            None if args.out == "-" else args.out)
+    run_and_publish(run, report, args)
 
 
 if __name__ == "__main__":
