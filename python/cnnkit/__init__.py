@@ -19,9 +19,11 @@ import types as _types
 from pathlib import Path as _Path
 from typing import Any as _Any
 
+from . import _keras_classes
 from ._quiet import install_import_hook as _install_import_hook
 
 _install_import_hook()  # TensorFlow's start-up lines are filtered whenever it is first imported
+_keras_classes.install()  # cnnkit's Keras layers are registered as soon as Keras is imported: saved models load
 
 # Public names -> the module that defines them, imported on first use (PEP 562), so that
 # ``import cnnkit`` and ``cnnkit --help`` do not load TensorFlow. A new public function goes here

@@ -57,6 +57,36 @@ def _jitter(color_jitter: Any, fn: str) -> dict[str, Any]:
     return {"brightness_factor": f, "contrast_factor": f}
 
 
+
+@keras.saving.register_keras_serializable(package="cnnkit")
+class RandomShear(keras.layers.RandomShear):
+    """Keras' ``RandomShear`` whose saved model loads again.
+
+    Keras 3.15 saves ``RandomShear(x_factor=0.1)`` as ``x_factor=[-0.1, 0.1]`` and then refuses that
+    config when the model is loaded ("The `factor` argument should be a number ... in the range
+    [0, 1.0]"): a model with shear augmentation could not be reloaded. This class takes such a
+    symmetric range back (``[-a, a]`` is ``a``) and saves ranges that way; otherwise it is Keras' layer.
+
+    Example:
+        >>> layer = RandomShear(x_factor=0.1, y_factor=0.2)
+        >>> RandomShear.from_config(layer.get_config()).x_factor
+        (-0.1, 0.1)
+    """
+
+    def _set_factor_with_name(self, factor: Any, factor_name: str) -> Any:
+        if isinstance(factor, (tuple, list)) and len(factor) == 2 and factor[0] == -factor[1] and factor[1] >= 0:
+            factor = factor[1]
+        return super()._set_factor_with_name(factor, factor_name)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        for key in ("x_factor", "y_factor"):
+            low, high = config[key]
+            if low == -high:
+                config[key] = high
+        return config
+
+
 def augmentation(
     crop: int | tuple[int, int] | None = None,
     translate: float | tuple[float, float] | None = None,
@@ -108,7 +138,7 @@ def augmentation(
         specs.append((L.RandomTranslation, {"height_factor": th, "width_factor": tw, "fill_mode": fill_mode}))
     if shear is not None:
         s = _factor(shear, "shear", fn)
-        specs.append((L.RandomShear, {"x_factor": s, "y_factor": s, "fill_mode": fill_mode}))
+        specs.append((RandomShear, {"x_factor": s, "y_factor": s, "fill_mode": fill_mode}))
     if rotate is not None:
         specs.append((L.RandomRotation, {"factor": _factor(rotate, "rotate", fn), "fill_mode": fill_mode}))
     if erase is not None:

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import keras
 
 from . import _arg_checks as v
+from . import _keras_classes
 from ._data_checks import check_class_names
 from ._files import atomic_path, check_file_target
 from .limits import limit, too_many
@@ -220,6 +221,48 @@ def check_model_file(path: Any, fn: str = "load_model", arg: str = "file", safe_
                              f"than {too_many('model_bytes', fn)}.")
 
 
+def unknown_classes(config: Any) -> list[tuple[str, str]]:
+    """``(module, registered name)`` of the classes in a model config that this process cannot resolve:
+    neither Keras' own (a ``keras`` module) nor registered with Keras (``register_keras_serializable``)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            module, name = node.get("module"), node.get("class_name")
+            if isinstance(module, str) and isinstance(name, str) and module != "builtins" \
+                    and not (module == "keras" or module.startswith("keras.")):
+                registered = node.get("registered_name") or name
+                if keras.saving.get_registered_object(registered) is None and (module, registered) not in found:
+                    found.append((module, registered))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return found
+
+
+def _unknown_class_error(path: Path, fn: str, text: str) -> ValueError:
+    """The error for a file naming classes this process does not know: which, and where they live."""
+    where = f"`file` {str(path)!r}"
+    try:
+        with zipfile.ZipFile(path) as z:
+            missing = unknown_classes(json.loads(z.read(CONFIG)))
+    except Exception:  # noqa: BLE001 - the config was read once already; if not now, say what Keras said
+        missing = []
+    if not missing:
+        return ValueError(f"{fn}(): {where} refers to a class Keras does not know ({text}). It was saved "
+                          "with a custom layer or a newer Keras; load it where that class is defined.")
+    named = ", ".join(f"{name!r} (from Python module {module!r})" for module, name in missing[:5])
+    module = missing[0][0]
+    return ValueError(
+        f"{fn}(): {where} uses Keras class(es) that this process does not know: {named}. Import the module "
+        f"that defines and registers them before loading (Python: `import {module}`; R: "
+        f"`reticulate::import(\"{module}\")`), or load it where that code is installed.")
+
+
 def _load_error(e: Exception, path: Path, fn: str) -> ValueError:
     """A clear ValueError naming `file` for whatever Keras (or h5py, TensorFlow) raised."""
     where = f"`file` {str(path)!r}"
@@ -228,8 +271,7 @@ def _load_error(e: Exception, path: Path, fn: str) -> ValueError:
         return ValueError(f"{fn}(): {where} contains Python code (e.g. a Lambda layer), which Keras' safe "
                           "mode refuses to load. Only if you trust the file, pass safe_mode=False.")
     if re.search(r"could not (locate|deserialize)|unknown (layer|class|object)|not a KerasSaveable", str(e), re.I):
-        return ValueError(f"{fn}(): {where} refers to a class Keras does not know ({text}). It was saved "
-                          "with a custom layer or a newer Keras; load it where that class is defined.")
+        return _unknown_class_error(path, fn, text)
     if isinstance(e, MemoryError) or e.__class__.__name__ == "ResourceExhaustedError":
         return ValueError(f"{fn}(): {where} needs more memory than is available ({text}).")
     if isinstance(e, ValueError):
@@ -274,6 +316,7 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
     if path.suffix != ".keras":
         raise ValueError(f"{fn}(): `file` {str(path)!r} is not a .keras model file (its name must end in .keras). "
                          "Save models with save_model(model, 'name.keras').")
+    _keras_classes.register()  # cnnkit's own layers (transfer models' preprocessing), in any process
     try:
         check_model_file(path, fn, "file", bool(safe_mode))
         with warnings.catch_warnings():
