@@ -46,6 +46,10 @@ def test_cli_trains_efficientnet_lite0_on_a_folder_and_predicts_with_class_names
     assert record["job"]["settings"]["head_epochs"] == 1 and record["fine_tune"]["status"] == "finished"
     rows = (run / "history.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,phase") and [r.split(",")[1] for r in rows[1:]] == ["head", "fine_tune"]
+    files = [str(photos["path"] / n / "0.png") for n in photos["names"]]
+    p = cli("predict", "run/model.keras", *files, cwd=root)  # a new process: the model must load there too
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stdout + p.stderr
+    assert all(any(n in line for n in photos["names"]) for line in p.stdout.strip().splitlines()[-2:]), p.stdout
     model = cnnkit.load_model(run / "model.keras")
     assert model.input_shape == (None, 32, 32, 3) and cnnkit.saving.class_names_of(model) == sorted(photos["names"])
     # predict, and the same job again (the registry's spelling): in this process, no second TensorFlow start-up
