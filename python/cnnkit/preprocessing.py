@@ -33,6 +33,8 @@ class BackbonePreprocessing(keras.layers.Layer):
         channel_order: which input channel feeds each output channel (``[2, 1, 0]``: RGB to BGR);
             ``None``: the same order.
         backbone: the registry name it was made for (shown in the config; informational).
+        value_range: ``(low, high)`` of the images it takes (saved with the model: the model's input
+            contract, ``cnnkit.contract``); ``None``: not recorded.
         **kwargs: Keras layer arguments (``name``).
 
     Example:
@@ -42,7 +44,7 @@ class BackbonePreprocessing(keras.layers.Layer):
     """
 
     def __init__(self, scale: Sequence[float], offset: Sequence[float], channel_order: Sequence[int] | None = None,
-                 backbone: str = "", **kwargs: Any):
+                 backbone: str = "", value_range: Sequence[float] | None = None, **kwargs: Any):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.scale = [float(s) for s in scale]
@@ -54,6 +56,7 @@ class BackbonePreprocessing(keras.layers.Layer):
                              f"channel (channel_order a permutation), got {self.scale}, {self.offset}, "
                              f"{self.channel_order}.")
         self.backbone = str(backbone)
+        self.value_range = None if value_range is None else [float(v) for v in value_range]
 
     def call(self, inputs: Any) -> Any:
         x = keras.ops.cast(inputs, self.compute_dtype)
@@ -68,7 +71,8 @@ class BackbonePreprocessing(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(scale=self.scale, offset=self.offset, channel_order=self.channel_order, backbone=self.backbone)
+        config.update(scale=self.scale, offset=self.offset, channel_order=self.channel_order, backbone=self.backbone,
+                      value_range=self.value_range)
         return config
 
 
@@ -117,4 +121,4 @@ def preprocessing_layer(spec: Any, value_range: tuple[float, float], fn: str,
         raise ValueError(f"{fn}(): the input scaling of backbone {spec.name!r} cannot be put in the model ({err}). "
                          "Pass value_range=None (R: NULL) and scale the images yourself with "
                          f"preprocess_input(x, \"{spec.name}\").") from None
-    return BackbonePreprocessing(scale, offset, order, backbone=spec.name, name=name)
+    return BackbonePreprocessing(scale, offset, order, backbone=spec.name, value_range=value_range, name=name)

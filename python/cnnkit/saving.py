@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import keras
 
 from . import _arg_checks as v
-from . import _keras_classes
+from . import _keras_classes, contract
 from ._data_checks import check_class_names
 from ._files import atomic_path, check_file_target
 from .limits import limit, too_many
@@ -76,12 +76,13 @@ def save_model(model: keras.Model, file: str | os.PathLike, class_names: Sequenc
     path = check_file_target(file, "file", fn, (".keras",))
     if class_names is not None:
         _attach(model, check_class_names(model, class_names, "class_names", fn))
-    names = class_names_of(model)
+    meta = {"class_names": class_names_of(model), "input": contract.input_contract(model)}
+    meta = {k: value for k, value in meta.items() if value}
     with atomic_path(path) as tmp:
         model.save(tmp)
-        if names:
+        if meta:
             with zipfile.ZipFile(tmp, "a") as z:
-                z.writestr(META, json.dumps({"class_names": names}))
+                z.writestr(META, json.dumps(meta))
     return str(path)
 
 
@@ -322,20 +323,29 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model = keras.saving.load_model(path, compile=compile, safe_mode=safe_mode)
-        names = _stored_class_names(path)
+        meta = _stored_meta(path)
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - a file from elsewhere: whatever fails, say which file and why
         raise _load_error(e, path, fn) from None
-    _attach(model, names)
+    _attach(model, meta.get("class_names"))
+    contract.attach(model, meta.get("input"))
     return model
 
 
-def _stored_class_names(path: Path) -> list[str] | None:
+def _stored_meta(path: Path) -> dict[str, Any]:
+    """What save_model() stored beside the model: ``class_names`` and the ``input`` contract, checked."""
     with zipfile.ZipFile(path) as z:
         if META not in z.namelist() or z.getinfo(META).file_size > MAX_CONFIG_BYTES:
-            return None
-        names = json.loads(z.read(META)).get("class_names")
+            return {}
+        meta = json.loads(z.read(META))
+    meta = meta if isinstance(meta, dict) else {}
+    names = meta.get("class_names")
     if names is not None and (not isinstance(names, list) or not all(isinstance(c, str) for c in names)):
         raise ValueError(f"cnnkit.json holds class names that are not a list of strings: {names!r}")
-    return names
+    given = meta.get("input")
+    value_range = given.get("value_range") if isinstance(given, dict) else None
+    if given is not None and not (isinstance(value_range, list) and len(value_range) == 2 and
+                                  all(isinstance(x, (int, float)) for x in value_range)):
+        raise ValueError(f"cnnkit.json holds an input contract without a value range [low, high]: {given!r}")
+    return meta

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
+from . import contract
 from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
 from ._execution import fused_batchnorm, steps_per_call
 from ._files import atomic_path
@@ -542,6 +543,9 @@ def fit_classifier(
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
         validation_data = check_data(model, validation_data, "validation_data", fn)
+    contract.record(model, data, fn)  # the value range trained on travels with the model
+    if validation_data is not None:
+        contract.check(model, validation_data, fn, "validation_data")
     if plan.validation_split and is_dataset(data):
         raise ValueError(f"{fn}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import keras
 
 from . import _arg_checks as v
+from . import contract
 from ._data_checks import check_data, data_class_names
 from .augment import _value_range
 from .backbones import POOLINGS, BackboneSpec, build_backbone, check_input_shape, get_spec, spec_of
@@ -357,6 +358,9 @@ def fine_tune(
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
         validation_data = check_data(model, validation_data, "validation_data", fn)
+    contract.record(model, data, fn)  # the value range trained on travels with the model
+    if validation_data is not None:
+        contract.check(model, validation_data, fn, "validation_data")
     strategy = distribution_strategy(strategy, fn)
     chief = run_dir is not None and is_chief(strategy)
     with run_directory(run_dir, fn, plan.overwrite) if chief else contextlib.nullcontext() as rd:
