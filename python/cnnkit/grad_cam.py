@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _arg_checks as v
 from ._data_checks import check_images, model_classes
+from .contract import check as check_range
 from ._model_info import model_input_shape
 from ._plot import check_target, finish, new_figure
 from .evaluate import _names
@@ -174,7 +175,9 @@ def _images(model: keras.Model, images: Any, fn: str) -> np.ndarray:
         arr = None
     if arr is not None and arr.dtype.kind in "biuf" and arr.ndim == len(want) - 1:
         images = arr[None]  # one image
-    return check_images(model, images, "images", fn)
+    images = check_images(model, images, "images", fn)
+    check_range(model, images, fn, "images")  # images in another range than the model was trained on: a warning
+    return images
 
 
 def heat_maps(model: keras.Model, images: Any, layer: Any = None, class_id: Any = None,
