@@ -31,7 +31,7 @@
 evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 256, file = NULL,
                                 precision = "auto") {
   args <- capture_args(list(data = as_py_data, class_names = as_py_list, batch_size = as_py_int))
-  ev <- cnnkit_call("evaluate_classifier", .args = args)
+  ev <- cnnkit_call_warn("evaluate_classifier", .args = args)   # Python's warnings as R warnings
   as_r_evaluation(ev)
 }
 
@@ -146,28 +146,48 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, n
 
 #' Predict classes of images or image files
 #'
+#' Image files are read `batch_size` at a time, the next batch decoded while
+#' the model predicts this one, and only the outputs are kept: memory stays
+#' bounded however many files there are (20,000 photos at 224 x 224 px: about
+#' 1.2 GB peak, `bench/predict_files.py`).
+#'
 #' @param model A trained classifier.
-#' @param x An array of images `(n, height, width, channels)`, or image file
-#'   paths, read at the model's input size as [image_folder()] reads them.
+#' @param x An array of images `(n, height, width, channels)`, or image files:
+#'   paths (PNG, JPEG, BMP, GIF), where a folder stands for every file under it
+#'   (recursively, sorted; hidden files and folders left out). Files are read at
+#'   the model's input size as [image_folder()] reads them.
 #' @param class_names Names of the classes (default: those saved with the model).
-#' @param batch_size Images per prediction step (at least: small images go in bigger chunks, with the
-#'   same results).
+#' @param batch_size Images per prediction step (arrays: at least, small images
+#'   go in bigger chunks, with the same results); files: files decoded at a time.
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"`, as in
 #'   [fit_classifier()] (mixed precision changes probabilities by a few 1e-4).
+#' @param verbose Files only: `"auto"` (a progress bar in an interactive session
+#'   when there is more than one batch; nothing under `Rscript` and knitr), 0
+#'   (nothing), 1 (the bar) or 2 (one line at the end).
+#' @param skip_unreadable Files only. Every file's header is checked before
+#'   anything is decoded: with `FALSE` (the default) a file cnnkit does not read
+#'   is an error listing all such files, and a file that fails to decode later
+#'   (a truncated JPEG) stops with an error naming it; with `TRUE` those files
+#'   are left out (a warning counts them; `attr(, "skipped")` lists them).
 #' @return A data frame: `class_id` (0-based, as Keras counts), `label` (a
-#'   factor of class names), `probability` (of the predicted class); the full
-#'   matrix of class probabilities is in `attr(, "probabilities")`.
+#'   factor of class names), `probability` (of the predicted class); for files
+#'   first a `file` column (the path of each row, in order) and
+#'   `attr(, "skipped")` (the paths left out). The full matrix of class
+#'   probabilities is in `attr(, "probabilities")`.
 #' @examplesIf cnnkit_available()
 #' fm <- load_fashion_mnist(n = 300, n_test = 5)
 #' model <- simple_cnn(c(28, 28, 1), blocks = 1, filters = 4, units = 8, num_classes = 10)
 #' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, verbose = 0)
 #' predict_classes(model, fm$x_test)                     # class_id (0-based), label, probability
 #' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 1)
-#' predict_classes(model, list.files(photos, recursive = TRUE, full.names = TRUE))   # image files
+#' predict_classes(model, photos)                       # a folder: file, class_id, label, probability
 #' @export
-predict_classes <- function(model, x, class_names = NULL, batch_size = 256, precision = "auto") {
+predict_classes <- function(model, x, class_names = NULL, batch_size = 256, precision = "auto", verbose = "auto",
+                            skip_unreadable = FALSE) {
   x <- as_py_files(x)
-  args <- capture_args(list(class_names = as_py_list, batch_size = as_py_int))
+  # "auto" goes to Python only from an interactive session (Python then shows the bar for long work)
+  verbose <- if (identical(verbose, "auto") && as_py_verbose("auto") != 1L) 0L else verbose
+  args <- capture_args(list(class_names = as_py_list, batch_size = as_py_int, verbose = as_py_int))
   p <- cnnkit_call("predict_classes", .args = args)
   probs <- p$probabilities
   labels <- unlist(p$label)
@@ -175,7 +195,10 @@ predict_classes <- function(model, x, class_names = NULL, batch_size = 256, prec
   colnames(probs) <- unlist(levels)
   out <- data.frame(class_id = as.integer(p$class_id), label = factor(labels, levels = unlist(levels)),
                     probability = as.numeric(p$probability))
-  if (is.list(x) && all(vapply(x, is.character, logical(1)))) out <- cbind(file = unlist(x), out)
+  if (!is.null(p$file)) {
+    out <- cbind(file = as.character(unlist(p$file)), out, stringsAsFactors = FALSE)
+    attr(out, "skipped") <- as.character(unlist(p$skipped))
+  }
   attr(out, "probabilities") <- probs
   out
 }

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ._lang import code
-from ._model_info import model_input_shape, output_kind
+from ._model_info import model_input_shape, output_kind, unbuilt_model_message
 
 # --- the model -----------------------------------------------------------------------------------
 
@@ -41,7 +41,10 @@ def model_classes(model: Any, fn: str, arg: str = "model") -> tuple[str, int]:
 
     if not isinstance(model, keras.Model):
         raise TypeError(f"{fn}(): `{arg}` must be a Keras model, got {type(model).__name__}.")
-    out = model.output_shape
+    try:
+        out = model.output_shape
+    except (AttributeError, ValueError):
+        raise ValueError(unbuilt_model_message(model, fn, arg)) from None
     if isinstance(out, list) or len(out) != 2:
         raise ValueError(f"{fn}(): `{arg}` is not a classifier: its output has shape {out}, but cnnkit needs one "
                          "output of shape (batch, classes). End the model with cnnkit.output_layer(num_classes).")
@@ -115,6 +118,11 @@ def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
     try:
         x = np.asarray(x)
     except (TypeError, ValueError) as e:
+        shapes = _shapes(x)
+        if shapes:
+            raise ValueError(f"{fn}(): `{arg}` is a list of images of different sizes ({', '.join(shapes[:4])}"
+                             f"{', ...' if len(shapes) > 4 else ''}); give images of one size, (n, height, width, "
+                             "channels): resize them first (load_images() reads files at one size).") from None
         raise TypeError(f"{fn}(): `{arg}` must be an array of images, got {type(x).__name__} ({e}).") from None
     problem = image_dtype_problem(x.dtype, x.flat[0] if x.size else None)
     if problem:
@@ -133,6 +141,20 @@ def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
         raise ValueError(f"{fn}(): `{arg}` contains {bad} missing ({code('NaN', 'NA or NaN')}) or infinite value(s) in {images} "
                          "image(s); remove or replace them before training.")
     return x
+
+
+def _shapes(items: Any) -> list[str]:
+    """The distinct shapes of a list of arrays (as text), or [] if it is not a list of arrays."""
+    if not isinstance(items, (list, tuple)) or not items:
+        return []
+    shapes = []
+    for item in items:
+        shape = getattr(item, "shape", None)
+        if shape is None:
+            return []
+        if _fmt(tuple(shape)) not in shapes:
+            shapes.append(_fmt(tuple(shape)))
+    return shapes if len(shapes) > 1 else []
 
 
 def _label_values(y: Any, arg: str, fn: str) -> np.ndarray:

@@ -10,8 +10,27 @@ from __future__ import annotations
 from typing import Any
 
 
+def unbuilt_model_message(model: Any, fn: str, arg: str = "model") -> str:
+    """What to do with a model whose input and output shapes Keras does not know yet."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        what = "a Sequential model without an Input layer"
+    elif type(model).__name__ not in ("Functional", "Model"):
+        what = f"a subclassed keras.Model ({type(model).__name__}): Keras gives such models no fixed shapes"
+    else:
+        what = "a model Keras has not built"
+    return (f"{fn}(): `{arg}` has no defined input and output shape ({what}); cnnkit needs them to check the data. "
+            "Start the model with an Input layer -- keras.Input(shape=(height, width, channels)) (R: "
+            "keras$Input(shape = tuple(height, width, channels))) -- or wrap it: inputs = keras.Input(shape=...); "
+            "model = keras.Model(inputs, your_model(inputs)).")
+
+
 def model_input_shape(model: Any, fn: str) -> tuple:
-    shapes = model.input_shape
+    try:
+        shapes = model.input_shape
+    except (AttributeError, ValueError):
+        raise ValueError(unbuilt_model_message(model, fn)) from None
     if isinstance(shapes, list):
         if len(shapes) != 1:
             raise ValueError(f"{fn}(): `model` has {len(shapes)} inputs; cnnkit trains models with one image input.")

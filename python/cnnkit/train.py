@@ -26,6 +26,7 @@ from . import contract
 from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
 from ._execution import fused_batchnorm, steps_per_call
 from ._files import atomic_path
+from ._lang import code
 from ._model_info import leaf_layers, output_activation
 from ._plot import check_target, finish, new_figure
 from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
@@ -206,20 +207,31 @@ def write_history_csv(rows: list[dict[str, float]], path: Path) -> None:
         w.writerows(rows)
 
 
-def read_history_csv(path: Path) -> list[dict[str, float]]:
+TEXT_COLUMNS = ("phase",)  # history columns that hold words (fine_tune()'s "head", "fine_tune"), not numbers
+
+
+def read_history_csv(path: Path, fn: str | None = None) -> list[dict[str, float]]:
+    """The rows of a run's ``history.csv``; a cell that is not what cnnkit wrote there (a number, or a
+    word in a :data:`TEXT_COLUMNS` column) is a ``ValueError`` naming the file, the row and the column
+    (and ``fn``, the function that read it)."""
     if not Path(path).is_file():
         return []
     with open(path, newline="") as f:
-        return [{k: (int(float(x)) if k == "epoch" else _number_or_text(x)) for k, x in r.items()}
-                for r in csv.DictReader(f)]
+        return [{k: _history_value(x, k, i, path, fn) for k, x in r.items()}
+                for i, r in enumerate(csv.DictReader(f), 1)]
 
 
-def _number_or_text(x: str) -> float | str:
-    """A history value: a number, or text such as fine_tune()'s ``phase`` ("head", "fine_tune")."""
-    try:
-        return float(x)
-    except ValueError:
+def _history_value(x: Any, column: Any, row: int, path: Path, fn: str | None) -> float | str:
+    if column in TEXT_COLUMNS:
         return x
+    try:
+        value = float(x)
+        return int(value) if column == "epoch" else value
+    except (TypeError, ValueError):
+        raise ValueError(f"{fn + '(): ' if fn else ''}the run's history file {str(path)!r} has {x!r} in row {row}, "
+                         f"column {column!r}, where cnnkit "
+                         "wrote a number: the file was edited or damaged. Restore it, or start the run afresh "
+                         f"with {code('overwrite=True', 'overwrite = TRUE')} (CLI: --overwrite).") from None
 
 
 class BestModel(keras.callbacks.Callback):
@@ -438,6 +450,31 @@ def check_fit_args(model: Any, fn: str, epochs: Any, built: bool = True, **kw: A
     return plan
 
 
+CLASS_ID_LOSSES = {"binary": ("binary_crossentropy", "binary_focal_crossentropy", "BinaryCrossentropy",
+                               "BinaryFocalCrossentropy"),
+                    "multiclass": ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")}
+
+
+def check_compiled_loss(model: keras.Model, fn: str) -> None:
+    """A model the user compiled keeps its loss; refuse one that cannot take class ids (``"mse"``,
+    ``"categorical_crossentropy"``: one-hot labels) before any work. Functions and other loss objects
+    are the user's own: trusted."""
+    loss = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
+    if isinstance(loss, str):
+        name = loss
+    elif isinstance(loss, keras.losses.Loss) and type(loss).__module__.split(".")[0] == "keras":
+        name = type(loss).__name__
+    else:  # none, or the user's own function or loss class
+        return
+    kind, _ = model_classes(model, fn)
+    if name in CLASS_ID_LOSSES[kind]:
+        return
+    want = CLASS_ID_LOSSES[kind][0]
+    raise ValueError(f"{fn}(): `model` was compiled with loss {name!r}, which does not take class ids (0, 1, ...) as "
+                     f"cnnkit's labels are; compile it with loss={want!r} (compile_classifier(model) does), or leave it "
+                     "uncompiled and fit_classifier() compiles it.")
+
+
 def fit_classifier(
     model: keras.Model,
     data: Any,
@@ -539,6 +576,7 @@ def fit_classifier(
                           overwrite=_overwrite(overwrite, resume, fn), verbose=verbose, precision=precision,
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
                           cache_features=cache_features)
+    check_compiled_loss(model, fn)
     names = data_class_names(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
@@ -576,7 +614,7 @@ def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, 
                 return _load_finished(model, rd, fn)
             _load_weights(model, rd.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
             _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
-            return RunLog(None, read_history_csv(rd.path / HISTORY)).history()
+            return RunLog(None, read_history_csv(rd.path / HISTORY, fn)).history()
         history = _train(model, data, validation_data, plan, rd.path, strategy, callbacks, fn)
         with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
             model.save_weights(tmp)
@@ -593,7 +631,7 @@ def _load_weights(model: keras.Model, path: Path) -> None:
 
 def _load_finished(model: keras.Model, rd: Any, fn: str) -> dict[str, list[float]]:
     _load_weights(model, rd.path / FINAL_WEIGHTS)
-    rows = read_history_csv(rd.path / HISTORY)
+    rows = read_history_csv(rd.path / HISTORY, fn)
     warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run ({len(rows)} epochs): its final "
                   "weights were loaded and nothing was trained. To train again, pass overwrite=True "
                   "(R: overwrite = TRUE; CLI: --overwrite) or use another run_dir.", RunFinishedWarning, stacklevel=4)
@@ -645,14 +683,24 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
 # --- the history ---------------------------------------------------------------------------------
 
 def _history_dict(history: Any, fn: str) -> dict[str, list[float]]:
+    if isinstance(history, (str, os.PathLike)):  # a run's history.csv, or the run directory holding it
+        path = Path(history).expanduser()
+        path = path / HISTORY if path.is_dir() else path
+        if not path.is_file():
+            raise ValueError(f"{fn}(): `history` {str(path)!r} does not exist; pass what fit_classifier() returns, "
+                             "a run directory or its history.csv.")
+        rows = read_history_csv(path, fn)
+        if not rows:
+            raise ValueError(f"{fn}(): `history` {str(path)!r} holds no epochs yet.")
+        return _history_dict({k: [r.get(k, float("nan")) for r in rows] for k in rows[0]}, fn)
     if hasattr(history, "history") and isinstance(history.history, dict):  # a keras History
         h = dict(history.history)
         n = len(next(iter(h.values()), []))
         h.setdefault("epoch", [e + 1 for e in getattr(history, "epoch", range(n))])
         return h
     if not isinstance(history, dict) or "loss" not in history:
-        raise TypeError(f"{fn}(): `history` must be what fit_classifier() returns (a dict with 'loss'), or a Keras "
-                        f"History; got {type(history).__name__}.")
+        raise TypeError(f"{fn}(): `history` must be what fit_classifier() returns (a dict with 'loss'), a Keras "
+                        f"History, or a run directory or its history.csv; got {type(history).__name__}.")
     phase = history.get("phase")  # fine_tune()'s phases: text, drawn as a boundary, not a curve
     h = {k: list(np.atleast_1d(np.asarray(val, dtype="float64"))) for k, val in history.items() if k != "phase"}
     if phase is not None:
@@ -668,7 +716,8 @@ def plot_history(history: Any, file: str | os.PathLike | None = None) -> Any:
     """Plot loss and accuracy (training and validation) per epoch.
 
     Args:
-        history: the dict :func:`fit_classifier` returns (in R: the data frame), or a Keras History.
+        history: the dict :func:`fit_classifier` returns (in R: the data frame), a Keras History, or
+            a run directory (``run_dir``) or its ``history.csv``.
         file: ``None`` (the default) returns the matplotlib ``Figure`` (Jupyter shows it inline);
             a ``.png``, ``.pdf``, ``.svg`` or ``.jpg`` path writes it there (atomically) instead.
 

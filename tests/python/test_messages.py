@@ -1,0 +1,80 @@
+"""Off the path, round 3 (issue 25): raw library errors replaced by messages that name the argument,
+what was found and the fix -- models Keras gives no shapes, a model compiled with a loss that cannot
+take class ids, ragged image lists, a damaged history.csv -- and plot_history() of a run directory."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import cnnkit
+
+X = np.random.default_rng(0).uniform(0, 1, (8, 16, 16, 3)).astype("float32")
+Y = np.arange(8) % 2
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.flat, self.out = keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.flat(x))
+
+
+def _tiny():
+    return cnnkit.simple_cnn((16, 16, 3), blocks=1, filters=4, units=8, num_classes=2)
+
+
+@pytest.mark.parametrize("make, what", [
+    (lambda: keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")]),
+     "a Sequential model without an Input layer"),
+    (Subclassed, "a subclassed keras.Model"),
+])
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
+def test_models_without_shapes_are_told_how_to_give_them_one(make, what, call):
+    run = {"fit": lambda m: cnnkit.fit_classifier(m, (X, Y), epochs=1, verbose=0),
+           "evaluate": lambda m: cnnkit.evaluate_classifier(m, (X, Y)),
+           "predict": lambda m: cnnkit.predict_classes(m, X)}[call]
+    with pytest.raises(ValueError, match=rf"`model` has no defined input and output shape \({what}.*keras.Input\(shape="):
+        run(make())
+
+
+@pytest.mark.parametrize("loss", ["mse", "categorical_crossentropy", keras.losses.MeanSquaredError()])
+def test_a_model_compiled_with_a_loss_for_other_labels_is_refused_before_training(loss):
+    m = _tiny()
+    m.compile(loss=loss, optimizer="adam")
+    with pytest.raises(ValueError, match=r"compiled with loss .* does not take class ids.*"
+                                         r"loss='sparse_categorical_crossentropy'"):
+        cnnkit.fit_classifier(m, (X, Y), epochs=1, verbose=0)
+
+
+def test_a_model_compiled_with_a_class_id_loss_or_the_users_own_function_trains():
+    for loss in ("sparse_categorical_crossentropy", keras.losses.SparseCategoricalCrossentropy(),
+                 lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p)):
+        m = _tiny()
+        m.compile(loss=loss, optimizer="adam")
+        assert len(cnnkit.fit_classifier(m, (X, Y), epochs=1, verbose=0)["loss"]) == 1
+
+
+def test_images_of_different_sizes_are_named_not_numpy_text():
+    with pytest.raises(ValueError, match=r"list of images of different sizes \(\(16, 16, 3\), \(8, 16, 3\)\).*resize"):
+        cnnkit.predict_classes(_tiny(), [X[0], X[1, :8]])
+
+
+def test_a_damaged_history_csv_is_named_with_row_column_and_the_way_out(tmp_path):
+    m = _tiny()
+    cnnkit.fit_classifier(m, (X, Y), epochs=2, verbose=0, run_dir=tmp_path / "run")
+    assert cnnkit.plot_history(tmp_path / "run").axes  # a run directory plots as its history does
+    path = tmp_path / "run" / "history.csv"
+    rows = path.read_text().splitlines()
+    cells = rows[2].split(",")
+    cells[1] = "oops"
+    rows[2] = ",".join(cells)
+    path.write_text("\n".join(rows) + "\n")
+    pattern = r"history file .*history.csv' has 'oops' in row 2, column 'accuracy'.*overwrite=True"
+    with pytest.raises(ValueError, match=r"fit_classifier\(\): " + pattern):
+        cnnkit.fit_classifier(m, (X, Y), epochs=2, verbose=0, run_dir=tmp_path / "run")
+    with pytest.raises(ValueError, match=r"plot_history\(\): " + pattern):
+        cnnkit.plot_history(path)
