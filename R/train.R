@@ -126,7 +126,7 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
 #'
 #' @param history The history [fit_classifier()] or [fine_tune()] returns (a
 #'   data frame with `epoch`, `loss` and optionally `accuracy`, `val_loss`,
-#'   `val_accuracy`).
+#'   `val_accuracy`), or a run directory (`run_dir`) or its `history.csv`.
 #' @param file `NULL` (the default) draws on the current graphics device (see
 #'   [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path writes the plot
 #'   there instead.
