@@ -99,7 +99,8 @@ as_py_checked <- function(args, fn, fun) {
 }
 
 as_py_na <- function(x, fn, arg, inside = FALSE) {
-  if (is.null(x) || is.function(x) || inherits(x, "python.builtin.object") || is.environment(x)) return(x)
+  if (inherits(x, "python.builtin.object")) return(as_py_live(x, fn, arg))
+  if (is.null(x) || is.function(x) || is.environment(x)) return(x)
   if (is.list(x) && !is.data.frame(x)) {
     if (inside) return(x)
     for (i in seq_along(x)) {
@@ -278,6 +279,19 @@ as_py_array <- function(x) {
   x
 }
 
+# A Python object restored by readRDS()/load() from an R file is an empty shell (reticulate's pointer
+# is NULL): Python objects do not survive saveRDS(). Said with the fix, before reticulate's own text.
+as_py_live <- function(x, fn, arg) {
+  if (reticulate::py_is_null_xptr(x)) stop(dead_object_message(fn, arg), call. = FALSE)
+  x
+}
+
+dead_object_message <- function(fn, arg) {
+  paste0(fn, "(): `", arg, "` is an empty Python object: it was restored from an R file (readRDS(), load() ",
+         "or a saved workspace), and Python objects such as Keras models do not survive saveRDS(). Save models ",
+         "with save_model(model, \"model.keras\") and read them back with load_model(\"model.keras\").")
+}
+
 # cnnkit_call(), and cnnkit's own Python warnings (messages "fn(): ...") raised as R warnings:
 # reticulate only prints Python warnings to stderr, where R code cannot catch them.
 cnnkit_call_warn <- function(.fn, ...) {
@@ -335,7 +349,9 @@ as_py_data <- function(data) {
   if (is.list(data) && !is.data.frame(data) && length(data) == 2) {
     if (all(c("x", "y") %in% names(data))) data <- data[c("x", "y")]
     y <- data[[2]]
-    out <- list(x = as_py_array(data[[1]]), y = as_py_label_array(y))
+    # logical labels stay logical (a NumPy bool array): Python accepts them for 2-class models only
+    logical <- is.logical(y) && !is.object(y) && !anyNA(y)
+    out <- list(x = as_py_array(data[[1]]), y = if (logical) as_py_array(y) else as_py_label_array(y))
     if (is.factor(y)) out$class_names <- as_py_list(levels(y))
     return(out)
   }

@@ -30,6 +30,11 @@ summary_text <- function(model, show_trainable = FALSE, expand_nested = FALSE) {
 #' summary(model, show_trainable = TRUE)
 #' @export
 print.keras.src.models.model.Model <- function(x, ...) {
+  if (reticulate::py_is_null_xptr(x)) {   # readRDS() of a saved model: say so rather than fail in Python
+    cat("<an empty Keras model object: restored from an R file, which Python objects do not survive; use",
+        "save_model() and load_model()>\n")
+    return(invisible(x))
+  }
   cat(summary_text(x, ...))
   invisible(x)
 }

@@ -73,3 +73,15 @@ test_that("models saved by one R session load and predict the same in another", 
     expect_identical(levels(loaded[[name]]$label), paste0("class_", 0:(k - 1)), info = name)  # saved with it
   }
 })
+
+test_that("a model restored by readRDS() is named as such, with save_model() as the fix", {
+  skip_if_no_python()
+  model <- simple_cnn(c(16, 16, 3), blocks = 1, filters = 2, units = 4, num_classes = 2)
+  file <- tempfile(fileext = ".rds")
+  saveRDS(model, file)
+  restored <- readRDS(file)
+  x <- array(runif(2 * 16 * 16 * 3), c(2, 16, 16, 3))
+  expect_error(predict_classes(restored, x), "predict_classes\\(\\): `model` is an empty Python object.*save_model")
+  expect_error(save_model(restored, tempfile(fileext = ".keras")), "readRDS\\(\\).*load_model")
+  expect_output(print(restored), "empty Keras model object")
+})
