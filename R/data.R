@@ -35,23 +35,46 @@ load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NU
 #'
 #' `path/<class>/<image>` becomes a prefetched `tf.data` pipeline of
 #' `(images, labels)` batches for [fit_classifier()]. Class ids follow the
-#' sorted folder names. Images are resized and scaled to `[0, 1]`. Files that
-#' are not readable PNG, JPEG, BMP or GIF images, or that declare more pixels
-#' than the limit (50 megapixels, `CNNKIT_MAX_IMAGE_PIXELS`; see [limits()]),
-#' checked from the header before decoding, are skipped, with a warning that
-#' counts them by reason. Every file kept has been decoded once by the decoder
-#' the pipeline uses. An empty folder, one class only or a missing path are
-#' errors.
+#' sorted folder names. Images are resized and scaled to `[0, 1]`.
 #'
-#' @param path The folder holding one sub-folder per class.
+#' Every file under `path` is used or counted, by reason, in one warning (the
+#' result's `skipped` lists them): files that are not readable PNG, JPEG, BMP
+#' or GIF images (not images, corrupt, another format) or that declare more
+#' pixels than the limit (50 megapixels, `CNNKIT_MAX_IMAGE_PIXELS`; see
+#' [limits()]), checked from the header before decoding; hidden files and
+#' folders (a name starting with `.`, such as `.DS_Store` or
+#' `.ipynb_checkpoints/`, or `__MACOSX`) at any depth, a hidden folder counted
+#' once and not read; and files lying beside the class folders, in no class.
+#' Every file kept has been decoded once by the decoder the pipeline uses. A
+#' class folder is read at any depth; linked folders (symbolic links) are
+#' followed, each real folder once (a link loop is skipped and counted). An
+#' empty folder, one class only or a missing path are errors.
+#'
+#' **Splits.** A `path` whose folders are `train/` and `test/`, `val/` or
+#' `validation/` (any case) holds splits, not classes
+#' (`path/train/<class>/<image>`, ...): the result's `train`, `validation` and
+#' `test` are those splits, and each split must have the same class folders
+#' (an error names the difference). `validation_split` then splits `train/`,
+#' and only where there is no `val/` folder.
+#'
+#' @param path The folder holding one sub-folder per class (or the split
+#'   folders).
 #' @param image_size `c(height, width)` (one number: square), at most 4096 a
 #'   side (`CNNKIT_MAX_IMAGE_SIDE`).
 #' @param color_mode `"rgb"` or `"grayscale"` (the luma of colour images).
-#' @param validation_split Fraction held out for validation (`NULL`: none).
-#' @param seed Seed of the shuffle and of the split.
+#' @param validation_split Fraction of the (training) images held out for
+#'   validation (`NULL`: none).
+#' @param seed Seed of the shuffle, of the split and of the subset.
 #' @param batch_size Images per batch.
-#' @return A list: `train` and `validation` (Python `tf.data.Dataset`s or
-#'   `NULL`), `class_names`, `num_train`, `num_validation`, `skipped`.
+#' @param subset Use at most this many images of each split (of the whole
+#'   folder without split folders): a random choice with `seed` in which each
+#'   class keeps its share (at least one image a class), made before
+#'   `validation_split`. `NULL`: all.
+#' @return A list: `train`, `validation` and `test` (Python `tf.data.Dataset`s
+#'   or `NULL`), `class_names`, `num_train`, `num_validation`, `num_test`,
+#'   `skipped` (a folder ends with `/`). Each dataset carries `class_names`,
+#'   `files`, `labels` and `fingerprint` (a hash of its files, sizes and classes,
+#'   which a resumed run in a `run_dir` compares).
 #' @examplesIf cnnkit_available()
 #' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag", "Dress"), n = 10)
 #' d <- image_folder(photos, image_size = 32, validation_split = 0.2)
@@ -60,10 +83,62 @@ load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NU
 #' fit_classifier(model, d$train, validation_data = d$validation, epochs = 1, verbose = 0)
 #' @export
 image_folder <- function(path, image_size = c(64, 64), color_mode = "rgb", validation_split = NULL,
-                         seed = 0, batch_size = 32) {
+                         seed = 0, batch_size = 32, subset = NULL) {
   # Python's warning (skipped files, counted by reason) is raised as an R warning, word for word
-  args <- capture_args(list(image_size = as_py_int, seed = as_py_int, batch_size = as_py_int))
+  args <- capture_args(list(path = as_py_path, image_size = as_py_int, seed = as_py_int, batch_size = as_py_int,
+                            subset = as_py_int))
   cnnkit_call_warn("image_folder", .args = args)
+}
+
+#' Images listed in a table (file and label) as a tf.data pipeline
+#'
+#' A data frame (or tibble) or a CSV file with one row per image -- its file
+#' and its label -- becomes the same pipeline and list as [image_folder()]
+#' gives, with the same checks, split, subset and skip warning: rows without a
+#' file or a label, files that do not exist, files listed twice and files that
+#' are not readable images are skipped and counted; one file listed with two
+#' labels is an error.
+#'
+#' Class order: `class_names` when given; else the levels of a factor label
+#' column, in order (level 1 is class id 0); else the labels sorted (as numbers
+#' when all are whole numbers, so `2` comes before `10`).
+#'
+#' @param table A data frame (or tibble) or the path of a CSV file (its first
+#'   line names the columns).
+#' @param path The folder relative file names are relative to; `NULL`: the CSV
+#'   file's folder, or the working directory for a data frame. Absolute paths
+#'   are used as they are.
+#' @param file_column,label_column The columns' names (an error lists the
+#'   columns there are).
+#' @param class_names The class order; every label must be one of them.
+#' @param image_size,color_mode,validation_split,seed,batch_size,subset As in
+#'   [image_folder()].
+#' @return A list as [image_folder()]'s (`test` is `NULL`).
+#' @examplesIf cnnkit_available()
+#' photos <- example_image_folder(tempfile("photos"), classes = c("Sneaker", "Bag"), n = 3)
+#' files <- list.files(photos, recursive = TRUE)
+#' tab <- data.frame(file = files, label = factor(dirname(files), levels = c("sneaker", "bag")))
+#' d <- image_table(tab, path = photos, image_size = 28)
+#' d$class_names  # the factor's levels: "sneaker" "bag"
+#' @export
+image_table <- function(table, path = NULL, file_column = "file", label_column = "label", class_names = NULL,
+                        image_size = c(64, 64), color_mode = "rgb", validation_split = NULL, seed = 0,
+                        batch_size = 32, subset = NULL) {
+  args <- capture_args(list(table = as_py_table, path = as_py_path, class_names = as_py_list,
+                            image_size = as_py_int, seed = as_py_int, batch_size = as_py_int, subset = as_py_int))
+  cnnkit_call_warn("image_table", .args = args)
+}
+
+# A data frame -> a Python dict of columns (lists; NA -> None, which Python counts as a row without a
+# file or label); a factor column -> list(values, levels), whose levels Python takes as the class
+# order. A CSV path is expanded; anything else goes as it is (Python checks it).
+as_py_table <- function(x) {
+  if (!is.data.frame(x)) return(as_py_path(x))
+  lapply(x, function(col) {
+    values <- as.list(if (is.factor(col)) as.character(col) else col)
+    values[is.na(col)] <- list(NULL)
+    if (is.factor(col)) list(values = values, levels = as.list(levels(col))) else values
+  })
 }
 
 #' Read image files into an array

@@ -188,7 +188,7 @@ predict_classes <- function(model, x, class_names = NULL, batch_size = 256, prec
   # "auto" goes to Python only from an interactive session (Python then shows the bar for long work)
   verbose <- if (identical(verbose, "auto") && as_py_verbose("auto") != 1L) 0L else verbose
   args <- capture_args(list(class_names = as_py_list, batch_size = as_py_int, verbose = as_py_int))
-  p <- cnnkit_call("predict_classes", .args = args)
+  p <- cnnkit_call_warn("predict_classes", .args = args)   # skipped files: an R warning
   probs <- p$probabilities
   labels <- unlist(p$label)
   levels <- class_names %||% model_class_names(model) %||% as.character(seq_len(ncol(probs)) - 1L)

@@ -18,9 +18,16 @@
 #' @param model `"fashion_cnn"`, `"simple_cnn"`, `"lenet5"`, a backbone name
 #'   (transfer learning; see [list_backbones()]) or a Keras model.
 #' @param data `NULL` (Fashion-MNIST) or a folder of images in class
-#'   sub-folders (20% held out for testing).
+#'   sub-folders (20% held out for testing), or with split folders `train/`
+#'   and `test/` (or `val/`) that each hold the class folders (see
+#'   [image_folder()]): trained on `train/`, tested on `test/` (else `val/`;
+#'   with both, `val/` is not used). With `labels`: the folder its file names
+#'   are relative to.
 #' @param epochs,batch_size,learning_rate,schedule See [fit_classifier()].
-#' @param subset Use only this many training and test images (quick checks).
+#' @param subset Use only this many training and test images (quick checks);
+#'   of a folder or a table, at most this many images of each split folder (of
+#'   the whole folder or table, before 20% are held out), chosen by `seed`
+#'   keeping each class's share.
 #' @param run_dir Where to save (default: a new `runs/<timestamp>/`). An
 #'   unfinished run there resumes (with the same settings); a finished one is
 #'   returned as it is, with a warning.
@@ -32,9 +39,14 @@
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"` (see [fit_classifier()]).
 #' @param head_epochs Transfer learning only: epochs of the frozen-backbone
 #'   phase (`NULL`: 3).
-#' @param image_size With `data`: the size images are resized to (one number:
-#'   square); `NULL`: 64 for the small models, the backbone's ImageNet size
-#'   (224) for transfer learning.
+#' @param image_size With `data` or `labels`: the size images are resized to
+#'   (one number: square); `NULL`: 64 for the small models, the backbone's
+#'   ImageNet size (224) for transfer learning.
+#' @param labels A table of images and their classes (see [image_table()]): a
+#'   data frame or a CSV file with a `file` and a `label` column (a factor's
+#'   levels give the class order). Relative file names are relative to `data`
+#'   when given, else to the CSV file's folder (a data frame: the working
+#'   directory). 20% of its images are held out for testing.
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
 #'   (a `cnnkit_history` data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
 #'   non-chief worker), `finished_earlier` and `worker`.
@@ -49,9 +61,10 @@
 train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
                              overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto",
-                             head_epochs = NULL, image_size = NULL) {
+                             head_epochs = NULL, image_size = NULL, labels = NULL) {
   args <- capture_args(list(epochs = as_py_int, batch_size = as_py_int, subset = as_py_int, seed = as_py_int,
-                            verbose = as_py_verbose, head_epochs = as_py_int, image_size = as_py_int),
+                            verbose = as_py_verbose, head_epochs = as_py_int, image_size = as_py_int,
+                            labels = as_py_table),
                        force = "verbose")
   r <- cnnkit_call_warn("train_classifier", .args = args)
   r$history <- as_r_history(r$history)

@@ -9,13 +9,16 @@
 #'
 #' @param model A trained classifier.
 #' @param data `list(x, y)` (labels as a factor or 0-based ids) or a `tf.data`
-#'   dataset of `(images, labels)` batches such as
-#'   `image_folder(...)$validation` (read once, in its order).
+#'   dataset of `(images, labels)` batches (read once, in its order). A dataset
+#'   of [image_folder()] (`d$train`, `d$validation`) is read from its files
+#'   instead, in sorted order and without its shuffle: each call ranks the same
+#'   images and names their files.
 #' @param k How many images (`plot_top_losses()`: at most 32,
 #'   `CNNKIT_MAX_PLOT_IMAGES`, see [limits()]).
 #' @param class_names Names of the classes (default: the levels of a factor
 #'   `y`, else those saved with the model, else `"0"`, `"1"`, ...).
-#' @param batch_size Images per prediction step.
+#' @param batch_size Images per prediction step (an image folder's dataset:
+#'   files read at a time).
 #' @param file `NULL` (the default) draws on the current graphics device (see
 #'   [draw_figure()]); a `.png`, `.pdf`, `.svg` or `.jpg` path writes the plot
 #'   there instead (atomically).
@@ -23,7 +26,9 @@
 #' @return `top_losses()`: a data frame, highest loss first: `index` (the
 #'   image's position in `data`, 1-based as R counts), `true_id`, `true`,
 #'   `predicted_id`, `predicted` (class ids from 0, as [predict_classes()] gives
-#'   them, and names), `probability` (of the predicted class) and `loss`.
+#'   them, and names), `probability` (of the predicted class) and `loss`; for
+#'   an image folder's dataset `index` counts its sorted files and a last
+#'   column `file` names each image (the plot's titles show the file names).
 #'   `plot_top_losses()`: `NULL` (drawn) or the path written, invisibly.
 #' @seealso [most_confused()], [grad_cam()], [evaluate_classifier()]
 #' @examplesIf cnnkit_available()
@@ -37,7 +42,11 @@
 #' @export
 top_losses <- function(model, data, k = 9, class_names = NULL, batch_size = 256) {
   args <- capture_args(list(data = as_py_data, k = as_py_int, class_names = as_py_list, batch_size = as_py_int))
-  as_r_losses(cnnkit_call("top_losses", .args = args))
+  rows <- cnnkit_call_warn("top_losses", .args = args)   # Python's warnings (labels) as R warnings
+  out <- as_r_losses(rows)
+  file <- as_r_table(rows, c(file = "character"))$file  # an image folder's dataset: the files
+  if (length(file) == nrow(out) && nrow(out) > 0) out$file <- file
+  out
 }
 
 #' @rdname top_losses

@@ -186,10 +186,18 @@ def _label_values(y: Any, arg: str, fn: str) -> np.ndarray:
     return y
 
 
-def check_labels(model: Any, y: Any, n: int, arg: str, fn: str) -> np.ndarray:
-    """Class ids ``0..k-1`` for the model's output layer, one per image, as int32."""
+def check_labels(model: Any, y: Any, n: int, arg: str, fn: str, named: bool = False) -> np.ndarray:
+    """Class ids ``0..k-1`` for the model's output layer, one per image, as int32.
+
+    Also refused: ``bool`` (R's logical) labels for a model of more than 2 classes, and ids that look
+    1-based (see :func:`warn_one_based`, which ``named`` -- labels that come with their class names,
+    as an R factor's do -- skips)."""
     kind, classes = model_classes(model, fn)
     y = _label_values(y, arg, fn)
+    if y.dtype.kind == "b" and classes != 2:
+        raise TypeError(f"{fn}(): `{arg}` holds {code('True/False (bool)', 'TRUE/FALSE (logical)')} labels, which are "
+                        f"classes 0 and 1 of a 1-unit sigmoid or 2-class model, but the model has {classes} classes. "
+                        f"Pass class ids 0..{classes - 1} ({code('y.astype(int) if 0/1 is meant', 'a factor, or y * 1 if 0/1 is meant')}).")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -211,6 +219,8 @@ def check_labels(model: Any, y: Any, n: int, arg: str, fn: str) -> np.ndarray:
     if lo < 0 or hi > classes - 1:
         raise ValueError(f"{fn}(): `{arg}` has class ids from {lo} to {hi} but the model's output layer has "
                          f"{_what(kind, classes)}.{_label_hint(lo, hi, classes)}")
+    if not named:
+        warn_one_based(yf, classes, arg, fn)
     return y.astype("int32")
 
 
@@ -219,9 +229,39 @@ def _what(kind: str, classes: int) -> str:
 
 
 def _label_hint(lo: int, hi: int, classes: int) -> str:
-    if lo == 1 and hi == classes:
-        return f" The labels look 1-based: {code('subtract 1', 'pass a factor, or y - 1')}."
+    if lo >= 1 and hi == classes:  # no 0, and the top id is one past the last class: counted from 1
+        return f" The labels look 1-based: {code('subtract 1 (y - 1)', 'pass a factor, or y - 1')}."
     return " Build the model with num_classes set to the number of classes."
+
+
+# Labels without a 0 that fit the model (its top class absent) may still be counted from 1: a sample
+# of n labels drawn evenly from k classes lacks class 0 with probability (1 - 1/k)^n, below 1 % (about
+# e^-5) once n >= 5k. Fewer labels, fewer than 3 classes or a single label value: no warning.
+ONE_BASED_PER_CLASS = 5
+
+
+class OneBasedLabelsWarning(UserWarning):
+    """Class ids without a 0 that look counted from 1 (see :func:`warn_one_based`)."""
+
+
+def warn_one_based(yf: np.ndarray, classes: int, arg: str, fn: str) -> None:
+    """Warn when class ids in range look 1-based: no 0 among at least ``5 * classes`` labels (3 or more
+    classes) holding at least two different ids. (With the top id ``classes`` present the labels are
+    out of range: :func:`check_labels` raises.) A warning, not an error: a sample without class 0 is
+    also what evaluating on some of the classes gives. Labels with their class names (an R factor, a
+    dict with ``class_names``) say what each id means and are not checked."""
+    n = len(yf)
+    if classes < 3 or n < ONE_BASED_PER_CLASS * classes or yf.min() < 1 or np.unique(yf).size < 2:
+        return
+    import warnings
+
+    opt_out = code("pass {'x': x, 'y': y, 'class_names': names} (labels with their names are not checked)",
+                   f"pass a factor (factor(y, levels = 0:{classes - 1}) for 0-based ids)")
+    warnings.warn(
+        f"{fn}(): `{arg}` has no class 0 among its {n:,} labels (ids {int(yf.min())}..{int(yf.max())}; the model has "
+        f"classes 0..{classes - 1}): they look 1-based, which would score every image as the class after its own. "
+        f"If so, pass {code('y - 1', 'y - 1, or a factor')}. If class 0 is really absent from this data, {opt_out}.",
+        OneBasedLabelsWarning, stacklevel=5)
 
 
 def check_class_names(model: Any, class_names: Any, arg: str, fn: str) -> list[str]:
@@ -395,6 +435,7 @@ def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:
     """``(x, y)`` checked and converted, or a ``tf.data.Dataset`` checked by its element spec and guarded."""
     if is_dataset(data):
         return check_dataset(model, data, arg, fn)
+    named = isinstance(data, dict) and data.get("class_names") is not None  # an R factor's labels
     if isinstance(data, dict) and {"x", "y"} <= set(data):
         data = (data["x"], data["y"])
     if not isinstance(data, (tuple, list)) or len(data) != 2:
@@ -402,7 +443,7 @@ def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:
                         f"tf.data.Dataset, got {type(data).__name__}.")
     prefix = "" if arg == "data" else "validation " if arg == "validation_data" else f"{arg} "
     x = check_images(model, data[0], f"{prefix}x", fn)
-    y = check_labels(model, data[1], len(x), f"{prefix}y", fn)
+    y = check_labels(model, data[1], len(x), f"{prefix}y", fn, named=named)
     return x, y
 
 

@@ -122,14 +122,13 @@ def fused_batchnorm(model: keras.Model, inference: bool = True) -> Iterator[int]
     if keras.backend.backend() != "tensorflow":
         yield 0
         return
-    layers = [layer for layer in leaf_layers(model) if _fusable(layer) and "call" not in vars(layer)]
-    try:
+    from .keras_compat import has_replaced_call, replaced_call
+
+    layers = [layer for layer in leaf_layers(model) if _fusable(layer) and not has_replaced_call(layer)]
+    with contextlib.ExitStack() as stack:
         for layer in layers:
-            object.__setattr__(layer, "call", _fused_call(layer, inference))
+            stack.enter_context(replaced_call(layer, _fused_call(layer, inference)))
         yield len(layers)
-    finally:
-        for layer in layers:
-            vars(layer).pop("call", None)
 
 
 def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_classes") -> Callable[[Any], Any]:

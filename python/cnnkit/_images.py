@@ -1,46 +1,80 @@
-"""Reading image files: every cnnkit function that reads an image reads it here.
+"""Reading image files: every cnnkit function that reads an image reads it here, with one decoder.
 
 One checked open (:func:`check_image_file`: the header first, so a file declaring more than the
 ``image_pixels`` limit, ``CNNKIT_MAX_IMAGE_PIXELS``, is refused before anything is decoded -- a 21 KB
-PNG can declare 13,000 x 13,000 pixels) and one reader, :func:`read_image`, with the options its
-callers need:
+PNG can declare 13,000 x 13,000 pixels) and one decoder, :func:`decode_file` (Pillow), that gives
+the pixels an image viewer shows:
 
-=================================  =========  ==========  =========  ===========  =========
-caller                             decoder    scale       crop       size         channels
-=================================  =========  ==========  =========  ===========  =========
-``load_images()``,                 TensorFlow 0-1         none       given        1 or 3
-``predict_classes()`` (paths)      (as ``image_folder()``'s pipeline: bilinear resize)
-``feature_maps()`` (a path)        Pillow     0-255       none       the model's  the model's
-``classify_image()``               Pillow     0-255       87.5 %     224          3
-=================================  =========  ==========  =========  ===========  =========
+- the EXIF orientation applied (a portrait phone photo stored sideways is read upright);
+- 16-bit images scaled to 0-255 (value / 257), not clipped to white;
+- transparency (RGBA, grey + alpha, palettes with a transparent colour) composited onto
+  :data:`BACKGROUND`, white, as a browser shows a transparent PNG on a page; the colour hidden
+  under transparent pixels never shows;
+- palette, 1-bit, CMYK and YCbCr images converted to RGB; animated files: their first frame;
+- grayscale (``channels=1``): the luma of that RGB image (ITU-R 601, ``L = 0.299 R + 0.587 G +
+  0.114 B``, as Pillow's ``convert("L")``), RGB: 3 channels;
+- resized with one filter, :data:`RESAMPLE` (Pillow's bicubic, antialiased when it shrinks); a JPEG
+  much larger than the size asked for is decoded at 1/2, 1/4 or 1/8 scale first (libjpeg's DCT
+  scaling, Pillow's ``draft``), never below twice that size.
 
-``image_folder()``'s ``tf.data`` pipeline decodes with :func:`decode_image`, the decoder of
-``decoder="tensorflow"``, so ``load_images()`` gives a model what the pipeline gave it in training.
+Formats: :data:`IMAGE_FORMATS` (PNG, JPEG, BMP, GIF, WebP, TIFF) on every path. Its callers:
+
+=================================  ==========  =========  ===========  =========
+caller                             scale       crop       size         channels
+=================================  ==========  =========  ===========  =========
+``image_folder()`` (its pipeline)  0-1         none       given        1 or 3
+``load_images()``,                 0-1         none       given        1 or 3
+``predict_classes()`` (paths)
+``feature_maps()`` (a path)        0-255       none       the model's  the model's
+``classify_image()``               0-255       87.5 %     224          3
+=================================  ==========  =========  ===========  =========
+
+``image_folder()``'s ``tf.data`` pipeline calls :func:`decode_file` (``tf.numpy_function``), so
+``load_images()`` gives a model exactly what the pipeline gave it in training.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
-import re
+import struct
+import threading
 import warnings
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from .limits import limit, too_many
 
-# Formats both Pillow (for the check) and TensorFlow (for the pipeline) decode.
-IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "GIF": ".gif"}
-DECODERS = ("pillow", "tensorflow")
+# Formats Pillow decodes that cnnkit reads (MPO: the multi-picture JPEG some phones write).
+IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "BMP": ".bmp", "GIF": ".gif", "WEBP": ".webp",
+                 "TIFF": ".tif"}
+FORMAT_NAMES = "PNG, JPEG, BMP, GIF, WebP or TIFF"
+# Pillow modes :func:`decode_file` turns into RGB or grayscale (a 32-bit float or LAB image is refused).
+IMAGE_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr",
+               "I", "I;16", "I;16L", "I;16B", "I;16N")
+BACKGROUND = (255, 255, 255)  # what transparent pixels become: white, as a viewer shows them on a page
+RESAMPLE = "bicubic"  # Pillow's Image.BICUBIC: antialiased when shrinking (its support grows with the scale)
+JPEG_DRAFT = True  # decode large JPEGs at a reduced DCT scale, keeping at least twice the size asked for
+DECODERS = ("pillow",)
 SCALES = (1, 255)
+_QUIET_LOCK = threading.Lock()  # warnings.catch_warnings() is not thread-safe: headers are read one at a time
+# how a viewer turns the stored pixels for each EXIF orientation (tag 274), as PIL.ImageOps.exif_transpose
+_TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+              7: "TRANSVERSE", 8: "ROTATE_90"}
+_PILLOW_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, KeyError, zlib.error)
 
 
 # --- checked opening -----------------------------------------------------------------------------
 
 class ImageFileError(ValueError):
     """A file that cnnkit does not read as an image; ``kind`` says why: ``"not a file"``,
-    ``"unreadable"``, ``"format"`` (an image, but not PNG/JPEG/BMP/GIF) or ``"too large"``."""
+    ``"unreadable"``, ``"format"`` (an image, but not PNG/JPEG/BMP/GIF/WebP/TIFF, or a variant such
+    as 32-bit floating point) or ``"too large"``."""
 
     def __init__(self, message: str, kind: str):
         super().__init__(message)
@@ -59,19 +93,29 @@ class ImageHeader(NamedTuple):
     mode: str
 
 
-def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any = IMAGE_FORMATS) -> ImageHeader:
-    """``(format, width, height, mode)`` of an image file, read from its header only (nothing is decoded).
+def _where(path: Any, where: str | None) -> str:
+    return where or f"`image` file {str(Path(path).expanduser())!r}"
 
-    Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``fn(): where``) when
-    ``path`` is not a regular file, not an image Pillow recognises, not one of ``formats`` (``None``:
-    any format Pillow reads), larger than the ``image_pixels`` limit (``CNNKIT_MAX_IMAGE_PIXELS``,
-    50 megapixels by default), or a file larger than such an image can be (8 bytes a pixel).
-    Every cnnkit function that reads an image file calls this first.
-    """
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Pillow's warnings silenced (its bomb warning: cnnkit's limit says more; "Corrupt EXIF data": the
+    file is then read without it, or refused with the reason), one thread at a time."""
+    from PIL import Image
+
+    with _QUIET_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        yield
+
+
+@contextlib.contextmanager
+def _checked_open(path: Any, fn: str, where: str | None, formats: Any = IMAGE_FORMATS) -> Iterator[Any]:
+    """An open, not yet decoded ``PIL.Image`` whose header passed the checks of :func:`check_image_file`."""
     from PIL import Image, UnidentifiedImageError
 
     p = Path(path).expanduser()
-    where = where or f"`image` file {str(p)!r}"
+    where = _where(p, where)
 
     def fail(what: str, kind: str) -> ImageFileError:
         return ImageFileError(f"{fn}(): {where} {what}", kind)
@@ -87,87 +131,177 @@ def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any 
         raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels', fn)} can be "
                    f"({max_image_bytes(fn):,} bytes, 8 a pixel).", "too large")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(p) as img:  # reads the header only
-                fmt, (width, height), mode = img.format, img.size, img.mode
+        with _quiet():
+            img = Image.open(p)  # reads the header only
     except Image.DecompressionBombError as e:
         raise fail(f"declares more pixels than Pillow's own guard allows ({e}), and more than "
                    f"{too_many('image_pixels', fn)}. Downscale it first.", "too large") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
+    except (UnidentifiedImageError, *_PILLOW_ERRORS) as e:
         raise fail(f"is not a readable image ({e.__class__.__name__}: {e}).", "unreadable") from None
-    if formats is not None and fmt not in formats:
-        raise fail(f"is a {fmt} image; cnnkit reads {', '.join(formats)} images. Convert it, e.g. "
-                   "PIL.Image.open(f).save('image.png').", "format")
-    if width * height > limit("image_pixels", fn):
-        raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
-                   f"{too_many('image_pixels', fn)}. Downscale it first (e.g. PIL's Image.thumbnail).",
-                   "too large")
-    return ImageHeader(fmt, width, height, mode)
+    with img:
+        fmt, (width, height), mode = img.format, img.size, img.mode
+        if formats is not None and fmt not in formats:
+            raise fail(f"is a {fmt} image; cnnkit reads {', '.join(sorted(set(formats) - {'MPO'}))} images. Convert "
+                       "it, e.g. PIL.Image.open(f).save('image.png').", "format")
+        if mode not in IMAGE_MODES:
+            raise fail(f"is a {fmt} image of mode {mode} (e.g. 32-bit floating point), which cnnkit does not read; "
+                       "convert it to 8 or 16 bits a channel, e.g. with PIL's Image.convert('RGB').", "format")
+        if width * height > limit("image_pixels", fn):
+            raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
+                       f"{too_many('image_pixels', fn)}. Downscale it first (e.g. PIL's Image.thumbnail).",
+                       "too large")
+        yield img
 
 
-def open_image(path: Any, fn: str, where: str | None = None) -> Any:
-    """A checked (:func:`check_image_file`) and decoded ``PIL.Image``; any format Pillow reads.
+def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any = IMAGE_FORMATS) -> ImageHeader:
+    """``(format, width, height, mode)`` of an image file, read from its header only (nothing is decoded).
 
-    For the readers that decode with Pillow (``feature_maps()``, ``classify_image()``); an error is
-    a ``ValueError`` whose message starts ``fn(): where``.
+    Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``fn(): where``) when
+    ``path`` is not a regular file, not an image Pillow recognises, not one of ``formats`` (``None``:
+    any format Pillow reads) or of a mode :func:`decode_file` does not read, larger than the
+    ``image_pixels`` limit (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels by default), or a file larger
+    than such an image can be (8 bytes a pixel). Every cnnkit function that reads an image file calls
+    this first (:func:`decode_file` does).
     """
-    from PIL import Image
-
-    check_image_file(path, fn, where, formats=None)
-    where = where or f"`image` file {str(Path(path).expanduser())!r}"
-    try:
-        with Image.open(Path(path).expanduser()) as img:
-            img.load()
-            return img.copy()  # decoded, and the file closed (an animated GIF: its first frame)
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
-        raise ImageFileError(f"{fn}(): {where} is not a readable image ({e.__class__.__name__}: {e}).",
-                             "unreadable") from None
+    with _checked_open(path, fn, where, formats) as img:
+        return ImageHeader(img.format, img.size[0], img.size[1], img.mode)
 
 
 def check_pipeline_file(path: Any, fn: str, where: str | None = None) -> ImageHeader:
-    """:func:`check_image_file` for TensorFlow's decoder: PNG, JPEG, BMP or GIF, and no BMP that
-    TensorFlow reads wrongly (palette and 1/4-bit BMPs: it takes the palette indices for gray values,
-    a wrong image rather than an error, measured with TensorFlow 2.21)."""
-    header = check_image_file(path, fn, where)
-    if header.format == "BMP" and header.mode not in ("RGB", "RGBA", "L"):
-        where = where or f"`image` file {str(Path(path).expanduser())!r}"
-        raise ImageFileError(f"{fn}(): {where} is a BMP with a palette or under 8 bits a pixel ({header.mode} "
-                             "mode), which TensorFlow's decoder reads wrongly or not at all. Convert it to PNG, "
-                             "e.g. PIL.Image.open(f).save('image.png').", "format")
-    return header
+    """:func:`check_image_file` (the pipeline decodes with :func:`decode_file`, as every reader does)."""
+    return check_image_file(path, fn, where)
 
 
-def _not_decoded(e: Any, path: Any, fn: str, where: str | None) -> ImageFileError:
-    """The error for a file TensorFlow's decoder refused (its message without the op's decorations)."""
-    first = str(e.message or "").splitlines()[0] if getattr(e, "message", None) else ""
-    reason = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", first) or e.__class__.__name__
-    where = where or f"`image` file {str(Path(path).expanduser())!r}"
-    return ImageFileError(f"{fn}(): {where} is not an image TensorFlow can decode ({reason}).", "unreadable")
+# --- the decoder ---------------------------------------------------------------------------------
 
+def decode_file(path: Any, channels: int = 3, size: tuple[int | None, int | None] | None = None, *,
+                crop: float | None = None, fn: str = "read_image", where: str | None = None) -> np.ndarray:
+    """One image file as a viewer shows it: a uint8 array ``(height, width, channels)``.
 
-def _decode(contents: Any, channels: int, dtype: Any) -> Any:
-    """TensorFlow's decoder as cnnkit uses it: ``(h, w, channels)``, the first frame of a GIF.
+    The header is checked first (:func:`check_image_file`). Then: the first frame, decoded; the EXIF
+    orientation applied; 16-bit values divided by 257; transparency composited onto
+    :data:`BACKGROUND` (white); grayscale (``channels=1``) as the ITU-R 601 luma of that RGB image.
+    ``crop`` (a fraction of the shorter side) keeps a central square; ``size`` ``(height, width)``
+    resizes with :data:`RESAMPLE` (bicubic; ``None`` or a ``None`` side: as stored, after ``crop``).
+    A file that does not decode is an :class:`ImageFileError` naming ``fn`` and ``where``.
 
-    Grayscale (``channels=1``) decodes as stored and takes the luma of RGB(A) images
-    (``tf.image.rgb_to_grayscale``), because TensorFlow's own conversion fails on GIF, BMP and
-    CMYK JPEG files (``channels=1`` is refused for GIF and BMP).
+    Example:
+        >>> photos = example_image_folder("decoded_photos", classes=["Bag", "Dress"], n=1)
+        >>> x = decode_file(photos + "/bag/img_001.png", channels=3, size=(32, 24))
+        >>> x.shape, x.dtype.name
+        ((32, 24, 3), 'uint8')
     """
-    import tensorflow as tf
+    if channels not in (1, 3):
+        raise ValueError(f"decode_file(): `channels` must be 1 or 3, got {channels!r}.")
+    with _checked_open(path, fn, where) as img:
+        try:
+            if img.format in ("JPEG", "MPO"):
+                with _quiet():
+                    _draft(img, size, crop, _orientation(img))
+            if img.format == "TIFF":  # Pillow turns a TIFF itself as it loads (and drops its tag), warning on bad tags
+                with _quiet():
+                    img.load()
+            img.load()  # the first frame
+            with _quiet():
+                orientation = _orientation(img)  # after loading: a PNG's eXIf chunk may follow its pixels
+        except _PILLOW_ERRORS as e:
+            raise ImageFileError(f"{fn}(): {_where(path, where)} is not a readable image "
+                                 f"({e.__class__.__name__}: {e}).", "unreadable") from None
+        img = _flattened(_upright(img, orientation)).convert("L" if channels == 1 else "RGB")
+        arr = np.asarray(_resized(img, size, crop))
+    return arr[..., None] if arr.ndim == 2 else arr
 
-    if channels != 1:
-        return tf.io.decode_image(contents, channels=channels, expand_animations=False, dtype=dtype)
-    img = tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=dtype)
-    return tf.cond(tf.shape(img)[-1] >= 3, lambda: tf.image.rgb_to_grayscale(img[..., :3]), lambda: img[..., :1])
+
+def _orientation(img: Any) -> int:
+    """The EXIF orientation (tag 274; 1: as stored) of an opened image: from its EXIF block (JPEG,
+    PNG, WebP), its own TIFF tag, or else its XMP ``tiff:Orientation``; 1 when it is damaged."""
+    import re
+
+    from PIL import Image
+
+    try:
+        data = img.info.get("exif")
+        if data is None and hasattr(img, "tag_v2"):
+            value = img.tag_v2.get(274, 1)
+        else:
+            exif = Image.Exif()
+            if data:
+                exif.load(data)
+            value = exif.get(274)
+            xmp = img.info.get("XML:com.adobe.xmp") or img.info.get("xmp")
+            if value is None and xmp:
+                found = re.search(r'tiff:Orientation(="|>)([0-9])', xmp if isinstance(xmp, str) else xmp.decode("latin-1"))
+                value = int(found[2]) if found else 1
+        value = int(value or 1)
+    except (TypeError, *_PILLOW_ERRORS):
+        return 1
+    return value if value in range(1, 9) else 1
 
 
-def decode_image(contents: Any, image_size: tuple[int, int], channels: int) -> Any:
-    """Decode PNG/JPEG/BMP/GIF bytes to a float32 ``(h, w, channels)`` tensor in [0, 1] (TensorFlow)."""
-    import tensorflow as tf
+def _upright(img: Any, orientation: int) -> Any:
+    """The decoded image turned the way a viewer shows it (the EXIF orientation; a new image if turned)."""
+    from PIL import Image
 
-    img = _decode(contents, channels, tf.float32)
-    img.set_shape([None, None, channels])
-    return tf.image.resize(img, image_size)
+    method = _TRANSPOSE.get(orientation)
+    return img.transpose(getattr(Image.Transpose, method)) if method else img
+
+
+def _draft(img: Any, size: Any, crop: float | None, orientation: int) -> None:
+    """Let libjpeg decode a JPEG at 1/2, 1/4 or 1/8 scale when that still leaves twice ``size``."""
+    if not JPEG_DRAFT or not size or None in size:
+        return
+    h, w = size
+    if orientation in (5, 6, 7, 8):  # stored sideways: the stored width becomes the height
+        h, w = w, h
+    width, height = img.size
+    side = crop * min(width, height) if crop is not None else None
+    need = (math.ceil(2 * w * width / (side or width)), math.ceil(2 * h * height / (side or height)))
+    if need[0] * 2 <= width and need[1] * 2 <= height:
+        img.draft(None, need)
+
+
+def _flattened(img: Any) -> Any:
+    """An 8-bit ``RGB`` or ``L`` image: 16 bits scaled, palettes and CMYK converted, alpha composited."""
+    from PIL import Image
+
+    mode = img.mode
+    if mode.startswith("I"):  # 16-bit (or 32-bit integer) grey: 0-65535 to 0-255
+        wide = np.asarray(img).astype(np.int64)
+        grey = Image.fromarray(np.rint(np.clip(wide, 0, 65535) / 257.0).astype(np.uint8), "L")
+        trns = img.info.get("transparency")
+        if isinstance(trns, int):
+            grey.putalpha(Image.fromarray(np.where(wide == trns, 0, 255).astype(np.uint8), "L"))
+            return _composited(grey.convert("RGBA"))
+        return grey
+    if mode in ("RGB", "L") and not img.has_transparency_data:
+        return img
+    if mode in ("1", "CMYK", "YCbCr", "RGBX") or (mode == "P" and not img.has_transparency_data):
+        return img.convert("RGB" if mode != "1" else "L")
+    return _composited(img.convert("RGBA"))  # RGBA, LA, PA, P with transparency, premultiplied modes
+
+
+def _composited(rgba: Any) -> Any:
+    """``rgba`` composited onto :data:`BACKGROUND`: ``(c a + b (255 - a)) / 255``, rounded."""
+    from PIL import Image
+
+    x = np.asarray(rgba).astype(np.uint32)
+    a, bg = x[..., 3:], np.asarray(BACKGROUND, dtype=np.uint32)
+    return Image.fromarray(((x[..., :3] * a + bg * (255 - a) + 127) // 255).astype(np.uint8), "RGB")
+
+
+def _resized(img: Any, size: Any, crop: float | None) -> Any:
+    """The central ``crop`` square (if any), resized to ``size`` ``(height, width)`` with :data:`RESAMPLE`."""
+    from PIL import Image
+
+    if crop is None and not (size and size[0] and size[1]):
+        return img
+    w, h = img.size
+    side = crop * min(w, h) if crop is not None else None
+    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2) if side else (0, 0, w, h)
+    out = (size[1], size[0]) if size and size[0] and size[1] else (round(box[2] - box[0]), round(box[3] - box[1]))
+    if out == img.size and box == (0, 0, w, h):
+        return img
+    return img.resize(out, Image.Resampling.BICUBIC, box=box)
 
 
 # --- the reader ----------------------------------------------------------------------------------
@@ -175,20 +309,19 @@ def decode_image(contents: Any, image_size: tuple[int, int], channels: int) -> A
 def read_image(image: Any, *, size: tuple[int | None, int | None] | int | None = None, channels: int = 3,
                scale: int = 255, crop: float | None = None, decoder: str = "pillow", fn: str,
                where: str | None = None) -> np.ndarray:
-    """One image, a file path or (``decoder="pillow"``) an array with values 0-255, as a float32
-    ``(height, width, channels)`` array.
+    """One image, a file path or an array with values 0-255, as a float32 ``(height, width,
+    channels)`` array.
 
     Args:
-        image: a path (PNG, JPEG, ...; checked by :func:`check_image_file` before it is decoded) or,
-            for the Pillow decoder, an image array ``(height, width, channels)`` or ``(1, height,
-            width, channels)`` with values 0-255.
+        image: a path (PNG, JPEG, BMP, GIF, WebP or TIFF; read by :func:`decode_file`: checked, then
+            decoded as a viewer shows it) or an image array ``(height, width, channels)`` or ``(1,
+            height, width, channels)`` with values 0-255.
         size: ``(height, width)`` to resize to (one number: square); ``None`` or a ``None`` side: as read.
         channels: 1 (grayscale: the luma of colour images) or 3 (RGB).
         scale: 255 (values 0-255) or 1 (values in [0, 1]).
         crop: ``None`` (the whole image) or the fraction of the shorter side kept by a central
-            square crop before resizing (0.875: ImageNet's evaluation crop). Pillow decoder only.
-        decoder: ``"pillow"`` (bicubic resize) or ``"tensorflow"`` (TensorFlow's decoder and bilinear
-            resize, as ``image_folder()``'s pipeline; PNG, JPEG, BMP and GIF files only).
+            square crop before resizing (0.875: ImageNet's evaluation crop).
+        decoder: ``"pillow"``, the one decoder (kept for callers that name it).
         fn, where: the function and argument errors name (``fn(): where ...``).
 
     Example:
@@ -201,32 +334,19 @@ def read_image(image: Any, *, size: tuple[int | None, int | None] | int | None =
                          f"is not one of {DECODERS}, {SCALES}, (1, 3).")
     if isinstance(size, int):
         size = (size, size)
-    if decoder == "tensorflow":
-        if crop is not None or not isinstance(image, (str, os.PathLike)) or None in (size or (None,)):
-            raise ValueError("read_image(): the TensorFlow decoder reads a file to a given size, without a crop.")
-        x = _tf_read(image, size, channels, fn, where)
-        return x * 255.0 if scale == 255 else x
-    pil = _pil_image(image, channels, fn, where)
-    if crop is not None or (size and size[0] and size[1]):
-        w, h = pil.size
-        side = crop * min(w, h) if crop is not None else None
-        box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2) if side else (0, 0, w, h)
-        out = (size[1], size[0]) if size and size[0] and size[1] else (round(box[2] - box[0]), round(box[3] - box[1]))
-        from PIL import Image
-
-        pil = pil.resize(out, Image.BICUBIC, box=box)
-    x = np.asarray(pil, dtype=np.float32)
-    x = x[..., None] if x.ndim == 2 else x
+    if isinstance(image, (str, os.PathLike)):
+        x = decode_file(image, channels, size, crop=crop, fn=fn, where=where)
+    else:
+        x = np.asarray(_resized(_array_image(image, channels, fn), size, crop))
+        x = x[..., None] if x.ndim == 2 else x
+    x = x.astype(np.float32)
     return x / np.float32(255.0) if scale == 1 else x
 
 
-def _pil_image(image: Any, channels: int, fn: str, where: str | None) -> Any:
-    """A path (checked, then decoded) or a 0-255 image array as a Pillow image of ``channels``."""
+def _array_image(image: Any, channels: int, fn: str) -> Any:
+    """A 0-255 image array as a Pillow image of ``channels``."""
     from PIL import Image
 
-    mode = "L" if channels == 1 else "RGB"
-    if isinstance(image, (str, os.PathLike)):
-        return open_image(image, fn, where).convert(mode)
     arr = np.asarray(image)
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
@@ -240,28 +360,29 @@ def _pil_image(image: Any, channels: int, fn: str, where: str | None) -> Any:
     return Image.fromarray(arr[..., 0] if channels == 1 else arr)
 
 
-def _tf_read(path: Any, size: tuple[int, int], channels: int, fn: str, where: str | None) -> np.ndarray:
-    """The pipeline's decoding of one file: float32 in [0, 1]; TensorFlow's refusal as an ImageFileError."""
-    import tensorflow as tf
-
-    check_pipeline_file(path, fn, where)  # the header first: nothing is decoded past the limits
-    try:
-        return decode_image(Path(path).expanduser().read_bytes(), size, channels).numpy()
-    except tf.errors.OpError as e:
-        raise _not_decoded(e, path, fn, where) from None
+def decode_workers() -> int:
+    """Threads that decode files at once (Pillow releases the GIL while it decodes and resizes)."""
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 def read_images(files: Any, image_size: tuple[int, int], channels: int, fn: str, arg: str) -> np.ndarray:
-    """Image files as ``image_folder()``'s pipeline reads them: one float32 array ``(n, height, width,
-    channels)`` in [0, 1]; errors name ``fn`` and ``arg`` (sizes checked by the caller)."""
+    """Image files as ``image_folder()``'s pipeline reads them (:func:`decode_file`): one float32 array
+    ``(n, height, width, channels)`` in [0, 1], decoded in a few threads; the first file (in order)
+    that fails is the error. Errors name ``fn`` and ``arg`` (sizes checked by the caller)."""
     if isinstance(files, (str, os.PathLike)):
         files = [files]
     if not isinstance(files, (list, tuple)) or not files:
         raise TypeError(f"{fn}(): `{arg}` must be one image path or a non-empty list of paths, got {files!r}.")
-    out = []
     for f in files:
         if not isinstance(f, (str, os.PathLike)):
             raise TypeError(f"{fn}(): `{arg}` entry {f!r} is not a file path (a string).")
-        out.append(read_image(f, size=image_size, channels=channels, scale=1, decoder="tensorflow", fn=fn,
-                              where=f"`{arg}` entry {str(f)!r}"))
-    return np.stack(out).astype("float32")
+
+    def one(f: Any) -> np.ndarray:
+        return decode_file(f, channels, tuple(image_size), fn=fn, where=f"`{arg}` entry {str(f)!r}")
+
+    if len(files) == 1 or decode_workers() == 1:
+        out = [one(f) for f in files]
+    else:
+        with ThreadPoolExecutor(max_workers=decode_workers(), thread_name_prefix="cnnkit-decode") as pool:
+            out = list(pool.map(one, files))
+    return np.stack(out).astype(np.float32) / np.float32(255.0)

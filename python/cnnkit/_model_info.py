@@ -78,5 +78,7 @@ def leaf_layers(model: Any) -> list[Any]:
     """Every layer that computes (nested models opened), input layers left out."""
     import keras
 
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+    from .keras_compat import flatten_layers
+
+    return [layer for layer in flatten_layers(model)
             if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]

@@ -2,7 +2,7 @@
 
 ``cnnkit train``      train (default: the main job on Fashion-MNIST), print test accuracy, save a run
 ``cnnkit evaluate``   accuracy, per-class table and confusion matrix of a saved model
-``cnnkit predict``    predicted classes of image files
+``cnnkit predict``    predicted classes of image files or folders (a CSV with ``--output``)
 ``cnnkit summary``    build the slides' models and print their Keras summaries
 ``cnnkit classify``   ImageNet classes of photos (EfficientNet-Lite0, offline)
 ``cnnkit backbones``  the pretrained backbones for transfer learning (``train --model <backbone>``)
@@ -18,7 +18,8 @@ shows it), and an exit status that says what kind of failure it was:
 - 2: bad input: an argument, a data folder, an image or a model file that cannot be used;
 - 3: the environment: a full or read-only disk, a run directory in use by another process, a
   worker of a multi-worker run that died or cannot be reached, memory exhausted;
-- 130: interrupted (Ctrl-C); run again with the same ``--run-dir`` to resume.
+- 130: interrupted (Ctrl-C); ``train``: run again with the same ``--run-dir`` to resume, ``predict``: nothing
+  was written.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
                              run_dir=args.run_dir, overwrite=args.overwrite, strategy=args.strategy, seed=args.seed,
                              precision=args.precision, verbose=0 if args.quiet else "auto",
-                             head_epochs=args.head_epochs, image_size=args.image_size)
+                             head_epochs=args.head_epochs, image_size=args.image_size, labels=args.labels)
     if r["run_dir"] is None:  # a non-chief worker: the chief reports
         print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
               "and prints the results.")
@@ -109,7 +110,8 @@ def _eval_data(args: argparse.Namespace, model) -> tuple[object, list[str] | Non
         return (d["x_test"], d["y_test"]), d["class_names"]
     d = image_folder(args.data, image_size=shape[1:3], color_mode="grayscale" if shape[-1] == 1 else "rgb",
                      batch_size=64)
-    return d["train"], d["class_names"]
+    split = next(n for n in ("test", "validation", "train") if d[n] is not None)  # split folders: test/, else val/
+    return d[split], d["class_names"]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -128,16 +130,58 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Print the predicted class of each image file."""
-    from .evaluate import predict_classes
+    """Predict the class of each image file (a folder: every image under it), read in batches: one line
+    per file, or with ``--output`` a CSV written atomically (complete or absent). Ctrl-C writes nothing."""
+    try:
+        return _predict(args)
+    except KeyboardInterrupt:
+        kept = f"; {args.output} was not written (a file already there is left as it was)" if args.output else ""
+        print(f"cnnkit predict: interrupted: the predictions made so far are lost{kept}. Run the command "
+              "again to predict the files.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ValueError as e:  # the hint in the command's words
+        e.args = tuple(str(a).replace("skip_unreadable=True", "--skip-unreadable") for a in e.args)
+        raise
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ._files import check_file_target
+    from .evaluate import _names, predict_classes
     from .saving import load_model
 
+    target = check_file_target(args.output, "--output", "predict", (".csv",)) if args.output else None
     model = load_model(args.model_file)
-    p = predict_classes(model, list(args.images))
-    width = max(len(f) for f in args.images)
-    for f, label, prob in zip(args.images, p["label"], p["probability"]):
-        print(f"{f:<{width}}  {label}  ({prob:.1%})")
-    return 0
+    extra = {"batch_size": args.batch_size} if args.batch_size else {}
+    p = predict_classes(model, list(args.images), skip_unreadable=args.skip_unreadable, **extra)
+    if target is None:
+        width = max(len(f) for f in p["file"])
+        for f, label, prob in zip(p["file"], p["label"], p["probability"]):
+            print(f"{f:<{width}}  {label}  ({prob:.1%})")
+        return EXIT_OK
+    names = _names(model, None, p["probabilities"].shape[1], "predict_classes")
+    _write_predictions(target, p, names)
+    counts = {n: 0 for n in names}
+    for label in p["label"]:
+        counts[label] += 1
+    print(f"{len(p['file']):,} file(s) predicted -> {target}"
+          + (f" ({len(p['skipped']):,} skipped)" if p["skipped"] else "") + "\n"
+          + ", ".join(f"{n}: {c:,}" for n, c in counts.items()))
+    return EXIT_OK
+
+
+def _write_predictions(target, p: dict, names: list[str]) -> None:
+    """The CSV of ``cnnkit predict --output``: file, class_id, label, probability, then p_<class> for each
+    class; written to a temporary file and renamed, so it is complete or absent."""
+    import csv
+
+    from ._files import atomic_path
+
+    with atomic_path(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as out:
+        w = csv.writer(out)
+        w.writerow(["file", "class_id", "label", "probability"] + [f"p_{n}" for n in names])
+        for i, f in enumerate(p["file"]):
+            w.writerow([f, int(p["class_id"][i]), p["label"][i], float(p["probability"][i])]
+                       + [float(q) for q in p["probabilities"][i]])
 
 
 def _train_usage_problem(args: argparse.Namespace) -> str | None:
@@ -146,7 +190,7 @@ def _train_usage_problem(args: argparse.Namespace) -> str | None:
     if args.head_epochs is not None and args.model in SMALL_MODELS:
         return (f"argument --head-epochs: for transfer learning only (--model a backbone, e.g. efficientnet_lite0; "
                 f"see cnnkit backbones); {args.model} trains in one phase of --epochs epochs")
-    if args.image_size is not None and args.data is None:
+    if args.image_size is not None and args.data is None and args.labels is None:
         return ("argument --image-size: the size the images of --data are resized to; without --data "
                 "(Fashion-MNIST, 28x28) there is nothing to resize")
     try:  # last: a backbone's name loads TensorFlow (the registry)
@@ -242,25 +286,31 @@ def _add_train(sub) -> None:
              "  cnnkit train                                        # the main job: fashion_cnn on Fashion-MNIST\n"
              "  cnnkit train --epochs 1 --subset 2000               # a quick check\n"
              "  cnnkit train --data photos/ --model simple_cnn      # your images: photos/<class>/<image>.jpg\n"
+             "  cnnkit train --labels labels.csv --model simple_cnn # a CSV: file,label (relative to its folder)\n"
              "  cnnkit train --data photos/ --model efficientnet_lite0 --run-dir runs/photos   # transfer learning\n"
              "  cnnkit predict runs/photos/model.keras new.jpg      # then use the saved run\n"
              "  cnnkit train --strategy mirrored --run-dir runs/big # tf.distribute (every worker, same command)")
     p.add_argument("--model", default=TRAIN["model"], metavar="NAME",  # a backbone's name: checked in cmd_train
                    help=f"{', '.join(SMALL_MODELS)}, or a backbone for transfer learning (see cnnkit backbones: "
                         "vgg16, resnet50, efficientnet_lite0, ...) (default: %(default)s)")
-    p.add_argument("--data", metavar="DIR", help="a folder with one sub-folder of images per class "
-                   "(default: Fashion-MNIST)")
+    p.add_argument("--data", metavar="DIR", help="a folder with one sub-folder of images per class (20%% held out "
+                   "for the test), or with train/ and test/ (or val/) folders that each hold the class folders "
+                   "(default: Fashion-MNIST); with --labels: the folder the CSV's file names are relative to")
+    p.add_argument("--labels", metavar="FILE.csv", help="a CSV file with a file and a label column, one row per "
+                   "image (20%% held out for the test); file names relative to --data, else to the CSV's folder")
     p.add_argument("--epochs", type=_positive_int, default=TRAIN["epochs"],
                    help="epochs (transfer learning: of the fine-tuning phase) (default: %(default)s)")
     p.add_argument("--head-epochs", type=_count, metavar="N", help="transfer learning: epochs with the backbone "
                    f"frozen, before fine-tuning (default: {TRAIN['head_epochs']})")
-    p.add_argument("--image-size", type=_positive_int, metavar="N", help="with --data: resize images to N x N "
+    p.add_argument("--image-size", type=_positive_int, metavar="N", help="with --data or --labels: resize images to N x N "
                    "(default: 64; a backbone's ImageNet size, 224, for transfer learning)")
     p.add_argument("--batch-size", type=_positive_int, default=TRAIN["batch_size"], help="default: %(default)s")
     p.add_argument("--learning-rate", type=float, default=TRAIN["learning_rate"], help="peak rate (default: %(default)s)")
     p.add_argument("--schedule", choices=list(SCHEDULES), default=TRAIN["schedule"],
                    help="learning-rate schedule (default: %(default)s, one cycle)")
-    p.add_argument("--subset", type=_positive_int, metavar="N", help="use N training and N test images (quick runs)")
+    p.add_argument("--subset", type=_positive_int, metavar="N", help="use N training and N test images (quick runs); "
+                   "with --data or --labels: N images of each split folder (of the folder or CSV before the test "
+                   "is held out), each class keeping its share")
     p.add_argument("--run-dir", metavar="DIR", help="where to save (default: runs/<timestamp>); an unfinished run "
                    "there resumes, a finished one is left as it is")
     p.add_argument("--overwrite", action="store_true", help="discard what --run-dir holds and train afresh")
@@ -303,16 +353,27 @@ def build_parser() -> argparse.ArgumentParser:
              "  cnnkit evaluate runs/20261129-101500/model.keras --subset 1000\n"
              "  cnnkit evaluate runs/photos/model.keras --data photos-test/ --plot cm.png")
     p.add_argument("model_file", metavar="MODEL.keras")
-    p.add_argument("--data", metavar="DIR", help="a folder of images in class sub-folders (default: Fashion-MNIST test set)")
+    p.add_argument("--data", metavar="DIR", help="a folder of images in class sub-folders (default: Fashion-MNIST test "
+                   "set); a folder with split folders (train/, test/, val/): its test/ images, else val/")
     p.add_argument("--subset", type=_positive_int, metavar="N", help="use N Fashion-MNIST test images")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the confusion matrix to this file")
     p.set_defaults(func=cmd_evaluate)
     p = _sub(sub, "predict", "predict the class of image files with a saved model",
-             "Print the predicted class (by name, as saved with the model) and its probability for each image file.",
+             "Print the predicted class (by name, as saved with the model) and its probability for each image file, "
+             "or write them to a CSV file. A folder stands for every file under it (recursively, sorted; hidden "
+             "files and folders left out). Files are read in batches, so memory stays bounded however many there "
+             "are; every file's header is checked first, and one that is not a readable image stops the command "
+             "before anything is predicted unless --skip-unreadable is given.",
              "  cnnkit predict runs/20261129-101500/model.keras shoe.png bag.jpg\n"
-             "  cnnkit predict runs/photos/model.keras new-photos/*.jpg")
+             "  cnnkit predict runs/photos/model.keras new-photos/ --output predictions.csv")
     p.add_argument("model_file", metavar="MODEL.keras")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, BMP or GIF files")
+    p.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR", help="PNG, JPEG, BMP or GIF files, or folders of them")
+    p.add_argument("--output", metavar="FILE.csv", help="write a CSV (file, class_id, label, probability, p_<class> "
+                   "for each class) instead of printing; complete or absent, also after Ctrl-C")
+    p.add_argument("--batch-size", type=_positive_int, metavar="N", help="files read and predicted at a time "
+                   "(default 256)")
+    p.add_argument("--skip-unreadable", action="store_true", help="leave out files that are not readable images "
+                   "(a warning counts them) instead of stopping")
     p.set_defaults(func=cmd_predict)
     p = _sub(sub, "classify", "ImageNet classes of photos (EfficientNet-Lite0, offline)",
              "Classify photos into the 1000 ImageNet classes with EfficientNet-Lite0's pretrained weights, which "

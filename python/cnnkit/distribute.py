@@ -24,8 +24,9 @@ run directory; the other workers write nothing there and print no results.
 
 Keras 3 (up to at least 3.15) cannot ``fit()`` under ``MultiWorkerMirroredStrategy`` (keras-team/keras
 #20585: the symbolic build and the metric reduction assume one worker). :func:`keras_multi_worker_fixes`
-corrects both for the duration of one ``fit()`` under such a strategy; the multi-worker tests run real
-worker processes, so a Keras release that changes this is noticed.
+corrects both for the duration of one ``fit()`` under such a strategy (the code that touches Keras'
+internals for it is in :mod:`cnnkit.keras_compat`); the multi-worker tests run real worker processes,
+so a Keras release that changes this is noticed.
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import types
+import re
 from typing import Any, Iterator
 
 import keras
 
 from ._lang import code
 from . import _arg_checks as v
+from . import keras_compat
+from .keras_compat import initial_epoch, set_initial_epoch
 
 STRATEGIES = (None, "mirrored")
 COLLECTIVE_STARTUP = "Collective ops must be configured at program startup"
@@ -66,18 +69,34 @@ def slurm_port_base() -> int:
     return 15000 + (int(job) % 5000) * 8 if job.isdigit() else 8888
 
 
+def tasks_per_node(spec: str) -> list[int]:
+    """Slurm's tasks per node, one number a node: ``"2(x3),1"`` -> ``[2, 2, 2, 1]`` (the format of
+    ``SLURM_STEP_TASKS_PER_NODE``; what TensorFlow's private ``expand_tasks_per_node`` reads).
+
+    Example:
+        >>> tasks_per_node("2(x3),1")
+        [2, 2, 2, 1]
+    """
+    out: list[int] = []
+    for part in str(spec).split(","):
+        m = re.fullmatch(r"\s*(\d+)(?:\(x(\d+)\))?\s*", part)
+        if not m:
+            raise ValueError(f"SLURM_STEP_TASKS_PER_NODE: {spec!r} is not Slurm's tasks-per-node format (e.g. 2(x3),1).")
+        out += [int(m.group(1))] * int(m.group(2) or 1)
+    return out
+
+
 def slurm_cluster_resolver() -> Any:
     """A ``SlurmClusterResolver`` for this job step. On nodes without GPUs (no ``SLURM_GPUS_ON_NODE``
     or ``CUDA_VISIBLE_DEVICES``) TensorFlow's resolver would ask ``nvidia-smi`` and then allot no task
     at all; there every task gets a nominal device of its own and no GPU is assigned."""
     import tensorflow as tf
-    from tensorflow.python.distribute.cluster_resolver import slurm_cluster_resolver as slurm
 
     port = slurm_port_base()
     gpus = os.environ.get("SLURM_GPUS_ON_NODE") or os.environ.get("CUDA_VISIBLE_DEVICES")
     if gpus:
         return tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=port)
-    per_node = max(slurm.expand_tasks_per_node(os.environ.get("SLURM_STEP_TASKS_PER_NODE", "1")))
+    per_node = max(tasks_per_node(os.environ.get("SLURM_STEP_TASKS_PER_NODE", "1")))
     return tf.distribute.cluster_resolver.SlurmClusterResolver(
         port_base=port, gpus_per_node=per_node, gpus_per_task=1, auto_set_gpu=False)
 
@@ -160,8 +179,7 @@ def is_multi_worker(strategy: Any) -> bool:
     more than one worker)."""
     if strategy is None:
         return False
-    extended = strategy.extended
-    return bool(getattr(extended, "_in_multi_worker_mode", lambda: False)())
+    return keras_compat.in_multi_worker_mode(strategy)
 
 
 def worker(strategy: Any) -> tuple[int, int]:
@@ -181,53 +199,16 @@ def is_chief(strategy: Any) -> bool:
 
 # --- Keras 3 under MultiWorkerMirroredStrategy -----------------------------------------------------
 
-def _symbolic_build(model: keras.Model, iterator: Any = None, data_batch: Any = None) -> None:
-    """Keras' ``_maybe_symbolic_build`` with a local batch: the original reduces the distributed batch
-    across workers (one structure at once, which the collective strategy cannot) only to learn shapes."""
-    import tensorflow as tf
-    from keras.src import tree
-
-    if model._distribute_strategy is None:
-        return
-    if iterator is not None:
-        for _, _, it in iterator:
-            batch = next(it)
-            data_batch = tree.map_structure(
-                lambda x: model.distribute_strategy.experimental_local_results(x)[0]
-                if isinstance(x, tf.distribute.DistributedValues) else x, batch)
-            break
-    with model.distribute_strategy.scope():
-        model._symbolic_build(data_batch=data_batch)
-
-
 @contextlib.contextmanager
 def keras_multi_worker_fixes(model: keras.Model, strategy: Any) -> Iterator[None]:
     """For one ``fit()`` of ``model`` under a multi-worker ``strategy``: Keras' symbolic build with a
-    local batch, and its per-step metric reduction averaging scalars across workers (``axis=None``;
-    Keras asks for ``axis=0``, which scalars do not have). Both restored afterwards."""
+    local batch, and its per-step metric reduction averaging scalars across workers
+    (:func:`cnnkit.keras_compat.multi_worker_fixes`); nothing under any other strategy."""
     if not is_multi_worker(strategy):
         yield
         return
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer
-
-    original = trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction="auto"):
-        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
-            def mean(x):
-                local = strategy.experimental_local_results(x) if trainer._is_per_replica_instance(x) else (x,)
-                return strategy.reduce("MEAN", x, axis=0 if local[0].shape.rank else None)
-            return tree.map_structure(mean, values)
-        return original(values, strategy, reduction)
-
-    trainer.reduce_per_replica = reduce_per_replica
-    model._maybe_symbolic_build = types.MethodType(_symbolic_build, model)
-    try:
+    with keras_compat.multi_worker_fixes(model):
         yield
-    finally:
-        trainer.reduce_per_replica = original
-        model.__dict__.pop("_maybe_symbolic_build", None)
 
 
 def broadcast_from_chief(model: keras.Model, strategy: Any, epoch: int | None = None) -> int | None:
@@ -272,8 +253,8 @@ class ChiefState(keras.callbacks.Callback):
         self.strategy = strategy
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        epoch = broadcast_from_chief(self.model, self.strategy, epoch=self.model._initial_epoch or 0)
-        self.model._initial_epoch = epoch or None
+        epoch = broadcast_from_chief(self.model, self.strategy, epoch=initial_epoch(self.model) or 0)
+        set_initial_epoch(self.model, epoch or None)
 
 
 def describe(strategy: Any) -> str:

@@ -3,22 +3,27 @@ and plot), and class predictions for arrays or image files."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import warnings
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import keras
 import numpy as np
 
 from ._execution import predict_chunk, predictor
-from ._images import read_images
-from ._lang import code
+from ._images import ImageFileError, check_image_file, read_images
+from ._lang import code, in_r
 from . import _arg_checks as v
 from ._data_checks import (
     check_class_names, check_data, check_images, data_class_names, dataset_errors, is_dataset, model_classes,
 )
 from ._model_info import model_input_shape, output_activation, output_kind
 from ._plot import check_target, finish, new_figure
+from .contract import check as check_range
+from .contract import files_to_model_range
 from .saving import class_names_of
 
 
@@ -52,6 +57,7 @@ def _names(model: keras.Model, class_names: Any, k: int, fn: str) -> list[str]:
 def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision: str,
                       fn: str) -> tuple[np.ndarray, np.ndarray]:
     data = check_data(model, data, "data", fn)
+    check_range(model, data, fn, "data")  # images in another range than the model was trained on: a warning
     if not is_dataset(data):
         return data[1], _probabilities(model, data[0], batch_size, precision, fn)
     import tensorflow as tf
@@ -236,6 +242,9 @@ def counts_and_names(evaluation: Any, class_names: Any, fn: str) -> tuple[np.nda
     return cm, names
 
 
+CM_ANNOTATED_CLASSES = 30  # plot_confusion_matrix(): counts in the cells up to this many classes
+
+
 def plot_confusion_matrix(
     evaluation: dict[str, Any] | np.ndarray,
     class_names: Sequence[str] | None = None,
@@ -250,6 +259,13 @@ def plot_confusion_matrix(
         file: ``None`` (the default) returns the matplotlib ``Figure`` (Jupyter shows it inline); an
             image path (``.png``, ``.pdf``, ``.svg``, ``.jpg``) writes it there (atomically) instead.
         normalize: colour by the share of each true class (the counts are printed in the cells).
+
+    Bounded cost: up to 30 classes (``CM_ANNOTATED_CLASSES``) every cell shows its count and the
+    figure grows with the classes; beyond, the heat map has no text in its cells, at most 30 tick
+    labels per axis (every n-th class) and the size of the 30-class figure, so time and memory stop
+    growing with the square of the classes (:func:`most_confused` lists the pairs). At 150 classes,
+    written to a PNG: 64 s and 3.7 GB peak memory before this bound, about 2 s and 0.3 GB with it
+    (``bench/README.md``, section "confusion-matrix plot").
 
     Returns:
         The ``Figure`` (``file=None``) or the path written.
@@ -266,19 +282,26 @@ def plot_confusion_matrix(
     normalize = v.flag(normalize, "normalize", fn)
     target = check_target(file, fn)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    fig = new_figure(max(5.0, 1.2 + 0.62 * k), max(4.0, 0.9 + 0.55 * k), target)
+    annotated = k <= CM_ANNOTATED_CLASSES
+    size = min(k, CM_ANNOTATED_CLASSES)  # beyond: the figure (its pixels) stops growing
+    fig = new_figure(max(5.0, 1.2 + 0.62 * size), max(4.0, 0.9 + 0.55 * size), target)
     ax = fig.add_subplot()
-    im = ax.imshow(share if normalize else cm, cmap="Blues", vmin=0)
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
-                    color="white" if share[i, j] > 0.5 else "black")
-    ax.set_xticks(range(k), names, rotation=45, ha="right")
-    ax.set_yticks(range(k), names)
-    ax.set_xlabel("predicted class")
+    im = ax.imshow(share if normalize else cm, cmap="Blues", vmin=0, interpolation="nearest")
+    if annotated:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
+                        color="white" if share[i, j] > 0.5 else "black")
+    step = max(1, math.ceil(k / CM_ANNOTATED_CLASSES))  # at most 30 tick labels per axis
+    ticks = range(0, k, step)
+    small = {} if annotated else {"fontsize": 7}
+    ax.set_xticks(ticks, [names[i] for i in ticks], rotation=45, ha="right", **small)
+    ax.set_yticks(ticks, [names[i] for i in ticks], **small)
+    ax.set_xlabel("predicted class" + ("" if step == 1 else f" (every {step}th labelled)"))
     ax.set_ylabel("true class")
     acc = np.trace(cm) / max(cm.sum(), 1)
-    ax.set_title(f"Confusion matrix (accuracy {acc:.1%}, n = {int(cm.sum())})")
+    ax.set_title(f"Confusion matrix (accuracy {acc:.1%}, n = {int(cm.sum())})" +
+                 ("" if annotated else f"\n{k} classes: no counts in the cells (most_confused() lists the pairs)"))
     fig.colorbar(im, ax=ax, shrink=0.8, label="share of true class" if normalize else "count")
     return finish(fig, target)
 
@@ -311,16 +334,147 @@ def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
     return [str(c) for c in items]
 
 
-def _inputs(model: keras.Model, x: Any, fn: str) -> np.ndarray:
-    """Arrays as they are; image file paths loaded at the model's input size and channel count."""
+# --- predicting image files: streamed in batches ---------------------------------------------------
+
+FILE_CHUNK_VALUES = 2 ** 22  # input values per predictor call for files: 27 images of 224 x 224 x 3
+
+
+def image_files(x: Any, fn: str, arg: str = "x") -> list[str] | None:
+    """The image files ``x`` names: one path or a list of paths, where a folder stands for every file
+    under it, found as ``image_folder()`` finds a class folder's (recursively, linked folders followed
+    once; hidden files and folders, ``.*`` and ``__MACOSX``, left out), sorted by path; ``None`` when
+    ``x`` is not paths (an array)."""
+    from .data import _walk_class
+
     paths = [x] if isinstance(x, (str, os.PathLike)) else x
-    if isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths):
-        shape = model_input_shape(model, fn)
-        if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
-            raise ValueError(f"{fn}(): image files need a model with a fixed (height, width, 1 or 3) input, "
-                             f"this one takes {shape}.")
-        return read_images(list(paths), shape[1:3], shape[-1], fn, "x")
-    return check_images(model, x, "x", fn)
+    if not (isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, os.PathLike)) for p in paths)):
+        return None
+    files = []
+    for p in paths:
+        root = Path(p).expanduser()
+        if not root.is_dir():
+            files.append(str(p))
+            continue
+        found = _walk_class(root, {}, {os.path.realpath(root)})  # {}: hidden entries are not reported
+        if not found:
+            raise ValueError(f"{fn}(): `{arg}` entry {str(p)!r} is a folder with no files in it (hidden files and "
+                             "folders, whose names start with '.', are left out). Pass image files or a folder of them.")
+        files += [str(f) for f in sorted(found, key=Path)]
+    return files
+
+
+def _skip_hint() -> str:
+    return code("skip_unreadable=True", "skip_unreadable = TRUE")
+
+
+def _checked_files(files: list[str], skip: bool, fn: str) -> dict[str, str]:
+    """Every file's header, before anything is decoded (cheap): ``{path: why}`` of those cnnkit does not
+    read; without ``skip`` any such file is an error listing them all."""
+    bad = {}
+    for f in files:
+        try:
+            check_image_file(f, fn, where=f"`x` entry {f!r}")
+        except ImageFileError as e:
+            bad[f] = str(e)
+    if not bad or skip:
+        return bad
+    if len(files) == 1:
+        raise ImageFileError(next(iter(bad.values())), "unreadable")
+    if len(bad) == 1:
+        raise ImageFileError(f"{next(iter(bad.values()))} Nothing was predicted: remove or convert it, or pass "
+                             f"{_skip_hint()} to predict the other {len(files) - 1:,} file(s).", "unreadable")
+    shown = "; ".join(m.split(": ", 1)[-1] for m in list(bad.values())[:5])
+    more = f"; and {len(bad) - 5:,} more" if len(bad) > 5 else ""
+    raise ImageFileError(f"{fn}(): {len(bad):,} of {len(files):,} files in `x` are not images cnnkit reads: {shown}{more}. "
+                         f"Nothing was predicted: remove or convert them, or pass {_skip_hint()} to predict the "
+                         "others.", "unreadable")
+
+
+def _read_batch(files: list[str], shape: tuple, skip: bool, fn: str) -> tuple[list[str], np.ndarray, dict[str, str]]:
+    """One batch of files decoded: ``(files read, images (n, h, w, c) in [0, 1], {path: why} skipped)``;
+    with ``skip`` a file that fails to decode (its header was fine: a truncated file) is left out."""
+    try:
+        return files, read_images(files, shape[1:3], shape[-1], fn, "x"), {}
+    except ImageFileError as e:
+        if not skip:
+            raise ImageFileError(f"{e} Pass {_skip_hint()} to skip such files.", getattr(e, "kind", "unreadable")) from None
+    kept, images, bad = [], [], {}
+    for f in files:  # the slow path, only for a batch holding a bad file: which one?
+        try:
+            images.append(read_images([f], shape[1:3], shape[-1], fn, "x")[0])
+            kept.append(f)
+        except (ImageFileError, OSError) as e:
+            bad[f] = str(e)
+    x = np.stack(images) if images else np.zeros((0, *shape[1:]), dtype="float32")
+    return kept, x, bad
+
+
+def _batches(files: list[str], batch_size: int, read: Any) -> Iterator[tuple[list[str], np.ndarray, dict]]:
+    """``read(batch)`` of ``batch_size`` files at a time, the next batch decoded in a thread while the
+    caller predicts this one: at most two batches of images in memory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
+    if not chunks:
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnkit-read")
+    try:
+        ahead = pool.submit(read, chunks[0])
+        for i in range(len(chunks)):
+            batch = ahead.result()
+            if i + 1 < len(chunks):
+                ahead = pool.submit(read, chunks[i + 1])
+            yield batch
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _progress(n: int, batch_size: int, verbose: Any) -> Any:
+    """Keras' ``Progbar`` over ``n`` files, or ``None``: ``"auto"`` shows it on a terminal, in Jupyter
+    or (the R package passes ``"auto"`` only then) an interactive R session, and only for more than one
+    batch; 1: the bar, 2: one line at the end, 0: nothing."""
+    if verbose == "auto":
+        from .train import progress_verbosity
+
+        interactive = in_r() or progress_verbosity("auto") == 1
+        verbose = 1 if interactive and n > batch_size else 0
+    return keras.utils.Progbar(n, verbose=verbose, unit_name="file") if verbose else None
+
+
+def predict_files(model: keras.Model, files: list[str], batch_size: int, precision: str, verbose: Any,
+                  skip: bool, fn: str, scale: bool = True) -> tuple[list[str], np.ndarray, dict[str, str]]:
+    """Class probabilities of image files, read ``batch_size`` at a time (bounded memory: only the
+    outputs are kept): ``(files predicted, probabilities (n, k), {path: why} skipped)``. ``scale``:
+    images go to the model in the range it was trained on (``contract.files_to_model_range``)."""
+    shape = model_input_shape(model, fn)
+    if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
+        raise ValueError(f"{fn}(): image files need a model with a fixed (height, width, 1 or 3) input, "
+                         f"this one takes {shape}.")
+    bad = _checked_files(files, skip, fn)
+    todo = [f for f in files if f not in bad]
+    f = predictor(model, precision, fn)  # one traced function for every batch, the last (smaller) one too
+    step = max(1, min(batch_size, FILE_CHUNK_VALUES // math.prod(shape[1:])))
+    bar, done, kept, probs = _progress(len(files), batch_size, verbose), len(bad), [], []
+    batches = _batches(todo, batch_size, lambda b: _read_batch(b, shape, skip, fn))
+    with contextlib.closing(batches):  # an error or Ctrl-C: the reading thread stops now, not at exit
+        for names, x, failed in batches:
+            x = files_to_model_range(model, x) if scale else x
+            probs += [np.asarray(f(x[i:i + step]), dtype="float64") for i in range(0, len(x), step)]
+            kept += names
+            done += len(names) + len(failed)
+            bad.update(failed)
+            if bar is not None:
+                bar.update(done)
+    if not kept:
+        raise ValueError(f"{fn}(): none of the {len(files):,} files in `x` is a readable image.")
+    return kept, _as_classes(model, np.concatenate(probs)), {k: bad[k] for k in files if k in bad}
+
+
+def _skip_warning(skipped: dict[str, str], n: int, fn: str) -> None:
+    names = ", ".join(Path(p).name for p in list(skipped)[:5]) + (", ..." if len(skipped) > 5 else "")
+    where = code("the result's 'skipped'", 'attr(, "skipped")')
+    warnings.warn(f"{fn}(): skipped {len(skipped):,} of {n:,} file(s) that are not readable images ({names}); "
+                  f"{where} lists them.", UserWarning, stacklevel=3)
 
 
 def predict_classes(
@@ -329,38 +483,66 @@ def predict_classes(
     class_names: Sequence[str] | None = None,
     batch_size: int = 256,
     precision: str = "auto",
+    verbose: str | int = "auto",
+    skip_unreadable: bool = False,
 ) -> dict[str, Any]:
     """Predicted class, its name and the class probabilities for images or image files.
 
+    Image files are read ``batch_size`` at a time, the next batch decoded while the model predicts
+    this one, and only the outputs are kept: memory stays bounded however many files there are
+    (20,000 photos at 224 x 224 px: about 1.2 GB peak, bench/predict_files.py).
+
     Args:
         model: a trained classifier.
-        x: images ``(n, h, w, c)`` or image file paths (one or a list: PNG, JPEG, BMP, GIF), which
-            are read at the model's input size and channel count, as ``image_folder()`` reads them.
+        x: images ``(n, h, w, c)``, or image files: one path or a list (PNG, JPEG, BMP, GIF), where a
+            folder stands for every file under it (recursively, sorted; hidden files and folders left
+            out). Files are read at the model's input size and channel count, as ``image_folder()``
+            reads them.
         class_names: names for the class ids (default: those saved with the model).
-        batch_size: images per prediction step (at least: small images go in bigger chunks, with the same
-            results).
+        batch_size: images per prediction step (arrays: at least, small images go in bigger chunks,
+            with the same results); files: files decoded at a time (large images go through the
+            model in chunks of at most 2**22 values, 27 images of 224 x 224 x 3).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
             (probabilities differ from float32 by a few 1e-4 in mixed precision).
+        verbose: files only: ``"auto"`` (a progress bar on a terminal or in Jupyter when there is more
+            than one batch, else nothing), 0 (nothing), 1 (the bar) or 2 (one line at the end).
+        skip_unreadable: files only. Every file's header is checked before anything is decoded: with
+            ``False`` (the default) a file cnnkit does not read is an error listing all such files, and
+            a file that fails to decode later (a truncated JPEG) stops the run with an error naming it;
+            with ``True`` those files are left out (a warning counts them; ``skipped`` lists them).
 
     Returns:
         A dict: ``class_id`` (``(n,)`` ids from 0), ``label`` (names), ``probability`` (of the
         predicted class) and ``probabilities`` (``(n, k)``; a 1-unit sigmoid output gives
-        ``[1 - p, p]``).
+        ``[1 - p, p]``); for files also ``file`` (the path of each row, in order) and ``skipped``
+        (the paths left out).
 
     Example:
         >>> photos = example_image_folder("photos", classes=["Sneaker", "Bag"], n=1)
         >>> model = simple_cnn((28, 28, 1), blocks=1, filters=4, units=8, num_classes=2)
-        >>> p = predict_classes(model, [photos + "/sneaker/img_001.png"], class_names=["bag", "sneaker"])
-        >>> p["label"][0] in ("bag", "sneaker"), p["probabilities"].shape
-        (True, (1, 2))
+        >>> p = predict_classes(model, photos, class_names=["bag", "sneaker"])  # a folder: every image in it
+        >>> [os.path.relpath(f, photos) for f in p["file"]], p["label"][0] in ("bag", "sneaker"), p["probabilities"].shape
+        (['bag/img_001.png', 'sneaker/img_001.png'], True, (2, 2))
     """
     fn = "predict_classes"
     k = model_classes(model, fn)[1]
     batch_size = v.positive_int(batch_size, "batch_size", fn)
+    verbose = v.choice(verbose, "verbose", fn, ("auto", 0, 1, 2))
+    skip_unreadable = v.flag(skip_unreadable, "skip_unreadable", fn)
     names = _names(model, class_names, k, fn)
-    p = _probabilities(model, _inputs(model, x, fn), batch_size, precision, fn)
+    files = image_files(x, fn)
+    out: dict[str, Any] = {}
+    if files is None:
+        x = check_images(model, x, "x", fn)
+        check_range(model, x, fn)  # images in another range than the model was trained on: a warning
+        p = _probabilities(model, x, batch_size, precision, fn)
+    else:
+        out["file"], p, skipped = predict_files(model, files, batch_size, precision, verbose, skip_unreadable, fn)
+        out["skipped"] = list(skipped)
+        if skipped:
+            _skip_warning(skipped, len(files), fn)
     ids = p.argmax(1)
-    return {"class_id": ids.astype("int32"), "label": [names[i] for i in ids],
+    return {**out, "class_id": ids.astype("int32"), "label": [names[i] for i in ids],
             "probability": p[np.arange(len(ids)), ids], "probabilities": p}
 
 

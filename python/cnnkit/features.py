@@ -33,6 +33,7 @@ import numpy as np
 from ._data_checks import is_dataset
 from ._execution import predictor
 from ._model_info import leaf_layers
+from .keras_compat import call_context_args, flatten_layers
 from .limits import limit
 from .precision import resolve_precision
 
@@ -49,7 +50,7 @@ def _frozen(layer: keras.layers.Layer, node: Any = None) -> bool:
 
     if layer.trainable_weights:
         return False
-    if "training" not in getattr(layer, "_call_context_args", {"training"}) and node is not None \
+    if "training" not in call_context_args(layer) and node is not None \
             and getattr(node, "arguments", None) is not None and node.arguments.kwargs.get("training") is False:
         return True
     leaves = leaf_layers(layer) if isinstance(layer, keras.Model) else [layer]
@@ -65,7 +66,7 @@ def split_frozen(model: keras.Model) -> tuple[keras.Model, keras.Model] | None:
     that holds weights and end with a head depending on its output alone; ``None`` if there is no such
     split. The head shares its layers (and weights) with ``model``. Made once per model and state of
     its layers (the frozen part's traced predictor is reused across calls)."""
-    key = tuple(bool(layer.trainable) for layer in model._flatten_layers(include_self=False, recursive=True))
+    key = tuple(bool(layer.trainable) for layer in flatten_layers(model))
     if model in _SPLITS and _SPLITS[model][0] == key:
         return _SPLITS[model][1]
     parts = _split(model)

@@ -11,6 +11,12 @@ Nested models (a backbone inside a transfer model) are expanded: the table and t
 their layers. ``BatchNormalization`` layers stay frozen when unfreezing unless ``batchnorm=True``:
 fine-tuning with batch statistics from small batches destroys pretrained features.
 
+keras3's semantics: :func:`freeze_weights` and :func:`unfreeze_weights` do what the R package keras3's
+functions of those names do, for code ported from keras3: the whole model when no selector is given;
+otherwise the selected top-level layers of ``model.layers`` are frozen (unfrozen) and **every other
+layer is made trainable (frozen)**, where :func:`freeze`/:func:`unfreeze` leave the layers outside
+their selection as they were.
+
 Recompiling: Keras trains the weights that were trainable when the model was compiled; changing
 ``trainable`` afterwards silently has no effect until the model is compiled again. So when the model
 is compiled, :func:`freeze` and :func:`unfreeze` recompile it with the same optimizer settings (a
@@ -216,15 +222,16 @@ def select_layers(
     return [layer for i, layer in enumerate(leaves) if i in chosen]
 
 
-def _where(where: Callable[[keras.layers.Layer], bool], layer: keras.layers.Layer, fn: str) -> bool:
+def _where(where: Callable[[keras.layers.Layer], bool], layer: keras.layers.Layer, fn: str,
+           arg: str = "where") -> bool:
     """``where(layer)``, which must be ``True`` or ``False`` (not merely truthy: ``"no"`` is not ``False``)."""
     try:
         answer = where(layer)
     except Exception as err:  # noqa: BLE001 - the user's function failed: say where
-        raise ValueError(f"{fn}(): `where` failed on layer {layer.name!r}: {type(err).__name__}: "
+        raise ValueError(f"{fn}(): `{arg}` failed on layer {layer.name!r}: {type(err).__name__}: "
                          f"{str(err).splitlines()[0][:200] if str(err) else ''}") from None
     if not isinstance(answer, (bool, np.bool_)):
-        raise TypeError(f"{fn}(): `where` must return {code('True or False', 'TRUE or FALSE')} for each layer, got "
+        raise TypeError(f"{fn}(): `{arg}` must return {code('True or False', 'TRUE or FALSE')} for each layer, got "
                         f"{answer!r} for layer {layer.name!r}.")
     return bool(answer)
 
@@ -390,6 +397,124 @@ def unfreeze(
     _apply(model, state)
     _after_change(model, recompile, fn)
     return model
+
+
+# --- keras3's freeze_weights() / unfreeze_weights() ----------------------------------------------
+
+def _which(which: Any, layers: list[keras.layers.Layer], fn: str) -> set[int]:
+    """The positions in ``layers`` (a model's top-level ``layers``) that keras3's ``which`` selects: a
+    function of a layer returning True/False; booleans, one per layer; or layer names, positions
+    (0-based, negative from the end; from R: 1-based, translated at the seam) and layers, alone or
+    in a list."""
+    if callable(which) and not isinstance(which, keras.layers.Layer):
+        return {i for i, layer in enumerate(layers) if _where(which, layer, fn, "which")}
+    items = list(which) if isinstance(which, (list, tuple, np.ndarray)) else [which]
+    if not items:
+        raise ValueError(f"{fn}(): `which` is empty; name the layers, or leave it out for the whole model.")
+    if all(isinstance(i, (bool, np.bool_)) for i in items):
+        if len(items) != len(layers):
+            raise ValueError(f"{fn}(): `which` has {len(items)} {code('True/False', 'TRUE/FALSE')} values but the model "
+                             f"has {len(layers)} layers (model{code('.layers', '$layers')}); give one per layer.")
+        return {i for i, hit in enumerate(items) if hit}
+    names = [layer.name for layer in layers]
+    return {_which_item(item, layers, names, fn) for item in items}
+
+
+def _which_item(item: Any, layers: list[keras.layers.Layer], names: list[str], fn: str) -> int:
+    n = len(layers)
+    if isinstance(item, str):
+        if item not in names:
+            raise _unknown(item, "which", names, fn)
+        return names.index(item)
+    if isinstance(item, keras.layers.Layer):
+        for i, layer in enumerate(layers):
+            if layer is item:
+                return i
+        raise ValueError(f"{fn}(): `which` holds layer {item.name!r}, which is not one of the model's "
+                         f"{n} layers (model{code('.layers', '$layers')}; a layer of a nested model: call "
+                         f"{fn}() on that model).")
+    if not isinstance(item, (bool, np.bool_)) and v._is_intlike(item):
+        i = int(item)
+        if -n <= i < n:
+            return i % n
+        shown = i + 1 if in_r() and i >= 0 else i
+        span = f"1..{n} or -{n}..-1" if in_r() else f"0..{n - 1} or -{n}..-1"
+        raise ValueError(f"{fn}(): `which` position {shown} is out of range: the model has {n} layers "
+                         f"(model{code('.layers', '$layers')}): positions {span}.")
+    raise TypeError(f"{fn}(): `which` must be layer names, positions, layers, {code('True/False', 'TRUE/FALSE')} "
+                    f"values (one per layer) or a function of a layer, got {item!r}.")
+
+
+def _keras3_trainable(model: Any, start: Any, stop: Any, which: Any, value: bool, fn: str) -> Any:
+    """Give the layers ``start``/``stop`` or ``which`` select ``trainable = value`` and every other
+    top-level layer the opposite (no selector: the whole model ``value``), as keras3 does."""
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(f"{fn}(): `model` must be a Keras model or layer, got {type(model).__name__}.")
+    if which is not None and (start is not None or stop is not None):
+        raise ValueError(f"{fn}(): give either `which` or a range ({code('start/stop', 'from/to')}), not both.")
+    if which is None and start is None and stop is None:
+        set_trainable(model, value)
+    else:
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"{fn}(): selecting layers needs a Keras model, got the layer {model.name!r}.")
+        layers = list(model.layers)
+        if not layers:
+            raise ValueError(f"{fn}(): the model has no layers to select.")
+        chosen = _which(which, layers, fn) if which is not None else \
+            set(layer_range([layer.name for layer in layers], start, stop, fn))
+        set_trainable(model, True)
+        for i, layer in enumerate(layers):
+            set_trainable(layer, value if i in chosen else not value)
+    if isinstance(model, keras.Model):
+        _after_change(model, True, fn)
+    return model
+
+
+def freeze_weights(model: Any, start: int | str | None = None, stop: int | str | None = None,
+                   which: Any = None) -> Any:
+    """keras3's ``freeze_weights()``: freeze the whole model, or the selected layers **and unfreeze all
+    the others** (:func:`freeze` leaves the others as they were).
+
+    For code ported from the R package keras3 (``freeze_weights(model, from = , to = , which = )``; in
+    Python the range is ``start``/``stop``). Layers are the model's top-level ``model.layers``, as
+    keras3 counts them (a nested model is one layer, frozen or unfrozen as a whole: to reach inside,
+    call this on the nested model); ``BatchNormalization`` layers are treated as any other. A compiled
+    model is recompiled, as :func:`freeze` does (keras3 asks you to compile again; doing so is harmless).
+
+    Args:
+        model: a Keras model (or, without selectors, any layer).
+        start, stop: a range of ``model.layers`` with Python slice semantics (0-based, ``stop``
+            excluded, negatives from the end; a name as ``stop`` is included). R: ``from``/``to``,
+            1-based and both included, as in keras3.
+        which: instead of a range: a function ``layer -> bool``, one bool per layer, or layer names,
+            positions (0-based, negative from the end) or layers (one, or a list).
+
+    Returns:
+        The same model (modified in place).
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"),
+        ...                       keras.layers.Dense(2, name="b")])
+        >>> _ = freeze(m, "a")                     # cnnkit: only "a" changes
+        >>> [layer.name for layer in freeze_weights(m, start=1).layers if layer.trainable]  # keras3: "a" again
+        ['a']
+    """
+    return _keras3_trainable(model, start, stop, which, False, "freeze_weights")
+
+
+def unfreeze_weights(model: Any, start: int | str | None = None, stop: int | str | None = None,
+                     which: Any = None) -> Any:
+    """keras3's ``unfreeze_weights()``: unfreeze the whole model, or the selected layers **and freeze
+    all the others** (:func:`unfreeze` leaves the others as they were, and keeps BatchNormalization
+    frozen; this function, like keras3's, does not). Arguments as in :func:`freeze_weights`.
+
+    Example:
+        >>> m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"),
+        ...                       keras.layers.Dense(2, name="b")])
+        >>> [layer.name for layer in unfreeze_weights(m, which=["b"]).layers if layer.trainable]
+        ['b']
+    """
+    return _keras3_trainable(model, start, stop, which, True, "unfreeze_weights")
 
 
 def _count(weights: Iterable[Any]) -> int:

@@ -24,6 +24,7 @@ import numpy as np
 from . import _arg_checks as v
 from ._data_checks import check_images, model_classes
 from .contract import check as check_range
+from .keras_compat import replaced_call
 from ._model_info import model_input_shape
 from ._plot import check_target, finish, new_figure
 from .evaluate import _names
@@ -104,7 +105,6 @@ def find_layer(model: keras.Model, layer: Any, fn: str) -> keras.layers.Layer:
 def _capture(layer: keras.layers.Layer) -> Iterator[dict]:
     """Record ``layer``'s output each time it is called (the tensor the tape differentiates against)."""
     seen: dict[str, Any] = {}
-    own = layer.__dict__.get("call")
     original = layer.call
 
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -112,14 +112,8 @@ def _capture(layer: keras.layers.Layer) -> Iterator[dict]:
         seen["maps"] = out
         return out
 
-    object.__setattr__(layer, "call", call)
-    try:
+    with replaced_call(layer, call):
         yield seen
-    finally:
-        if own is None:
-            object.__delattr__(layer, "call")
-        else:
-            object.__setattr__(layer, "call", own)
 
 
 def _output_layer(model: keras.Model) -> keras.layers.Layer:

@@ -25,15 +25,17 @@ from ._defaults import MODELS as _MODELS
 from ._defaults import SMALL_MODELS
 from ._defaults import TRAIN as DEFAULTS
 from ._files import atomic_path, writable_dir
+from ._lang import code
 from ._model_info import model_input_shape
 from .backbones import REGISTRY, _key, get_spec
 from .cnn import fashion_cnn  # noqa: F401  (cnnkit.job.fashion_cnn, where it was)
-from .data import image_folder, load_fashion_mnist
+from .data import _image_table, image_folder, load_fashion_mnist, split_folders
 from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
 from .evaluate import as_evaluation, evaluate_classifier
 from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
 from .saving import save_model
-from .train import RunLog, check_fit_args, plot_history, read_history_csv, run_fit
+from ._data_checks import check_data, data_class_names
+from .train import RunLog, check_compiled_loss, check_fit_args, plot_history, read_history_csv, run_fit
 from .transfer import fine_tune, transfer_model
 
 
@@ -72,16 +74,16 @@ def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, in
 
 
 def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn: str,
-          image_size: tuple[int, int] | None = None) -> dict[str, Any]:
-    """Train/test arrays (Fashion-MNIST) or datasets (an image folder) plus class names."""
+          image_size: tuple[int, int] | None = None, labels: Any = None) -> dict[str, Any]:
+    """Train/test arrays (Fashion-MNIST) or datasets (an image folder or a table) plus class names."""
 
     opts, size, color_mode = _input_spec(model)
-    if data is None:
+    if data is None and labels is None:
         d = load_fashion_mnist(n=subset, n_test=subset, seed=seed, **opts)
         return {"train": (d["x_train"], d["y_train"]), "test": (d["x_test"], d["y_test"]),
                 "class_names": d["class_names"], "input_shape": d["x_train"].shape[1:],
                 "source": f"Fashion-MNIST ({d['source']})"}
-    if not isinstance(data, (str, os.PathLike)):
+    if data is not None and not isinstance(data, (str, os.PathLike)):
         raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or a folder of images in class "
                         f"sub-folders, got {type(data).__name__}.")
     if isinstance(model, str) and model not in MODELS:  # a backbone: its ImageNet size unless told
@@ -91,9 +93,17 @@ def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn
         size, color_mode = image_size or (64, 64), "rgb"
     elif image_size is not None:
         size = image_size
-    d = image_folder(data, image_size=size, color_mode=color_mode, validation_split=0.2, seed=seed)
-    return {"train": d["train"], "test": d["validation"], "class_names": d["class_names"],
-            "input_shape": size + ((1,) if color_mode == "grayscale" else (3,)), "source": f"image folder {data}"}
+    if labels is not None:  # a table: 20 % of its images held out as the test set
+        d = _image_table(labels, data, "file", "label", None, size, color_mode, 0.2, seed, 32, subset, fn, "labels")
+        source = f"image table {labels if isinstance(labels, (str, os.PathLike)) else '(in memory)'}"
+    else:  # split folders: test/ (else val/) is the test set; class folders only: 20 % held out
+        splits = split_folders(data, "image_folder")
+        d = image_folder(data, image_size=size, color_mode=color_mode, validation_split=None if splits else 0.2,
+                         seed=seed, subset=subset)
+        source = f"image folder {data}"
+    return {"train": d["train"], "test": d["validation"] if d["test"] is None else d["test"],
+            "class_names": d["class_names"], "input_shape": size + ((1,) if color_mode == "grayscale" else (3,)),
+            "source": source}
 
 
 def _write_json(obj: dict[str, Any], path: Path) -> None:
@@ -117,6 +127,7 @@ def train_classifier(
     precision: str = "auto",
     head_epochs: int | None = None,
     image_size: int | tuple[int, int] | None = None,
+    labels: Any = None,
 ) -> dict[str, Any]:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
@@ -138,9 +149,14 @@ def train_classifier(
         model: ``"fashion_cnn"``, ``"simple_cnn"``, ``"lenet5"``, a backbone name (transfer
             learning) or a Keras model.
         data: ``None`` for Fashion-MNIST, or a folder with one sub-folder of images per class
-            (then 20 % of the images are held out as the test set).
+            (then 20 % of the images are held out as the test set), or with split folders
+            ``train/`` and ``test/`` (or ``val/``), each with the class folders (see
+            :func:`image_folder`): trained on ``train/``, tested on ``test/`` (else ``val/``; with
+            both, ``val/`` is not used). With ``labels``: the folder its file names are relative to.
         epochs, batch_size, learning_rate, schedule: passed to :func:`fit_classifier`.
-        subset: use only this many training (and test) images, e.g. for a quick check.
+        subset: use only this many training (and test) images, e.g. for a quick check; of a folder
+            or a table, at most this many images of each split folder (of the whole folder or table,
+            before 20 % are held out), chosen at random by ``seed`` keeping each class's share.
         run_dir: where to save (default: a new ``runs/<timestamp>/``).
         overwrite: discard what ``run_dir`` holds and train afresh.
         strategy: ``None`` or ``"mirrored"`` (see :func:`distribution_strategy`). With several
@@ -150,8 +166,13 @@ def train_classifier(
         verbose: Keras' progress display (``"auto"``, 0, 1, 2).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"`` (see :func:`fit_classifier`).
         head_epochs: transfer learning only: epochs of the frozen-backbone phase (default 3).
-        image_size: with ``data``, the size images are resized to (one number: square); default
-            64 for the small models, the backbone's ImageNet size (224) for transfer learning.
+        image_size: with ``data`` or ``labels``, the size images are resized to (one number:
+            square); default 64 for the small models, the backbone's ImageNet size (224) for transfer
+            learning.
+        labels: a table of images and their classes (see :func:`image_table`): a CSV file or a
+            table with a ``file`` and a ``label`` column; relative file names are relative to
+            ``data`` when given, else to the CSV file's folder (a table in memory: the working
+            directory). 20 % of its images are held out as the test set.
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
@@ -182,9 +203,10 @@ def train_classifier(
                          "trains in one phase of `epochs` epochs.")
     head_epochs = (DEFAULTS["head_epochs"] if head_epochs is None else
                    v.positive_int(head_epochs, "head_epochs", fn, minimum=0)) if transfer else None
+    _check_labels(labels, fn)
     if image_size is not None:
         image_size = v.image_size(image_size, "image_size", fn)
-        if data is None or not isinstance(model, str):
+        if (data is None and labels is None) or not isinstance(model, str):
             raise ValueError(f"{fn}(): `image_size` is the size images from a `data` folder are resized to, for a "
                              "model built here (named); Fashion-MNIST is 28x28 (32x32 padded) and a Keras model has "
                              "its own input size. Leave image_size as None (NULL in R).")
@@ -194,8 +216,9 @@ def train_classifier(
                             f"sub-folders, got {data!r} ({type(data).__name__}).")
         if not Path(data).expanduser().is_dir():
             what = "is not a folder" if Path(data).expanduser().exists() else "does not exist"
+            hint = " (a CSV file of images and labels goes in `labels`)" if str(data).lower().endswith(".csv") else ""
             raise ValueError(f"{fn}(): `data` {str(data)!r} {what}; pass a folder with one sub-folder of images per "
-                             "class (photos/<class>/<image>.jpg), or None for Fashion-MNIST.")
+                             f"class (photos/<class>/<image>.jpg), or None for Fashion-MNIST{hint}.")
     plan = check_fit_args(model, fn, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
                           overwrite=v.flag(overwrite, "overwrite", fn), checkpoint=False)
@@ -207,7 +230,9 @@ def train_classifier(
         settings["head_epochs"] = head_epochs
     if image_size is not None:
         settings["image_size"] = image_size
-    job = {"head_epochs": head_epochs, "image_size": image_size}
+    if labels is not None:
+        settings["labels"] = str(labels) if isinstance(labels, (str, os.PathLike)) else "(a table)"
+    job = {"head_epochs": head_epochs, "image_size": image_size, "labels": labels}
     if not is_chief(strategy):
         return _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job)
     with run_directory(run_dir if run_dir is not None else new_run_dir(), fn, plan.overwrite) as rd:
@@ -216,14 +241,29 @@ def train_classifier(
         if finished and not is_multi_worker(strategy):
             return _finished_run(rd, fn)
         keras.utils.set_random_seed(seed)
-        d = _data(data, model, subset, seed, fn, image_size)
-        model = _model_to_train(model, d)
+        d = _data(data, model, subset, seed, fn, image_size, labels)
+        model = _model_to_train(model, d, fn)
         if finished:  # the other workers wait for the chief's epoch: go through the (finished) fit with them
             _fit(model, d, plan, rd.path, strategy, job, fn)
             return _finished_run(rd, fn)
         result = _run(model, d, rd.path, plan, strategy, job)
         rd.finish("job", accuracy=result["accuracy"])
         return result
+
+
+def _check_labels(labels: Any, fn: str) -> None:
+    """``labels``: None, an existing CSV file or a table (the columns are checked when it is read)."""
+    if labels is None:
+        return
+    if isinstance(labels, (str, os.PathLike)):
+        if not str(labels) or not Path(labels).expanduser().is_file():
+            raise ValueError(f"{fn}(): `labels` {str(labels)!r} is not a file; pass a CSV file with a file and a label "
+                             "column (one row per image), or a table.")
+        return
+    rows = isinstance(labels, (list, tuple)) and labels and all(isinstance(r, dict) for r in labels)
+    if not (rows or isinstance(labels, dict) or hasattr(labels, "columns")):
+        raise TypeError(f"{fn}(): `labels` must be a CSV file or a table with a file and a label column "
+                        f"({code('a dict of columns or a pandas DataFrame', 'a data frame')}), got {labels!r}.")
 
 
 def _model_name(model: str, fn: str) -> str:
@@ -244,15 +284,27 @@ def _model_name(model: str, fn: str) -> str:
                          ) from None
 
 
-def _model_to_train(model: str | keras.Model, d: dict[str, Any]) -> keras.Model:
-    """The model to train: a Keras model as given, a small model by name, or a transfer model."""
+def _model_to_train(model: str | keras.Model, d: dict[str, Any], fn: str = "train_classifier") -> keras.Model:
+    """The model to train: a Keras model as given (checked against the data as fit_classifier()
+    checks it: :func:`_check_model_fits`), a small model by name, or a transfer model."""
     if not isinstance(model, str):
+        _check_model_fits(model, d, fn)
         return model
     shape, k = tuple(int(s) for s in d["input_shape"]), len(d["class_names"])
     if model in MODELS:
         return MODELS[model][0](shape, num_classes=k)
 
     return transfer_model(model, shape, num_classes=k, mode="feature_extraction")
+
+
+def _check_model_fits(model: keras.Model, d: dict[str, Any], fn: str) -> None:
+    """fit_classifier()'s data checks for a user's model, before any training: a compiled loss that
+    takes class ids, as many classes as the data has, and images and labels that fit (the training
+    set checked and converted in ``d``, the test set checked: evaluate_classifier() reads it later)."""
+    check_compiled_loss(model, fn)
+    data_class_names(model, {"class_names": d["class_names"]}, "data", fn)
+    d["train"] = check_data(model, d["train"], "data", fn)
+    check_data(model, d["test"], "data", fn)
 
 
 def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: dict[str, Any],
@@ -270,8 +322,8 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
 def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job) -> dict[str, Any]:
     """A non-chief worker's part of the job: train in step with the chief, write nothing."""
     keras.utils.set_random_seed(seed)
-    d = _data(data, model, subset, seed, fn, job["image_size"])
-    model = _model_to_train(model, d)
+    d = _data(data, model, subset, seed, fn, job["image_size"], job["labels"])
+    model = _model_to_train(model, d, fn)
     start = time.perf_counter()
     history = _fit(model, d, plan, run_dir, strategy, job, fn)
     return {"accuracy": None, "train_seconds": time.perf_counter() - start, "run_dir": None, "files": {},

@@ -23,6 +23,7 @@ import numpy as np
 from . import _arg_checks as v
 from ._data_checks import check_data, is_dataset
 from ._plot import check_target, finish, new_figure
+from .keras_compat import compiled_state
 from .train import FitPlan, compile_classifier, model_classes, run_fit
 from .train import _optimizer as by_name
 
@@ -73,19 +74,11 @@ class RangeTest(keras.callbacks.Callback):
 def _restorer(model: keras.Model):
     """A function that puts back the weights and the compiled state (optimizer object included) as now."""
     weights = model.get_weights()
-    compiled = bool(getattr(model, "compiled", False))
-    config = dict(getattr(getattr(model, "_compile_config", None), "config", {}) or {}) if compiled else None
+    compiled = compiled_state(model)  # the same optimizer object: its state is not touched
 
     def restore() -> None:
         model.set_weights(weights)
-        if compiled:
-            model.compile(**config)  # the same optimizer object: its state was not touched
-        else:  # as Keras' Trainer leaves a model before compile()
-            model.compiled = False
-            model.optimizer = None
-            model.loss = None
-            model._compile_loss = model._compile_metrics = model._loss_tracker = None
-            model.train_function = model.test_function = model.predict_function = None
+        compiled()
     return restore
 
 

@@ -133,14 +133,19 @@ def model_fingerprint(model: Any) -> str:
 
 def data_fingerprint(data: Any) -> dict[str, Any]:
     """What identifies training data without storing it: for arrays, their shape and a hash of all
-    labels and of up to 2,000 evenly spaced images; for a dataset, its element spec and length."""
+    labels and of up to 2,000 evenly spaced images; for a dataset, its element spec and length, and
+    for one from ``image_folder()``/``image_table()`` the hash of its files, their sizes and classes
+    (its ``fingerprint``: images added, removed or moved between classes are other data)."""
     from ._data_checks import is_dataset
 
     if data is None:
         return {"kind": "none"}
     if is_dataset(data):
-        return {"kind": "dataset", "spec": str(data.element_spec), "batches": int(data.cardinality()),
-                "class_names": json_ready(getattr(data, "class_names", None))}
+        out = {"kind": "dataset", "spec": str(data.element_spec), "batches": int(data.cardinality()),
+               "class_names": json_ready(getattr(data, "class_names", None))}
+        if isinstance(getattr(data, "fingerprint", None), str):
+            out["files"] = data.fingerprint
+        return out
     x, y = data
     h = hashlib.blake2b(digest_size=12)
     h.update(np.ascontiguousarray(y).tobytes())
@@ -227,6 +232,60 @@ class RunDir:
         except OSError:
             if strict:
                 raise
+
+
+# --- the backup: Keras' BackupAndRestore state -----------------------------------------------------
+# Keras writes its backup in place, not atomically: the weights (latest.weights.h5), then the epoch
+# (training_metadata.json), after copying the previous pair to *.bkp (double_checkpoint=True). A kill
+# in the middle leaves a pair that does not load; Keras falls back on the previous pair only for
+# unreadable weights, and the very first backup has none.
+
+BACKUP = "backup"
+BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")
+
+
+def _backup_epoch(weights: Path, metadata: Path) -> int | None:
+    """The epoch a backup pair holds, or ``None`` when the pair is missing, incomplete or damaged."""
+    try:
+        epoch = json.loads(metadata.read_text())["epoch"]
+        import h5py
+
+        with h5py.File(weights, "r"):
+            pass
+    except Exception:  # noqa: BLE001 - whatever is wrong, this pair cannot be restored
+        return None
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else None
+
+
+def usable_backup(run_path: Path, fn: str) -> None:
+    """Before training resumes in ``run_path``: leave a backup Keras can restore, or none.
+
+    A complete last backup stays. An incomplete one (a kill while it was written) is replaced by the
+    one before it, if that is complete; if there is none -- the kill came during the first backup --
+    the backup is removed and training starts from epoch 1 again. Each case but the first warns."""
+    folder = run_path / BACKUP
+    if not folder.is_dir():
+        return
+    weights, metadata = (folder / name for name in BACKUP_FILES)
+    if _backup_epoch(weights, metadata) is not None:
+        return
+    before = _backup_epoch(Path(f"{weights}.bkp"), Path(f"{metadata}.bkp"))
+    import warnings
+
+    if before is not None:
+        for f in (weights, metadata):
+            with atomic_path(f) as tmp:
+                shutil.copyfile(f"{f}.bkp", tmp)
+        warnings.warn(f"{fn}(): `run_dir` {str(run_path)!r}: the run was stopped while writing its backup of epoch "
+                      f"{before + 1}; it resumes from the complete backup before it (after epoch {before}).", UserWarning, stacklevel=4)
+        return
+    if not any(folder.iterdir()):
+        return  # made, nothing written yet
+    shutil.rmtree(folder)
+    warnings.warn(f"{fn}(): `run_dir` {str(run_path)!r} holds no complete backup (the run was stopped while "
+                  "writing its first one); the incomplete backup was removed and training starts again from epoch 1. "
+                  "To start afresh instead, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite).",
+                  UserWarning, stacklevel=4)
 
 
 def _disk_error(e: OSError, path: Path, fn: str) -> RunDirError:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import keras
 
 from . import _arg_checks as v
-from . import _keras_classes, contract
+from . import _keras_classes, contract, keras_compat
 from ._data_checks import check_class_names
 from ._files import atomic_path, check_file_target
 from .limits import limit, too_many
@@ -147,17 +147,17 @@ def check_weights_file(path: Any, fn: str, arg: str = "weights") -> Path:
 def _config_variable_bytes(config: Any, safe_mode: bool) -> int:
     """Bytes of the variables that building ``config`` would allocate, counted without allocating
     them: built in a Keras ``StatelessScope`` that defers variable initialisation, then discarded."""
-    try:
-        from keras.src.backend.common import global_state  # private: where Keras lists deferred variables
-    except ImportError:  # another Keras: skip this count (the zip and HDF5 checks still apply)
+    deferred = keras_compat.deferred_variables()
+    if deferred is None:  # another Keras: skip this count (the zip and HDF5 checks still apply)
         return 0
-    before = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
+    get_deferred, set_deferred = deferred
+    before = get_deferred()
     try:
         with keras.StatelessScope(initialize_variables=False):
             model = keras.saving.deserialize_keras_object(dict(config, compile_config=None), safe_mode=safe_mode)
         return sum(math.prod(v.shape) * _itemsize(v.dtype) for v in getattr(model, "variables", []))
     finally:  # forget the uninitialised variables, or Keras would allocate them at the next scope exit
-        global_state.set_global_attribute("uninitialized_variables", before)
+        set_deferred(before)
 
 
 def _itemsize(dtype: Any) -> int:

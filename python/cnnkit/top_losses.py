@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from pathlib import Path
 from typing import Any, Sequence
 
 import keras
@@ -18,8 +19,10 @@ import numpy as np
 from . import _arg_checks as v
 from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
 from ._execution import predictor
+from ._images import read_images
+from ._model_info import model_input_shape
 from ._plot import check_target, finish, new_figure
-from .evaluate import _as_classes, _names, _probabilities, counts_and_names
+from .evaluate import _as_classes, _names, _probabilities, counts_and_names, predict_files
 from .feature_maps import _unit
 
 EPSILON = 1e-7  # probabilities are clipped as Keras' cross-entropy clips them
@@ -29,10 +32,33 @@ def _losses(p: np.ndarray, y: np.ndarray) -> np.ndarray:
     return -np.log(np.clip(p[np.arange(len(y)), y], EPSILON, 1.0))
 
 
+def _dataset_files(data: Any) -> tuple[list[str], np.ndarray] | None:
+    """The files and labels an ``image_folder()`` dataset carries (``ds.files``, ``ds.labels``), sorted
+    by path; ``None`` for any other data."""
+    files, labels = getattr(data, "files", None), getattr(data, "labels", None)
+    if not is_dataset(data) or files is None or labels is None or len(files) != len(labels) or not len(files):
+        return None
+    order = sorted(range(len(files)), key=lambda i: Path(files[i]))
+    return [str(files[i]) for i in order], np.asarray(labels).reshape(-1)[order].astype("int64")
+
+
+def _ranked_files(model: keras.Model, files: list[str], y: np.ndarray, k: int, batch_size: int, fn: str):
+    """:func:`_ranked` for a dataset's files: each predicted once, in sorted order (the dataset's own
+    shuffle left out: the same rows every call), read as its pipeline reads them ([0, 1]); the fifth
+    entry is the file's path."""
+    kept, p, _ = predict_files(model, files, batch_size, "float32", 0, False, fn, scale=False)
+    loss = _losses(p, y)
+    order = np.argsort(-loss, kind="stable")[:k]
+    return [(int(i), int(y[i]), p[i], float(loss[i]), kept[i]) for i in order]
+
+
 def _ranked(model: keras.Model, data: Any, k: int, batch_size: int, fn: str):
     """``(index, label, probabilities, loss, image)`` of the ``k`` images with the highest loss, highest first."""
 
+    named = _dataset_files(data)
     data = check_data(model, data, "data", fn)
+    if named is not None:
+        return _ranked_files(model, *named, k, batch_size, fn)
     if not is_dataset(data):
         x, y = data[0], np.asarray(data[1]).reshape(-1).astype("int64")
         p = _probabilities(model, x, batch_size, "float32", fn)
@@ -68,12 +94,14 @@ def _table(model: keras.Model, data: Any, k: Any, class_names: Any, batch_size: 
     carried = data_class_names(model, data, "data", fn)
     names = _names(model, class_names, classes, fn) if class_names is not None or carried is None else carried
     ranked = _ranked(model, data, k, batch_size, fn)
-    rows = []
-    for index, label, p, loss, _ in ranked:
+    rows, images = [], [r[4] for r in ranked]
+    for index, label, p, loss, image in ranked:
         pred = int(np.argmax(p))
         rows.append({"index": index, "true_id": label, "true": names[label], "predicted_id": pred,
                      "predicted": names[pred], "probability": float(p[pred]), "loss": loss})
-    return rows, [r[4] for r in ranked]
+        if isinstance(image, str):  # a file of an image_folder() dataset: its path
+            rows[-1]["file"] = image
+    return rows, images
 
 
 def top_losses(model: keras.Model, data: Any, k: int = 9, class_names: Sequence[str] | None = None,
@@ -85,17 +113,19 @@ def top_losses(model: keras.Model, data: Any, k: int = 9, class_names: Sequence[
     Args:
         model: a trained classifier.
         data: ``(x, y)`` arrays (class ids 0..n-1), a dict with ``x``, ``y`` (and ``class_names``), or a
-            ``tf.data.Dataset`` of ``(images, labels)`` batches (e.g. ``image_folder(...)["validation"]``;
-            read once, in its order).
+            ``tf.data.Dataset`` of ``(images, labels)`` batches (read once, in its order). A dataset of
+            :func:`image_folder` (``d["train"]``, ``d["validation"]``) is read from its files instead, in
+            sorted order and without its shuffle, so each call ranks the same images and names them.
         k: how many images.
         class_names: names of the classes (default: those the data carries, else those saved with the
             model, else ``"0"``, ``"1"``, ...).
-        batch_size: images per prediction step (arrays).
+        batch_size: images per prediction step (arrays), files read at a time (an image folder's).
 
     Returns:
-        One row (a dict) per image, highest loss first: ``index`` (position in ``data``, 0-based),
-        ``true_id``, ``true``, ``predicted_id``, ``predicted`` (class ids from 0 and names),
-        ``probability`` (of the predicted class) and ``loss``.
+        One row (a dict) per image, highest loss first: ``index`` (position in ``data``, 0-based; for an
+        image folder's dataset, in its sorted files), ``true_id``, ``true``, ``predicted_id``,
+        ``predicted`` (class ids from 0 and names), ``probability`` (of the predicted class) and
+        ``loss``; for an image folder's dataset also ``file`` (the image's path).
 
     Example:
         >>> d = load_fashion_mnist(pad=True, n=16, n_test=32)
@@ -108,7 +138,8 @@ def top_losses(model: keras.Model, data: Any, k: int = 9, class_names: Sequence[
 
 def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.PathLike | None = None,
                     class_names: Sequence[str] | None = None, batch_size: int = 256, cols: int = 3):
-    """Show the ``k`` images with the highest loss, titled ``predicted / true``, loss and probability.
+    """Show the ``k`` images with the highest loss, titled ``predicted / true``, loss and probability
+    (and the file's name, for an :func:`image_folder` dataset).
 
     Args:
         model, data, k, class_names, batch_size: as in :func:`top_losses` (``k`` at most
@@ -131,6 +162,9 @@ def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.Pa
     k = v.capped_int(k, "k", fn, "plot_images", hint=" Draw several plots, or use top_losses() for the table.")
     cols = v.positive_int(cols, "cols", fn)
     rows, images = _table(model, data, k, class_names, batch_size, fn)
+    if images and isinstance(images[0], str):  # files: read again, only these k
+        shape = model_input_shape(model, fn)
+        images = list(read_images(images, shape[1:3], shape[-1], fn, "data"))
     cols = min(cols, len(rows))
     nrows = -(-len(rows) // cols)
     fig = new_figure(2.4 * cols, 2.6 * nrows + 0.3, file)
@@ -141,7 +175,9 @@ def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.Pa
         ax = axes[i // cols, i % cols]
         img = _unit(np.asarray(img, dtype="float32"))
         ax.imshow(img[..., 0] if img.shape[-1] == 1 else img[..., :3], cmap="gray")
-        ax.set_title(f"{row['predicted']} / {row['true']}\nloss {row['loss']:.2f}, p {row['probability']:.2f}",
+        name = Path(row["file"]).name if "file" in row else None
+        name = f"{name[:22]}...\n" if name and len(name) > 25 else f"{name}\n" if name else ""
+        ax.set_title(f"{name}{row['predicted']} / {row['true']}\nloss {row['loss']:.2f}, p {row['probability']:.2f}",
                      fontsize=8, color="black" if row["predicted_id"] == row["true_id"] else "firebrick")
     fig.suptitle("Top losses: predicted / true class, loss, probability of the prediction", fontsize=9)
     return finish(fig, target)

@@ -32,8 +32,9 @@ from ._plot import check_target, finish, new_figure
 from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
 from .distribute import keras_multi_worker_fixes
 from .features import cache, for_whole_model
+from .keras_compat import set_initial_epoch
 from .precision import PRECISIONS, computing_in, stored_policies
-from .rundir import RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory
+from .rundir import RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory, usable_backup
 from .saving import _attach, save_model
 
 SCHEDULES = ("constant", "cosine")
@@ -615,6 +616,7 @@ def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, 
             _load_weights(model, rd.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
             _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
             return RunLog(None, read_history_csv(rd.path / HISTORY, fn)).history()
+        usable_backup(rd.path, fn)  # a kill while the backup was written: the one before, or none
         history = _train(model, data, validation_data, plan, rd.path, strategy, callbacks, fn)
         with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
             model.save_weights(tmp)
@@ -663,13 +665,13 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
     else:
         fit_args.update(x=fit_data[0], y=fit_data[1], batch_size=plan.batch_size,
                         validation_split=plan.validation_split or 0.0)
-    fitted._initial_epoch = end if finished else None
+    set_initial_epoch(fitted, end if finished else None)
     try:
         with dataset_errors(), computing_in(fitted, plan.precision, fn), steps_per_call(fitted, steps, fn), \
                 fused_batchnorm(fitted, inference=False), keras_multi_worker_fixes(fitted, strategy):
             fitted.fit(**fit_args)
     finally:
-        fitted._initial_epoch = None  # Keras keeps a restored epoch on the model for its next fit()
+        set_initial_epoch(fitted, None)  # Keras keeps a restored epoch on the model for its next fit()
     if not finished and needs_recalibration(trained, plan.recalibrate_bn):
         with dataset_errors():
             recalibrate_batchnorm(trained, data, plan.batch_size, plan.validation_split)

@@ -31,6 +31,7 @@ from .distribute import distribution_strategy, is_chief
 from .freeze import freeze as freeze_layers  # `freeze`/`unfreeze` name arguments here
 from .freeze import _strings, _unknown, flat_layers, in_block
 from .freeze import unfreeze as unfreeze_layers
+from .keras_compat import take_training_from_own_call
 from .preprocessing import preprocessing_layer
 from .rundir import RunFinishedWarning, run_directory
 from .saving import _attach
@@ -62,7 +63,7 @@ def inference_mode(backbone: keras.Model) -> keras.Model:
     drop-connect, for one) would be active while the head trains -- not what Keras' transfer-learning
     guide, or these models' documentation, promise. The backbone then takes ``training`` from its
     call alone. (A model loaded from a file is rebuilt without this.)"""
-    backbone._call_context_args = set()
+    take_training_from_own_call(backbone)
     return backbone
 
 

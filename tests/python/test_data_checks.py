@@ -175,3 +175,39 @@ def test_cli_evaluate_with_a_folder_whose_classes_do_not_match(tmp_path):
         last = proc.stderr.strip().splitlines()[-1]
         assert last.startswith("cnnkit evaluate: evaluate_classifier(): ") and "`data`" in last and says in last, last
         assert "Traceback" not in proc.stderr
+
+
+# --- labels that look 1-based, logical labels (issue 25, item 1; R: tests/testthat/test-labels.R) ---
+
+def _mlp(num_classes: int):
+    return cnnkit.mlp_classifier((8, 8, 1), units=4, num_classes=num_classes)
+
+
+def test_labels_without_zero_or_top_class_warn_that_they_look_one_based():
+    from cnnkit._data_checks import OneBasedLabelsWarning
+
+    model, x = _mlp(10), np.zeros((60, 8, 8, 1), "float32")
+    y = np.arange(60) % 9 + 1  # 1..9: a 1-based sample without class 10
+    for run in (lambda: cnnkit.evaluate_classifier(model, (x, y)), lambda: cnnkit.top_losses(model, (x, y), k=2)):
+        with pytest.warns(OneBasedLabelsWarning, match=r"`y` has no class 0 among its 60 labels.*1-based.*y - 1"):
+            run()
+    with pytest.raises(ValueError, match=r"from 2 to 10 .*look 1-based: subtract 1 \(y - 1\)"):
+        cnnkit.evaluate_classifier(model, (x, y + 1))  # the top class present: out of range, an error
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OneBasedLabelsWarning)
+        cnnkit.evaluate_classifier(model, (x, y - 1))  # class 0 present
+        cnnkit.evaluate_classifier(model, (x[:49], y[:49]))  # fewer than 5 labels per class: cannot tell
+        cnnkit.evaluate_classifier(model, {"x": x, "y": y, "class_names": list("abcdefghij")})  # named ids
+        cnnkit.evaluate_classifier(_mlp(3), (x, np.ones(60, "int64")))  # one id only: a one-class sample
+
+
+def test_bool_labels_only_for_two_classes():
+    x, y = np.zeros((6, 8, 8, 1), "float32"), np.array([True, False, True, False, True, True])
+    with pytest.raises(TypeError, match=r"`y` holds True/False \(bool\) labels.*10 classes.*0\.\.9"):
+        cnnkit.evaluate_classifier(_mlp(10), (x, y))
+    with pytest.raises(TypeError, match="True/False"):
+        cnnkit.top_losses(_mlp(3), (x, y))
+    for k in (1, 2):
+        assert np.asarray(cnnkit.evaluate_classifier(_mlp(k), (x, y))["confusion_matrix"]).sum(1).tolist() == [2, 4]

@@ -189,3 +189,85 @@ def test_recompile_false_warns_and_keras_keeps_the_old_trainable_set():
         cnnkit.unfreeze(model, names="block1_conv", recompile=False)
     _fit_once(model)
     np.testing.assert_array_equal(before, model.get_layer("inner").get_layer("block1_conv").kernel.numpy())
+
+
+# --- keras3's freeze_weights() / unfreeze_weights() (issue 25, item 2) ----------------------------
+# The expectations of keras3's own tests/testthat/test-freeze.R (rstudio/keras3, read 2026-12; its
+# models and counts, in Python's 0-based positions: keras3's from = 2, to = 3 is start=1, stop=3).
+# R runs the same expectations in tests/testthat/test-freeze-weights.R.
+
+def keras3_freeze_model() -> keras.Model:
+    return keras.Sequential([keras.Input((784,)),
+                             keras.layers.Dense(32, kernel_initializer="ones", name="input"),
+                             keras.layers.Activation("relu", name="relu_activation"),
+                             keras.layers.Dense(10, name="dense"),
+                             keras.layers.Activation("softmax", name="softmax_activation")])
+
+
+def keras3_which_model() -> keras.Model:
+    return keras.Sequential([keras.Input((32,)), keras.layers.Dense(32, name="input"),
+                             keras.layers.Activation("relu", name="relu_activation")] +
+                            [keras.layers.Dense(10, name=f"dense{i}") for i in range(1, 6)] +
+                            [keras.layers.Activation("softmax", name="softmax_activation")])
+
+
+def test_freeze_weights_keras3_expectations():
+    model = keras3_freeze_model()
+    cnnkit.freeze_weights(model)  # "freeze_weights can freeze an entire model"
+    assert len(model.trainable_weights) == 0
+    cnnkit.unfreeze_weights(model)  # "model can be unfrozen after freezing"
+    assert len(model.trainable_weights) == 4
+    model = keras3_freeze_model()
+    cnnkit.freeze_weights(model, start=1, stop=3)  # "can work on indexes": keras3's from = 2, to = 3
+    assert len(model.trainable_weights) == 2
+    model = keras3_freeze_model()
+    cnnkit.freeze_weights(model, start="dense")  # "can work on names"
+    assert len(model.trainable_weights) == 2
+
+
+def test_freeze_weights_which_keras3_expectations():
+    model = keras3_which_model()  # keras3's "freeze_weights which", step by step on one model
+    steps = [
+        (cnnkit.freeze_weights, dict(start=-2), "non_trainable", 2),  # the last dense layer
+        (cnnkit.freeze_weights, dict(start=-3), "non_trainable", 4),
+        (cnnkit.freeze_weights, dict(start=-4, stop=-2), "non_trainable", 4),  # keras3: from = -4, to = -3
+        (cnnkit.freeze_weights, dict(which=lambda layer: layer.name.startswith("dense")), "trainable", 2),
+        (cnnkit.unfreeze_weights, dict(which=lambda layer: layer.name.startswith("dense")), "non_trainable", 2),
+        (cnnkit.unfreeze_weights, dict(which=[5, 6]), "trainable", 4),  # keras3: which = c(6, 7)
+        (cnnkit.unfreeze_weights, dict(which=["dense1", "dense2"]), "trainable", 4),
+        (cnnkit.freeze_weights, dict(which=[5, 6]), "non_trainable", 4),
+        (cnnkit.freeze_weights, dict(which=["dense1", "dense2"]), "non_trainable", 4),
+        (cnnkit.freeze_weights, dict(which=[2, "dense3"]), "non_trainable", 4),  # keras3: list(3, "dense3")
+    ]
+    for f, kw, kind, count in steps:
+        f(model, **kw)
+        assert len(getattr(model, f"{kind}_weights")) == count, (f.__name__, kw)
+
+
+def test_freeze_weights_resets_the_layers_outside_the_range_where_freeze_keeps_them():
+    model = keras3_freeze_model()
+    cnnkit.freeze(model)
+    cnnkit.freeze(model, start="dense")  # cnnkit: the others stay frozen
+    assert len(model.trainable_weights) == 0
+    cnnkit.freeze_weights(model, start="dense")  # keras3: the others become trainable again
+    assert [layer.name for layer in model.layers if layer.trainable] == ["input", "relu_activation"]
+    assert len(model.trainable_weights) == 2
+    cnnkit.unfreeze_weights(model, which=[True, False, False, False])
+    assert [layer.trainable for layer in model.layers] == [True, False, False, False]
+    bn = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    cnnkit.freeze(bn)
+    cnnkit.unfreeze_weights(bn)  # as keras3: BatchNormalization too
+    assert all(layer.trainable for layer in bn.layers)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(which=[9]), r"freeze_weights\(\): `which` position 9 is out of range: the model has 4 layers"),
+    (dict(which=["dens"]), r"`which` 'dens' is not a layer of this model. Close names: dense"),
+    (dict(which=[True, False]), r"`which` has 2 True/False values but the model has 4 layers"),
+    (dict(which=lambda layer: "yes"), r"`which` must return True or False for each layer, got 'yes'"),
+    (dict(which=["dense"], start=0), r"give either `which` or a range \(start/stop\), not both"),
+    (dict(start=3, stop=1), r"`start`=3, `stop`=1 select no layers"),
+])
+def test_freeze_weights_errors_name_the_argument(kw, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        cnnkit.freeze_weights(keras3_freeze_model(), **kw)

@@ -15,6 +15,7 @@ import copy
 import inspect
 import re
 import signal
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -216,6 +217,10 @@ class Fixtures:
                 for i in range(3):
                     Image.fromarray((self._rgb[3 * c + i] * 255).astype("uint8")).save(self._folder / name / f"{i}.png")
         return str(self._folder)
+
+    def table(self):
+        files = sorted(Path(self.folder()).glob("*/*.png"))
+        return {"file": [str(f) for f in files], "label": [f.parent.name for f in files]}
 
     def keras_file(self):
         path = self.root / "model.keras"

@@ -256,3 +256,40 @@ def test_lock_is_reentrant_within_a_process_and_released(fm, tmp_path):
         assert (run / ".lock").exists()
         fit(fm, run)  # the same process may train inside its own open run directory
     assert not (run / ".lock").exists()
+
+
+# --- a kill while the backup is written (issue 25, item 7) -----------------------------------------
+
+def _cut(path: Path) -> None:
+    """What a kill in the middle of writing leaves: the first part of the file."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+@pytest.mark.parametrize("damage", ["weights cut", "no metadata", "metadata cut"])
+def test_a_run_killed_during_its_first_backup_starts_again_from_epoch_1(fm, tmp_path, damage):
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fit(fm, run, epochs=3, callbacks=[Stop(1)])  # epoch 1 and its backup written, then stopped
+    backup = run / "backup"
+    assert not list(backup.glob("*.bkp"))  # the first backup: no earlier one to fall back on
+    if damage == "weights cut":
+        _cut(backup / "latest.weights.h5")
+    elif damage == "no metadata":
+        (backup / "training_metadata.json").unlink()  # killed between the weights and the epoch
+    else:
+        (backup / "training_metadata.json").write_text('{"epo')
+    with pytest.warns(UserWarning, match=r"no complete backup .*first one.*starts again from epoch 1.*overwrite=True"):
+        h = fit(fm, run, epochs=3)
+    assert h["epoch"] == [1, 2, 3]
+    assert json.loads((run / "run.json").read_text())["fit"]["status"] == "finished"
+
+
+def test_a_run_killed_during_a_later_backup_resumes_from_the_one_before(fm, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fit(fm, run, epochs=3, callbacks=[Stop(2)])  # backups of epochs 1 and 2 (epoch 1's as *.bkp)
+    (run / "backup" / "training_metadata.json").write_text("")  # killed while writing epoch 2's
+    with pytest.warns(UserWarning, match=r"backup of epoch 2; it resumes from the complete backup before it"):
+        h = fit(fm, run, epochs=3)
+    assert h["epoch"] == [1, 2, 3]

@@ -98,7 +98,8 @@ def _image_bytes(kind: str) -> tuple[bytes, np.ndarray | None]:
         "bmp_rgb": lambda: (_pil_bytes(img, "BMP"), rgb),
         "bmp_gray": lambda: (_pil_bytes(img.convert("L"), "BMP"), as3(gray)),
         "bmp_palette": lambda: (_pil_bytes(img.convert("P", palette=Image.ADAPTIVE, colors=8), "BMP"), rgb),
-        "bmp_1bit": lambda: (_pil_bytes(img.convert("1"), "BMP"), None),
+        "bmp_1bit": lambda: (_pil_bytes(img.convert("1"), "BMP"), np.asarray(img.convert("1").convert("RGB"))),
+        "tiff_float": lambda: (_pil_bytes(Image.fromarray(gray.astype(np.float32) / 255), "TIFF"), None),
         "webp_as_png": lambda: (_pil_bytes(img, "WEBP", lossless=True), rgb),
         "png_truncated": lambda: (_pil_bytes(img, "PNG")[:60], None),
         "jpeg_truncated": lambda: (_pil_bytes(img, "JPEG")[:-200], None),
@@ -122,7 +123,8 @@ IMAGE_NAMES = {"png_as_jpg": "photo.jpg", "jpeg_progressive": "progressive.jpg",
                "jpeg_truncated": "truncated.jpg", "text_as_jpg": "page.jpg", "jpeg_declaring_9000": "huge.jpg",
                "gif_animated": "animated.gif", "gif_frame_9000": "huge.gif", "bmp_palette": "palette.bmp",
                "bmp_rgb": "rgb.bmp", "bmp_gray": "gray.bmp",
-               "bmp_1bit": "onebit.bmp", "bmp_declaring_10000": "huge.bmp"}
+               "bmp_1bit": "onebit.bmp", "bmp_declaring_10000": "huge.bmp",
+               "tiff_float": "float.tif"}
 
 
 # --- models and weights ------------------------------------------------------------------------

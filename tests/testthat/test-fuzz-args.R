@@ -126,6 +126,10 @@ fixtures <- function(root) {
                                 suggestion = 1e-5, minimum = 1e-4, diverged = TRUE),
     image_file = function() image_file,
     folder = function() folder,
+    table = function() {
+      files <- list.files(folder, recursive = TRUE, full.names = TRUE)
+      data.frame(file = files, label = basename(dirname(files)))
+    },
     keras_file = function() keras_file,
     loop_spec = function() layer ~ 1:3,
     letters = function() letters,

@@ -59,3 +59,12 @@ test_that("train_classifier() bad input: clear errors, no run directory left, se
   expect_error(train_classifier(subset = 100, run_dir = "/proc/version/run"), "`run_dir`")
   expect_equal(simple_cnn()$count_params(), 28097)
 })
+
+test_that("train_classifier() checks a user's model against the data before any training (issue 25)", {
+  skip_if_no_python()
+  run_dir <- tempfile("run")
+  m <- mlp_classifier(c(28, 28, 1), units = 4, num_classes = 1)   # 1 unit: 2 classes, not Fashion-MNIST's 10
+  expect_error(train_classifier(model = m, epochs = 1, subset = 100, run_dir = run_dir, verbose = 0),
+               "train_classifier\\(\\): `data` has 10 classes.*num_classes = 10")
+  expect_false(dir.exists(run_dir))   # nothing trained, the folder made for the run removed again
+})
