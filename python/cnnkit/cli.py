@@ -101,17 +101,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _eval_data(args: argparse.Namespace, model) -> tuple[object, list[str] | None]:
     from ._model_info import model_input_shape
+    from .contract import dataset_to_model_range
     from .data import image_folder, load_fashion_mnist
 
     shape = model_input_shape(model, "evaluate")
     if args.data is None:
+        if tuple(shape[1:3]) not in ((28, 28), (32, 32)) or shape[-1] not in (1, 3):
+            raise ValueError(f"argument --data: the model takes {shape[1]}x{shape[2]}x{shape[-1]} images, not "
+                             "Fashion-MNIST's 28x28 (the default data); pass --data DIR, the folder of your images "
+                             "(class sub-folders, or train/ and test/)")
         d = load_fashion_mnist(pad=shape[1] == 32, channels=shape[-1] if shape[-1] in (1, 3) else 1,
                                n_test=args.subset, n=10)
         return (d["x_test"], d["y_test"]), d["class_names"]
     d = image_folder(args.data, image_size=shape[1:3], color_mode="grayscale" if shape[-1] == 1 else "rgb",
                      batch_size=64)
     split = next(n for n in ("test", "validation", "train") if d[n] is not None)  # split folders: test/, else val/
-    return d[split], d["class_names"]
+    return dataset_to_model_range(model, d[split]), d["class_names"]  # the range it was trained on
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -412,7 +417,7 @@ def _failure(e: BaseException) -> tuple[int, str]:
         op_error = ()
     lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
     first = (lines[-1] if lines[0].startswith("in user code") else lines[0]) if lines else type(e).__name__
-    if isinstance(e, (ValueError, TypeError)) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
+    if isinstance(e, (ValueError, TypeError)) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): |argument --[a-z-]+: ", first):
         return EXIT_INPUT, first  # cnnkit's own message: it names the function and the argument
     if isinstance(e, ImportError) and re.match(r"[A-Za-z_][A-Za-z_0-9.]*\(\): ", first):
         return EXIT_ENVIRONMENT, first  # a package cnnkit needs is not installed; the message says how
@@ -452,7 +457,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print(f"cnnkit {args.command}: interrupted (run again with the same --run-dir to resume)", file=sys.stderr)
+        resume = " (run again with the same --run-dir to resume)" if getattr(args, "run_dir", None) else \
+            " (nothing was saved: files cnnkit writes are complete or absent)"
+        print(f"cnnkit {args.command}: interrupted{resume}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 -- every failure becomes a short message and a documented status
         if debug:

@@ -97,6 +97,19 @@ def files_to_model_range(model: Any, x: np.ndarray) -> np.ndarray:
     return (x * np.float32(high - low) + np.float32(low)).astype("float32")
 
 
+def dataset_to_model_range(model: Any, ds: Any) -> Any:
+    """A dataset of cnnkit's readers (images in [0, 1]: ``image_folder()``, ``image_table()``) scaled to
+    the range ``model`` was trained on; the dataset itself where that is [0, 1]."""
+    low, high = file_value_range(model)
+    if (low, high) == (0.0, 1.0):
+        return ds
+    scaled = ds.map(lambda x, *rest: (x * (high - low) + low, *rest))
+    for name in ("class_names", "files", "labels", "fingerprint", "fixed_images"):
+        if hasattr(ds, name):
+            setattr(scaled, name, getattr(ds, name))
+    return scaled
+
+
 def observed(x: Any) -> tuple[float, float] | None:
     """``(min, max)`` of an image array (a strided sample of a large one); ``None`` if empty."""
     a = np.asarray(x)

@@ -131,3 +131,28 @@ def test_image_dataset_from_directory_model_predicts_files_as_it_was_trained(tmp
     want = cnnkit.predict_classes(m, x)["probabilities"]
     got = cnnkit.predict_classes(m, files)["probabilities"]
     assert np.abs(got - want).max() < 0.05  # the readers' resizing differs a little from Keras'
+
+
+def test_cli_evaluate_scales_a_folder_to_the_range_the_model_was_trained_on(tmp_path):
+    """`cnnkit evaluate --data DIR` (a new process) on a model trained on 0-255 images: the folder's
+    images are scaled as the model expects -- the same accuracy as the 0-255 arrays, and no warning."""
+    photos = cnnkit.example_image_folder(tmp_path / "photos", classes=["Sneaker", "Bag"], n=8)
+    d = cnnkit.image_folder(photos, image_size=28, color_mode="grayscale", batch_size=64)
+    x = np.concatenate([b[0].numpy() for b in d["train"]]) * 255
+    y = np.concatenate([b[1].numpy() for b in d["train"]])
+    m = _tiny((28, 28, 1), 2)
+    cnnkit.fit_classifier(m, (x, y), epochs=3, verbose=0)
+    want = cnnkit.evaluate_classifier(m, (x, y))["accuracy"]
+    file = cnnkit.save_model(m, tmp_path / "m.keras", class_names=d["class_names"])
+    p = subprocess.run([sys.executable, "-m", "cnnkit", "evaluate", file, "--data", photos], capture_output=True,
+                       text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0 and "warning" not in p.stderr, p.stdout + p.stderr
+    assert f"accuracy: {want:.4f}" in p.stdout, (want, p.stdout)
+
+
+def test_cli_evaluate_of_a_photo_model_without_data_asks_for_data_in_cli_words(tmp_path):
+    file = cnnkit.save_model(_tiny((64, 64, 3), 2), tmp_path / "photo.keras")
+    p = subprocess.run([sys.executable, "-m", "cnnkit", "evaluate", file], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT)
+    assert p.returncode == 2 and "argument --data: the model takes 64x64x3 images" in p.stderr, p.stderr
+    assert "resize" not in p.stderr and "internal error" not in p.stderr
