@@ -35,12 +35,18 @@ load_fashion_mnist <- function(pad = FALSE, channels = 1, classes = NULL, n = NU
 #'
 #' `path/<class>/<image>` becomes a prefetched `tf.data` pipeline of
 #' `(images, labels)` batches for [fit_classifier()]. Class ids follow the
-#' sorted folder names. Images are resized and scaled to `[0, 1]`.
+#' sorted folder names. Images are read as an image viewer shows them, resized
+#' (bicubic) and scaled to `[0, 1]`: a photo is turned upright by its EXIF
+#' orientation (as phones store portrait photos), 16-bit images are scaled to
+#' 8 bits, transparent pixels (RGBA, grey + alpha, palettes with a transparent
+#' colour) are composited onto white, and an animation gives its first frame;
+#' `"grayscale"` is the luma of that colour image (ITU-R 601).
 #'
 #' Every file under `path` is used or counted, by reason, in one warning (the
-#' result's `skipped` lists them): files that are not readable PNG, JPEG, BMP
-#' or GIF images (not images, corrupt, another format) or that declare more
-#' pixels than the limit (50 megapixels, `CNNKIT_MAX_IMAGE_PIXELS`; see
+#' result's `skipped` lists them): files that are not readable PNG, JPEG, BMP,
+#' GIF, WebP or TIFF images (not images, corrupt, another format or variant,
+#' such as 32-bit floating point) or that declare more pixels than the limit
+#' (50 megapixels, `CNNKIT_MAX_IMAGE_PIXELS`; see
 #' [limits()]), checked from the header before decoding; hidden files and
 #' folders (a name starting with `.`, such as `.DS_Store` or
 #' `.ipynb_checkpoints/`, or `__MACOSX`) at any depth, a hidden folder counted
@@ -144,11 +150,14 @@ as_py_table <- function(x) {
 #' Read image files into an array
 #'
 #' Decodes and resizes exactly as [image_folder()] does, so a model trained on
-#' a folder sees new files the same way. An unreadable file, or one declaring
+#' a folder sees new files the same way: as an image viewer shows them (upright
+#' by their EXIF orientation, 16-bit images scaled to 8 bits, transparent
+#' pixels white, the first frame of an animation), resized with bicubic
+#' interpolation. An unreadable file, or one declaring
 #' more pixels than the limit (see [limits()]; checked before decoding), is an
 #' error that names it.
 #'
-#' @param files Image paths (PNG, JPEG, BMP, GIF).
+#' @param files Image paths (PNG, JPEG, BMP, GIF, WebP, TIFF).
 #' @param image_size `c(height, width)`.
 #' @param color_mode `"rgb"` or `"grayscale"`.
 #' @return An array `(n, height, width, channels)` in `[0, 1]`.

@@ -91,11 +91,13 @@ efficientnet_lite0_preprocess <- function(x) {
 #'
 #' Three lines from photos to their ImageNet classes, offline:
 #' `library(cnnkit); classify_image(c("cat.jpg", "cup.jpg"))`. Each photo is
-#' cropped to its central square, resized to 224 x 224, normalised and
-#' classified; the model is built once per session.
+#' read as [load_images()] reads it (upright by its EXIF orientation, 16-bit
+#' images scaled, transparent pixels white), cropped to its central square,
+#' resized to 224 x 224 (bicubic), normalised and classified; the model is
+#' built once per session.
 #'
 #' @param image One image or many: a file path or a character vector of paths
-#'   (JPEG, PNG, ...), or RGB arrays with values 0-255: one image
+#'   (PNG, JPEG, BMP, GIF, WebP, TIFF), or RGB arrays with values 0-255: one image
 #'   `c(height, width, 3)`, a batch `c(n, height, width, 3)`, or a list of
 #'   paths and/or images (of any sizes). A file declaring
 #'   more pixels than the limit (see [limits()]) is refused before it is decoded.

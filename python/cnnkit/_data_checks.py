@@ -197,7 +197,8 @@ def check_labels(model: Any, y: Any, n: int, arg: str, fn: str, named: bool = Fa
     if y.dtype.kind == "b" and classes != 2:
         raise TypeError(f"{fn}(): `{arg}` holds {code('True/False (bool)', 'TRUE/FALSE (logical)')} labels, which are "
                         f"classes 0 and 1 of a 1-unit sigmoid or 2-class model, but the model has {classes} classes. "
-                        f"Pass class ids 0..{classes - 1} ({code('y.astype(int) if 0/1 is meant', 'a factor, or y * 1 if 0/1 is meant')}).")
+                        f"Pass class ids 0..{classes - 1} "
+                        f"({code('y.astype(int) if 0/1 is meant', 'a factor, or y * 1 if 0/1 is meant')}).")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:

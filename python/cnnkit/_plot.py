@@ -7,7 +7,9 @@ The plotting convention every ``plot_*`` function follows (Python and, through t
   and wherever pyplot is already in use outside Jupyter, the figure is also made pyplot's current
   figure, so ``plt.show()`` (which knitr calls for a figure a chunk returns) shows it.
 - ``file="x.png"`` (``.png``, ``.pdf``, ``.svg``, ``.jpg``): the figure is written atomically
-  (complete or absent) and the path is returned. No pyplot state is touched.
+  (complete or absent) and the path is returned. No pyplot state is touched, so no figure stays open.
+- Called from the R package: R draws the returned figure itself (``figure_pixels()``); pyplot is not
+  involved either.
 
 A new plotting function does::
 
@@ -54,8 +56,12 @@ def _figure_type() -> Any:
 def _use_pyplot() -> bool:
     """Make a returned figure pyplot's current one? Where pyplot is already imported (knitr's Python
     engine imports it; so do scripts that use it), except in a Jupyter kernel, which shows the returned
-    figure itself (a pyplot figure would be shown twice there)."""
-    return "matplotlib.pyplot" in sys.modules and "ipykernel" not in sys.modules
+    figure itself (a pyplot figure would be shown twice there), and in a call from the R package, which
+    draws the figure on R's device itself (R/plot.R): pyplot would keep every such figure open (and a
+    figure made before an error), warning once more than 20 are."""
+    from ._lang import in_r
+
+    return "matplotlib.pyplot" in sys.modules and "ipykernel" not in sys.modules and not in_r()
 
 
 def new_figure(width: float, height: float, file: Any = "file") -> Any:

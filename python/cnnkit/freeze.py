@@ -413,8 +413,8 @@ def _which(which: Any, layers: list[keras.layers.Layer], fn: str) -> set[int]:
         raise ValueError(f"{fn}(): `which` is empty; name the layers, or leave it out for the whole model.")
     if all(isinstance(i, (bool, np.bool_)) for i in items):
         if len(items) != len(layers):
-            raise ValueError(f"{fn}(): `which` has {len(items)} {code('True/False', 'TRUE/FALSE')} values but the model "
-                             f"has {len(layers)} layers (model{code('.layers', '$layers')}); give one per layer.")
+            raise ValueError(f"{fn}(): `which` has {len(items)} {code('True/False', 'TRUE/FALSE')} values but the "
+                             f"model has {len(layers)} layers (model{code('.layers', '$layers')}); give one per layer.")
         return {i for i, hit in enumerate(items) if hit}
     names = [layer.name for layer in layers]
     return {_which_item(item, layers, names, fn) for item in items}

@@ -34,6 +34,7 @@ from .distribute import distribution_strategy, is_chief, is_multi_worker, task_l
 from .evaluate import as_evaluation, evaluate_classifier
 from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
 from .saving import save_model
+from . import contract
 from ._data_checks import check_data, data_class_names
 from .train import RunLog, check_compiled_loss, check_fit_args, plot_history, read_history_csv, run_fit
 from .transfer import fine_tune, transfer_model
@@ -311,6 +312,7 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
          fn: str) -> dict[str, list[Any]]:
     """Train through the one engine: fit_classifier's run_fit, or fine_tune's two phases for a transfer model."""
     if job["head_epochs"] is None:
+        contract.record(model, d["train"], fn)  # the value range trained on travels with the saved model
         return run_fit(model, d["train"], None, plan, run_path, strategy, [], fn)
 
     return fine_tune(model, d["train"], head_epochs=job["head_epochs"], epochs=plan.epochs,

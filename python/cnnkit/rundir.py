@@ -277,7 +277,8 @@ def usable_backup(run_path: Path, fn: str) -> None:
             with atomic_path(f) as tmp:
                 shutil.copyfile(f"{f}.bkp", tmp)
         warnings.warn(f"{fn}(): `run_dir` {str(run_path)!r}: the run was stopped while writing its backup of epoch "
-                      f"{before + 1}; it resumes from the complete backup before it (after epoch {before}).", UserWarning, stacklevel=4)
+                      f"{before + 1}; it resumes from the complete backup before it (after epoch {before}).",
+                      UserWarning, stacklevel=4)
         return
     if not any(folder.iterdir()):
         return  # made, nothing written yet

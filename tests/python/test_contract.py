@@ -156,3 +156,8 @@ def test_cli_evaluate_of_a_photo_model_without_data_asks_for_data_in_cli_words(t
                        timeout=300, cwd=ROOT)
     assert p.returncode == 2 and "argument --data: the model takes 64x64x3 images" in p.stderr, p.stderr
     assert "resize" not in p.stderr and "internal error" not in p.stderr
+
+
+def test_train_classifier_saves_the_range_with_the_model(tmp_path):
+    r = cnnkit.train_classifier(model="simple_cnn", epochs=1, subset=100, run_dir=tmp_path / "run", verbose=0)
+    assert contract.input_contract(cnnkit.load_model(r["files"]["model"]))["value_range"] == [0.0, 1.0]

@@ -35,17 +35,9 @@ def quirks(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
-    """A linear softmax classifier on SIZE with random weights (logits of a spread of about 1: its
-    probabilities move with the pixels and are not saturated), saved for the command line."""
-    import keras
-
-    keras.utils.set_random_seed(3)
-    model = keras.Sequential([keras.Input((*SIZE, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(3, activation="softmax",
-                                                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.03))])
-    path = tmp_path_factory.mktemp("model") / "quirks.keras"
-    cnnkit.save_model(model, path, class_names=["a", "b", "c"])
-    return model, str(path)
+    """A softmax classifier linear in the pixels of SIZE (random weights), and its saved file."""
+    path = Q.linear_model(tmp_path_factory.mktemp("model") / "quirks.keras", SIZE)
+    return cnnkit.load_model(path), path
 
 
 def grey_of(reference: np.ndarray) -> np.ndarray:
@@ -69,22 +61,9 @@ def test_load_images_reads_every_variant_as_its_viewer_image(quirks):
     files = [quirks[n]["path"] for n in Q.NAMES]
     for color_mode in ("rgb", "grayscale"):
         x = cnnkit.load_images(files, SIZE, color_mode)
-        ref = cnnkit.load_images(shown(quirks), SIZE, color_mode)
+        ref = cnnkit.load_images(Q.shown(quirks), SIZE, color_mode)
         bad = {n: Q.difference(x[i], ref[i]) for i, n in enumerate(Q.NAMES) if not Q.within(x[i], ref[i], quirks[n]["lossy"])}
         assert not bad, (color_mode, bad)
-
-
-def shown(quirks: dict, names=Q.NAMES) -> list[str]:
-    """Each variant's viewer image (its reference) written as a plain RGB PNG beside it."""
-    from PIL import Image
-
-    out = []
-    for name in names:
-        path = os.path.splitext(quirks[name]["path"])[0] + "_as_shown.png"
-        if not os.path.exists(path):
-            Image.fromarray(np.rint(quirks[name]["reference"] * 255).astype(np.uint8)).save(path)
-        out.append(path)
-    return out
 
 
 def test_jpeg_draft_decoding_stays_close_to_the_full_decoding(tmp_path):
@@ -123,7 +102,7 @@ def test_image_folder_pipeline_gives_the_pixels_load_images_gives(quirks, tmp_pa
         assert np.abs(x - loaded).max() < 1e-6  # the same decoder: the same pixels
         names = {os.path.basename(quirks[n]["path"]): n for n in Q.NAMES}
         kept = [(names[os.path.basename(f)], xi) for f, xi in zip(d["test"].files, x) if os.path.basename(f) in names]
-        ref = cnnkit.load_images(shown(quirks, [n for n, _ in kept]), SIZE, color_mode)
+        ref = cnnkit.load_images(Q.shown(quirks, [n for n, _ in kept]), SIZE, color_mode)
         bad = {n: Q.difference(xi, r) for (n, xi), r in zip(kept, ref) if not Q.within(xi, r, quirks[n]["lossy"])}
         assert len(kept) == len(Q.NAMES) and not bad, bad
 
@@ -147,7 +126,7 @@ def test_image_folder_skips_what_does_not_decode_with_the_same_decoder(quirks, t
 def test_predict_classes_gives_every_variant_the_probabilities_of_the_png(quirks, small_model):
     model, _ = small_model
     p = cnnkit.predict_classes(model, [quirks[n]["path"] for n in Q.NAMES], verbose=0)["probabilities"]
-    ref = cnnkit.predict_classes(model, shown(quirks), verbose=0)["probabilities"]
+    ref = cnnkit.predict_classes(model, Q.shown(quirks), verbose=0)["probabilities"]
     far = {n: round(float(np.abs(p[i] - ref[i]).max()), 4) for i, n in enumerate(Q.NAMES)
            if np.abs(p[i] - ref[i]).max() > (0.03 if quirks[n]["lossy"] else 0.01)}
     assert not far, far

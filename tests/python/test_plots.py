@@ -102,3 +102,37 @@ def test_plot_history_marks_fine_tune_phases():
     assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [2.5]
     assert "fine_tune" in [t.get_text() for t in ax.texts]
     plt.close(fig)
+
+
+# --- bounded cost and no figures left open (issue 25, item 6) --------------------------------------
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_calls_from_r_leave_no_figure_open_in_pyplot(name, images, model):
+    from cnnkit import _lang
+
+    before = plt.get_fignums()
+    _lang.enter_r()  # what the R package's cnnkit_call() does around each call
+    try:
+        fig = calls(images, model)[name](None)
+        with pytest.raises(ValueError):
+            calls(images, model)[name]("bad.txt")  # an error: nothing left open either
+    finally:
+        _lang.leave_r()
+    assert isinstance(fig, Figure) and fig.canvas.manager is None  # R draws it (figure_pixels)
+    assert plt.get_fignums() == before
+
+
+def test_confusion_matrix_of_many_classes_has_no_cell_text_and_a_bounded_size():
+    from cnnkit.evaluate import CM_ANNOTATED_CLASSES as N
+
+    def drawn(k):
+        cm = np.eye(k, dtype=int) * 5 + 1
+        fig = cnnkit.plot_confusion_matrix(cm, class_names=[f"c{i}" for i in range(k)])
+        plt.close(fig)
+        ax = fig.axes[0]
+        return len(ax.texts), tuple(fig.get_size_inches()), len(ax.get_xticks())
+
+    texts, size_n, ticks = drawn(N)
+    assert texts == N * N and ticks == N  # up to 30 classes: the counts in every cell
+    texts, size_big, ticks = drawn(150)
+    assert texts == 0 and size_big == size_n and ticks <= N  # beyond: no text, the 30-class figure's size

@@ -270,7 +270,7 @@ def _cut(path: Path) -> None:
 def test_a_run_killed_during_its_first_backup_starts_again_from_epoch_1(fm, tmp_path, damage):
     run = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        fit(fm, run, epochs=3, callbacks=[Stop(1)])  # epoch 1 and its backup written, then stopped
+        fit(fm, run, callbacks=[Stop(1)])  # epoch 1 of 2 and its backup written, then stopped
     backup = run / "backup"
     assert not list(backup.glob("*.bkp"))  # the first backup: no earlier one to fall back on
     if damage == "weights cut":
@@ -280,8 +280,8 @@ def test_a_run_killed_during_its_first_backup_starts_again_from_epoch_1(fm, tmp_
     else:
         (backup / "training_metadata.json").write_text('{"epo')
     with pytest.warns(UserWarning, match=r"no complete backup .*first one.*starts again from epoch 1.*overwrite=True"):
-        h = fit(fm, run, epochs=3)
-    assert h["epoch"] == [1, 2, 3]
+        h = fit(fm, run)
+    assert h["epoch"] == [1, 2]
     assert json.loads((run / "run.json").read_text())["fit"]["status"] == "finished"
 
 

@@ -227,3 +227,33 @@ def difference(x: np.ndarray, reference: np.ndarray) -> str:
         return f"shape {np.shape(x)} instead of {np.shape(reference)}"
     d = np.abs(np.asarray(x, np.float64) - np.asarray(reference, np.float64)) * 255
     return f"mean {d.mean():.2f}, max {d.max():.1f} levels"
+
+
+def shown(made: dict, names=None) -> list:
+    """Each variant's viewer image (its reference) written as a plain RGB PNG beside it; the paths,
+    in the order of ``names`` (default: all of ``made``)."""
+    from PIL import Image
+
+    out = []
+    for name in names or list(made):
+        path = Path(made[name]["path"]).with_name(Path(made[name]["path"]).stem + "_as_shown.png")
+        if not path.exists():
+            Image.fromarray(np.rint(np.asarray(made[name]["reference"]) * 255).astype(np.uint8)).save(path)
+        out.append(str(path))
+    return out
+
+
+def linear_model(path, size=(24, 32), seed: int = 3) -> str:
+    """Save a softmax classifier of 3 classes ("a", "b", "c") that is linear in the pixels of ``size``,
+    with random weights whose logits spread by about 1: its probabilities follow the pixels (a turned
+    or mirrored picture moves them) and are not saturated. Returns the path."""
+    import keras
+
+    import cnnkit
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((int(size[0]), int(size[1]), 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax",
+                                                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.03))])
+    cnnkit.save_model(model, path, class_names=["a", "b", "c"])
+    return str(path)

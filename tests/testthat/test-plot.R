@@ -140,3 +140,16 @@ test_that("show_batch() titles images with factor levels, folder class names or 
   expect_error(show_batch(fm$x_train, n = 40), "show_batch\\(\\): `n` = 40 is more than the limit of 32")
   expect_error(example_image_folder(photos), "example_image_folder\\(\\): `path` .* is not empty.*overwrite = TRUE")
 })
+
+test_that("plots drawn from R leave no matplotlib figure open, also after an error (issue 25)", {
+  skip_if_no_python()
+  plt <- reticulate::import("matplotlib.pyplot")
+  before <- length(plt$get_fignums())
+  cm <- matrix(c(5, 2, 1, 7), 2)
+  for (i in 1:22) drawn(plot_confusion_matrix(cm))                     # more than matplotlib's 20
+  expect_error(plot_confusion_matrix(cm, file = "cm.txt"), "`file`")
+  expect_error(plot_confusion_matrix(cm, class_names = c("a", "b", "c")), "class_names")
+  fig <- cnnkit:::cnnkit_call("plot_confusion_matrix", cm)   # what every plot wrapper gets from Python
+  expect_null(fig$canvas$manager)   # never pyplot's: nothing left open whatever happens before it is drawn
+  expect_equal(length(plt$get_fignums()), before)
+})
