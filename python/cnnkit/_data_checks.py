@@ -18,6 +18,7 @@ class ids of the model and the images are finite. A failing guard raises TensorF
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from typing import Any, Iterator, Sequence
 
@@ -66,13 +67,15 @@ def check_images_shape(model: Any, shape: tuple, arg: str, fn: str) -> None:
     got = tuple(shape)
     if len(got) == len(want) - 1 and all(w in (None, g) for w, g in zip(want[1:], got)):
         raise ValueError(f"{fn}(): `{arg}` holds one image of shape {_fmt(got)}; pass a batch of shape "
-                         f"{_fmt((1,) + got)} ({code('x[None]', 'array(x, c(1, dim(x)))')}).")
+                         f"{_fmt((1,) + got)} ({code('x[None]', 'x[1, , , , drop = FALSE] when you index one image, or array(x, c(1, dim(x)))')}).")
     if len(got) != len(want):
-        hint = ""
-        if len(got) == len(want) - 1 and want[-1] == 1:
-            hint = f" Add the channel axis: {code('x[..., None]', 'dim(x) <- c(dim(x), 1)')}."
         raise ValueError(f"{fn}(): `{arg}` has shape {_fmt(got)} but the model takes {len(want)}-D input "
-                         f"{_fmt(want)} (batch, height, width, channels).{hint}")
+                         f"{_fmt(want)} (batch, height, width, channels).{_rank_hint(got, want)}")
+    if len(want) == 4 and want[-1] is not None and got[1] == want[-1] and got[-1] != want[-1] \
+            and all(w in (None, g) for w, g in zip(want[1:3], got[2:4])):
+        raise ValueError(f"{fn}(): `{arg}` has shape {_fmt(got)}: channels first (batch, channels, height, width), "
+                         f"but Keras takes channels last {_fmt(want)}. Move the channel axis: "
+                         f"{code('x.transpose(0, 2, 3, 1)', 'aperm(x, c(1, 3, 4, 2))')}.")
     bad = [i for i, (w, g) in enumerate(zip(want[1:], got[1:]), start=1) if w is not None and g is not None and w != g]
     if bad:
         msg = (f"{fn}(): `{arg}` holds images of shape {_fmt(got[1:])} but the model expects {_fmt(want[1:])}.")
@@ -84,6 +87,30 @@ def check_images_shape(model: Any, shape: tuple, arg: str, fn: str) -> None:
             msg += (" Resize or pad the images (load_fashion_mnist(pad=True) gives 32x32), or build the model "
                     f"for this size (e.g. input_shape={_fmt(got[1:])}).")
         raise ValueError(msg)
+
+
+def _rank_hint(got: tuple, want: tuple) -> str:
+    """How to get from an array of shape ``got`` to the model's ``want`` (same batch), if it is clear."""
+    image = want[1:]
+    size = math.prod(image) if None not in image else None
+    if len(got) == len(want) - 1 and want[-1] == 1 and all(w in (None, g) for w, g in zip(want[1:-1], got[1:])):
+        return (" The channel axis is missing: "
+                + code("x[..., None]", "dim(x) <- c(dim(x), 1), or index with drop = FALSE (x[1:5, , , , drop = FALSE])")
+                + ".")
+    if len(got) == len(want) - 2 and want[-1] == 1 and all(w in (None, g) for w, g in zip(want[1:-1], got)):
+        return (" It is one grayscale image without its batch and channel axes: "
+                + code("x[None, ..., None]", "index with drop = FALSE (x[1, , , , drop = FALSE]), or dim(x) <- c(1, dim(x), 1)")
+                + ".")
+    if len(got) == 2 and size is not None and got[1] == size:
+        return (f" The images are flattened ({got[1]} values each): reshape them to {_fmt((got[0],) + image)} "
+                + code(f"(x.reshape(-1, {', '.join(map(str, image))}))",
+                       f"(reticulate::array_reshape(x, c(nrow(x), {', '.join(map(str, image))})): row-major, "
+                       "as they were flattened in Python)") + ".")
+    if len(got) == len(want) + 1 and all(w in (None, g) for w, g in zip(image, got[2:])):
+        return (f" It looks like batches stacked on an extra axis: merge the first two, "
+                + code(f"x.reshape(-1, {', '.join(map(str, got[2:]))})",
+                       f"reticulate::array_reshape(x, c(-1, {', '.join(map(str, got[2:]))}))") + ".")
+    return ""
 
 
 # --- arrays --------------------------------------------------------------------------------------
@@ -421,13 +448,41 @@ def data_class_names(model: Any, data: Any, arg: str, fn: str) -> list[str] | No
         raise TypeError(f"{fn}(): the class names of `{arg}` must be a list of strings, got {names!r}.")
     kind, classes = model_classes(model, fn)
     if len(names) != classes:
-        raise ValueError(f"{fn}(): `{arg}` has {len(names)} classes ({', '.join(map(str, names[:5]))}"
-                         f"{', ...' if len(names) > 5 else ''}) but the model's output layer has {classes}. "
-                         f"Build the model with num_classes={len(names) if len(names) != 2 else 1}.")
+        raise ValueError(_class_count_message(names, classes, kind, data, arg, fn))
     dupes = sorted({str(c) for c in names if list(names).count(c) > 1})
     if dupes:
         raise ValueError(f"{fn}(): the class names of `{arg}` name a class twice ({', '.join(map(repr, dupes))}).")
     return [str(n) for n in names]
+
+
+TRAINING = ("fit_classifier", "fine_tune", "train_classifier", "lr_find", "augmented_dataset")
+
+
+def _class_count_message(names: Sequence[str], classes: int, kind: str, data: Any, arg: str, fn: str) -> str:
+    """Data whose class names are not one per class of the model: what was found and the fix that fits
+    (unused factor levels; evaluating on some classes; a model built for another number of classes)."""
+    shown = ", ".join(map(str, names[:5])) + (", ..." if len(names) > 5 else "")
+    predicts = f"{classes} classes" + (" (a 1-unit sigmoid output)" if kind == "binary" else "")
+    head = f"{fn}(): `{arg}` has {len(names)} classes ({shown}) but the model predicts {predicts}."
+    y = data.get("y") if isinstance(data, dict) else None
+    used = None
+    if y is not None:
+        with contextlib.suppress(TypeError, ValueError):
+            values = np.asarray(y, dtype="float64").reshape(-1)
+            used = len(np.unique(values[np.isfinite(values)]))
+    if used is not None and used < len(names) and used <= classes:
+        unused = len(names) - used
+        fix = code("keep only the classes the labels use in `class_names`",
+                   "drop the unused levels: droplevels(y)")
+        if fn not in TRAINING:
+            fix += code("", ", or give y the model's classes as levels: factor(y, levels = <the model's classes>)")
+        return f"{head} {unused} of them have no images here: {fix}."
+    if fn in TRAINING:
+        return f"{head} Build the model with num_classes={len(names) if len(names) != 2 else 1}."
+    return (f"{head} The labels must name the model's classes, all {classes} of them in its order (the data may "
+            "hold images of some of them only), "
+            + code("e.g. class_names=<the model's class names>", "e.g. factor(y, levels = <the model's classes>)")
+            + "; or use the model that was trained on these classes.")
 
 
 # --- (x, y) or a dataset -------------------------------------------------------------------------

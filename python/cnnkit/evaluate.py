@@ -217,6 +217,16 @@ def evaluate_classifier(
                 raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
                                  f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
                                  f"data its classes in the model's order{code('', ' (factor(y, levels = ...))')}.")
+            moved = [c for c in carried if c in names and carried.index(c) != names.index(c)]
+            if moved:  # some classes named alike sit at other positions: their images would be scored as others
+                c = moved[0]
+                raise ValueError(
+                    f"{fn}(): the classes of `data` ({', '.join(carried)}) are not {whose} ({', '.join(names)}): "
+                    f"{c!r} is data class {carried.index(c)} but model class {names.index(c)}, so its images would "
+                    f"be scored as {names[carried.index(c)]!r}. Only in the data: "
+                    f"{', '.join(x for x in carried if x not in names) or 'none'}; only in the model: "
+                    f"{', '.join(x for x in names if x not in carried) or 'none'}. Give the data the model's classes, "
+                    f"in its order{code(' (class folders named as the model classes)', ' (factor(y, levels = ...), or class folders named as the model classes)')}.")
             warnings.warn(f"{fn}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
                           f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
                           UserWarning, stacklevel=2)

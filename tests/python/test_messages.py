@@ -73,8 +73,49 @@ def test_a_damaged_history_csv_is_named_with_row_column_and_the_way_out(tmp_path
     cells[1] = "oops"
     rows[2] = ",".join(cells)
     path.write_text("\n".join(rows) + "\n")
-    pattern = r"history file .*history.csv' has 'oops' in row 2, column 'accuracy'.*overwrite=True"
+    pattern = r"the run.s history file .*history.csv' has 'oops' in row 2, column 'accuracy'.*overwrite=True"
     with pytest.raises(ValueError, match=r"fit_classifier\(\): " + pattern):
         cnnkit.fit_classifier(m, (X, Y), epochs=2, verbose=0, run_dir=tmp_path / "run")
     with pytest.raises(ValueError, match=r"plot_history\(\): " + pattern):
         cnnkit.plot_history(path)
+
+
+def _ten():
+    return cnnkit.simple_cnn((28, 28, 1), blocks=1, filters=2, units=4, num_classes=10)
+
+
+X28 = np.random.default_rng(0).uniform(0, 1, (6, 28, 28, 1)).astype("float32")
+
+
+@pytest.mark.parametrize("x, words", [
+    (X28.transpose(0, 3, 1, 2), r"channels first .* x\.transpose\(0, 2, 3, 1\)"),
+    (X28.reshape(6, -1), r"flattened \(784 values each\).*x\.reshape\(-1, 28, 28, 1\)"),
+    (X28.reshape(2, 3, 28, 28, 1), r"batches stacked on an extra axis.*x\.reshape\(-1, 28, 28, 1\)"),
+    (X28[..., 0], r"channel axis is missing: x\[\.\.\., None\]"),
+])
+def test_array_shapes_get_the_fix_that_fits_them(x, words):
+    with pytest.raises(ValueError, match=words):
+        cnnkit.predict_classes(_ten(), x)
+
+
+def test_evaluating_on_some_classes_is_told_to_name_the_models_classes_not_to_rebuild():
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match=r"3 classes \(a, b, c\) but the model predicts 10 classes\. The labels must "
+                                         r"name the model's classes") as e:
+        cnnkit.evaluate_classifier(_ten(), {"x": X28, "y": y, "class_names": ["a", "b", "c"]})
+    assert "num_classes" not in str(e.value)
+
+
+def test_unused_class_names_at_training_are_said_as_such():
+    m = cnnkit.simple_cnn((28, 28, 1), blocks=1, filters=2, units=4, num_classes=3)
+    with pytest.raises(ValueError, match=r"7 of them have no images here"):
+        cnnkit.fit_classifier(m, {"x": X28, "y": np.array([0, 1, 2, 0, 1, 2]), "class_names": list("abcdefghij")},
+                              epochs=1, verbose=0)
+
+
+def test_classes_named_alike_at_other_positions_are_refused_naming_which():
+    m = cnnkit.simple_cnn((28, 28, 1), blocks=1, filters=2, units=4, num_classes=3)
+    cnnkit.saving._attach(m, ["cat", "dog", "fox"])
+    with pytest.raises(ValueError, match=r"'fox' is data class 1 but model class 2, so its images would be scored as "
+                                         r"'dog'\. Only in the data: wolf; only in the model: dog"):
+        cnnkit.evaluate_classifier(m, {"x": X28, "y": np.array([0, 1, 2, 0, 1, 2]), "class_names": ["cat", "fox", "wolf"]})
