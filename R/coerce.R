@@ -346,6 +346,7 @@ as_py_show_labels <- function(labels) {
 # transpose). The one conversion path for fit_classifier(), fine_tune() and evaluate_classifier().
 as_py_data <- function(data) {
   if (is.null(data) || inherits(data, "python.builtin.object")) return(data)
+  if (is.data.frame(data)) return(as_py_table(data))   # a table of image files and labels (see image_table())
   if (is.list(data) && !is.data.frame(data) && length(data) == 2) {
     if (all(c("x", "y") %in% names(data))) data <- data[c("x", "y")]
     y <- data[[2]]

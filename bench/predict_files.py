@@ -126,7 +126,7 @@ def contestant(name: str, folder: str, model_name: str, size: int) -> dict:
         raise KeyError(name)
     seconds = time.perf_counter() - t
     return {"seconds": seconds, "images": len(p), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "start_rss_mb": start_rss, "probabilities": np.asarray(p, dtype="float64").tolist()}
+            "start_rss_mb": start_rss}
 
 
 def run_child(name: str, folder: Path, args) -> dict:
@@ -180,8 +180,6 @@ def lscpu_model() -> str:
 
 
 def report(rows, args, load, total) -> str:
-    import numpy as np
-
     lines = ["# Predicting image files: streamed in batches vs loaded first", "", *provenance(*load),
              f"- lscpu model name: {lscpu_model()}",
              "- the machine was shared with other engineers' jobs during this run (2 cores for four people): "
@@ -191,19 +189,14 @@ def report(rows, args, load, total) -> str:
              f"in every process). Batches of {BATCH} files; `model.predict` at its default batch size "
              f"({KERAS_BATCH}). Peak RSS: `ru_maxrss` of the contestant's own process (TensorFlow and the model "
              "included: 'at start' is after building the model, before reading any file). Time: the file list to "
-             "the predictions, tracing included. 'max abs diff': the largest difference of a class probability "
-             "from cnnkit's (decoders and resize filters differ: Pillow's bilinear against cnnkit's bicubic). "
-             "The precision is float32 for all: `precision=\"auto\"` picks it for efficientnet_lite0 and simple_cnn on this CPU.", ""]
+             "the predictions, tracing included. The precision is float32 for all: `precision=\"auto\"` picks it for efficientnet_lite0 and simple_cnn on this CPU.", ""]
     for title in dict.fromkeys(r[0] for r in rows):
         group = [r for r in rows if r[0] == title]
-        ref = group[0][2]
-        lines += [f"## {title}", "", "| contestant | images/s | seconds | peak RSS (MB) | at start (MB) | max abs diff |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"## {title}", "", "| contestant | images/s | seconds | peak RSS (MB) | at start (MB) |",
+                  "|---|---:|---:|---:|---:|"]
         for _, label, r in group:
-            same = "" if label.startswith("(reference)") else \
-                f"{np.abs(np.asarray(r['probabilities']) - np.asarray(ref['probabilities'])).max():.1e}"
             lines.append(f"| {label} | {r['images'] / r['seconds']:.1f} | {r['seconds']:.1f} | {r['rss_mb']:,.0f} | "
-                         f"{r['start_rss_mb']:,.0f} | {same} |")
+                         f"{r['start_rss_mb']:,.0f} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 

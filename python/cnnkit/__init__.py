@@ -23,7 +23,6 @@ from . import _keras_classes
 from ._quiet import install_import_hook as _install_import_hook
 
 _install_import_hook()  # TensorFlow's start-up lines are filtered whenever it is first imported
-_keras_classes.install()  # cnnkit's Keras layers are registered as soon as Keras is imported: saved models load
 
 # Public names -> the module that defines them, imported on first use (PEP 562), so that
 # ``import cnnkit`` and ``cnnkit --help`` do not load TensorFlow. A new public function goes here
@@ -90,6 +89,9 @@ class _Package(_types.ModuleType):
 
 
 _sys.modules[__name__].__class__ = _Package
+# After the line above: registering imports submodules (cnnkit.augment imports cnnkit.limits, which must
+# stay the function). cnnkit's Keras layers are registered as soon as Keras is imported: saved models load.
+_keras_classes.install()
 
 
 __version__ = "0.1.0"

@@ -487,20 +487,41 @@ def _class_count_message(names: Sequence[str], classes: int, kind: str, data: An
 
 # --- (x, y) or a dataset -------------------------------------------------------------------------
 
+def resolve_data(model: Any, data: Any, arg: str, fn: str) -> tuple[Any, list[str] | None]:
+    """``data`` of any kind cnnkit takes (:mod:`cnnkit._data_kinds`: arrays, datasets, PyDatasets,
+    tables of files) as ``(x, y)``, a dict or a dataset, and the class names it carries (checked)."""
+    from ._data_kinds import labelled
+
+    data = labelled(data, arg, fn, model)
+    return data, data_class_names(model, data, arg, fn)
+
+
 def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:
-    """``(x, y)`` checked and converted, or a ``tf.data.Dataset`` checked by its element spec and guarded."""
+    """``(x, y)`` checked and converted, or a ``tf.data.Dataset`` checked by its element spec and guarded
+    (any kind :func:`resolve_data` takes)."""
+    from ._data_kinds import accepted, labelled
+
+    data = labelled(data, arg, fn, model)
     if is_dataset(data):
         return check_dataset(model, data, arg, fn)
     named = isinstance(data, dict) and data.get("class_names") is not None  # an R factor's labels
     if isinstance(data, dict) and {"x", "y"} <= set(data):
         data = (data["x"], data["y"])
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{fn}(): `{arg}` must be {code('(x, y)', 'list(x, y)')} (images and class ids) or a "
-                        f"tf.data.Dataset, got {type(data).__name__}.")
+        raise TypeError(f"{fn}(): `{arg}` must be {accepted()}; got {_kind_name(data)}.")
     prefix = "" if arg == "data" else "validation " if arg == "validation_data" else f"{arg} "
     x = check_images(model, data[0], f"{prefix}x", fn)
     y = check_labels(model, data[1], len(x), f"{prefix}y", fn, named=named)
     return x, y
+
+
+def _kind_name(data: Any) -> str:
+    """What ``data`` is, in a few words (for the message listing what is accepted)."""
+    if isinstance(data, (list, tuple)):
+        return f"a {type(data).__name__} of {len(data)} item(s)" if len(data) != 2 else f"a {type(data).__name__}"
+    if hasattr(data, "shape"):
+        return f"{type(data).__name__} of shape {tuple(data.shape)} (images without labels?)"
+    return type(data).__name__
 
 
 def checked_class_names(model: Any, class_names: Sequence[str] | None, arg: str, fn: str) -> list[str] | None:

@@ -142,7 +142,9 @@ def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_class
     key = (policy, tuple(layer.dtype_policy.name for layer in leaf_layers(model)))
     if key not in cache:
         ref = weakref.ref(model)  # the cache must not keep the model alive
-        f = tf.function(lambda x: ref()(x, training=False), reduce_retracing=True)
+        # autograph=False: Keras 3 layers have no tensor-dependent Python control flow (JAX could not run
+        # them), and AutoGraph warns in R sessions, where it cannot read this lambda's source
+        f = tf.function(lambda x: ref()(x, training=False), reduce_retracing=True, autograph=False)
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
         with computing_in(model, policy, fn), fused_batchnorm(model):
             traced = f.get_concrete_function(spec)

@@ -6,7 +6,8 @@ PNG can declare 13,000 x 13,000 pixels) and one decoder, :func:`decode_file` (Pi
 the pixels an image viewer shows:
 
 - the EXIF orientation applied (a portrait phone photo stored sideways is read upright);
-- 16-bit images scaled to 0-255 (value / 257), not clipped to white;
+- 16-bit images scaled to 0-255, not clipped to white: grey by value / 257, RGB(A) by Pillow's own
+  reduction to the high byte (within a level of that);
 - transparency (RGBA, grey + alpha, palettes with a transparent colour) composited onto
   :data:`BACKGROUND`, white, as a browser shows a transparent PNG on a page; the colour hidden
   under transparent pixels never shows;
@@ -126,10 +127,10 @@ def _checked_open(path: Any, fn: str, where: str | None, formats: Any = IMAGE_FO
         exists = os.path.lexists(p)
         raise fail("is not a regular file (a device, a pipe or a broken or looping link)." if exists
                    else "is not a file: it does not exist.", "not a file")
-    size = p.stat().st_size
-    if size > max_image_bytes(fn):
+    size, pixels = p.stat().st_size, limit("image_pixels", fn)
+    if size > 8 * pixels:  # max_image_bytes()
         raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels', fn)} can be "
-                   f"({max_image_bytes(fn):,} bytes, 8 a pixel).", "too large")
+                   f"({8 * pixels:,} bytes, 8 a pixel).", "too large")
     try:
         with _quiet():
             img = Image.open(p)  # reads the header only
@@ -146,7 +147,7 @@ def _checked_open(path: Any, fn: str, where: str | None, formats: Any = IMAGE_FO
         if mode not in IMAGE_MODES:
             raise fail(f"is a {fmt} image of mode {mode} (e.g. 32-bit floating point), which cnnkit does not read; "
                        "convert it to 8 or 16 bits a channel, e.g. with PIL's Image.convert('RGB').", "format")
-        if width * height > limit("image_pixels", fn):
+        if width * height > pixels:
             raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
                        f"{too_many('image_pixels', fn)}. Downscale it first (e.g. PIL's Image.thumbnail).",
                        "too large")
@@ -196,18 +197,17 @@ def decode_file(path: Any, channels: int = 3, size: tuple[int | None, int | None
     with _checked_open(path, fn, where) as img:
         try:
             if img.format in ("JPEG", "MPO"):
-                with _quiet():
-                    _draft(img, size, crop, _orientation(img))
+                _draft(img, size, crop, _orientation(img))
             if img.format == "TIFF":  # Pillow turns a TIFF itself as it loads (and drops its tag), warning on bad tags
                 with _quiet():
                     img.load()
             img.load()  # the first frame
-            with _quiet():
-                orientation = _orientation(img)  # after loading: a PNG's eXIf chunk may follow its pixels
+            orientation = _orientation(img)  # after loading: a PNG's eXIf chunk may follow its pixels
         except _PILLOW_ERRORS as e:
             raise ImageFileError(f"{fn}(): {_where(path, where)} is not a readable image "
                                  f"({e.__class__.__name__}: {e}).", "unreadable") from None
-        img = _flattened(_upright(img, orientation)).convert("L" if channels == 1 else "RGB")
+        img = _flattened(_upright(img, orientation))
+        img = img if img.mode == ("L" if channels == 1 else "RGB") else img.convert("L" if channels == 1 else "RGB")
         arr = np.asarray(_resized(img, size, crop))
     return arr[..., None] if arr.ndim == 2 else arr
 
@@ -219,16 +219,18 @@ def _orientation(img: Any) -> int:
 
     from PIL import Image
 
+    data, xmp = img.info.get("exif"), img.info.get("XML:com.adobe.xmp") or img.info.get("xmp")
+    if not data and not xmp and not hasattr(img, "tag_v2"):
+        return 1
     try:
-        data = img.info.get("exif")
-        if data is None and hasattr(img, "tag_v2"):
-            value = img.tag_v2.get(274, 1)
-        else:
-            exif = Image.Exif()
-            if data:
-                exif.load(data)
-            value = exif.get(274)
-            xmp = img.info.get("XML:com.adobe.xmp") or img.info.get("xmp")
+        with _quiet():  # a damaged EXIF block warns
+            if not data and hasattr(img, "tag_v2"):
+                value = img.tag_v2.get(274)
+            else:
+                exif = Image.Exif()
+                if data:
+                    exif.load(data)
+                value = exif.get(274)
             if value is None and xmp:
                 found = re.search(r'tiff:Orientation(="|>)([0-9])', xmp if isinstance(xmp, str) else xmp.decode("latin-1"))
                 value = int(found[2]) if found else 1
@@ -273,9 +275,11 @@ def _flattened(img: Any) -> Any:
             grey.putalpha(Image.fromarray(np.where(wide == trns, 0, 255).astype(np.uint8), "L"))
             return _composited(grey.convert("RGBA"))
         return grey
-    if mode in ("RGB", "L") and not img.has_transparency_data:
+    # what Pillow >= 10.1 calls has_transparency_data (cnnkit supports Pillow 10.0)
+    see_through = "A" in mode or "a" in mode or img.info.get("transparency") is not None
+    if mode in ("RGB", "L") and not see_through:
         return img
-    if mode in ("1", "CMYK", "YCbCr", "RGBX") or (mode == "P" and not img.has_transparency_data):
+    if mode in ("1", "CMYK", "YCbCr", "RGBX") or (mode == "P" and not see_through):
         return img.convert("RGB" if mode != "1" else "L")
     return _composited(img.convert("RGBA"))  # RGBA, LA, PA, P with transparency, premultiplied modes
 

@@ -12,6 +12,7 @@ import numpy as np
 from ._lang import code
 from . import _arg_checks as v
 from ._data_checks import _label_values, image_dtype_problem, is_dataset
+from ._data_kinds import _from_py_dataset, _is_py_dataset
 from ._plot import check_target, finish, new_figure
 
 
@@ -73,6 +74,12 @@ def show_batch(
 def _first_images(data: Any, labels: Any, n: int, fn: str) -> tuple[np.ndarray, Any, Any]:
     """(images, labels or None, the class names the data carries or None): the first ``n``."""
     carried = None
+    if isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) == 4 and np.ndim(data[1]) == 1:
+        if labels is not None:  # the (x, y) pair fit_classifier() takes
+            raise ValueError(f"{fn}(): `labels` must be None (NULL) when `data` holds its labels (x and y).")
+        data, labels = data
+    elif _is_py_dataset(data):
+        data = _from_py_dataset(data)
     if isinstance(data, dict) and "train" in data:  # image_folder()'s result
         carried = data.get("class_names")
         data = data["train"]
@@ -108,8 +115,9 @@ def _images(x: Any, fn: str) -> np.ndarray:
     if x.ndim == 3:
         x = x[..., None]  # (m, height, width): grayscale without a channel axis
     if x.ndim != 4 or len(x) == 0:
-        raise ValueError(f"{fn}(): `data` must be images (m, height, width, channels), an image_folder() dataset or "
-                         f"list(x, y); got an array of shape {x.shape}.")
+        raise ValueError(f"{fn}(): `data` must be images (m, height, width, channels), "
+                         f"{code('(x, y)', 'list(x, y)')}, an image_folder() dataset or a keras.utils.PyDataset; got an "
+                         f"array of shape {x.shape}.")
     with np.errstate(invalid="ignore", over="ignore"):
         return x.astype("float32")
 

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from ._data_checks import check_data, dataset_errors, is_dataset, model_classes, resolve_data
 from ._execution import predictor
 from ._images import read_images
 from ._model_info import model_input_shape
@@ -91,7 +91,7 @@ def _table(model: keras.Model, data: Any, k: Any, class_names: Any, batch_size: 
     classes = model_classes(model, fn)[1]
     k = v.positive_int(k, "k", fn)
     batch_size = v.positive_int(batch_size, "batch_size", fn)
-    carried = data_class_names(model, data, "data", fn)
+    data, carried = resolve_data(model, data, "data", fn)
     names = _names(model, class_names, classes, fn) if class_names is not None or carried is None else carried
     ranked = _ranked(model, data, k, batch_size, fn)
     rows, images = [], [r[4] for r in ranked]

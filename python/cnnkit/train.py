@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _arg_checks as v
 from . import contract
-from ._data_checks import check_data, data_class_names, dataset_errors, is_dataset, model_classes
+from ._data_checks import check_data, dataset_errors, is_dataset, model_classes, resolve_data
 from ._execution import fused_batchnorm, steps_per_call
 from ._files import atomic_path
 from ._lang import code
@@ -578,7 +578,7 @@ def fit_classifier(
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
                           cache_features=cache_features)
     check_compiled_loss(model, fn)
-    names = data_class_names(model, data, "data", fn)
+    data, names = resolve_data(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
         validation_data = check_data(model, validation_data, "validation_data", fn)

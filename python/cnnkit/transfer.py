@@ -23,7 +23,7 @@ import keras
 
 from . import _arg_checks as v
 from . import contract
-from ._data_checks import check_data, data_class_names
+from ._data_checks import check_data, resolve_data
 from .augment import _value_range
 from .backbones import POOLINGS, BackboneSpec, build_backbone, check_input_shape, get_spec, spec_of
 from .blocks import activation_layer, output_layer
@@ -355,7 +355,7 @@ def fine_tune(
     base = find_backbone(model, fn)
     blocks = _fine_tune_blocks(spec_of(base), _checkunfreeze_layers(base, unfreeze, fn), fn) if epochs else None
     callbacks = check_callbacks(callbacks, fn)
-    names = data_class_names(model, data, "data", fn)
+    data, names = resolve_data(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
         validation_data = check_data(model, validation_data, "validation_data", fn)

@@ -203,7 +203,7 @@ def test_the_checks_fail_for_the_old_mistakes(quirks, monkeypatch):
 
     with monkeypatch.context() as mp:  # no EXIF orientation (Pillow itself turns a TIFF as it loads it)
         mp.setattr(_images, "_upright", lambda img, orientation: img)
-        assert all(fails(f"jpeg_exif_{o}") for o in range(2, 9)) and fails("png_exif_6") and fails("webp_exif_8")
+        assert all(fails(n) for n in [f"jpeg_exif_{o}" for o in range(2, 9)] + ["png_exif_6", "webp_exif_8", "mpo_exif_6"])
         assert not fails("jpeg_exif_1")
     with monkeypatch.context() as mp:  # Pillow's own conversion: 16 bits clipped, alpha dropped
         mp.setattr(_images, "_flattened", lambda img: img.convert("RGB"))

@@ -11,7 +11,8 @@ The quirks: JPEG (baseline, progressive, CMYK), PNG (8-bit, 16-bit RGB, 16-bit R
 palette, palette with a transparent colour, RGBA with a colour hidden under its transparent pixels,
 grey + alpha), WebP, TIFF (8-bit RGB, 16-bit grey), BMP, an animated GIF (its first frame counts),
 and copies stored turned or mirrored with the EXIF orientation tag (274) saying how to show them:
-all 8 orientations as JPEG, and one each as PNG (an eXIf chunk) and TIFF (its own tag). The
+all 8 orientations as JPEG, and one each as PNG (an eXIf chunk), WebP, TIFF (its own tag) and
+a multi-picture JPEG (MPO, as some phones write: two images, the first counts). The
 pixels of those copies are turned here with NumPy from the EXIF specification's table, not with
 the Pillow function the reader uses.
 
@@ -191,6 +192,9 @@ def _variants(rgb: np.ndarray) -> dict:
     table["png_exif_6"] = ("exif_6.png", turned(6, "PNG"), rgb, False)
     table["webp_exif_8"] = ("exif_8.webp", turned(8, "WEBP", lossless=True), rgb, False)
     table["tiff_orientation_3"] = ("orientation_3.tif", turned(3, "TIFF"), rgb, False)
+    second = Image.fromarray(255 - stored_for(rgb, 6))  # a multi-picture JPEG's second image (a phone's depth map...)
+    table["mpo_exif_6"] = ("multi_picture.jpg", turned(6, "MPO", quality=95, save_all=True, append_images=[second]),
+                           rgb, True)
     return table
 
 
