@@ -21,6 +21,7 @@ import os
 import re
 import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
@@ -266,23 +267,29 @@ def example_image_folder(
     return str(path)
 
 
-def _decodable(files: list[str], channels: int, image_size: tuple[int, int] = (32, 32)) -> set[int]:
+def _decodable(files: list[str], channels: int, image_size: tuple[int, int] = (32, 32),
+               keep: dict[str, np.ndarray] | None = None) -> set[int]:
     """Indices of the ``files`` that the pipeline's decoder (:func:`cnnkit._images.decode_file`) reads:
-    each decoded once, in a few threads (Pillow releases the GIL while decoding). ``image_size``: the
-    size decoded to (small by default: a JPEG is then decoded at 1/8 scale, which reads every byte of it)."""
-    from concurrent.futures import ThreadPoolExecutor
+    each decoded once, in a few threads (Pillow releases the GIL while decoding), at ``image_size``.
+    ``keep``: a dict that receives the decoded images (uint8, by path), for the pipeline to use
+    instead of decoding them again."""
 
-    def decodes(f: str) -> bool:
+    def decodes(f: str) -> np.ndarray | None:
         try:
-            decode_file(f, channels, image_size, fn="image_folder")
+            return decode_file(f, channels, image_size, fn="image_folder")
         except (ImageFileError, OSError):
-            return False
-        return True
+            return None
 
     if not files:
         return set()
     with ThreadPoolExecutor(max_workers=decode_workers(), thread_name_prefix="cnnkit-decode") as pool:
-        return {i for i, ok in enumerate(pool.map(decodes, files)) if ok}
+        ok = set()
+        for i, (f, image) in enumerate(zip(files, pool.map(decodes, files))):
+            if image is not None:
+                ok.add(i)
+                if keep is not None:
+                    keep[f] = image
+        return ok
 
 
 # --- a user's own images: folders and tables, one engine --------------------------------------------
@@ -448,14 +455,21 @@ def stratified_subset(labels: Sequence[int], n: int, seed: int, fn: str = "image
     return sorted(int(i) for i in np.concatenate(picked))
 
 
-def _usable(files: list[str], labels: list[int], skipped: dict[str, str], fn: str, channels: int,
-            subset: int | None, seed: int) -> tuple[list[str], list[int]]:
-    """Header check, then the subset (stratified by class), then one decoding of each file kept."""
+def _usable(files: list[str], labels: list[int], skipped: dict[str, str], fn: str, o: dict[str, Any]
+            ) -> tuple[list[str], list[int]]:
+    """Header check, then the subset (stratified by class), then one decoding of each file kept, at the
+    pipeline's size: the images are kept in ``o["decoded"]`` while all of them (every split) fit the
+    ``image_cache`` limit, and the pipelines then read them from memory instead of the files."""
     files, labels = _header_checked(files, labels, skipped, fn)
-    if subset is not None and labels:
-        keep = stratified_subset(labels, subset, seed, fn)
+    if o["subset"] is not None and labels:
+        keep = stratified_subset(labels, o["subset"], o["seed"], fn)
         files, labels = [files[i] for i in keep], [labels[i] for i in keep]
-    ok = _decodable(files, channels)  # then decoded once, as the pipeline will
+    height, width = o["image_size"]
+    decoded = o.setdefault("decoded", {})
+    fits = decoded is not None and (len(decoded) + len(files)) * height * width * o["channels"] <= limit("image_cache")
+    if not fits:
+        o["decoded"] = None  # past the limit: every pipeline decodes its files each epoch
+    ok = _decodable(files, o["channels"], o["image_size"], o["decoded"])  # decoded once, as the pipeline would
     skipped.update({f: "unreadable" for i, f in enumerate(files) if i not in ok})
     return [f for i, f in enumerate(files) if i in ok], [y for i, y in enumerate(labels) if i in ok]
 
@@ -530,27 +544,54 @@ def _fingerprint(files: list[str], labels: list[int], classes: list[str], root: 
     return hashlib.blake2b("\n".join(sorted(rows)).encode(), digest_size=12).hexdigest()
 
 
+DECODE_CHUNK = 64  # files decoded per call into Python (a thread pool decodes them; fewer GIL round trips)
+
+
+DECODE_CHUNK = 64  # files decoded per call into Python (a thread pool decodes them; fewer GIL round trips)
+
+
 def _pipeline(files: list[str], labels: list[int], image_size, channels: int, batch_size: int,
-              shuffle: bool, seed: int) -> Any:
-    """Batches of ``(images in [0, 1], labels)``: each file decoded by :func:`cnnkit._images.decode_file`
-    (the reader of ``load_images()``) in ``tf.data``'s parallel map, through ``tf.numpy_function``."""
+              shuffle: bool, seed: int, decoded: dict[str, np.ndarray] | None = None) -> Any:
+    """Batches of ``(images in [0, 1], labels)``, each file decoded by :func:`cnnkit._images.decode_file`
+    (the reader of ``load_images()``).
+
+    Files are decoded once per run: the check that every kept file decodes (:func:`_usable`) decodes
+    it at ``image_size`` and, while all images take at most the ``image_cache`` limit
+    (``CNNKIT_MAX_IMAGE_CACHE``, 2 GiB: 14,000 RGB images at 224 x 224, as uint8), keeps them
+    (``decoded``); the pipeline then reads them from memory, at the training step's speed from the
+    first epoch. A larger dataset is decoded again every epoch, :data:`DECODE_CHUNK` files a call in a
+    thread pool."""
     import tensorflow as tf
 
     height, width = image_size
+    y = np.asarray(labels, dtype="int32")
 
-    def decode(path: bytes) -> np.ndarray:
-        return decode_file(os.fsdecode(path), channels, (height, width), fn="image_folder")
+    def scale(x: Any, y: Any) -> tuple[Any, Any]:
+        return tf.cast(x, tf.float32) / 255.0, y
+
+    if decoded is not None and all(f in decoded for f in files):
+        images = np.stack([decoded[f] for f in files]) if files else np.zeros((0, height, width, channels), np.uint8)
+        ds = tf.data.Dataset.from_tensor_slices((images, y))
+        if shuffle:
+            ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def decode(paths: np.ndarray) -> np.ndarray:
+        names = [os.fsdecode(p) for p in paths]
+        with ThreadPoolExecutor(max_workers=decode_workers(), thread_name_prefix="cnnkit-decode") as pool:
+            out = list(pool.map(lambda f: decode_file(f, channels, (height, width), fn="image_folder"), names))
+        return np.stack(out) if out else np.zeros((0, height, width, channels), np.uint8)
 
     def load(f: Any, y: Any) -> tuple[Any, Any]:
         x = tf.numpy_function(decode, [f], tf.uint8, stateful=False)
-        x.set_shape([height, width, channels])
-        return tf.cast(x, tf.float32) / 255.0, y
+        x.set_shape([None, height, width, channels])
+        return x, y
 
-    ds = tf.data.Dataset.from_tensor_slices((files, np.asarray(labels, dtype="int32")))
+    ds = tf.data.Dataset.from_tensor_slices((files, y))
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _options(fn: str, image_size, color_mode, validation_split, seed, batch_size, subset) -> dict[str, Any]:
@@ -584,7 +625,8 @@ def _datasets(splits: dict[str, tuple[list[str], list[int]]], classes: list[str]
             out[name] = None
             continue
         f, y = parts[name]
-        ds = _pipeline(f, y, o["image_size"], o["channels"], o["batch_size"], name == "train", o["seed"])
+        ds = _pipeline(f, y, o["image_size"], o["channels"], o["batch_size"], name == "train", o["seed"],
+                       o.get("decoded"))
         # as Keras' image_dataset_from_directory does: fit_classifier() reads them
         ds.class_names = list(classes)
         ds.fixed_images = True  # the same images every epoch (in a new order): features may be cached
@@ -691,7 +733,7 @@ def image_folder(
     classes, scanned, reasons = _scan_layout(root, layout, fn)
     splits = {}
     for split, (names, files, labels) in scanned.items():
-        files, labels = _usable(files, labels, reasons, fn, o["channels"], o["subset"], o["seed"])
+        files, labels = _usable(files, labels, reasons, fn, o)
         where = layout[split] if len(layout) > 1 else root
         mine = {p: k for p, k in reasons.items() if p.startswith(str(where) + os.sep)}
         _check_classes(where, classes, labels, [p for p, k in mine.items() if k in UNREAD], fn,
@@ -891,7 +933,7 @@ def _image_table(table, path, file_column, label_column, class_names, image_size
     """:func:`image_table` for a caller whose messages name its own function and argument."""
     o = _options(fn, image_size, color_mode, validation_split, seed, batch_size, subset)
     names, files, labels, reasons, root = table_files(table, path, file_column, label_column, class_names, fn, arg)
-    files, labels = _usable(files, labels, reasons, fn, o["channels"], o["subset"], o["seed"])
+    files, labels = _usable(files, labels, reasons, fn, o)
     _check_classes(table, names, labels, [p for p, k in reasons.items() if k in UNREAD], fn, table=arg)
     return _datasets({"train": (files, labels)}, names, dict(sorted(reasons.items())), o, fn, root)
 

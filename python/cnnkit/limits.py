@@ -19,6 +19,7 @@ name               environment variable            default
 ``epochs``         ``CNNKIT_MAX_EPOCHS``           10,000 epochs per training call
 ``plot_images``    ``CNNKIT_MAX_PLOT_IMAGES``      32 images per row of ``plot_augmentation()``, per ``show_batch()``
 ``feature_cache``  ``CNNKIT_MAX_FEATURE_CACHE``    2 GiB of a frozen backbone's features kept by ``fit_classifier()``
+``image_cache``    ``CNNKIT_MAX_IMAGE_CACHE``      2 GiB of decoded images an ``image_folder()`` dataset keeps (uint8)
 =================  ==============================  =========================================================
 
 Why these numbers: 50 megapixels is more than the photos of nearly every camera (8,660 x 5,773),
@@ -47,6 +48,8 @@ LIMITS: dict[str, Limit] = {
     "epochs": Limit(10_000, "CNNKIT_MAX_EPOCHS", "epochs of one training call"),
     "plot_images": Limit(32, "CNNKIT_MAX_PLOT_IMAGES", "images per row of plot_augmentation(), per show_batch()"),
     "feature_cache": Limit(2 << 30, "CNNKIT_MAX_FEATURE_CACHE", "bytes of a frozen backbone's features kept in memory"),
+    "image_cache": Limit(2 << 30, "CNNKIT_MAX_IMAGE_CACHE",
+                         "bytes of decoded images (uint8) an image_folder() dataset keeps in memory"),
 }
 
 

@@ -189,3 +189,26 @@ def test_image_folder_errors(tmp_path):
         cnnkit.image_folder(tmp_path / "one", validation_split=1)
     with pytest.raises(ValueError, match="`files` entry"):
         cnnkit.load_images([str(tmp_path / "empty" / "cats" / "a.png")], 8)
+
+
+def test_image_folder_decodes_each_file_once_within_the_cache_limit(tmp_path, monkeypatch):
+    """The check that every file decodes decodes it at the pipeline's size and keeps it (uint8): no
+    epoch decodes anything; past the image_cache limit every epoch decodes again. Same images."""
+    import cnnkit.data as data_module
+
+    photos = cnnkit.example_image_folder(tmp_path / "p", classes=["Sneaker", "Bag"], n=10)
+    calls = []
+    real = data_module.decode_file
+    monkeypatch.setattr(data_module, "decode_file", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+
+    def epochs(d):
+        return [np.concatenate([b[0].numpy() for b in d["train"]]) for _ in range(3)]
+
+    cached = epochs(cnnkit.image_folder(photos, image_size=16, batch_size=8))
+    assert len(calls) == 20  # 20 files, decoded once (by the check), 3 epochs
+    calls.clear()
+    monkeypatch.setenv("CNNKIT_MAX_IMAGE_CACHE", "1")
+    uncached = epochs(cnnkit.image_folder(photos, image_size=16, batch_size=8))
+    assert len(calls) == 20 + 60  # the check, then every epoch
+    by_sum = lambda x: np.sort(x.reshape(len(x), -1).sum(1))  # noqa: E731 - the same images, in any order
+    np.testing.assert_allclose(by_sum(cached[2]), by_sum(uncached[2]), rtol=1e-6)
