@@ -40,6 +40,7 @@ from .precision import computing_in, reset_traced_functions, resolve_precision
 AUTO_STEPS_PER_EXECUTION = 32
 AUTO_SPE_MAX_PARAMS = 1_000_000
 PREDICT_CHUNK_VALUES = 2 ** 20  # input values per predictor call at least (LeNet-5: 1,024 images of 32x32x1)
+MAX_CHUNK_VALUES = 2 ** 22  # and at most (27 images of 224 x 224 x 3): a backbone's activations grow with it
 
 
 @contextlib.contextmanager
@@ -154,7 +155,9 @@ def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_class
 
 
 def predict_chunk(model: keras.Model, batch_size: int) -> int:
-    """Images per :func:`predictor` call when predicting ``batch_size`` at a time: never fewer than
-    ``batch_size``, more for small inputs (up to ``PREDICT_CHUNK_VALUES`` input values per call)."""
-    per_image = math.prod(int(d or 1) for d in model.input_shape[1:])
-    return max(int(batch_size), PREDICT_CHUNK_VALUES // max(per_image, 1))
+    """Images per :func:`predictor` call when predicting ``batch_size`` at a time: more for small inputs
+    (up to ``PREDICT_CHUNK_VALUES`` input values per call), fewer for large ones (at most
+    ``MAX_CHUNK_VALUES``: EfficientNet-Lite0 at 224 px peaked at 3.5 GB with 256 images a call, and
+    simple_cnn ran 2.8x slower per image at 256 than at 32, bench/predict_files.py)."""
+    per_image = max(math.prod(int(d or 1) for d in model.input_shape[1:]), 1)
+    return max(1, min(max(int(batch_size), PREDICT_CHUNK_VALUES // per_image), MAX_CHUNK_VALUES // per_image))

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 import keras
 import numpy as np
 
-from ._execution import predict_chunk, predictor
+from ._execution import MAX_CHUNK_VALUES, predict_chunk, predictor
 from ._images import ImageFileError, check_image_file, read_images
 from ._lang import code, in_r
 from . import _arg_checks as v
@@ -347,7 +347,7 @@ def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
 
 # --- predicting image files: streamed in batches ---------------------------------------------------
 
-FILE_CHUNK_VALUES = 2 ** 22  # input values per predictor call for files: 27 images of 224 x 224 x 3
+FILE_CHUNK_VALUES = MAX_CHUNK_VALUES  # input values per predictor call for files: 27 images of 224 x 224 x 3
 
 
 def image_files(x: Any, fn: str, arg: str = "x") -> list[str] | None:
