@@ -25,6 +25,8 @@ import sys
 import warnings
 from typing import Any
 
+from ._quiet import wrapped_spec
+
 CLASS_MODULES = ("preprocessing", "augment")
 PACKAGE = "cnnkit"  # the ``package`` of every ``register_keras_serializable`` call
 
@@ -62,14 +64,7 @@ class _KerasFinder(importlib.abc.MetaPathFinder):
         if fullname != "keras":
             return None
         uninstall()
-        for finder in list(sys.meta_path):  # the other finders (cnnkit's quiet-import finder among them)
-            find = getattr(finder, "find_spec", None)
-            spec = find(fullname, path, target) if find else None
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _RegisterAfter(spec.loader)
-                return spec
-        return None
+        return wrapped_spec(fullname, path, target, _RegisterAfter)  # cnnkit's quiet-import finder among the others
 
 
 _HOOK = _KerasFinder()

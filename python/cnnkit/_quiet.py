@@ -137,14 +137,20 @@ class _QuietFinder(importlib.abc.MetaPathFinder):
         remove_import_hook()
         if "tensorflow" in sys.modules or not _wanted():
             return None
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
-            spec = find(fullname, path, target) if find else None
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _QuietLoader(spec.loader)
-                return spec
-        return None
+        return wrapped_spec(fullname, path, target, _QuietLoader)
+
+
+def wrapped_spec(fullname: str, path: Any, target: Any, wrap: Callable[[Any], Any]) -> Any:
+    """The spec the other finders on ``sys.meta_path`` give for ``fullname``, its loader wrapped by
+    ``wrap`` (for a one-shot finder that has already taken itself off the path); ``None`` if none."""
+    for finder in list(sys.meta_path):
+        find = getattr(finder, "find_spec", None)
+        spec = find(fullname, path, target) if find else None
+        if spec is not None:
+            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = wrap(spec.loader)
+            return spec
+    return None
 
 
 _HOOK = _QuietFinder()
