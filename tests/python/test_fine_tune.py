@@ -79,7 +79,7 @@ def test_class_names_of_the_data_are_remembered(fm, tmp_path):
     assert set(labels) <= set(fm["class_names"])
     cnnkit.save_model(model, tmp_path / "m.keras")  # no class_names given: the remembered ones are stored
     assert cnnkit.saving.class_names_of(cnnkit.load_model(tmp_path / "m.keras")) == fm["class_names"]
-    with pytest.raises(ValueError, match=r"`data` has 3 classes .* output layer has 10"):
+    with pytest.raises(ValueError, match=r"`data` has 3 classes .* the model predicts 10 classes"):
         cnnkit.fine_tune(tiny_transfer(), {**data, "class_names": ["a", "b", "c"]}, unfreeze="block2", verbose=0)
 
 

@@ -30,8 +30,8 @@ def test_compile_classifier_bad_input(kwargs, arg):
 # --- train_classifier() checks a user's model as fit_classifier() does (issue 25, item 4) ----------
 
 @pytest.mark.parametrize("num_classes, message", [
-    (3, r"train_classifier\(\): `data` has 10 classes \(T-shirt/top, .*output layer has 3\. .*num_classes=10"),
-    (1, r"train_classifier\(\): `data` has 10 classes .*output layer has 2\."),  # a 1-unit sigmoid model
+    (3, r"train_classifier\(\): `data` has 10 classes \(T-shirt/top, .*the model predicts 3 classes\. .*num_classes=10"),
+    (1, r"train_classifier\(\): `data` has 10 classes .*predicts 2 classes \(a 1-unit sigmoid output\)\."),
 ])
 def test_train_classifier_checks_a_user_model_before_any_training(num_classes, message, tmp_path):
     model = cnnkit.mlp_classifier((28, 28, 1), units=4, num_classes=num_classes)

@@ -27,8 +27,9 @@ def domain_model():
 
 
 def tiny_data(n=FT["n"], shape=tuple(FT["input_shape"]), classes=2, seed=0):
+    """Images in [0, 1], the range transfer_model() builds its preprocessing for (0-255 images are refused)."""
     rng = np.random.default_rng(seed)
-    return rng.random((n,) + shape, dtype="float32") * 255, (np.arange(n) % classes).astype("float32")
+    return rng.random((n,) + shape, dtype="float32"), (np.arange(n) % classes).astype("float32")
 
 
 def test_transfer_model_reproduces_the_slides():

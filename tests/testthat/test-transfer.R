@@ -39,7 +39,7 @@ test_that("fine_tune(): two phases, one history data.frame with a phase column",
   skip_if_no_python()
   set.seed(1)
   n <- ft$n
-  x <- array(runif(n * 32 * 32 * 3) * 255, c(n, as_r_user(ft$input_shape)))
+  x <- array(runif(n * 32 * 32 * 3), c(n, as_r_user(ft$input_shape)))  # in [0, 1], as transfer_model() expects
   y <- rep(c(0, 1), length.out = n)
   model <- transfer_model("vgg16", as_r_user(ft$input_shape), weights = NULL)
   block1 <- model$get_layer("vgg16")$get_layer("block1_conv1")$get_weights()[[1]]
