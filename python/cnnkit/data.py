@@ -544,12 +544,6 @@ def _fingerprint(files: list[str], labels: list[int], classes: list[str], root: 
     return hashlib.blake2b("\n".join(sorted(rows)).encode(), digest_size=12).hexdigest()
 
 
-DECODE_CHUNK = 64  # files decoded per call into Python (a thread pool decodes them; fewer GIL round trips)
-
-
-DECODE_CHUNK = 64  # files decoded per call into Python (a thread pool decodes them; fewer GIL round trips)
-
-
 def _pipeline(files: list[str], labels: list[int], image_size, channels: int, batch_size: int,
               shuffle: bool, seed: int, decoded: dict[str, np.ndarray] | None = None) -> Any:
     """Batches of ``(images in [0, 1], labels)``, each file decoded by :func:`cnnkit._images.decode_file`
@@ -559,8 +553,8 @@ def _pipeline(files: list[str], labels: list[int], image_size, channels: int, ba
     it at ``image_size`` and, while all images take at most the ``image_cache`` limit
     (``CNNKIT_MAX_IMAGE_CACHE``, 2 GiB: 14,000 RGB images at 224 x 224, as uint8), keeps them
     (``decoded``); the pipeline then reads them from memory, at the training step's speed from the
-    first epoch. A larger dataset is decoded again every epoch, :data:`DECODE_CHUNK` files a call in a
-    thread pool."""
+    first epoch. A larger dataset is decoded again every epoch, a batch of files a call, by
+    :func:`cnnkit._images.read_images` (the reader of ``load_images()``, a thread pool)."""
     import tensorflow as tf
 
     height, width = image_size
@@ -576,22 +570,18 @@ def _pipeline(files: list[str], labels: list[int], image_size, channels: int, ba
             ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
         return ds.batch(batch_size).map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
-    def decode(paths: np.ndarray) -> np.ndarray:
-        names = [os.fsdecode(p) for p in paths]
-        with ThreadPoolExecutor(max_workers=decode_workers(), thread_name_prefix="cnnkit-decode") as pool:
-            out = list(pool.map(lambda f: decode_file(f, channels, (height, width), fn="image_folder"), names))
-        return np.stack(out) if out else np.zeros((0, height, width, channels), np.uint8)
+    def decode(paths: np.ndarray) -> np.ndarray:  # float32 in [0, 1], as scale() gives from memory
+        return read_images([os.fsdecode(p) for p in paths], (height, width), channels, "image_folder", "path")
 
     def load(f: Any, y: Any) -> tuple[Any, Any]:
-        x = tf.numpy_function(decode, [f], tf.uint8, stateful=False)
+        x = tf.numpy_function(decode, [f], tf.float32, stateful=False)
         x.set_shape([None, height, width, channels])
         return x, y
 
     ds = tf.data.Dataset.from_tensor_slices((files, y))
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _options(fn: str, image_size, color_mode, validation_split, seed, batch_size, subset) -> dict[str, Any]:

@@ -194,12 +194,14 @@ def test_image_folder_errors(tmp_path):
 def test_image_folder_decodes_each_file_once_within_the_cache_limit(tmp_path, monkeypatch):
     """The check that every file decodes decodes it at the pipeline's size and keeps it (uint8): no
     epoch decodes anything; past the image_cache limit every epoch decodes again. Same images."""
+    import cnnkit._images as images_module
     import cnnkit.data as data_module
 
     photos = cnnkit.example_image_folder(tmp_path / "p", classes=["Sneaker", "Bag"], n=10)
     calls = []
-    real = data_module.decode_file
-    monkeypatch.setattr(data_module, "decode_file", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = images_module.decode_file
+    for module in (data_module, images_module):  # the check's decoding, and read_images()' in the pipeline
+        monkeypatch.setattr(module, "decode_file", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
 
     def epochs(d):
         return [np.concatenate([b[0].numpy() for b in d["train"]]) for _ in range(3)]
