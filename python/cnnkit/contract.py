@@ -70,11 +70,6 @@ def attach(model: Any, contract: dict[str, Any] | None) -> None:
     object.__setattr__(model, ATTRIBUTE, contract or None)  # outside Keras' attribute tracking
 
 
-def declare(model: Any, value_range: Any) -> None:
-    """Record that ``model`` takes images in ``value_range`` (a transfer model's preprocessing layer)."""
-    attach(model, {"value_range": value_range, **_shape(model)})
-
-
 def _shape(model: Any) -> dict[str, Any]:
     shape = getattr(model, "input_shape", None)
     if isinstance(shape, tuple) and len(shape) == 4:
