@@ -445,7 +445,7 @@ def _progress(n: int, batch_size: int, verbose: Any) -> Any:
     or (the R package passes ``"auto"`` only then) an interactive R session, and only for more than one
     batch; 1: the bar, 2: one line at the end, 0: nothing."""
     if verbose == "auto":
-        from .train import progress_verbosity
+        from .engine import progress_verbosity
 
         interactive = in_r() or progress_verbosity("auto") == 1
         verbose = 1 if interactive and n > batch_size else 0

@@ -14,9 +14,8 @@ import importlib
 import json
 import os
 import time
-import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict
 
 import keras
 
@@ -32,11 +31,12 @@ from .cnn import fashion_cnn  # noqa: F401  (cnnkit.job.fashion_cnn, where it wa
 from .data import _image_table, image_folder, load_fashion_mnist, split_folders
 from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
 from .evaluate import as_evaluation, evaluate_classifier
-from .rundir import RunFinishedWarning, json_ready, model_fingerprint, run_directory
+from .engine import HISTORY, FitPlan, Phase, Run, RunLog, read_history_csv, run_phases
+from .rundir import json_ready, model_fingerprint
 from .saving import save_model
 from . import contract
 from ._data_checks import check_data, data_class_names
-from .train import RunLog, check_compiled_loss, check_fit_args, plot_history, read_history_csv, run_fit
+from .train import check_compiled_loss, check_fit_args, plot_history
 from .transfer import fine_tune, transfer_model
 
 
@@ -129,7 +129,7 @@ def train_classifier(
     head_epochs: int | None = None,
     image_size: int | tuple[int, int] | None = None,
     labels: Any = None,
-) -> dict[str, Any]:
+) -> JobResult:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
     With no arguments: :func:`fashion_cnn` on the 60,000 Fashion-MNIST training images, 8 epochs
@@ -234,21 +234,24 @@ def train_classifier(
     if labels is not None:
         settings["labels"] = str(labels) if isinstance(labels, (str, os.PathLike)) else "(a table)"
     job = {"head_epochs": head_epochs, "image_size": image_size, "labels": labels}
-    if not is_chief(strategy):
-        return _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job)
-    with run_directory(run_dir if run_dir is not None else new_run_dir(), fn, plan.overwrite) as rd:
-        rd.start("job", settings)
-        finished = rd.finished("job")
-        if finished and not is_multi_worker(strategy):
-            return _finished_run(rd, fn)
+    if is_chief(strategy) and run_dir is None:
+        run_dir = new_run_dir()
+    with Run(run_dir, strategy, plan.overwrite, "job", settings, fn) as run:
+        if run.finished and not is_multi_worker(strategy):
+            return _finished_run(run)
         keras.utils.set_random_seed(seed)
         d = _data(data, model, subset, seed, fn, image_size, labels)
         model = _model_to_train(model, d, fn)
-        if finished:  # the other workers wait for the chief's epoch: go through the (finished) fit with them
-            _fit(model, d, plan, rd.path, strategy, job, fn)
-            return _finished_run(rd, fn)
-        result = _run(model, d, rd.path, plan, strategy, job)
-        rd.finish("job", accuracy=result["accuracy"])
+        start = time.perf_counter()
+        # a finished run's workers wait for the chief's epoch: the chief goes through the (finished) fit with them
+        history = _fit(model, d, plan, run_dir if run.path is None else run.path, strategy, job, fn)
+        seconds = time.perf_counter() - start
+        if run.path is None:  # another worker: trained in step with the chief, writes nothing
+            return _result(None, history, None, seconds, strategy, model=model)
+        if run.finished:
+            return _finished_run(run)
+        result = _evaluate_and_save(model, d, run.path, plan, history, seconds, strategy)
+        run.finish(accuracy=result["accuracy"])
         return result
 
 
@@ -310,10 +313,11 @@ def _check_model_fits(model: keras.Model, d: dict[str, Any], fn: str) -> None:
 
 def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: dict[str, Any],
          fn: str) -> dict[str, list[Any]]:
-    """Train through the one engine: fit_classifier's run_fit, or fine_tune's two phases for a transfer model."""
+    """Train through the one engine: one phase (as fit_classifier() does), or fine_tune()'s two for a transfer model."""
     if job["head_epochs"] is None:
         contract.record(model, d["train"], fn)  # the value range trained on travels with the saved model
-        return run_fit(model, d["train"], None, plan, run_path, strategy, [], fn)
+        return run_phases(model, d["train"], None, plan, [Phase("fit", plan.epochs, plan.learning_rate)], run_path,
+                          strategy, [], fn)
 
     return fine_tune(model, d["train"], head_epochs=job["head_epochs"], epochs=plan.epochs,
                      batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
@@ -321,40 +325,50 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
                      checkpoint=plan.checkpoint)
 
 
-def _worker_run(model, data, subset, seed, plan, run_dir, strategy, fn, job) -> dict[str, Any]:
-    """A non-chief worker's part of the job: train in step with the chief, write nothing."""
-    keras.utils.set_random_seed(seed)
-    d = _data(data, model, subset, seed, fn, job["image_size"], job["labels"])
-    model = _model_to_train(model, d, fn)
-    start = time.perf_counter()
-    history = _fit(model, d, plan, run_dir, strategy, job, fn)
-    return {"accuracy": None, "train_seconds": time.perf_counter() - start, "run_dir": None, "files": {},
-            "history": history, "evaluation": None, "finished_earlier": False, "worker": task_label(strategy),
-            "model": model}
+class _JobResult(TypedDict):
+    accuracy: float | None
+    train_seconds: float
+    run_dir: str | None
+    files: dict[str, str]
+    history: dict[str, list[Any]]
+    evaluation: Any
+    finished_earlier: bool
+    worker: str
 
 
-def _finished_run(rd: Any, fn: str) -> dict[str, Any]:
+class JobResult(_JobResult, total=False):
+    """What :func:`train_classifier` returns (see there); ``model`` only from a worker other than the chief."""
+
+    model: keras.Model
+
+
+def _result(run_path: Path | None, history: dict[str, list[Any]], evaluation: Any, seconds: float, strategy: Any,
+            files: dict[str, str] | None = None, finished_earlier: bool = False, **extra: Any) -> JobResult:
+    """The one place a job's result is put together (a fresh run, a finished one, another worker's part)."""
+    return JobResult(accuracy=None if evaluation is None else evaluation["accuracy"], train_seconds=seconds,
+                     run_dir=None if run_path is None else str(run_path), files=files or {}, history=history,
+                     evaluation=evaluation, finished_earlier=finished_earlier, worker=task_label(strategy),
+                     **extra)  # type: ignore[typeddict-item]
+
+
+def _finished_run(run: Run) -> JobResult:
     """What a finished run directory holds, read back instead of training again."""
-
-    metrics = json.loads((rd.path / "metrics.json").read_text())
+    assert run.path is not None
+    metrics = json.loads((run.path / "metrics.json").read_text())
     ev = as_evaluation(metrics["evaluation"])  # prints as the report, as a fresh run's does
-    warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run (test accuracy {metrics['accuracy']:.4f}); "
-                  "nothing was trained. To train again, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite) "
-                  "or use another run_dir.", RunFinishedWarning, stacklevel=3)
-    files = {k: str(rd.path / f) for k, f in FILES.items() if (rd.path / f).exists()}
-    return {"accuracy": metrics["accuracy"], "train_seconds": metrics["train_seconds"], "run_dir": str(rd.path),
-            "files": files, "history": RunLog(None, read_history_csv(rd.path / "history.csv")).history(),
-            "evaluation": ev, "finished_earlier": True, "worker": "worker 0 of 1"}
+    run.warn_finished(f" (test accuracy {metrics['accuracy']:.4f})", loaded="nothing was trained", stacklevel=3)
+    files = {k: str(run.path / f) for k, f in FILES.items() if (run.path / f).exists()}
+    history = RunLog(None, read_history_csv(run.path / HISTORY)).history()
+    return _result(run.path, history, ev, metrics["train_seconds"], None, files, finished_earlier=True)
 
 
 FILES = {"model": "model.keras", "history_plot": "history.png", "confusion_matrix": "confusion_matrix.png",
          "history": "history.csv", "metrics": "metrics.json"}
 
 
-def _run(model, d, run_path: Path, plan, strategy, job) -> dict[str, Any]:
-    start = time.perf_counter()
-    history = _fit(model, d, plan, run_path, strategy, job, "train_classifier")
-    seconds = time.perf_counter() - start
+def _evaluate_and_save(model: keras.Model, d: dict[str, Any], run_path: Path, plan: FitPlan,
+                       history: dict[str, list[Any]], seconds: float, strategy: Any) -> JobResult:
+    """After training: the model, the history plot, the test evaluation and its confusion matrix, metrics.json."""
     files = {"model": save_model(model, run_path / FILES["model"], class_names=d["class_names"]),
              # (fine_tune()'s "phase" column is text: the epochs are numbered on across both phases)
              "history_plot": plot_history({k: h for k, h in history.items() if k != "phase"},
@@ -368,5 +382,4 @@ def _run(model, d, run_path: Path, plan, strategy, job) -> dict[str, Any]:
                "evaluation": {k: val for k, val in ev.items() if k != "file"}}
     _write_json(json_ready(metrics), run_path / FILES["metrics"])
     files["metrics"] = str(run_path / FILES["metrics"])
-    return {"accuracy": ev["accuracy"], "train_seconds": seconds, "run_dir": str(run_path), "files": files,
-            "history": history, "evaluation": ev, "finished_earlier": False, "worker": task_label(strategy)}
+    return _result(run_path, history, ev, seconds, strategy, files)

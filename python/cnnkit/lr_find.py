@@ -21,11 +21,12 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._data_checks import check_data, is_dataset
+from ._data_checks import check_data
 from ._plot import check_target, finish, new_figure
 from .keras_compat import compiled_state
-from .train import FitPlan, compile_classifier, model_classes, run_fit
-from .train import _optimizer as by_name
+from .engine import FitPlan, fit_phase, steps_per_epoch
+from .engine import _optimizer as by_name
+from .train import compile_classifier, model_classes
 
 LAG = 20          # the smoothed loss (an exponential moving average, bias-corrected) lags about steps / LAG steps
 DIVERGE = 4.0     # stop when the smoothed loss exceeds 4 times its lowest value
@@ -99,13 +100,6 @@ def _optimizer(model: keras.Model, optimizer: Any, start: float, fn: str) -> ker
     return by_name(optimizer, start, fn)
 
 
-def _steps_per_epoch(data: Any, batch_size: int) -> int | None:
-    if is_dataset(data):
-        n = int(data.cardinality())
-        return n if n > 0 else None
-    return max(1, math.ceil(len(data[0]) / batch_size))
-
-
 def lr_find(
     model: keras.Model,
     data: Any,
@@ -163,7 +157,7 @@ def lr_find(
     batch_size = v.positive_int(batch_size, "batch_size", fn)
     opt = _optimizer(model, optimizer, start, fn)
     data = check_data(model, data, "data", fn)
-    per_epoch = _steps_per_epoch(data, batch_size)
+    per_epoch = steps_per_epoch(data, batch_size)
     epochs = math.ceil(steps / per_epoch) if per_epoch else 1  # a dataset of unknown length: one pass
     test = RangeTest(start, end, steps)
     restore = _restorer(model)
@@ -171,7 +165,7 @@ def lr_find(
         compile_classifier(model, optimizer=opt, loss=model.loss if getattr(model, "compiled", False) else None)
         plan = FitPlan(epochs=epochs, batch_size=batch_size, verbose=0, checkpoint=False, recalibrate_bn=False,
                        cache_features=False, precision="auto")
-        run_fit(model, data, None, plan, None, None, [test], fn)
+        fit_phase(model, data, None, plan, None, None, [test], fn)
     finally:
         restore()
     return _result(test, fn)

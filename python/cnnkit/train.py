@@ -5,44 +5,34 @@ data against the model before any work is done, shows Keras' progress bar, and w
 keeps a run that can be killed and resumed (``BackupAndRestore``), the best model so far
 (``best.keras``) and the history (``history.csv``), all written atomically. ``strategy="mirrored"``
 trains with ``tf.distribute``.
+
+This module checks the arguments and the data; the training itself is one phase of the run engine
+(``cnnkit.engine``), which :func:`fine_tune` and :func:`train_classifier` share.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import math
+import functools
+import inspect
 import os
-import sys
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
 
 from . import _arg_checks as v
 from . import contract
-from ._data_checks import check_data, dataset_errors, is_dataset, model_classes, resolve_data
-from ._execution import fused_batchnorm, steps_per_call
-from ._files import atomic_path
-from ._lang import code
-from ._model_info import leaf_layers, output_activation
+from ._data_checks import check_data, is_dataset, model_classes, resolve_data
 from ._plot import check_target, finish, new_figure
-from .distribute import ChiefState, broadcast_from_chief, distribution_strategy, is_chief, is_multi_worker
-from .distribute import keras_multi_worker_fixes
-from .features import cache, for_whole_model
-from .keras_compat import set_initial_epoch
-from .precision import PRECISIONS, computing_in, stored_policies
-from .rundir import RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory, usable_backup
-from .saving import _attach, save_model
+from .distribute import distribution_strategy
+from .engine import HISTORY, FitPlan, Phase, _optimizer, compile_model, read_history_csv, run_phases
+from .precision import PRECISIONS
+from .saving import _attach
 
 SCHEDULES = ("constant", "cosine")
 VERBOSE = ("auto", 0, 1, 2)
-HISTORY = "history.csv"
-FINAL_WEIGHTS = "model.weights.h5"
-BN_SETTLE = 20  # recalibrate_bn="auto": moving averages that saw fewer than 20 / (1 - momentum) steps
-BN_IMAGES = 10_000  # training images that re-estimate the BatchNormalization statistics
 
 
 def compile_classifier(
@@ -76,34 +66,13 @@ def compile_classifier(
         'binary_crossentropy'
     """
     fn = "compile_classifier"
-    kind, _ = model_classes(model, fn)
+    model_classes(model, fn)
     learning_rate = v.learning_rate(learning_rate, "learning_rate", fn, schedule=True)
     optimizer = _optimizer(optimizer, learning_rate, fn)
     metrics = _metrics(metrics, fn)
-    if loss is None:
-        logits = output_activation(model) in (None, "linear")
-        if kind == "binary":
-            loss = keras.losses.BinaryCrossentropy(from_logits=True) if logits else "binary_crossentropy"
-        else:
-            loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if logits
-                    else "sparse_categorical_crossentropy")
-    else:
+    if loss is not None:
         _loss(loss, fn)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-    return model
-
-
-def _optimizer(optimizer: Any, learning_rate: Any, fn: str) -> keras.optimizers.Optimizer:
-    """A Keras optimizer from a name (at ``learning_rate``) or as given; anything else names `optimizer`."""
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        return optimizer
-    if not isinstance(optimizer, str) or not optimizer:
-        raise TypeError(f"{fn}(): `optimizer` must be a Keras optimizer name such as 'adam' or 'sgd', or an "
-                        f"optimizer object, got {optimizer!r} ({type(optimizer).__name__}).")
-    try:
-        return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-    except (ValueError, TypeError):
-        raise ValueError(f"{fn}(): `optimizer` {optimizer!r} is not a Keras optimizer; use e.g. 'adam' or 'sgd'.") from None
+    return compile_model(model, learning_rate, optimizer, fn, loss=loss, metrics=metrics, **kwargs)
 
 
 def _metrics(metrics: Any, fn: str) -> list[Any]:
@@ -156,263 +125,7 @@ def check_callbacks(callbacks: Any, fn: str) -> list[Any]:
                     f"{callbacks!r} ({type(callbacks).__name__}).")
 
 
-def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int) -> Any:
-    """``"constant"``: the number itself; ``"cosine"``: one cycle, a linear warm-up from a tenth of
-    ``learning_rate`` over the first 20% of the steps, then cosine decay to 1% of it."""
-    if schedule == "constant":
-        return learning_rate
-    warmup = max(1, total_steps // 5)
-    return keras.optimizers.schedules.CosineDecay(
-        learning_rate / 10, decay_steps=max(1, total_steps - warmup), alpha=0.01,
-        warmup_target=learning_rate, warmup_steps=warmup)
-
-
-# --- the run directory: history, best model, backup ------------------------------------------------
-
-class RunLog(keras.callbacks.Callback):
-    """Collects one row per epoch (``epoch`` counted from 1, the logs, the learning rate) and, with a
-    ``path``, rewrites ``history.csv`` atomically after every epoch. Rows of a resumed run are kept."""
-
-    def __init__(self, path: Path | None = None, rows: list[dict[str, float]] | None = None):
-        super().__init__()
-        self.path = path
-        self.rows = list(rows or [])
-        self.completed = 0
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        row: dict[str, float] = {"epoch": epoch + 1}
-        row.update({k: float(np.asarray(val)) for k, val in (logs or {}).items()})
-        lr = getattr(self.model.optimizer, "learning_rate", None)
-        if lr is not None and "learning_rate" not in row:
-            row["learning_rate"] = float(np.asarray(lr))
-        self.rows = [r for r in self.rows if r["epoch"] < epoch + 1] + [row]
-        self.completed += 1
-        if self.path is not None:
-            write_history_csv(self.rows, self.path)
-
-    def history(self) -> dict[str, list[float]]:
-        """The rows as a dict of equal-length lists (``epoch`` first)."""
-        keys: list[str] = []
-        for r in self.rows:
-            keys += [k for k in r if k not in keys]
-        return {k: [r.get(k, float("nan")) for r in self.rows] for k in keys}
-
-
-def write_history_csv(rows: list[dict[str, float]], path: Path) -> None:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys, restval="nan")
-        w.writeheader()
-        w.writerows(rows)
-
-
-TEXT_COLUMNS = ("phase",)  # history columns that hold words (fine_tune()'s "head", "fine_tune"), not numbers
-
-
-def read_history_csv(path: Path, fn: str | None = None) -> list[dict[str, float]]:
-    """The rows of a run's ``history.csv``; a cell that is not what cnnkit wrote there (a number, or a
-    word in a :data:`TEXT_COLUMNS` column) is a ``ValueError`` naming the file, the row and the column
-    (and ``fn``, the function that read it)."""
-    if not Path(path).is_file():
-        return []
-    with open(path, newline="") as f:
-        return [{k: _history_value(x, k, i, path, fn) for k, x in r.items()}
-                for i, r in enumerate(csv.DictReader(f), 1)]
-
-
-def _history_value(x: Any, column: Any, row: int, path: Path, fn: str | None) -> float | str:
-    if column in TEXT_COLUMNS:
-        return x
-    try:
-        value = float(x)
-        return int(value) if column == "epoch" else value
-    except (TypeError, ValueError):
-        raise ValueError(f"{fn + '(): ' if fn else ''}the run's history file {str(path)!r} has {x!r} in row {row}, "
-                         f"column {column!r}, where cnnkit "
-                         "wrote a number: the file was edited or damaged. Restore it, or start the run afresh "
-                         f"with {code('overwrite=True', 'overwrite = TRUE')} (CLI: --overwrite).") from None
-
-
-class BestModel(keras.callbacks.Callback):
-    """Saves ``whole`` (the model being trained, or the model whose head is: see ``cnnkit.features``)
-    to ``path`` (atomically) whenever ``monitor`` improves."""
-
-    def __init__(self, path: Path, monitor: str, whole: keras.Model):
-        super().__init__()
-        self.path, self.monitor, self.best, self.whole = path, monitor, math.inf, whole
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        value = (logs or {}).get(self.monitor)
-        if value is not None and float(value) < self.best:
-            self.best = float(value)
-
-            with stored_policies(self.whole):  # saved as built, not in the training precision
-                save_model(self.whole, self.path)
-
-
-def _callbacks(run_path: Path | None, strategy: Any, monitor: str, early_stopping: int | None,
-               checkpoint: bool, user: Sequence[Any], whole: keras.Model) -> tuple[list[Any], RunLog]:
-    # The log comes first: at an epoch's end the row is written before the backup, so a kill in
-    # between re-runs that epoch rather than losing its row. A resumed run keeps its earlier rows.
-    rows = read_history_csv(run_path / HISTORY) if run_path is not None else []
-    log = RunLog(run_path / HISTORY if run_path is not None else None, rows)
-    cbs: list[Any] = [log]
-    if run_path is not None:  # kept at the end: removed once the final weights are written
-        cbs.append(keras.callbacks.BackupAndRestore(str(run_path / "backup"), double_checkpoint=True,
-                                                    delete_checkpoint=False))
-    if is_multi_worker(strategy):
-        cbs.append(ChiefState(strategy))  # after the chief's restore: every worker takes its state
-    # The user's callbacks see the restored weights and may adjust the logs before early stopping
-    # and checkpointing read them.
-    cbs += list(user or [])
-    cbs.append(keras.callbacks.TerminateOnNaN())
-    if early_stopping:
-        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping,
-                                                 restore_best_weights=True))
-    if run_path is not None and checkpoint:
-        cbs.append(BestModel(run_path / "best.keras", monitor, whole))
-    return cbs, log
-
-
-def _replica(model: keras.Model, strategy: Any) -> keras.Model:
-    """A copy of ``model`` whose variables live under ``strategy`` (same weights, same compile)."""
-    with strategy.scope():
-        clone = keras.models.clone_model(model)
-        clone.set_weights(model.get_weights())
-        if getattr(model, "compiled", False):
-            opt = model.optimizer.__class__.from_config(model.optimizer.get_config())
-            compile_classifier(clone, optimizer=opt, loss=model.loss, steps_per_execution=model.steps_per_execution)
-    return clone
-
-
-# --- BatchNormalization statistics ---------------------------------------------------------------
-
-def _updating_batchnorm(model: keras.Model) -> list[keras.layers.Layer]:
-    """The BatchNormalization layers that update their moving statistics in training (trainable ones;
-    a frozen layer, or one in a backbone called with ``training=False``, keeps its statistics)."""
-    return [layer for layer in leaf_layers(model) if isinstance(layer, keras.layers.BatchNormalization)
-            and layer.trainable]
-
-
-def needs_recalibration(model: keras.Model, recalibrate: Any = "auto") -> bool:
-    """``"auto"``: whether the moving statistics of the model's BatchNormalization layers lag behind,
-    i.e. the optimizer has taken fewer than ``BN_SETTLE / (1 - momentum)`` steps (2,000 at Keras'
-    momentum of 0.99: short runs, whose moving averages still remember their start values)."""
-    layers = _updating_batchnorm(model)
-    if recalibrate != "auto" or not layers:
-        return bool(recalibrate) and bool(layers)
-    steps = int(np.asarray(model.optimizer.iterations)) if model.optimizer is not None else 0
-    return steps < BN_SETTLE / (1 - max(layer.momentum for layer in layers))
-
-
-def _image_batches(data: Any, batch_size: int, validation_split: float | None, limit: int):
-    """Up to ``limit`` training images in batches: an evenly drawn (seeded) sample of the arrays (the
-    validation part left out), or the first batches of a dataset."""
-    if is_dataset(data):
-        seen = 0
-        for element in data:
-            x = element[0] if isinstance(element, (tuple, list)) else element
-            yield x
-            seen += int(x.shape[0])
-            if seen >= limit:
-                return
-        return
-    x = data[0]
-    n = len(x) - (int(len(x) * validation_split) if validation_split else 0)
-    idx = np.sort(np.random.default_rng(0).permutation(n)[:limit])
-    for i in range(0, len(idx), batch_size):
-        yield x[idx[i:i + batch_size]]
-
-
-def recalibrate_batchnorm(model: keras.Model, data: Any, batch_size: int = 128,
-                          validation_split: float | None = None, max_images: int = BN_IMAGES) -> int:
-    """Re-estimate the moving mean and variance of the BatchNormalization layers that train, as the
-    average over up to ``max_images`` training images (the model run in training mode, each batch
-    weighted by its size: "precise BatchNorm"). Returns the number of images used (0: no such layer).
-
-    Keras' moving averages (momentum 0.99) need thousands of steps to forget their start values and
-    follow weights that change fast early in training; after a short run they are far off, and a
-    model with 96 % training accuracy can score at chance level on the test set.
-    """
-    layers = _updating_batchnorm(model)
-    if not layers:
-        return 0
-    momenta = [layer.momentum for layer in layers]
-    seen = 0
-    try:
-        for x in _image_batches(data, batch_size, validation_split, max_images):
-            n = int(x.shape[0])
-            for layer in layers:
-                layer.momentum = seen / (seen + n)
-            model(x, training=True)
-            seen += n
-    finally:
-        for layer, m in zip(layers, momenta):
-            layer.momentum = m
-    return seen
-
-
 # --- fit -----------------------------------------------------------------------------------------
-
-def _steps_per_epoch(data: Any, batch_size: int, validation_split: float | None, fn: str) -> int:
-    if is_dataset(data):
-        n = int(data.cardinality())
-        if n < 1:
-            raise ValueError(f"{fn}(): `schedule`='cosine' needs a dataset of known length; "
-                             "use schedule='constant' or a finite dataset.")
-        return n
-    n = len(data[0]) - (int(len(data[0]) * validation_split) if validation_split else 0)
-    return max(1, math.ceil(n / batch_size))
-
-
-def _acts_per_batch(callbacks: Sequence[Any]) -> bool:
-    """Whether a callback overrides a per-batch training hook (it would run once per execution)."""
-    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-    base = keras.callbacks.Callback
-    return any(getattr(type(cb), h, None) is not getattr(base, h) for cb in callbacks for h in hooks)
-
-
-def progress_verbosity(verbose: str | int = "auto") -> int:
-    """``"auto"`` -> 1 (Keras' progress bar) on a terminal or in Jupyter, else 2 (one line per epoch:
-    logs, knitr and CI would otherwise fill with partial bar lines); 0, 1, 2 as given."""
-    if verbose != "auto":
-        return verbose
-    stream = sys.stdout
-    interactive = (hasattr(stream, "isatty") and stream.isatty()) or "ipykernel" in sys.modules
-    return 1 if interactive else 2
-
-
-@dataclasses.dataclass
-class FitPlan:
-    """The arguments of one training run, checked (see :func:`fit_classifier`)."""
-
-    epochs: int
-    initial_epoch: int = 0
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    schedule: str = "constant"
-    optimizer: Any = "adam"
-    validation_split: float | None = None
-    early_stopping: int | None = None
-    checkpoint: bool = True
-    overwrite: bool = False
-    verbose: Any = "auto"
-    precision: str = "auto"
-    steps_per_execution: Any = "auto"
-    recalibrate_bn: Any = "auto"
-    cache_features: Any = "auto"
-
-    def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
-        """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
-        keep = ("epochs", "initial_epoch", "batch_size", "learning_rate", "schedule", "validation_split",
-                "early_stopping", "precision", "recalibrate_bn", "cache_features")
-        out = {k: getattr(self, k) for k in keep}
-        out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
-        out.update(model=model_fingerprint(model), data=data_fingerprint(data),
-                   validation=data_fingerprint(validation_data))
-        return out
 
 
 def _overwrite(overwrite: Any, resume: Any, fn: str) -> bool:
@@ -578,6 +291,21 @@ def fit_classifier(
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
                           cache_features=cache_features)
     check_compiled_loss(model, fn)
+    data, validation_data, names = check_fit_data(model, data, validation_data, plan, fn)
+    callbacks = check_callbacks(callbacks, fn)
+    strategy = distribution_strategy(strategy, fn)
+    history = run_phases(model, data, validation_data, plan, [Phase("fit", plan.epochs, plan.learning_rate)],
+                         run_dir, strategy, callbacks, fn)
+    if names:
+        _attach(model, names)
+    return history
+
+
+def check_fit_data(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan,
+                   fn: str) -> tuple[Any, Any, list[str] | None]:
+    """The training and validation data of :func:`fit_classifier` and :func:`fine_tune`, checked
+    against the model before any work (kinds resolved, labels, shapes, value range recorded on the
+    model); also the class names the data carries."""
     data, names = resolve_data(model, data, "data", fn)
     data = check_data(model, data, "data", fn)
     if validation_data is not None:
@@ -588,98 +316,48 @@ def fit_classifier(
     if plan.validation_split and is_dataset(data):
         raise ValueError(f"{fn}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")
-    callbacks = check_callbacks(callbacks, fn)
-    strategy = distribution_strategy(strategy, fn)
-    history = run_fit(model, data, validation_data, plan, run_dir, strategy, callbacks, fn)
-    if names:
-        _attach(model, names)
-    return history
+    return data, validation_data, names
 
 
-def run_fit(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, run_dir: Any, strategy: Any,
-            callbacks: Sequence[Any], fn: str, recompile: bool = False) -> dict[str, list[float]]:
-    """The engine under :func:`fit_classifier` (and :func:`fine_tune`'s phases), its arguments checked:
-    compile if needed (or with ``recompile``), open the run directory (the chief only), train or load
-    a finished run, and finish it."""
-    if recompile or not getattr(model, "compiled", False):
-        steps = plan.epochs * _steps_per_epoch(data, plan.batch_size, plan.validation_split, fn) \
-            if plan.schedule == "cosine" else 0
-        compile_classifier(model, learning_rate=learning_rate_schedule(plan.learning_rate, plan.schedule, steps),
-                           optimizer=plan.optimizer)
-    if run_dir is None or not is_chief(strategy):
-        return _train(model, data, validation_data, plan, None, strategy, callbacks, fn)
-    with run_directory(run_dir, fn, plan.overwrite) as rd:
-        rd.start("fit", plan.settings(model, data, validation_data))
-        if rd.finished("fit"):
-            if not is_multi_worker(strategy):
-                return _load_finished(model, rd, fn)
-            _load_weights(model, rd.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
-            _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
-            return RunLog(None, read_history_csv(rd.path / HISTORY, fn)).history()
-        usable_backup(rd.path, fn)  # a kill while the backup was written: the one before, or none
-        history = _train(model, data, validation_data, plan, rd.path, strategy, callbacks, fn)
-        with atomic_path(rd.path / FINAL_WEIGHTS) as tmp:
-            model.save_weights(tmp)
-        rd.finish("fit", epochs=len(history["epoch"]))
-        rd.discard("backup", strict=False)
-    return history
+def fit_arguments(*, drop: Sequence[str] = (), after: dict[str, str] | None = None) -> Callable[[Callable], Callable]:
+    """Declare a function that takes :func:`fit_classifier`'s arguments as ``**fit_args``.
 
+    The function declares only its own arguments; its signature (what ``help()``, IDEs, R's parity
+    check and positional calls see) is fit_classifier's, without ``drop``, with the function's own
+    arguments in fit_classifier's places where they share a name, each other one placed right after
+    the argument ``after`` names (else at the end). The wrapper binds a call to that signature (an
+    unknown argument is Python's usual ``TypeError``) and passes every forwarded argument, defaults
+    included, in ``**fit_args``."""
+    after = dict(after or {})
 
-def _load_weights(model: keras.Model, path: Path) -> None:
-    with warnings.catch_warnings():  # the file has the optimizer's state too; only the weights matter here
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model.load_weights(path)
+    def wrap(func: Callable) -> Callable:
+        own = [p for p in inspect.signature(func).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        own_names = {p.name: p for p in own}
+        merged: list[inspect.Parameter] = []
+        for p in inspect.signature(fit_classifier).parameters.values():
+            if p.name in drop:
+                continue
+            merged.append(own_names.get(p.name, p))
+            anchor = p.name
+            while anchor in after.values():
+                (name,) = [k for k, a in after.items() if a == anchor]
+                merged.append(own_names[name])
+                anchor = name
+        merged += [p for p in own if p not in merged]
+        signature = inspect.signature(func).replace(parameters=merged)
+        fitted = {p.name for p in merged} - set(own_names)
 
+        @functools.wraps(func)
+        def forwarding(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            mine = {k: val for k, val in bound.arguments.items() if k not in fitted}
+            return func(**mine, **{k: val for k, val in bound.arguments.items() if k in fitted})
 
-def _load_finished(model: keras.Model, rd: Any, fn: str) -> dict[str, list[float]]:
-    _load_weights(model, rd.path / FINAL_WEIGHTS)
-    rows = read_history_csv(rd.path / HISTORY, fn)
-    warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run ({len(rows)} epochs): its final "
-                  "weights were loaded and nothing was trained. To train again, pass overwrite=True "
-                  "(R: overwrite = TRUE; CLI: --overwrite) or use another run_dir.", RunFinishedWarning, stacklevel=4)
-    return RunLog(None, rows).history()
+        forwarding.__signature__ = signature  # type: ignore[attr-defined]
+        return forwarding
 
-
-def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, run_path: Path | None,
-           strategy: Any, callbacks: Sequence[Any], fn: str, finished: bool = False) -> dict[str, list[float]]:
-    trained = _replica(model, strategy) if strategy is not None else model
-    monitor = "val_loss" if (validation_data is not None or plan.validation_split) else "loss"
-    verbose = 0 if plan.verbose == "auto" and not is_chief(strategy) else progress_verbosity(plan.verbose)
-    steps = plan.steps_per_execution
-    if steps == "auto" and (strategy is not None or _acts_per_batch(callbacks)):
-        steps = 1  # per-batch hooks run once per execution; tf.distribute fails with more
-    with dataset_errors():  # a dataset's guard (labels, NaN) fails while it is read: a ValueError
-        cached = None if finished else cache(trained, data, validation_data, plan.batch_size, plan.precision,
-                                             strategy, plan.cache_features, verbose != 0, fn)
-    fitted, fit_data, fit_validation = trained, data, validation_data
-    if cached is not None:  # train the head on the frozen part's features; callbacks still see the model
-        fitted, fit_data, fit_validation = cached.head, cached.data, cached.validation_data
-        fitted.compile(optimizer=trained.optimizer, loss=trained.loss, metrics=["accuracy"])
-        callbacks = for_whole_model(callbacks, trained)
-    cbs, log = _callbacks(run_path, strategy, monitor, plan.early_stopping, plan.checkpoint, callbacks, trained)
-    end = plan.initial_epoch + plan.epochs
-    fit_args = dict(epochs=end, initial_epoch=plan.initial_epoch, validation_data=fit_validation, callbacks=cbs,
-                    verbose=verbose)
-    if is_dataset(fit_data):
-        fit_args.update(x=fit_data, shuffle=False)  # a dataset shuffles itself (image_folder() does)
-    else:
-        fit_args.update(x=fit_data[0], y=fit_data[1], batch_size=plan.batch_size,
-                        validation_split=plan.validation_split or 0.0)
-    set_initial_epoch(fitted, end if finished else None)
-    try:
-        with dataset_errors(), computing_in(fitted, plan.precision, fn), steps_per_call(fitted, steps, fn), \
-                fused_batchnorm(fitted, inference=False), keras_multi_worker_fixes(fitted, strategy):
-            fitted.fit(**fit_args)
-    finally:
-        set_initial_epoch(fitted, None)  # Keras keeps a restored epoch on the model for its next fit()
-    if not finished and needs_recalibration(trained, plan.recalibrate_bn):
-        with dataset_errors():
-            recalibrate_batchnorm(trained, data, plan.batch_size, plan.validation_split)
-    if is_multi_worker(strategy):
-        broadcast_from_chief(trained, strategy)  # BatchNormalization statistics differ between workers
-    if trained is not model:
-        model.set_weights(trained.get_weights())
-    return log.history()
+    return wrap
 
 
 # --- the history ---------------------------------------------------------------------------------

@@ -11,31 +11,25 @@ so its BatchNormalization layers stay in inference mode.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import numbers
-import os
 import warnings
-from pathlib import Path
 from typing import Any, Sequence
 
 import keras
 
 from . import _arg_checks as v
-from . import contract
-from ._data_checks import check_data, resolve_data
 from .augment import _value_range
 from .backbones import POOLINGS, BackboneSpec, build_backbone, check_input_shape, get_spec, spec_of
 from .blocks import activation_layer, output_layer
-from .distribute import distribution_strategy, is_chief
+from .distribute import distribution_strategy
+from .engine import Phase, run_phases
 from .freeze import freeze as freeze_layers  # `freeze`/`unfreeze` name arguments here
 from .freeze import _strings, _unknown, flat_layers, in_block
 from .freeze import unfreeze as unfreeze_layers
 from .keras_compat import take_training_from_own_call
 from .preprocessing import preprocessing_layer
-from .rundir import RunFinishedWarning, run_directory
 from .saving import _attach
-from .train import check_callbacks, check_fit_args, run_fit, write_history_csv
+from .train import check_callbacks, check_fit_args, check_fit_data, fit_arguments
 
 MODES = ("feature_extraction", "fine_tune")
 BN_MOMENTUM = 0.9  # the adapter's BatchNormalization momentum: settles within short runs (bench/results/adapter_momentum.md)
@@ -257,37 +251,24 @@ def _deprecated_rate(new: Any, old: Any, new_name: str, old_name: str, fn: str) 
     if old is None:
         return new
     warnings.warn(f"{fn}(): `{old_name}` is deprecated; use `{new_name}` (the same name as in fit_classifier()).",
-                  FutureWarning, stacklevel=3)
+                  FutureWarning, stacklevel=4)  # (under fine_tune()'s argument forwarding)
     return v.positive_number(old, old_name, fn)  # checked under the name the caller used
 
 
+@fit_arguments(drop=("initial_epoch", "resume"),
+               after={"head_epochs": "data", "fine_tune_learning_rate": "learning_rate", "unfreeze": "optimizer",
+                      "batchnorm": "unfreeze"})
 def fine_tune(
     model: keras.Model,
     data: Any,
     head_epochs: int = 1,
     epochs: int = 1,
-    validation_data: Any = None,
-    validation_split: float | None = None,
-    batch_size: int = 128,
-    learning_rate: float = 1e-3,
     fine_tune_learning_rate: float | None = None,
-    schedule: str = "constant",
-    optimizer: str = "adam",
     unfreeze: str | Sequence[str] | None = None,
     batchnorm: bool = False,
-    run_dir: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    early_stopping: int | None = None,
-    checkpoint: bool = True,
-    strategy: Any = None,
-    callbacks: Sequence[Any] | None = None,
-    verbose: str | int = "auto",
-    precision: str = "auto",
-    steps_per_execution: int | str = "auto",
-    recalibrate_bn: bool | str = "auto",
-    cache_features: bool | str = "auto",
     lr: float | None = None,
     lr_fine: float | None = None,
+    **fit_args: Any,
 ) -> dict[str, list[Any]]:
     """Two-phase transfer learning in one call: train the head, then fine-tune the last block.
 
@@ -335,17 +316,15 @@ def fine_tune(
         ['head', 'fine_tune']
     """
     fn = "fine_tune"
-    learning_rate = _deprecated_rate(learning_rate, lr, "learning_rate", "lr", fn)
+    validation_data, run_dir = fit_args.pop("validation_data"), fit_args.pop("run_dir")
+    strategy, callbacks = fit_args.pop("strategy"), fit_args.pop("callbacks")
+    fit_args["learning_rate"] = _deprecated_rate(fit_args["learning_rate"], lr, "learning_rate", "lr", fn)
     fine_tune_learning_rate = _deprecated_rate(fine_tune_learning_rate, lr_fine, "fine_tune_learning_rate",
                                                "lr_fine", fn)
     head_epochs = v.epochs(head_epochs, "head_epochs", fn, minimum=0)
     epochs = v.epochs(epochs, "epochs", fn, minimum=0)
-    plan = check_fit_args(model, fn, max(epochs, 1), batch_size=batch_size,
-                          learning_rate=learning_rate, schedule=schedule, optimizer=optimizer,
-                          validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
-                          overwrite=v.flag(overwrite, "overwrite", fn), verbose=verbose, precision=precision,
-                          steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
-                          cache_features=cache_features)
+    fit_args["overwrite"] = v.flag(fit_args["overwrite"], "overwrite", fn)
+    plan = check_fit_args(model, fn, max(epochs, 1), **fit_args)
     if head_epochs + epochs == 0:
         raise ValueError(f"{fn}(): `head_epochs` and `epochs` are both 0: nothing to train.")
     rates = {"head": plan.learning_rate,
@@ -355,60 +334,14 @@ def fine_tune(
     base = find_backbone(model, fn)
     blocks = _fine_tune_blocks(spec_of(base), _checkunfreeze_layers(base, unfreeze, fn), fn) if epochs else None
     callbacks = check_callbacks(callbacks, fn)
-    data, names = resolve_data(model, data, "data", fn)
-    data = check_data(model, data, "data", fn)
-    if validation_data is not None:
-        validation_data = check_data(model, validation_data, "validation_data", fn)
-    contract.record(model, data, fn)  # the value range trained on travels with the model
-    if validation_data is not None:
-        contract.check(model, validation_data, fn, "validation_data")
+    data, validation_data, names = check_fit_data(model, data, validation_data, plan, fn)
     strategy = distribution_strategy(strategy, fn)
-    chief = run_dir is not None and is_chief(strategy)
-    with run_directory(run_dir, fn, plan.overwrite) if chief else contextlib.nullcontext() as rd:
-        if rd is not None:
-            rd.start("fine_tune", {"head_epochs": head_epochs, "epochs": epochs, "rates": rates,
-                                   "unfreeze": blocks, "batchnorm": batchnorm})
-        history: dict[str, list[Any]] = {"epoch": [], "phase": []}
-        done = 0
-        for phase, n in (("head", head_epochs), ("fine_tune", epochs)):
-            if n == 0:
-                continue
-            if phase == "head":
-                freeze_layers(base, recompile=False)
-            else:
-                unfreeze_layers(base, block=blocks, batchnorm=batchnorm, recompile=False)
-            step = dataclasses.replace(plan, epochs=n, initial_epoch=done, learning_rate=rates[phase], overwrite=False)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RunFinishedWarning)  # said once below, for the whole run
-                h = run_fit(model, data, validation_data, step, None if run_dir is None else Path(run_dir) / phase,
-                            strategy, callbacks, fn, recompile=True)  # a fresh optimizer per phase
-            _append(history, h, phase)
-            done += n
-            if rd is not None:
-                write_history_csv(_rows(history), rd.path / "history.csv")
-        if rd is not None:
-            if rd.finished("fine_tune"):
-                warnings.warn(f"{fn}(): `run_dir` {str(rd.path)!r} holds a finished run: its final weights were "
-                              "loaded and nothing was trained. To train again, pass overwrite=True (R: overwrite "
-                              "= TRUE; CLI: --overwrite) or use another run_dir.", RunFinishedWarning, stacklevel=2)
-            rd.finish("fine_tune", epochs=done)
+    phases = [Phase("head", head_epochs, rates["head"], lambda: freeze_layers(base, recompile=False)),
+              Phase("fine_tune", epochs, rates["fine_tune"],
+                    lambda: unfreeze_layers(base, block=blocks, batchnorm=batchnorm, recompile=False))]
+    history = run_phases(model, data, validation_data, plan, phases, run_dir, strategy, callbacks, fn,
+                         section="fine_tune", settings={"head_epochs": head_epochs, "epochs": epochs, "rates": rates,
+                                                        "unfreeze": blocks, "batchnorm": batchnorm})
     if names:
         _attach(model, names)
     return history
-
-
-def _append(history: dict[str, list[Any]], new: dict[str, list[Any]], phase: str) -> None:
-    """Add one phase's history (its epochs already numbered on from the previous phase)."""
-    n = len(new["epoch"])
-    for key in new:
-        history.setdefault(key, [None] * len(history["epoch"]))
-    history["phase"].extend([phase] * n)
-    for key in history:
-        if key == "phase":
-            continue
-        history[key].extend(new.get(key, [None] * n))
-
-
-def _rows(history: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    return [{k: ("nan" if history[k][i] is None else history[k][i]) for k in history}
-            for i in range(len(history["epoch"]))]

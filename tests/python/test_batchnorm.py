@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import cnnkit
-from cnnkit.train import needs_recalibration, recalibrate_batchnorm
+from cnnkit.engine import needs_recalibration, recalibrate_batchnorm
 
 
 @pytest.fixture(scope="module")

@@ -278,7 +278,7 @@ def test_auto_verbosity_is_a_bar_on_a_terminal_and_lines_elsewhere(monkeypatch):
     import io
     import sys
 
-    from cnnkit.train import progress_verbosity
+    from cnnkit.engine import progress_verbosity
 
     class Tty(io.StringIO):
         def isatty(self):

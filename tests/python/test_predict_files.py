@@ -167,7 +167,7 @@ def test_the_progress_bar_shows_when_asked_or_on_a_terminal_for_long_work(model,
     assert "11/11" in shown(verbose=1) and "file" in shown(verbose=1)
     assert shown(verbose=2).strip().startswith("11/11") and "\r" not in shown(verbose=2)
     assert shown(verbose=0) == "" and shown() == ""  # "auto" under pytest: not a terminal
-    monkeypatch.setattr("cnnkit.train.progress_verbosity", lambda verbose="auto": 1)  # a terminal
+    monkeypatch.setattr("cnnkit.engine.progress_verbosity", lambda verbose="auto": 1)  # a terminal
     assert "11/11" in shown()
     assert shown(batch_size=256) == ""  # one batch: no bar
     with pytest.raises(ValueError, match=r"predict_classes\(\): `verbose` must be one of"):

@@ -139,12 +139,12 @@ def test_a_second_process_gets_a_clear_error(fm, tmp_path):
 
 def _full_disk(monkeypatch, target: str):
     """Every write of the run's history fails as on a full disk (ENOSPC)."""
-    import cnnkit.train as train
+    import cnnkit.engine as engine
 
     def full(rows, path):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(train, target, full)
+    monkeypatch.setattr(engine, target, full)
 
 
 def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_no_run_dir(fm, tmp_path, monkeypatch):
