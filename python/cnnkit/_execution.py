@@ -1,6 +1,6 @@
 """How Keras runs a model: steps per execution while fitting, one traced function to predict.
 
-Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.md):
+Measured on this project's 2-core Xeon (bench/peers/train_throughput.py, bench/README.md):
 
 - **Steps per execution**: Keras runs several training steps per call into TensorFlow, which
   removes the per-step Python overhead that dominates small models (+70 % for LeNet-5).
@@ -13,13 +13,13 @@ Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.
   TensorFlow function over the batches (:func:`predictor`), made once per model and precision and
   cached: 2.3x ``model.predict``'s throughput for LeNet-5, 3.5x for the slides' CNN in bfloat16.
   Small images go through it in chunks of at least ``PREDICT_CHUNK_VALUES`` input values
-  (:func:`predict_chunk`; LeNet-5: 1,024 images per call, bench/lenet_levers.py), since each call
+  (:func:`predict_chunk`; LeNet-5: 1,024 images per call, bench/defaults/lenet_levers.py), since each call
   costs a fixed dispatch; the model has no batch statistics at inference, so results are the same.
 - **BatchNormalization** runs TensorFlow's fused kernel (``FusedBatchNormV3``, one op forward and
   one backward) while cnnkit fits or predicts (:func:`fused_batchnorm`), instead of Keras 3's
   moments + normalisation in float32 (a dozen ops and two casts per layer): the same numbers
   (the same moving averages, to float rounding), and fashion_cnn's bfloat16 training step about
-  1.2x faster (bench/batchnorm_fused.py). Only for plain ``keras.layers.BatchNormalization`` layers
+  1.2x faster (bench/defaults/batchnorm_fused.py). Only for plain ``keras.layers.BatchNormalization`` layers
   on 4-D channels-last inputs without renorm, synchronisation or a mask; while fitting, only for
   layers computing batch statistics (see :func:`fused_batchnorm`); all else runs Keras' code.
 """
@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 import keras
 
 from . import _arg_checks as v
+from ._context import otherwise, takes_fn
 from ._model_info import leaf_layers
 from .precision import computing_in, reset_traced_functions, resolve_precision
 
@@ -44,7 +45,9 @@ MAX_CHUNK_VALUES = 2 ** 22  # and at most (27 images of 224 x 224 x 3): a backbo
 
 
 @contextlib.contextmanager
-def steps_per_call(model: keras.Model, steps: Any = "auto", fn: str = "fit_classifier") -> Iterator[int]:
+@takes_fn
+@otherwise("fit_classifier")
+def steps_per_call(model: keras.Model, steps: Any = "auto", fn: str | None = None) -> Iterator[int]:
     """Run the ``with`` block with ``model.steps_per_execution`` = ``steps`` (``"auto"``: see the module
     docstring; a model compiled with its own value > 1 keeps it). Yields the value used."""
     current = int(getattr(model, "steps_per_execution", 1) or 1)
@@ -52,7 +55,7 @@ def steps_per_call(model: keras.Model, steps: Any = "auto", fn: str = "fit_class
         steps = current if current > 1 else (
             AUTO_STEPS_PER_EXECUTION if model.count_params() < AUTO_SPE_MAX_PARAMS else 1)
     else:
-        steps = v.positive_int(steps, "steps_per_execution", fn)
+        steps = v.positive_int(steps, "steps_per_execution")
     if steps == current:
         yield steps
         return
@@ -119,7 +122,7 @@ def fused_batchnorm(model: keras.Model, inference: bool = True) -> Iterator[int]
     trainable) run fused; a layer in inference mode keeps Keras' code, because its gradient, needed
     when the layers around it train (a frozen backbone's BatchNormalization while the model
     fine-tunes), is slower through TensorFlow's fused inference kernel: MobileNetV2 and
-    EfficientNet-Lite0 fine-tuning took 2.3x-2.7x as long (bench/batchnorm_fused.py)."""
+    EfficientNet-Lite0 fine-tuning took 2.3x-2.7x as long (bench/defaults/batchnorm_fused.py)."""
     if keras.backend.backend() != "tensorflow":
         yield 0
         return
@@ -132,22 +135,24 @@ def fused_batchnorm(model: keras.Model, inference: bool = True) -> Iterator[int]
         yield len(layers)
 
 
-def predictor(model: keras.Model, policy: str = "auto", fn: str = "predict_classes") -> Callable[[Any], Any]:
+@otherwise("predict_classes")
+def predictor(model: keras.Model, policy: str = "auto") -> Callable[[Any], Any]:
     """``model(x, training=False)`` as one traced TensorFlow function (any batch size) computing in
     ``policy`` (see ``resolve_precision``); made once per model and policy, then cached. The model is
     left as it is: the policy is baked into the trace, the weights are read live at every call."""
     import tensorflow as tf
 
-    policy = resolve_precision(model, policy, fn)
+    policy = resolve_precision(model, policy)
     cache = _PREDICTORS.setdefault(model, {})
     key = (policy, tuple(layer.dtype_policy.name for layer in leaf_layers(model)))
     if key not in cache:
         ref = weakref.ref(model)  # the cache must not keep the model alive
         # autograph=False: Keras 3 layers have no tensor-dependent Python control flow (JAX could not run
         # them), and AutoGraph warns in R sessions, where it cannot read this lambda's source
-        f = tf.function(lambda x: ref()(x, training=False), reduce_retracing=True, autograph=False)
+        f = tf.function(lambda x: ref()(x, training=False),  # type: ignore[misc]  # alive: the cache dies with it
+                        reduce_retracing=True, autograph=False)
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        with computing_in(model, policy, fn), fused_batchnorm(model):
+        with computing_in(model, policy), fused_batchnorm(model):
             traced = f.get_concrete_function(spec)
         cache.clear()  # an older entry belongs to policies the layers no longer have
         cache[key] = traced
@@ -158,6 +163,6 @@ def predict_chunk(model: keras.Model, batch_size: int) -> int:
     """Images per :func:`predictor` call when predicting ``batch_size`` at a time: more for small inputs
     (up to ``PREDICT_CHUNK_VALUES`` input values per call), fewer for large ones (at most
     ``MAX_CHUNK_VALUES``: EfficientNet-Lite0 at 224 px peaked at 3.5 GB with 256 images a call, and
-    simple_cnn ran 2.8x slower per image at 256 than at 32, bench/predict_files.py)."""
+    simple_cnn ran 2.8x slower per image at 256 than at 32, bench/acceptance/predict_files.py)."""
     per_image = max(math.prod(int(d or 1) for d in model.input_shape[1:]), 1)
     return max(1, min(max(int(batch_size), PREDICT_CHUNK_VALUES // per_image), MAX_CHUNK_VALUES // per_image))

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from ._context import caller, takes_fn
+
 
 def keras_home(subdir: str = "", *, writable: bool = True) -> Path:
     """Keras' folder (``subdir`` in it): ``$KERAS_HOME`` as set now, else ``~/.keras``.
@@ -33,13 +35,14 @@ def keras_home(subdir: str = "", *, writable: bool = True) -> Path:
     return home / subdir if subdir else home
 
 
-def writable_dir(path: str | os.PathLike, arg: str, fn: str, *, create: bool = True) -> Path:
+@takes_fn
+def writable_dir(path: str | os.PathLike, arg: str, fn: str | None = None, *, create: bool = True) -> Path:
     """Return ``path`` as a directory that exists and can be written to, or raise naming ``arg``.
 
     Nothing is left behind by the check itself (a probe file is created and removed).
     """
     if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise TypeError(f"{fn}(): `{arg}` must be a directory path (a string), got {path!r}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be a directory path (a string), got {path!r}.")
     p = Path(path).expanduser()
     try:
         if create:
@@ -51,23 +54,23 @@ def writable_dir(path: str | os.PathLike, arg: str, fn: str, *, create: bool = T
         os.remove(probe)
     except OSError as e:
         raise ValueError(
-            f"{fn}(): `{arg}` {str(p)!r} is not a writable directory ({e.__class__.__name__}: {e}). "
+            f"{caller()}(): `{arg}` {str(p)!r} is not a writable directory ({e.__class__.__name__}: {e}). "
             f"Pass a folder you can write to, e.g. {arg}='runs/my-run'."
         ) from None
     return p
 
 
-def check_file_target(file: str | os.PathLike, arg: str, fn: str, suffixes: tuple[str, ...]) -> Path:
+def check_file_target(file: str | os.PathLike, arg: str, suffixes: tuple[str, ...]) -> Path:
     """Check an output file name: a string with one of ``suffixes`` in a writable (existing or creatable) folder."""
     if not isinstance(file, (str, os.PathLike)) or not str(file):
-        raise TypeError(f"{fn}(): `{arg}` must be a file path (a string), got {file!r}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be a file path (a string), got {file!r}.")
     p = Path(file).expanduser()
     if p.suffix.lower() not in suffixes:
         raise ValueError(
-            f"{fn}(): `{arg}` must end in {' or '.join(suffixes)}, got {str(p)!r}. "
+            f"{caller()}(): `{arg}` must end in {' or '.join(suffixes)}, got {str(p)!r}. "
             f"Pass e.g. {arg}='result{suffixes[0]}'."
         )
-    writable_dir(p.parent if str(p.parent) else ".", arg, fn)
+    writable_dir(p.parent if str(p.parent) else ".", arg)
     return p
 
 

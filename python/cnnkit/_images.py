@@ -49,6 +49,7 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
+from ._context import caller, carried, otherwise
 from .limits import limit, too_many
 
 # Formats Pillow decodes that cnnkit reads (MPO: the multi-picture JPEG some phones write).
@@ -82,9 +83,9 @@ class ImageFileError(ValueError):
         self.kind = kind
 
 
-def max_image_bytes(fn: str | None = None) -> int:
+def max_image_bytes() -> int:
     """The largest image file read: 8 bytes per pixel of the pixel limit (16-bit RGBA, uncompressed)."""
-    return 8 * limit("image_pixels", fn)
+    return 8 * limit("image_pixels")
 
 
 class ImageHeader(NamedTuple):
@@ -111,7 +112,7 @@ def _quiet() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _checked_open(path: Any, fn: str, where: str | None, formats: Any = IMAGE_FORMATS) -> Iterator[Any]:
+def _checked_open(path: Any, where: str | None, formats: Any = IMAGE_FORMATS) -> Iterator[Any]:
     """An open, not yet decoded ``PIL.Image`` whose header passed the checks of :func:`check_image_file`."""
     from PIL import Image, UnidentifiedImageError
 
@@ -119,7 +120,7 @@ def _checked_open(path: Any, fn: str, where: str | None, formats: Any = IMAGE_FO
     where = _where(p, where)
 
     def fail(what: str, kind: str) -> ImageFileError:
-        return ImageFileError(f"{fn}(): {where} {what}", kind)
+        return ImageFileError(f"{caller()}(): {where} {what}", kind)
 
     if p.is_dir():
         raise fail("is a folder, not an image file.", "not a file")
@@ -127,16 +128,16 @@ def _checked_open(path: Any, fn: str, where: str | None, formats: Any = IMAGE_FO
         exists = os.path.lexists(p)
         raise fail("is not a regular file (a device, a pipe or a broken or looping link)." if exists
                    else "is not a file: it does not exist.", "not a file")
-    size, pixels = p.stat().st_size, limit("image_pixels", fn)
+    size, pixels = p.stat().st_size, limit("image_pixels")
     if size > 8 * pixels:  # max_image_bytes()
-        raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels', fn)} can be "
+        raise fail(f"is {size:,} bytes, more than an image within {too_many('image_pixels')} can be "
                    f"({8 * pixels:,} bytes, 8 a pixel).", "too large")
     try:
         with _quiet():
             img = Image.open(p)  # reads the header only
     except Image.DecompressionBombError as e:
         raise fail(f"declares more pixels than Pillow's own guard allows ({e}), and more than "
-                   f"{too_many('image_pixels', fn)}. Downscale it first.", "too large") from None
+                   f"{too_many('image_pixels')}. Downscale it first.", "too large") from None
     except (UnidentifiedImageError, *_PILLOW_ERRORS) as e:
         raise fail(f"is not a readable image ({e.__class__.__name__}: {e}).", "unreadable") from None
     with img:
@@ -149,34 +150,35 @@ def _checked_open(path: Any, fn: str, where: str | None, formats: Any = IMAGE_FO
                        "convert it to 8 or 16 bits a channel, e.g. with PIL's Image.convert('RGB').", "format")
         if width * height > pixels:
             raise fail(f"declares {width:,} x {height:,} = {width * height:,} pixels, more than "
-                       f"{too_many('image_pixels', fn)}. Downscale it first (e.g. PIL's Image.thumbnail).",
+                       f"{too_many('image_pixels')}. Downscale it first (e.g. PIL's Image.thumbnail).",
                        "too large")
         yield img
 
 
-def check_image_file(path: Any, fn: str, where: str | None = None, formats: Any = IMAGE_FORMATS) -> ImageHeader:
+def check_image_file(path: Any, where: str | None = None, formats: Any = IMAGE_FORMATS) -> ImageHeader:
     """``(format, width, height, mode)`` of an image file, read from its header only (nothing is decoded).
 
-    Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``fn(): where``) when
+    Raises :class:`ImageFileError` (a ``ValueError`` whose message starts ``caller(): where``) when
     ``path`` is not a regular file, not an image Pillow recognises, not one of ``formats`` (``None``:
     any format Pillow reads) or of a mode :func:`decode_file` does not read, larger than the
     ``image_pixels`` limit (``CNNKIT_MAX_IMAGE_PIXELS``, 50 megapixels by default), or a file larger
     than such an image can be (8 bytes a pixel). Every cnnkit function that reads an image file calls
     this first (:func:`decode_file` does).
     """
-    with _checked_open(path, fn, where, formats) as img:
+    with _checked_open(path, where, formats) as img:
         return ImageHeader(img.format, img.size[0], img.size[1], img.mode)
 
 
-def check_pipeline_file(path: Any, fn: str, where: str | None = None) -> ImageHeader:
+def check_pipeline_file(path: Any, where: str | None = None) -> ImageHeader:
     """:func:`check_image_file` (the pipeline decodes with :func:`decode_file`, as every reader does)."""
-    return check_image_file(path, fn, where)
+    return check_image_file(path, where)
 
 
 # --- the decoder ---------------------------------------------------------------------------------
 
+@otherwise("read_image")
 def decode_file(path: Any, channels: int = 3, size: tuple[int | None, int | None] | None = None, *,
-                crop: float | None = None, fn: str = "read_image", where: str | None = None) -> np.ndarray:
+                crop: float | None = None, where: str | None = None) -> np.ndarray:
     """One image file as a viewer shows it: a uint8 array ``(height, width, channels)``.
 
     The header is checked first (:func:`check_image_file`). Then: the first frame, decoded; the EXIF
@@ -184,7 +186,7 @@ def decode_file(path: Any, channels: int = 3, size: tuple[int | None, int | None
     :data:`BACKGROUND` (white); grayscale (``channels=1``) as the ITU-R 601 luma of that RGB image.
     ``crop`` (a fraction of the shorter side) keeps a central square; ``size`` ``(height, width)``
     resizes with :data:`RESAMPLE` (bicubic; ``None`` or a ``None`` side: as stored, after ``crop``).
-    A file that does not decode is an :class:`ImageFileError` naming ``fn`` and ``where``.
+    A file that does not decode is an :class:`ImageFileError` naming the public function called and ``where``.
 
     Example:
         >>> photos = example_image_folder("decoded_photos", classes=["Bag", "Dress"], n=1)
@@ -194,7 +196,7 @@ def decode_file(path: Any, channels: int = 3, size: tuple[int | None, int | None
     """
     if channels not in (1, 3):
         raise ValueError(f"decode_file(): `channels` must be 1 or 3, got {channels!r}.")
-    with _checked_open(path, fn, where) as img:
+    with _checked_open(path, where) as img:
         try:
             if img.format in ("JPEG", "MPO"):
                 _draft(img, size, crop, _orientation(img))
@@ -204,7 +206,7 @@ def decode_file(path: Any, channels: int = 3, size: tuple[int | None, int | None
             img.load()  # the first frame
             orientation = _orientation(img)  # after loading: a PNG's eXIf chunk may follow its pixels
         except _PILLOW_ERRORS as e:
-            raise ImageFileError(f"{fn}(): {_where(path, where)} is not a readable image "
+            raise ImageFileError(f"{caller()}(): {_where(path, where)} is not a readable image "
                                  f"({e.__class__.__name__}: {e}).", "unreadable") from None
         img = _flattened(_upright(img, orientation))
         img = img if img.mode == ("L" if channels == 1 else "RGB") else img.convert("L" if channels == 1 else "RGB")
@@ -311,7 +313,7 @@ def _resized(img: Any, size: Any, crop: float | None) -> Any:
 # --- the reader ----------------------------------------------------------------------------------
 
 def read_image(image: Any, *, size: tuple[int | None, int | None] | int | None = None, channels: int = 3,
-               scale: int = 255, crop: float | None = None, decoder: str = "pillow", fn: str,
+               scale: int = 255, crop: float | None = None, decoder: str = "pillow",
                where: str | None = None) -> np.ndarray:
     """One image, a file path or an array with values 0-255, as a float32 ``(height, width,
     channels)`` array.
@@ -326,11 +328,12 @@ def read_image(image: Any, *, size: tuple[int | None, int | None] | int | None =
         crop: ``None`` (the whole image) or the fraction of the shorter side kept by a central
             square crop before resizing (0.875: ImageNet's evaluation crop).
         decoder: ``"pillow"``, the one decoder (kept for callers that name it).
-        fn, where: the function and argument errors name (``fn(): where ...``).
+        where: the argument errors name (``read_image(): where ...``; the function is the public one
+            called, ``_context.caller()``).
 
     Example:
         >>> photos = example_image_folder("reader_photos", classes=["Bag", "Dress"], n=1)
-        >>> read_image(photos + "/bag/img_001.png", size=32, channels=1, scale=1, fn="doc").shape
+        >>> read_image(photos + "/bag/img_001.png", size=32, channels=1, scale=1).shape
         (32, 32, 1)
     """
     if decoder not in DECODERS or scale not in SCALES or channels not in (1, 3):
@@ -339,15 +342,15 @@ def read_image(image: Any, *, size: tuple[int | None, int | None] | int | None =
     if isinstance(size, int):
         size = (size, size)
     if isinstance(image, (str, os.PathLike)):
-        x = decode_file(image, channels, size, crop=crop, fn=fn, where=where)
+        x = decode_file(image, channels, size, crop=crop, where=where)
     else:
-        x = np.asarray(_resized(_array_image(image, channels, fn), size, crop))
+        x = np.asarray(_resized(_array_image(image, channels), size, crop))
         x = x[..., None] if x.ndim == 2 else x
     x = x.astype(np.float32)
     return x / np.float32(255.0) if scale == 1 else x
 
 
-def _array_image(image: Any, channels: int, fn: str) -> Any:
+def _array_image(image: Any, channels: int) -> Any:
     """A 0-255 image array as a Pillow image of ``channels``."""
     from PIL import Image
 
@@ -355,11 +358,11 @@ def _array_image(image: Any, channels: int, fn: str) -> Any:
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim != 3 or arr.shape[-1] != channels or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{fn}(): `image` must be a file path, a list of paths, or {'RGB ' * (channels == 3)}image arrays "
+        raise ValueError(f"{caller()}(): `image` must be a file path, a list of paths, or {'RGB ' * (channels == 3)}image arrays "
                          f"(height, width, {channels}) or (n, height, width, {channels}) with values 0-255; "
                          f"got {type(image).__name__} of shape {getattr(arr, 'shape', None)}.")
     if arr.dtype != np.uint8 and arr.size and 0 <= arr.min() and arr.max() <= 1.0 and arr.max() > 0:
-        raise ValueError(f"{fn}(): `image` has values in [0, 1]; pass 0-255 values (multiply by 255).")
+        raise ValueError(f"{caller()}(): `image` has values in [0, 1]; pass 0-255 values (multiply by 255).")
     arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
     return Image.fromarray(arr[..., 0] if channels == 1 else arr)
 
@@ -369,20 +372,21 @@ def decode_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def read_images(files: Any, image_size: tuple[int, int], channels: int, fn: str, arg: str) -> np.ndarray:
+def read_images(files: Any, image_size: tuple[int, int], channels: int, arg: str) -> np.ndarray:
     """Image files as ``image_folder()``'s pipeline reads them (:func:`decode_file`): one float32 array
     ``(n, height, width, channels)`` in [0, 1], decoded in a few threads; the first file (in order)
-    that fails is the error. Errors name ``fn`` and ``arg`` (sizes checked by the caller)."""
+    that fails is the error. Errors name the public function called and ``arg`` (sizes checked by the caller)."""
     if isinstance(files, (str, os.PathLike)):
         files = [files]
     if not isinstance(files, (list, tuple)) or not files:
-        raise TypeError(f"{fn}(): `{arg}` must be one image path or a non-empty list of paths, got {files!r}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be one image path or a non-empty list of paths, got {files!r}.")
     for f in files:
         if not isinstance(f, (str, os.PathLike)):
-            raise TypeError(f"{fn}(): `{arg}` entry {f!r} is not a file path (a string).")
+            raise TypeError(f"{caller()}(): `{arg}` entry {f!r} is not a file path (a string).")
 
+    @carried  # in the pool's threads: their messages name the same function
     def one(f: Any) -> np.ndarray:
-        return decode_file(f, channels, tuple(image_size), fn=fn, where=f"`{arg}` entry {str(f)!r}")
+        return decode_file(f, channels, tuple(image_size), where=f"`{arg}` entry {str(f)!r}")
 
     if len(files) == 1 or decode_workers() == 1:
         out = [one(f) for f in files]

@@ -1,9 +1,9 @@
 """Whom a message is for: Python users, or R users calling through the R package.
 
 The R wrappers (R/coerce.R, ``cnnkit_call()``) call :func:`enter_r` before and :func:`leave_r` after
-each call into cnnkit, so a message can give the R form of a hint (``overwrite = TRUE``,
-``dim(x) <- c(dim(x), 1)``) or an R position (1-based) to R users and the Python form to Python
-users. Values in messages are written as Python writes them (``None``, ``(32, 32, 1)``); the R
+each call into cnnkit (kept in the call's context, ``_context``), so a message can give the R form of
+a hint (``overwrite = TRUE``, ``dim(x) <- c(dim(x), 1)``) or an R position (1-based) to R users and
+the Python form to Python users. Values in messages are written as Python writes them (``None``, ``(32, 32, 1)``); the R
 package turns those into R's (``NULL``, ``c(32, 32, 1)``) when it shows the message.
 
 Example:
@@ -13,24 +13,9 @@ Example:
 
 from __future__ import annotations
 
-_depth = 0
+from ._context import enter_r, in_r, leave_r  # the call's context: which language, which function
 
-
-def enter_r() -> None:
-    """A call from R starts (calls nest: R -> Python -> R -> Python)."""
-    global _depth
-    _depth += 1
-
-
-def leave_r() -> None:
-    """A call from R ends."""
-    global _depth
-    _depth = max(0, _depth - 1)
-
-
-def in_r() -> bool:
-    """Is the current call from R?"""
-    return _depth > 0
+__all__ = ["code", "enter_r", "in_r", "leave_r"]
 
 
 def code(python: str, r: str) -> str:

@@ -13,7 +13,7 @@ The plotting convention every ``plot_*`` function follows (Python and, through t
 
 A new plotting function does::
 
-    target = check_target(file, fn)          # before any work: a bad name fails fast
+    target = check_target(file)              # before any work: a bad name fails fast
     fig = new_figure(width, height, file)
     ...draw on fig...
     return finish(fig, target)
@@ -28,6 +28,7 @@ import os
 import sys
 from typing import Any
 
+from ._context import takes_fn
 from ._files import atomic_path, check_file_target
 
 SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -82,12 +83,13 @@ def new_figure(width: float, height: float, file: Any = "file") -> Any:
     return fig
 
 
-def check_target(file: Any, fn: str) -> Any:
+@takes_fn
+def check_target(file: Any, fn: str | None = None) -> Any:
     """Check an image file name (``.png``, ``.pdf``, ``.svg``, ``.jpg``) before any drawing; ``None``
     (return the figure) passes."""
     if file is None:
         return None
-    return check_file_target(file, "file", fn, SUFFIXES)
+    return check_file_target(file, "file", SUFFIXES)
 
 
 def save_figure(fig: Any, file: str | os.PathLike) -> str:

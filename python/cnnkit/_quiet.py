@@ -83,6 +83,8 @@ def _probe_devices() -> None:
     if nvidia_driver_present():
         return
     tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return
     try:
         tf.config.list_physical_devices()
     except Exception:  # noqa: BLE001 - a stand-in module, or a build without devices: nothing to do

@@ -24,6 +24,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ._context import caller, otherwise
+
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
 STORAGE_DTYPES = {
@@ -92,13 +94,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return key
 
 
-def read_state_dict(path: str | os.PathLike, fn: str = "read_state_dict",
+@otherwise("read_state_dict")
+def read_state_dict(path: str | os.PathLike,
                     arg: str = "path") -> dict[str, np.ndarray]:
     """Return the tensors of a PyTorch ``state_dict`` file as ``{name: numpy array}``.
 
     Args:
         path: a ``.pth`` file written by ``torch.save(model.state_dict(), path)``.
-        fn, arg: the public function and argument named in error messages.
+        arg: the argument named in error messages (with the public function called).
 
     Returns:
         An ordered dict of NumPy arrays (float32 weights, int64 counters, ...).
@@ -107,7 +110,7 @@ def read_state_dict(path: str | os.PathLike, fn: str = "read_state_dict",
         UnsafePickleError: the pickle asks for anything but tensors (nothing is executed).
         ValueError: the file is not a ``state_dict`` in a layout torch writes.
     """
-    where = f"{fn}(): `{arg}` ({os.fspath(path)})"
+    where = f"{caller()}(): `{arg}` ({os.fspath(path)})"
     try:
         if zipfile.is_zipfile(path):
             refs, data = _read_zip(path)

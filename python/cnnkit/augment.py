@@ -18,7 +18,8 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._data_checks import _label_values, image_dtype_problem
+from ._context import caller, public, takes_fn
+from ._data_checks import _label_values, image_array
 from ._lang import code
 from ._plot import check_target, finish, new_figure
 from .limits import limit, too_many
@@ -28,32 +29,34 @@ FLIPS = {True: "horizontal", "horizontal": "horizontal", "vertical": "vertical",
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
-def _factor(value: Any, arg: str, fn: str, *, pair: bool = False, upper: float | None = 1.0) -> Any:
+def _factor(value: Any, arg: str, *, pair: bool = False, upper: float | None = 1.0) -> Any:
     """A number > 0 (or a pair of them for height/width), at most ``upper``."""
     items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
     if len(items) not in ((1, 2) if pair else (1,)):
-        raise ValueError(f"{fn}(): `{arg}` must be {'one or two numbers' if pair else 'one number'}, got {value!r}.")
-    out = [v.positive_number(x, arg, fn) for x in items]
+        raise ValueError(f"{caller()}(): `{arg}` must be {'one or two numbers' if pair else 'one number'}, got {value!r}.")
+    out = [v.positive_number(x, arg) for x in items]
     if upper is not None and any(x > upper for x in out):
-        raise ValueError(f"{fn}(): `{arg}` must be at most {upper} (a fraction), got {value!r}.")
+        raise ValueError(f"{caller()}(): `{arg}` must be at most {upper} (a fraction), got {value!r}.")
     return (out[0], out[-1]) if pair else out[0]
 
 
-def _value_range(value_range: Any, fn: str) -> tuple[float, float]:
+@takes_fn
+def _value_range(value_range: Any, fn: str | None = None) -> tuple[float, float]:
     items = list(value_range) if isinstance(value_range, (list, tuple, np.ndarray)) else []
     if len(items) != 2 or not all(isinstance(x, (numbers.Real, np.number)) for x in items) or not items[0] < items[1]:
-        raise ValueError(f"{fn}(): `value_range` must be (low, high) with low < high, e.g. (0, 1) or (0, 255); "
+        raise ValueError(f"{caller()}(): `value_range` must be (low, high) with low < high, e.g. (0, 1) or (0, 255); "
                          f"got {value_range!r}.")
     return float(items[0]), float(items[1])
 
 
-def _jitter(color_jitter: Any, fn: str) -> dict[str, Any]:
+def _jitter(color_jitter: Any) -> dict[str, Any]:
     if isinstance(color_jitter, dict):
         allowed = {"brightness_factor", "contrast_factor", "saturation_factor", "hue_factor"}
         if not color_jitter or set(color_jitter) - allowed:
-            raise ValueError(f"{fn}(): `color_jitter` as a dict takes the keys {sorted(allowed)}, got {sorted(color_jitter)}.")
+            raise ValueError(f"{caller()}(): `color_jitter` as a dict takes the keys {sorted(allowed)}, "
+                             f"got {sorted(color_jitter)}.")
         return dict(color_jitter)
-    f = _factor(color_jitter, "color_jitter", fn)
+    f = _factor(color_jitter, "color_jitter")
     return {"brightness_factor": f, "contrast_factor": f}
 
 
@@ -87,6 +90,7 @@ class RandomShear(keras.layers.RandomShear):
         return config
 
 
+@public
 def augmentation(
     crop: int | tuple[int, int] | None = None,
     translate: float | tuple[float, float] | None = None,
@@ -124,36 +128,36 @@ def augmentation(
         >>> [layer.__class__.__name__ for layer in aug.layers]
         ['RandomTranslation', 'RandomRotation', 'RandomFlip']
     """
-    fn = "augmentation"
-    fill_mode = v.choice(fill_mode, "fill_mode", fn, FILL_MODES)
-    vr = _value_range(value_range, fn)
-    seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
+    fill_mode = v.choice(fill_mode, "fill_mode", choices=FILL_MODES)
+    vr = _value_range(value_range)
+    seed = None if seed is None else v.positive_int(seed, "seed", minimum=0)
     L = keras.layers
     specs: list[tuple[type, dict[str, Any]]] = []
     if crop is not None:
-        h, w = v.int_tuple(crop, "crop", fn)
+        h, w = v.int_tuple(crop, "crop")
         specs.append((L.RandomCrop, {"height": h, "width": w}))
     if translate is not None:
-        th, tw = _factor(translate, "translate", fn, pair=True)
+        th, tw = _factor(translate, "translate", pair=True)
         specs.append((L.RandomTranslation, {"height_factor": th, "width_factor": tw, "fill_mode": fill_mode}))
     if shear is not None:
-        s = _factor(shear, "shear", fn)
+        s = _factor(shear, "shear")
         specs.append((RandomShear, {"x_factor": s, "y_factor": s, "fill_mode": fill_mode}))
     if rotate is not None:
-        specs.append((L.RandomRotation, {"factor": _factor(rotate, "rotate", fn), "fill_mode": fill_mode}))
+        specs.append((L.RandomRotation, {"factor": _factor(rotate, "rotate"), "fill_mode": fill_mode}))
     if erase is not None:
-        specs.append((L.RandomErasing, {"factor": _factor(erase, "erase", fn), "value_range": vr}))
+        specs.append((L.RandomErasing, {"factor": _factor(erase, "erase"), "value_range": vr}))
     if color_jitter is not None:
-        specs.append((L.RandomColorJitter, {"value_range": vr, **_jitter(color_jitter, fn)}))
-    flip = v.choice(flip, "flip", fn, [None, False, *FLIPS])
+        specs.append((L.RandomColorJitter, {"value_range": vr, **_jitter(color_jitter)}))
+    flip = v.choice(flip, "flip", choices=[None, False, *FLIPS])
     if flip is not None and flip is not False:
         specs.append((L.RandomFlip, {"mode": FLIPS[flip]}))
     if not specs:
-        raise ValueError(f"{fn}(): choose at least one augmentation, e.g. augmentation(translate=0.1, rotate=0.05).")
+        raise ValueError(f"{caller()}(): choose at least one augmentation, e.g. augmentation(translate=0.1, rotate=0.05).")
     layers = [cls(**kw, seed=None if seed is None else seed + i) for i, (cls, kw) in enumerate(specs)]
     return keras.Sequential(layers, name="augmentation")
 
 
+@public
 def rand_augment(
     method: str = "randaugment",
     value_range: tuple[float, float] = (0, 1),
@@ -179,61 +183,56 @@ def rand_augment(
         >>> rand_augment("augmix").__class__.__name__
         'AugMix'
     """
-    fn = "rand_augment"
-    method = v.choice(method, "method", fn, ("randaugment", "augmix"))
-    vr = _value_range(value_range, fn)
-    factor = _factor(factor, "factor", fn)
-    seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
+    method = v.choice(method, "method", choices=("randaugment", "augmix"))
+    vr = _value_range(value_range)
+    factor = _factor(factor, "factor")
+    seed = None if seed is None else v.positive_int(seed, "seed", minimum=0)
     if method == "augmix":
         return keras.layers.AugMix(value_range=vr, factor=factor, seed=seed)
-    return keras.layers.RandAugment(value_range=vr, num_ops=v.positive_int(num_ops, "num_ops", fn),
+    return keras.layers.RandAugment(value_range=vr, num_ops=v.positive_int(num_ops, "num_ops"),
                                     factor=factor, seed=seed)
 
 
-def _check_layer(aug: Any, fn: str, shape: tuple | None = None, same_size: bool = False) -> None:
+def _check_layer(aug: Any, shape: tuple | None = None, same_size: bool = False) -> None:
     """``aug`` must be a Keras layer; given an image ``shape`` (without the batch axis), it must map such
     images to images (of the same size with ``same_size``), checked symbolically (nothing is computed)."""
     if not isinstance(aug, keras.layers.Layer):
-        raise TypeError(f"{fn}(): `aug` must be a Keras layer such as augmentation(...) or rand_augment(), "
+        raise TypeError(f"{caller()}(): `aug` must be a Keras layer such as augmentation(...) or rand_augment(), "
                         f"got {type(aug).__name__}.")
     if shape is None:
         return
     try:
         out = tuple(aug(keras.Input(tuple(shape)), training=True).shape[1:])
     except Exception as e:  # noqa: BLE001 - whatever Keras raises, the layer does not take these images
-        raise ValueError(f"{fn}(): `aug` cannot take images of shape {tuple(shape)} ({type(e).__name__}: "
+        raise ValueError(f"{caller()}(): `aug` cannot take images of shape {tuple(shape)} ({type(e).__name__}: "
                          f"{str(e).splitlines()[0][:200]}). Use augmentation(...) or rand_augment() (3 channels).") from None
     if len(out) != len(shape):
-        raise ValueError(f"{fn}(): `aug` must return images: it turns images of shape {tuple(shape)} into {out}.")
+        raise ValueError(f"{caller()}(): `aug` must return images: it turns images of shape {tuple(shape)} into {out}.")
     if same_size and out != tuple(shape):
-        raise ValueError(f"{fn}(): `aug` changes the image size ({tuple(shape)} -> {out}); drop `crop` (the "
+        raise ValueError(f"{caller()}(): `aug` changes the image size ({tuple(shape)} -> {out}); drop `crop` (the "
                          "images must keep their size here).")
 
 
-def _row_layers(aug: Any, fn: str) -> list[Any]:
+def _row_layers(aug: Any) -> list[Any]:
     """One layer, or the layers of a dict ``{name: layer}`` (one grid row each), checked."""
     if not isinstance(aug, dict):
-        _check_layer(aug, fn)
+        _check_layer(aug)
         return [aug]
     if not 1 <= len(aug) <= 8:
-        raise ValueError(f"{fn}(): `aug` as a dict needs 1 to 8 named layers (one row each), got {len(aug)}.")
+        raise ValueError(f"{caller()}(): `aug` as a dict needs 1 to 8 named layers (one row each), got {len(aug)}.")
     for name, layer in aug.items():
         if not isinstance(layer, keras.layers.Layer):
-            raise TypeError(f"{fn}(): `aug`[{name!r}] must be a Keras layer such as augmentation(...), "
+            raise TypeError(f"{caller()}(): `aug`[{name!r}] must be a Keras layer such as augmentation(...), "
                             f"got {type(layer).__name__}.")
     return list(aug.values())
 
 
-def _images(x: Any, arg: str, fn: str) -> np.ndarray:
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError):
-        x = np.asarray(None)
-    problem = image_dtype_problem(x.dtype)
+def _images(x: Any, arg: str) -> np.ndarray:
+    x, problem = image_array(x)
     if problem:
-        raise TypeError(f"{fn}(): `{arg}` {problem}.")
+        raise TypeError(f"{caller()}(): `{arg}` {problem}.")
     if x.ndim != 4 or len(x) == 0:
-        raise ValueError(f"{fn}(): `{arg}` must be a non-empty array of images (n, height, width, channels), "
+        raise ValueError(f"{caller()}(): `{arg}` must be a non-empty array of images (n, height, width, channels), "
                          f"got shape {x.shape} and dtype {x.dtype}.")
     with np.errstate(invalid="ignore", over="ignore"):  # R's NA is a signalling NaN
         return x.astype("float32", copy=False)
@@ -244,19 +243,20 @@ def _apply(aug: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
                            for i in range(0, len(x), batch_size)])
 
 
-def _images_and_labels(x: Any, y: Any, aug: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
+def _images_and_labels(x: Any, y: Any, aug: Any) -> tuple[np.ndarray, np.ndarray]:
     """Check the images, the labels (numbers, one per image, none missing) and the augmentation layer."""
-    x = _images(x, "x", fn)
-    y = _label_values(y, "y", fn)
+    x = _images(x, "x")
+    y = _label_values(y, "y")
     if y.ndim not in (1, 2) or len(y) != len(x):
-        raise ValueError(f"{fn}(): `y` must hold one label per image ({len(x)}), got shape {y.shape}.")
+        raise ValueError(f"{caller()}(): `y` must hold one label per image ({len(x)}), got shape {y.shape}.")
     missing = int(np.isnan(y.astype("float64")).sum())
     if missing:
-        raise ValueError(f"{fn}(): `y` contains {missing} missing label(s) ({code('NaN', 'NA or NaN')}).")
-    _check_layer(aug, fn, x.shape[1:], same_size=fn == "augment_dataset")
+        raise ValueError(f"{caller()}(): `y` contains {missing} missing label(s) ({code('NaN', 'NA or NaN')}).")
+    _check_layer(aug, x.shape[1:], same_size=caller() == "augment_dataset")
     return x, y
 
 
+@public
 def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Augment once, before training: the images plus ``copies`` augmented versions of each.
 
@@ -276,22 +276,22 @@ def augment_dataset(x: Any, y: Any, aug: Any, copies: int = 1) -> tuple[np.ndarr
         >>> xa.shape, ya.shape
         ((30, 28, 28, 1), (30,))
     """
-    fn = "augment_dataset"
-    x, y = _images_and_labels(x, y, aug, fn)
-    copies = v.positive_int(copies, "copies", fn)
+    x, y = _images_and_labels(x, y, aug)
+    copies = v.positive_int(copies, "copies")
     need = x.size * (copies + 1) * 4  # float32 bytes of the result
-    if need > limit("augment_bytes", fn):
+    if need > limit("augment_bytes"):
         raise ValueError(
-            f"{fn}(): `copies` = {copies:,} would make {len(x) * (copies + 1):,} images of {x.shape[1:]}, "
-            f"{need:,} bytes, more than {too_many('augment_bytes', fn)}. Augment on the fly instead "
+            f"{caller()}(): `copies` = {copies:,} would make {len(x) * (copies + 1):,} images of {x.shape[1:]}, "
+            f"{need:,} bytes, more than {too_many('augment_bytes')}. Augment on the fly instead "
             "(augmented_dataset() or with_augmentation(): no copies are kept), or use fewer copies.")
     out = [x] + [_apply(aug, x) for _ in range(copies)]
     if any(o.shape != x.shape for o in out):
-        raise ValueError(f"{fn}(): `aug` changes the image size ({x.shape[1:]} -> {out[-1].shape[1:]}); "
+        raise ValueError(f"{caller()}(): `aug` changes the image size ({x.shape[1:]} -> {out[-1].shape[1:]}); "
                          "drop `crop` when augmenting before training.")
     return np.concatenate(out), np.concatenate([y] * (copies + 1))
 
 
+@public
 def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: bool = True,
                       seed: int | None = None, class_names: Sequence[str] | None = None) -> Any:
     """Augment dynamically in the input pipeline: a shuffled, batched ``tf.data.Dataset`` whose
@@ -318,20 +318,19 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
     """
     import tensorflow as tf
 
-    fn = "augmented_dataset"
-    x, y = _images_and_labels(x, y, aug, fn)
-    batch_size = v.positive_int(batch_size, "batch_size", fn)
-    shuffle = v.flag(shuffle, "shuffle", fn)
-    seed = None if seed is None else v.positive_int(seed, "seed", fn, minimum=0)
+    x, y = _images_and_labels(x, y, aug)
+    batch_size = v.positive_int(batch_size, "batch_size")
+    shuffle = v.flag(shuffle, "shuffle")
+    seed = None if seed is None else v.positive_int(seed, "seed", minimum=0)
     if class_names is not None:
         if not isinstance(class_names, (list, tuple, np.ndarray)) or not len(class_names) or \
                 not all(isinstance(c, str) for c in class_names):
-            raise TypeError(f"{fn}(): `class_names` must be a list of strings, got {class_names!r}.")
+            raise TypeError(f"{caller()}(): `class_names` must be a list of strings, got {class_names!r}.")
         if not all(c.strip() for c in class_names) or len(set(class_names)) < len(class_names):
-            raise ValueError(f"{fn}(): `class_names` must be distinct, non-empty names, got {list(class_names)!r}.")
+            raise ValueError(f"{caller()}(): `class_names` must be distinct, non-empty names, got {list(class_names)!r}.")
         classes = y.shape[1] if y.ndim == 2 else (int(np.max(y)) + 1 if len(y) else 0)
         if len(class_names) < classes:
-            raise ValueError(f"{fn}(): `class_names` has {len(class_names)} name(s) but `y` has class ids up to "
+            raise ValueError(f"{caller()}(): `class_names` has {len(class_names)} name(s) but `y` has class ids up to "
                              f"{classes - 1}: give one name per class ({classes} or more).")
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
@@ -343,6 +342,7 @@ def augmented_dataset(x: Any, y: Any, aug: Any, batch_size: int = 128, shuffle: 
     return ds
 
 
+@public
 def with_augmentation(model: keras.Model, aug: Any) -> keras.Model:
     """Augment dynamically inside the model: ``Input -> aug -> model``, random in training only.
 
@@ -358,14 +358,14 @@ def with_augmentation(model: keras.Model, aug: Any) -> keras.Model:
         >>> m.count_params() == simple_cnn().count_params()
         True
     """
-    fn = "with_augmentation"
     if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
-    _check_layer(aug, fn, model.input_shape[1:], same_size=True)
+        raise TypeError(f"{caller()}(): `model` must be a Keras model, got {type(model).__name__}.")
+    _check_layer(aug, model.input_shape[1:], same_size=True)
     inputs = keras.Input(model.input_shape[1:])
     return keras.Model(inputs, model(aug(inputs)), name=f"{model.name}_augmented")
 
 
+@public
 def plot_augmentation(
     images: Any,
     aug: Any,
@@ -399,16 +399,15 @@ def plot_augmentation(
         'aug.png'
     """
 
-    fn = "plot_augmentation"
-    layers = _row_layers(aug, fn)
-    x = np.asarray(images) if isinstance(images, (np.ndarray, list, tuple)) else images
-    x = _images(x[None] if getattr(x, "ndim", 0) == 3 else x, "images", fn)[:8]
+    layers = _row_layers(aug)
+    x, _ = image_array(images)
+    x = _images(x[None] if x.ndim == 3 else x, "images")[:8]
     for layer in dict.fromkeys(layers):
-        _check_layer(layer, fn, x.shape[1:])
-    n = v.capped_int(n, "n", fn, "plot_images", hint=" Draw several grids for more.")
-    target = check_target(file, fn)
+        _check_layer(layer, x.shape[1:])
+    n = v.capped_int(n, "n", "plot_images", hint=" Draw several grids for more.")
+    target = check_target(file)
     if titles is not None:
-        titles = v.strings(titles, "titles", fn) if not isinstance(titles, (list, tuple)) or titles else []
+        titles = v.strings(titles, "titles") if not isinstance(titles, (list, tuple)) or titles else []
     if isinstance(aug, dict):
         x = np.repeat(x[:1], len(layers), axis=0)
         titles = list(aug) if titles is None else titles

@@ -28,10 +28,11 @@ from typing import Any, Callable, Sequence
 import keras
 from keras import applications as apps
 
-from ._data_checks import image_dtype_problem
+from . import _arg_checks as v
+from ._context import caller, otherwise, public, takes_fn
+from ._data_checks import image_array
 from ._files import keras_home
 from ._lang import code
-from . import _arg_checks as v
 from .freeze import set_trainable
 from .saving import check_weights_file
 
@@ -108,6 +109,7 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+@public
 def register_backbone(
     name: str,
     factory: Callable[..., keras.Model],
@@ -147,30 +149,29 @@ def register_backbone(
         >>> spec.name, "resnet101" in [row["name"] for row in list_backbones()]
         ('resnet101', True)
     """
-    fn = "register_backbone"
-    overwrite = v.flag(overwrite, "overwrite", fn)
+    overwrite = v.flag(overwrite, "overwrite")
     if not isinstance(preprocessing, str):
-        raise TypeError(f"{fn}(): `preprocessing` must be a string (a short description), got {preprocessing!r}.")
+        raise TypeError(f"{caller()}(): `preprocessing` must be a string (a short description), got {preprocessing!r}.")
     last_block = () if last_block is None or (isinstance(last_block, (list, tuple)) and not last_block) \
-        else tuple(v.strings(last_block, "last_block", fn))
+        else tuple(v.strings(last_block, "last_block"))
     if not isinstance(name, str) or not _key(name):
-        raise TypeError(f"{fn}(): `name` must be a non-empty string such as 'vgg16', got {name!r}.")
+        raise TypeError(f"{caller()}(): `name` must be a non-empty string such as 'vgg16', got {name!r}.")
     for arg, f in (("factory", factory), ("preprocess", preprocess)):
         if not callable(f):
-            raise TypeError(f"{fn}(): `{arg}` must be a function, got {type(f).__name__}.")
+            raise TypeError(f"{caller()}(): `{arg}` must be a function, got {type(f).__name__}.")
     clash = [n for n in REGISTRY if _key(n) == _key(name)]
     if clash and not overwrite:
-        raise ValueError(f"{fn}(): `name` {name!r} is already registered (as {clash[0]!r}); "
+        raise ValueError(f"{caller()}(): `name` {name!r} is already registered (as {clash[0]!r}); "
                          "pass overwrite=True to replace it.")
     for old in clash:
         del REGISTRY[old]
     if weights is not None and not isinstance(weights, WeightsFiles):
-        raise TypeError(f"{fn}(): `weights` must be a cnnkit.backbones.WeightsFiles or None.")
+        raise TypeError(f"{caller()}(): `weights` must be a cnnkit.backbones.WeightsFiles or None.")
     spec = BackboneSpec(
         name=name, factory=factory, preprocess=preprocess,
-        min_size=v.positive_int(min_size, "min_size", fn),
-        channels=v.positive_int(channels, "channels", fn),
-        default_size=v.positive_int(default_size, "default_size", fn),
+        min_size=v.positive_int(min_size, "min_size"),
+        channels=v.positive_int(channels, "channels"),
+        default_size=v.positive_int(default_size, "default_size"),
         weights=weights,
         last_block=last_block,
         preprocessing=preprocessing,
@@ -187,16 +188,18 @@ def _factory_name(factory: Callable[..., Any]) -> str:
     return f"{module}.{name}".strip(".")
 
 
-def get_spec(name: Any, fn: str = "backbone", arg: str = "name") -> BackboneSpec:
+@takes_fn
+@otherwise("backbone")
+def get_spec(name: Any, fn: str | None = None, arg: str = "name") -> BackboneSpec:
     """The registry entry for ``name``; an unknown name raises listing the closest names."""
     if not isinstance(name, str):
-        raise TypeError(f"{fn}(): `{arg}` must be a backbone name such as 'vgg16', got {name!r}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be a backbone name such as 'vgg16', got {name!r}.")
     by_key = {_key(n): n for n in REGISTRY}
     if _key(name) in by_key:
         return REGISTRY[by_key[_key(name)]]
     close = difflib.get_close_matches(_key(name), list(by_key), n=3, cutoff=0.5)
     hint = (f" Did you mean {', '.join(repr(by_key[c]) for c in close)}?" if close else "")
-    raise ValueError(f"{fn}(): `{arg}` {name!r} is not a known backbone.{hint} "
+    raise ValueError(f"{caller()}(): `{arg}` {name!r} is not a known backbone.{hint} "
                      f"Known: {', '.join(sorted(REGISTRY))} (see list_backbones()).")
 
 
@@ -231,9 +234,9 @@ def _fetch(fname: str, url: str, file_hash: str | None, timeout: float) -> str:
         socket.setdefaulttimeout(old)
 
 
-def _offline_message(fn: str, name: str, fname: str, origin: str, reason: str) -> str:
+def _offline_message(name: str, fname: str, origin: str, reason: str) -> str:
     return (
-        f"{fn}(): the ImageNet weights for {name!r} are not in the Keras cache and could not be "
+        f"{caller()}(): the ImageNet weights for {name!r} are not in the Keras cache and could not be "
         f"downloaded ({reason}). Keras looks for the file {fname} in {cache_dir()} and otherwise "
         f"fetches it from {origin}. To fix it: on a machine with internet run "
         f'prefetch_weights("{name}") and copy its ~/.keras/models folder to {cache_dir()} here '
@@ -249,8 +252,9 @@ def _short_reason(err: BaseException) -> str:
     return text[:200]
 
 
+@otherwise("backbone")
 def ensure_imagenet_weights(spec: BackboneSpec, include_top: bool = False,
-                            input_shape: Sequence[int] | None = None, fn: str = "backbone",
+                            input_shape: Sequence[int] | None = None,
                             timeout: float = 30.0) -> str | None:
     """Path of the cached ImageNet weight file (downloaded if missing and possible), hash-checked.
 
@@ -268,7 +272,7 @@ def ensure_imagenet_weights(spec: BackboneSpec, include_top: bool = False,
         if os.path.exists(bad):
             os.remove(bad)
         raise WeightsUnavailableError(
-            f"{fn}(): the file downloaded for {spec.name!r} ({fname}, from {_origin(url, fname)}) "
+            f"{caller()}(): the file downloaded for {spec.name!r} ({fname}, from {_origin(url, fname)}) "
             f"does not match the hash Keras publishes ({file_hash}): {_short_reason(err)} It was "
             f"removed from {cache_dir()}. Download it again (prefetch_weights(\"{spec.name}\")) "
             "from the official source or a mirror holding the original file."
@@ -278,28 +282,30 @@ def ensure_imagenet_weights(spec: BackboneSpec, include_top: bool = False,
         if cached:
             reason = f"a cached copy did not match the published hash and was removed; {reason}"
         raise WeightsUnavailableError(
-            _offline_message(fn, spec.name, fname, _origin(url, fname), reason)
+            _offline_message(spec.name, fname, _origin(url, fname), reason)
         ) from None
 
 
 # --- building --------------------------------------------------------------------------------------
 
-def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, any_channels: bool = False) -> tuple[int, int, int]:
+@takes_fn
+def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str | None = None,
+                      any_channels: bool = False) -> tuple[int, int, int]:
     """Validate ``(height, width, channels)`` against the backbone's minimum size and channels.
 
     ``any_channels=True`` (a domain adapter in front) checks only the size.
     """
-    shape = v.shape(input_shape, "input_shape", fn, ndim=3)
-    h, w, c = shape
+    h, w, c = v.shape(input_shape, "input_shape", ndim=3)
+    shape = (h, w, c)
     if min(h, w) < spec.min_size:
         raise ValueError(
-            f"{fn}(): `input_shape` {shape} is too small for {spec.name!r}: height and width must be "
+            f"{caller()}(): `input_shape` {shape} is too small for {spec.name!r}: height and width must be "
             f"at least {spec.min_size} (ImageNet size: {spec.default_size}). Resize or pad the images, "
             f"e.g. keras.layers.Resizing({spec.min_size}, {spec.min_size}), or pick another backbone."
         )
     if c != spec.channels and not any_channels:
         raise ValueError(
-            f"{fn}(): `input_shape` {shape} has {c} channel(s) but {spec.name!r} expects "
+            f"{caller()}(): `input_shape` {shape} has {c} channel(s) but {spec.name!r} expects "
             f"{spec.channels} (RGB, as in ImageNet). Use domain_adapted_model(backbone=\"{spec.name}\", "
             f"input_shape={shape}) to learn a mapping to {spec.channels} channels, or repeat the "
             f"grayscale channel {spec.channels} times."
@@ -307,17 +313,17 @@ def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str, any_channel
     return shape
 
 
-def _check_weights_path(path: str, fn: str) -> None:
+def _check_weights_path(path: str) -> None:
     """An existing HDF5 weights file within the size limit, checked before anything is built or read."""
     if not os.path.isfile(path) and not os.path.isdir(path):
         raise ValueError(
-            f"{fn}(): `weights` file {path!r} does not exist. Pass None, \"imagenet\" or the path "
+            f"{caller()}(): `weights` file {path!r} does not exist. Pass None, \"imagenet\" or the path "
             "of a weights file (.weights.h5 from model.save_weights(), or Keras' .h5 files)."
         )
-    check_weights_file(path, fn, "weights")
+    check_weights_file(path, "weights")
 
 
-def _load_weights_file(model: keras.Model, path: Any, spec: BackboneSpec, shape, fn: str) -> None:
+def _load_weights_file(model: keras.Model, path: Any, spec: BackboneSpec, shape) -> None:
     path = os.path.expanduser(os.fspath(path))
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -330,12 +336,13 @@ def _load_weights_file(model: keras.Model, path: Any, spec: BackboneSpec, shape,
         detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         shapes = re.search(r"variable\.shape=\S+, Received: value\.shape=\S+", str(err))
         raise ValueError(
-            f"{fn}(): `weights` file {path!r} does not fit {spec.name!r} "
+            f"{caller()}(): `weights` file {path!r} does not fit {spec.name!r} "
             f"(input_shape={shape}): it was saved from another architecture or configuration. "
             f"Keras said: {detail}{' (' + shapes.group(0) + ')' if shapes else ''}"
         ) from None
 
 
+@public
 def backbone(
     name: str,
     input_shape: Sequence[int] = (224, 224, 3),
@@ -366,52 +373,54 @@ def backbone(
         >>> backbone("vgg16", (32, 32, 3), weights=None).count_params()
         14714688
     """
-    fn = "backbone"
-    spec = get_spec(name, fn)
-    shape = check_input_shape(spec, input_shape, fn)
-    pooling = v.choice(pooling, "pooling", fn, POOLINGS)
-    trainable, include_top = v.flag(trainable, "trainable", fn), v.flag(include_top, "include_top", fn)
-    return build_backbone(spec, shape, weights, pooling, trainable, include_top, fn)
+    spec = get_spec(name)
+    shape = check_input_shape(spec, input_shape)
+    pooling = v.choice(pooling, "pooling", choices=POOLINGS)
+    trainable, include_top = v.flag(trainable, "trainable"), v.flag(include_top, "include_top")
+    return build_backbone(spec, shape, weights, pooling, trainable, include_top)
 
 
+@takes_fn
+@otherwise("backbone")
 def build_backbone(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling: str | None,
-          trainable: bool = True, include_top: bool = False, fn: str = "backbone") -> keras.Model:
-    """Build a checked registry entry (``backbone()`` without the argument checks; errors name ``fn``)."""
+          trainable: bool = True, include_top: bool = False, fn: str | None = None) -> keras.Model:
+    """Build a checked registry entry (``backbone()`` without the argument checks; errors name the public function called)."""
     if isinstance(weights, str) and weights == "imagenet":
         if include_top and shape[:2] != (spec.default_size, spec.default_size):
             raise ValueError(
-                f"{fn}(): `input_shape` must be ({spec.default_size}, {spec.default_size}, "
+                f"{caller()}(): `input_shape` must be ({spec.default_size}, {spec.default_size}, "
                 f"{spec.channels}) with include_top=True and ImageNet weights (the classifier was "
                 f"trained at that size), got {shape}. Use include_top=False for other sizes."
             )
-        ensure_imagenet_weights(spec, bool(include_top), shape, fn)
-        model = _call_factory(spec, "imagenet", shape, pooling, include_top, fn)
+        ensure_imagenet_weights(spec, bool(include_top), shape)
+        model = _call_factory(spec, "imagenet", shape, pooling, include_top)
     elif weights is None:
-        model = _call_factory(spec, None, shape, pooling, include_top, fn)
+        model = _call_factory(spec, None, shape, pooling, include_top)
     elif isinstance(weights, (str, os.PathLike)):
-        _check_weights_path(os.path.expanduser(os.fspath(weights)), fn)  # before building the model
-        model = _call_factory(spec, None, shape, pooling, include_top, fn)
-        _load_weights_file(model, weights, spec, shape, fn)
+        _check_weights_path(os.path.expanduser(os.fspath(weights)))  # before building the model
+        model = _call_factory(spec, None, shape, pooling, include_top)
+        _load_weights_file(model, weights, spec, shape)
     else:
-        raise TypeError(f"{fn}(): `weights` must be \"imagenet\", None or a file path, got {weights!r}.")
+        raise TypeError(f"{caller()}(): `weights` must be \"imagenet\", None or a file path, got {weights!r}.")
     set_trainable(model, bool(trainable))
     _ORIGIN[model] = spec.name
     return model
 
 
-def _call_factory(spec: BackboneSpec, weights: str | None, shape, pooling, include_top: bool, fn: str) -> keras.Model:
+def _call_factory(spec: BackboneSpec, weights: str | None, shape, pooling, include_top: bool) -> keras.Model:
     try:
         return spec.factory(include_top=bool(include_top), weights=weights, input_shape=shape, pooling=pooling)
     except Exception as err:  # noqa: BLE001
         if str(err).startswith("URL fetch failure"):  # entries whose factory downloads by itself
             raise WeightsUnavailableError(
-                _offline_message(fn, spec.name, "(the factory's weights file)", "its download URL",
+                _offline_message(spec.name, "(the factory's weights file)", "its download URL",
                                  _short_reason(err))) from None
-        raise ValueError(f"{fn}(): {spec.factory_name or spec.name} rejected the arguments: {err}") from None
+        raise ValueError(f"{caller()}(): {spec.factory_name or spec.name} rejected the arguments: {err}") from None
 
 
 # --- tables, prefetching, preprocessing ------------------------------------------------------------
 
+@public
 def list_backbones() -> list[dict[str, Any]]:
     """The registry as a table: one row (a dict) per backbone.
 
@@ -435,12 +444,13 @@ def list_backbones() -> list[dict[str, Any]]:
             "default_size": spec.default_size, "channels": spec.channels,
             "preprocessing": spec.preprocessing, "last_block": ", ".join(spec.last_block),
             "params": backbone_params(spec), "weights_file": fname, "hash": file_hash,
-            "cached": (bool(fname) and os.path.isfile(os.path.join(cache_dir(), fname))) if spec.weights
+            "cached": bool(fname and os.path.isfile(os.path.join(cache_dir(), fname))) if spec.weights
             else bool(getattr(spec.factory, "weights_available", lambda: False)()),
         })
     return rows
 
 
+@public
 def prefetch_weights(
     names: str | Sequence[str] | None = None,
     include_top: bool = False,
@@ -468,28 +478,28 @@ def prefetch_weights(
         ['efficientnet_lite0']
         >>> # prefetch_weights(["vgg16", "resnet50"]) downloads them (on a machine with internet)
     """
-    fn = "prefetch_weights"
-    include_top = v.flag(include_top, "include_top", fn)
-    timeout = v.positive_number(timeout, "timeout", fn)
+    include_top = v.flag(include_top, "include_top")
+    timeout = v.positive_number(timeout, "timeout")
     if timeout > 86400:
-        raise ValueError(f"{fn}(): `timeout` is in seconds and must be at most 86400 (a day), got {timeout}.")
-    names = list(REGISTRY) if names is None else v.strings(names, "names", fn)
-    specs = [get_spec(n, fn, "names") for n in names]
-    shape = None if input_size is None else (v.positive_int(input_size, "input_size", fn),) * 2 + (3,)
+        raise ValueError(f"{caller()}(): `timeout` is in seconds and must be at most 86400 (a day), got {timeout}.")
+    names = list(REGISTRY) if names is None else v.strings(names, "names")
+    specs = [get_spec(n, arg="names") for n in names]
+    shape = None if input_size is None else (v.positive_int(input_size, "input_size"),) * 2 + (3,)
     rows = []
     for spec in specs:
         if spec.weights is None:  # the factory knows its own files: build once to fill the cache
             _call_factory(spec, "imagenet", (spec.default_size, spec.default_size, spec.channels),
-                   None, bool(include_top), fn)
+                   None, bool(include_top))
             rows.append({"name": spec.name, "file": None, "path": cache_dir(), "hash": None, "verified": False})
             continue
         fname, _, file_hash = spec.weights.file(bool(include_top), shape)
-        path = ensure_imagenet_weights(spec, bool(include_top), shape, fn, timeout=float(timeout))
+        path = ensure_imagenet_weights(spec, bool(include_top), shape, timeout=float(timeout))
         rows.append({"name": spec.name, "file": fname, "path": path, "hash": file_hash,
                      "verified": file_hash is not None})
     return rows
 
 
+@public
 def preprocess_input(x: Any, backbone: str) -> Any:
     """Scale images the way a backbone's ImageNet weights expect (its ``preprocess_input``).
 
@@ -505,19 +515,13 @@ def preprocess_input(x: Any, backbone: str) -> Any:
         >>> float(preprocess_input(np.full((1, 32, 32, 3), 255.0), "mobilenet_v2").max())
         1.0
     """
-    import numpy as np
-
-    fn = "preprocess_input"
-    spec = get_spec(backbone, fn, "backbone")
-    try:
-        arr = np.array(x, copy=True)
-    except (TypeError, ValueError):
-        arr = np.array(None)
-    problem = "is None" if x is None else image_dtype_problem(arr.dtype)
+    spec = get_spec(backbone, arg="backbone")
+    arr, problem = image_array(x)  # a copy: astype below
+    problem = "is None" if x is None else problem
     if problem:
-        raise TypeError(f"{fn}(): `x` must be an array of images with values 0..255; it {problem}.")
+        raise TypeError(f"{caller()}(): `x` must be an array of images with values 0..255; it {problem}.")
     if arr.ndim not in (3, 4) or arr.shape[-1] != spec.channels:
-        raise ValueError(f"{fn}(): `x` must be images (n, height, width, {spec.channels}) or one image "
+        raise ValueError(f"{caller()}(): `x` must be images (n, height, width, {spec.channels}) or one image "
                          f"(height, width, {spec.channels}) for {spec.name!r}, got shape {arr.shape}.")
     return spec.preprocess(arr.astype("float32"))
 
@@ -586,5 +590,5 @@ def backbone_params(spec: BackboneSpec) -> int:
     key = (spec.name, id(spec.factory))
     if key not in _COUNTED:
         shape = (spec.default_size, spec.default_size, spec.channels)
-        _COUNTED[key] = int(build_backbone(spec, shape, None, "avg", fn="list_backbones").count_params())
+        _COUNTED[key] = int(build_backbone(spec, shape, None, "avg").count_params())
     return _COUNTED[key]

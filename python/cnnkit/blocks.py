@@ -13,6 +13,7 @@ from typing import Any
 import keras
 
 from . import _arg_checks as v
+from ._context import caller, public
 
 POOLS = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D, None: None}
 GLOBAL_POOLS = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D}
@@ -30,29 +31,30 @@ def activation_layer(activation: str, name: str | None = None) -> keras.layers.L
     return keras.layers.Activation(activation, name=name)
 
 
-def _check_name(name: Any, fn: str, arg: str = "name") -> str | None:
+def _check_name(name: Any, arg: str = "name") -> str | None:
     """``None`` or a layer name (prefix): a non-empty string without ``/`` (Keras' rule)."""
     if name is None:
         return None
     if not isinstance(name, str) or not name or "/" in name:
-        raise TypeError(f"{fn}(): `{arg}` must be None or a non-empty string without '/' such as 'block1', "
+        raise TypeError(f"{caller()}(): `{arg}` must be None or a non-empty string without '/' such as 'block1', "
                         f"got {name!r}.")
     return name
 
 
-def _check_activation(activation: Any, fn: str, arg: str = "activation") -> str:
+def _check_activation(activation: Any, arg: str = "activation") -> str:
     if not isinstance(activation, str) or not activation:
-        raise TypeError(f"{fn}(): `{arg}` must be a string such as 'relu', got {activation!r}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be a string such as 'relu', got {activation!r}.")
     try:
         keras.activations.get(activation)
     except (ValueError, TypeError):
         raise ValueError(
-            f"{fn}(): `{arg}` {activation!r} is not a Keras activation; "
+            f"{caller()}(): `{arg}` {activation!r} is not a Keras activation; "
             "use e.g. 'relu', 'tanh', 'gelu', 'sigmoid'."
         ) from None
     return activation
 
 
+@public
 def conv_block(
     x: Any,
     filters: int = 32,
@@ -86,17 +88,16 @@ def conv_block(
         >>> conv_block(conv_block(conv_block(x))).shape
         (None, 4, 4, 32)
     """
-    fn = "conv_block"
-    v.keras_tensor(x, "x", fn, ndim=4)
-    filters = v.positive_int(filters, "filters", fn)
-    kernel_size = v.int_tuple(kernel_size, "kernel_size", fn)
-    strides = v.int_tuple(strides, "strides", fn)
-    padding = v.choice(padding, "padding", fn, PADDINGS)
-    pool = v.choice(pool, "pool", fn, POOLS)
-    pool_size = v.int_tuple(pool_size, "pool_size", fn)
-    activation = _check_activation(activation, fn)
-    name = _check_name(name, fn)
-    _check_fits(x, kernel_size, strides, padding, pool, pool_size, fn)
+    v.keras_tensor(x, "x", ndim=4)
+    filters = v.positive_int(filters, "filters")
+    kernel_size = v.int_tuple(kernel_size, "kernel_size")
+    strides = v.int_tuple(strides, "strides")
+    padding = v.choice(padding, "padding", choices=PADDINGS)
+    pool = v.choice(pool, "pool", choices=POOLS)
+    pool_size = v.int_tuple(pool_size, "pool_size")
+    activation = _check_activation(activation)
+    name = _check_name(name)
+    _check_fits(x, kernel_size, strides, padding, pool, pool_size)
 
     y = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
                             name=_name(name, "conv"))(x)
@@ -114,7 +115,7 @@ def block_output_size(size: int, kernel: int, stride: int, padding: str, pool: s
     return max(size, 0)
 
 
-def _check_fits(x: Any, kernel_size, strides, padding, pool, pool_size, fn: str) -> None:
+def _check_fits(x: Any, kernel_size, strides, padding, pool, pool_size) -> None:
     h, w = x.shape[1], x.shape[2]
     for axis, size in (("height", h), ("width", w)):
         if size is None:
@@ -123,21 +124,23 @@ def _check_fits(x: Any, kernel_size, strides, padding, pool, pool_size, fn: str)
         out = block_output_size(size, kernel_size[i], strides[i], padding, pool, pool_size[i])
         if out < 1:
             raise ValueError(
-                f"{fn}(): the input's {axis} is {size}, too small for kernel_size={kernel_size}, "
+                f"{caller()}(): the input's {axis} is {size}, too small for kernel_size={kernel_size}, "
                 f"strides={strides}, padding={padding!r}, pool_size={pool_size}: the output would "
                 "have no pixels left. Use fewer blocks, a larger input, padding='same' or pool=None."
             )
 
 
-def output_layer(num_classes: int, name: str | None = "predictions", fn: str = "output_layer",
+@public(legacy_fn=2)
+def output_layer(num_classes: int, name: str | None = "predictions",
                  activation: str | None = None) -> keras.layers.Dense:
     """The classification layer: 1 class -> ``Dense(1, sigmoid)``; 2 or more -> ``Dense(n, softmax)``."""
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
-    name = _check_name(name, fn)
-    activation = ("sigmoid" if num_classes == 1 else "softmax") if activation is None else _check_activation(activation, fn)
+    num_classes = v.positive_int(num_classes, "num_classes")
+    name = _check_name(name)
+    activation = ("sigmoid" if num_classes == 1 else "softmax") if activation is None else _check_activation(activation)
     return keras.layers.Dense(num_classes, activation=activation, name=name)
 
 
+@public
 def classifier_head(
     x: Any,
     units: int | None = 256,
@@ -162,13 +165,12 @@ def classifier_head(
         >>> classifier_head(x).shape
         (None, 1)
     """
-    fn = "classifier_head"
-    v.keras_tensor(x, "x", fn, ndim=4)
-    global_pool = v.choice(global_pool, "global_pool", fn, GLOBAL_POOLS)
-    units = v.optional_units(units, "units", fn)
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
-    name = _check_name(name, fn)
+    v.keras_tensor(x, "x", ndim=4)
+    global_pool = v.choice(global_pool, "global_pool", choices=GLOBAL_POOLS)
+    units = v.optional_units(units, "units")
+    num_classes = v.positive_int(num_classes, "num_classes")
+    name = _check_name(name)
     y = GLOBAL_POOLS[global_pool](name=_name(name, "global_pool"))(x)
     if units:
         y = keras.layers.Dense(units, activation="relu", name=_name(name, "dense"))(y)
-    return output_layer(num_classes, name=_name(name, "predictions"), fn=fn)(y)
+    return output_layer(num_classes, name=_name(name, "predictions"))(y)

@@ -6,6 +6,7 @@
 ``cnnkit summary``    build the slides' models and print their Keras summaries
 ``cnnkit classify``   ImageNet classes of photos (EfficientNet-Lite0, offline)
 ``cnnkit backbones``  the pretrained backbones for transfer learning (``train --model <backbone>``)
+``cnnkit doctor``     the set-up: versions, whether they work together, CPU, GPUs, cache, limits
 
 ``--help`` answers without loading TensorFlow: the parser is built from ``_defaults`` only, and each
 command imports what it needs when it runs.
@@ -32,6 +33,7 @@ import traceback
 import warnings
 from typing import Callable, Sequence
 
+from ._context import called
 from ._defaults import PRECISIONS, SCHEDULES, SLIDES_MODELS, SMALL_MODELS, STRATEGIES, TRAIN
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -72,7 +74,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     from .evaluate import format_evaluation
     from .job import train_classifier
-
     from .rundir import RunFinishedWarning
 
     with warnings.catch_warnings():
@@ -104,7 +105,8 @@ def _eval_data(args: argparse.Namespace, model) -> tuple[object, list[str] | Non
     from .contract import dataset_to_model_range
     from .data import image_folder, load_fashion_mnist
 
-    shape = model_input_shape(model, "evaluate")
+    with called("evaluate"):  # the command's name in the message
+        shape = model_input_shape(model)
     if args.data is None:
         if tuple(shape[1:3]) not in ((28, 28), (32, 32)) or shape[-1] not in (1, 3):
             raise ValueError(f"argument --data: the model takes {shape[1]}x{shape[2]}x{shape[-1]} images, not "
@@ -154,7 +156,8 @@ def _predict(args: argparse.Namespace) -> int:
     from .evaluate import _names, predict_classes
     from .saving import load_model
 
-    target = check_file_target(args.output, "--output", "predict", (".csv",)) if args.output else None
+    with called("predict"):
+        target = check_file_target(args.output, "--output", (".csv",)) if args.output else None
     model = load_model(args.model_file)
     extra = {"batch_size": args.batch_size} if args.batch_size else {}
     p = predict_classes(model, list(args.images), skip_unreadable=args.skip_unreadable, **extra)
@@ -163,7 +166,8 @@ def _predict(args: argparse.Namespace) -> int:
         for f, label, prob in zip(p["file"], p["label"], p["probability"]):
             print(f"{f:<{width}}  {label}  ({prob:.1%})")
         return EXIT_OK
-    names = _names(model, None, p["probabilities"].shape[1], "predict_classes")
+    with called("predict_classes"):
+        names = _names(model, None, p["probabilities"].shape[1])
     _write_predictions(target, p, names)
     counts = {n: 0 for n in names}
     for label in p["label"]:
@@ -242,6 +246,15 @@ def cmd_backbones(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Print the set-up report (cnnkit.config()); exit status 3 when something stops cnnkit here."""
+    from .config import config
+
+    report = config()
+    print(report)
+    return EXIT_OK if report.ok else EXIT_ENVIRONMENT
+
+
 def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
@@ -268,7 +281,8 @@ def _model_name(text: str) -> str:
     from .backbones import REGISTRY, get_spec
 
     try:
-        return get_spec(text, "train", "model").name
+        with called("train"):
+            return get_spec(text, arg="model").name
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid choice: {text!r} (choose from {', '.join(SMALL_MODELS)} or a backbone: "
@@ -398,6 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
              "  cnnkit train --data photos/ --model efficientnet_lite0   # weights installed with cnnkit\n"
              "  python -c 'import cnnkit; cnnkit.prefetch_weights([\"vgg16\"])'   # on a machine with internet")
     p.set_defaults(func=cmd_backbones)
+    p = _sub(sub, "doctor", "check the set-up: versions, CPU, GPUs, precision, Keras cache, limits",
+             "Print what cnnkit runs on, on one screen: the versions of Python, TensorFlow, Keras and NumPy and "
+             "whether Keras builds a model with them, the CPU's AVX-512 and AMX units, the GPUs TensorFlow sees, "
+             "what --precision auto picks here, the Keras cache and the backbones whose ImageNet weights are in "
+             "it, and the limits in force. Exit status 0 when cnnkit can build and train models here, 3 when "
+             "something stops it (the report says what and how to fix it).",
+             "  cnnkit doctor\n"
+             "  python -m cnnkit doctor   # the same, for the Python on the PATH")
+    p.set_defaults(func=cmd_doctor)
     p = _sub(sub, "summary", "build the slides' models and print their summaries",
              "Build the slides' models and print their Keras summaries.",
              "  cnnkit summary\n"

@@ -8,10 +8,20 @@ from typing import Sequence
 import keras
 
 from . import _arg_checks as v
-from .blocks import GLOBAL_POOLS, PADDINGS, POOLS, _check_activation, block_output_size, classifier_head, conv_block
-from .blocks import output_layer
+from ._context import caller, public
+from .blocks import (
+    GLOBAL_POOLS,
+    PADDINGS,
+    POOLS,
+    _check_activation,
+    block_output_size,
+    classifier_head,
+    conv_block,
+    output_layer,
+)
 
 
+@public
 def simple_cnn(
     input_shape: tuple[int, int, int] = (32, 32, 3),
     blocks: int = 3,
@@ -47,17 +57,16 @@ def simple_cnn(
         >>> simple_cnn().count_params()
         28097
     """
-    fn = "simple_cnn"
-    input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
-    blocks = v.positive_int(blocks, "blocks", fn)
-    filters = v.sizes(filters, "filters", fn, blocks)
-    kernel = v.int_tuple(kernel_size, "kernel_size", fn)
-    pool = v.choice(pool, "pool", fn, POOLS)
-    v.choice(global_pool, "global_pool", fn, GLOBAL_POOLS)
-    v.positive_int(num_classes, "num_classes", fn)
-    units = v.optional_units(units, "units", fn)
-    activation = _check_activation(activation, fn)
-    _check_depth(input_shape, blocks, kernel, pool, fn)
+    input_shape = v.shape(input_shape, "input_shape", ndim=3)
+    blocks = v.positive_int(blocks, "blocks")
+    filters = v.sizes(filters, "filters", blocks)
+    kernel = v.int_tuple(kernel_size, "kernel_size")
+    pool = v.choice(pool, "pool", choices=POOLS)
+    v.choice(global_pool, "global_pool", choices=GLOBAL_POOLS)
+    v.positive_int(num_classes, "num_classes")
+    units = v.optional_units(units, "units")
+    activation = _check_activation(activation)
+    _check_depth(input_shape, blocks, kernel, pool)
 
     inputs = keras.Input(input_shape)
     x = inputs
@@ -67,7 +76,7 @@ def simple_cnn(
     return keras.Model(inputs, outputs, name="simple_cnn")
 
 
-def _check_depth(input_shape, blocks: int, kernel, pool, fn: str) -> None:
+def _check_depth(input_shape, blocks: int, kernel, pool) -> None:
     """Fail before building if the image would shrink to nothing after ``blocks`` blocks."""
     h, w = input_shape[0], input_shape[1]
     for i in range(1, blocks + 1):
@@ -75,12 +84,13 @@ def _check_depth(input_shape, blocks: int, kernel, pool, fn: str) -> None:
         w = block_output_size(w, kernel[1], 1, PADDINGS[0], pool, 2)
         if h < 1 or w < 1:
             raise ValueError(
-                f"{fn}(): `blocks`={blocks} is too many for `input_shape`={tuple(input_shape)}: "
+                f"{caller()}(): `blocks`={blocks} is too many for `input_shape`={tuple(input_shape)}: "
                 f"each block halves the image, so after block {i} no pixels are left. "
                 f"Use at most {i - 1} blocks or a larger input."
             )
 
 
+@public
 def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
                 filters: tuple[int, int] = (32, 48), units: int = 128) -> keras.Model:
     """The main job's default model: two conv blocks with BatchNorm, then a Dense layer.
@@ -105,13 +115,12 @@ def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
         >>> fashion_cnn().count_params()
         317418
     """
-    fn = "fashion_cnn"
-    input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
-    f1, f2 = v.sizes(filters, "filters", fn, 2)
-    units = v.positive_int(units, "units", fn)
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    input_shape = v.shape(input_shape, "input_shape", ndim=3)
+    f1, f2 = v.sizes(filters, "filters", 2)
+    units = v.positive_int(units, "units")
+    num_classes = v.positive_int(num_classes, "num_classes")
     if input_shape[0] < 4 or input_shape[1] < 4:
-        raise ValueError(f"{fn}(): `input_shape` must be at least 4x4 (two 2x2 poolings), got {input_shape}.")
+        raise ValueError(f"{caller()}(): `input_shape` must be at least 4x4 (two 2x2 poolings), got {input_shape}.")
     L = keras.layers
     inputs = keras.Input(input_shape)
     x = inputs
@@ -122,4 +131,4 @@ def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
         x = L.ReLU(name=f"block{i}_act")(x)
     x = L.Flatten(name="flatten")(x)
     x = L.Dense(units, activation="relu", name="dense")(x)
-    return keras.Model(inputs, output_layer(num_classes, fn=fn)(x), name="fashion_cnn")
+    return keras.Model(inputs, output_layer(num_classes)(x), name="fashion_cnn")

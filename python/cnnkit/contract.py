@@ -29,11 +29,11 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
+from ._context import caller, takes_fn, warn
 from ._lang import code
 
 ATTRIBUTE = "_cnnkit_input"
@@ -166,7 +166,8 @@ def mismatch(expected: tuple[float, float], extremes: tuple[float, float] | None
     return None
 
 
-def record(model: Any, data: Any, fn: str, arg: str = "data") -> None:
+@takes_fn
+def record(model: Any, data: Any, fn: str | None = None, arg: str = "data") -> None:
     """At training: check ``data`` against the model's contract (an error if it clearly does not fit), or
     record the range it is in. Data in no standard range leaves the model without a recorded range."""
     extremes = data_extremes(data)
@@ -175,7 +176,7 @@ def record(model: Any, data: Any, fn: str, arg: str = "data") -> None:
         problem = mismatch(tuple(contract["value_range"]), extremes)
         if problem:
             rebuild = code("value_range=(0, 255)", "value_range = c(0, 255)")
-            raise ValueError(f"{fn}(): `{arg}` {problem}. (A transfer model takes the range its preprocessing was "
+            raise ValueError(f"{caller()}(): `{arg}` {problem}. (A transfer model takes the range its preprocessing was "
                              f"built for: transfer_model(..., {rebuild}) for 0-255 images.)")
         attach(model, {**contract, **_shape(model)})
         return
@@ -184,12 +185,13 @@ def record(model: Any, data: Any, fn: str, arg: str = "data") -> None:
         attach(model, {"value_range": found, **_shape(model)})
 
 
-def check(model: Any, data: Any, fn: str, arg: str = "x") -> None:
+@takes_fn
+def check(model: Any, data: Any, fn: str | None = None, arg: str = "x") -> None:
     """At prediction: warn when ``data`` clearly does not fit the range ``model`` was trained on."""
     contract = input_contract(model)
     if not contract or not contract.get("value_range"):
         return
     problem = mismatch(tuple(contract["value_range"]), data_extremes(data))
     if problem:
-        warnings.warn(f"{fn}(): `{arg}` {problem}. Predictions on images in another range are not meaningful.",
-                      UserWarning, stacklevel=3)
+        warn(f"{caller()}(): `{arg}` {problem}. Predictions on images in another range are not meaningful.",
+                      UserWarning)

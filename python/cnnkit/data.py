@@ -19,7 +19,6 @@ import contextlib
 import gzip
 import os
 import re
-import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -28,10 +27,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _arg_checks as v
+from ._context import called, caller, carried, otherwise, public, takes_fn, warn
 from ._files import atomic_path, keras_home
 from ._images import FORMAT_NAMES, ImageFileError, check_pipeline_file, decode_file, decode_workers, read_images
 from ._lang import code
-from . import _arg_checks as v
 from .limits import limit
 
 FASHION_MNIST_CLASSES = (
@@ -61,24 +61,23 @@ def _read_idx(path: Path) -> np.ndarray:
     Only as many bytes as the header declares are decompressed (at most 1 GiB), so a damaged file or
     a gzip bomb in the data folder is an error, not a hang.
     """
-    fn = "load_fashion_mnist"
     try:
         with gzip.open(path, "rb") as f:
             head = f.read(4)
             if len(head) < 4 or head[:3] != b"\x00\x00\x08":
-                raise ValueError(f"{fn}(): {path} is not an IDX file of unsigned bytes.")
+                raise ValueError(f"{caller()}(): {path} is not an IDX file of unsigned bytes.")
             ndim = head[3]
             dims = [int.from_bytes(f.read(4), "big") for _ in range(ndim)]
             n = int(np.prod(dims, dtype=np.int64)) if dims else 0
             if not 0 < n <= MAX_IDX_BYTES:
-                raise ValueError(f"{fn}(): {path} declares {n:,} values (dimensions {dims}); a Fashion-MNIST "
+                raise ValueError(f"{caller()}(): {path} declares {n:,} values (dimensions {dims}); a Fashion-MNIST "
                                  f"file holds at most {MAX_IDX_BYTES:,}.")
             raw = f.read(n)
     except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"{fn}(): {path} is not a readable gzip file ({e.__class__.__name__}: {e}); "
+        raise ValueError(f"{caller()}(): {path} is not a readable gzip file ({e.__class__.__name__}: {e}); "
                          "reinstall the data (apt-get install --reinstall dataset-fashion-mnist).") from None
     if len(raw) != n:
-        raise ValueError(f"{fn}(): {path} is truncated ({len(raw)} of {n} values).")
+        raise ValueError(f"{caller()}(): {path} is truncated ({len(raw)} of {n} values).")
     return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
 
 
@@ -103,28 +102,28 @@ def fashion_mnist_raw() -> tuple[dict[str, np.ndarray], str]:
     return _download(), "download"
 
 
-def _class_ids(classes: Any, fn: str) -> list[int] | None:
+def _class_ids(classes: Any) -> list[int] | None:
     if classes is None:
         return None
     if isinstance(classes, (str, int, float, np.integer)):
         classes = [classes]
     if not isinstance(classes, (list, tuple, np.ndarray)):
-        raise TypeError(f"{fn}(): `classes` must be class ids 0-9 or class names, e.g. classes=(0, 9); "
+        raise TypeError(f"{caller()}(): `classes` must be class ids 0-9 or class names, e.g. classes=(0, 9); "
                         f"got {classes!r}.")
     ids = []
     for c in list(classes):
         if isinstance(c, str):
             if c not in FASHION_MNIST_CLASSES:
-                raise ValueError(f"{fn}(): `classes` entry {c!r} is not a Fashion-MNIST class; "
+                raise ValueError(f"{caller()}(): `classes` entry {c!r} is not a Fashion-MNIST class; "
                                  f"use ids 0-9 or names from {list(FASHION_MNIST_CLASSES)}.")
             ids.append(FASHION_MNIST_CLASSES.index(c))
         else:
-            i = v.positive_int(c, "classes", fn, minimum=0)
+            i = v.positive_int(c, "classes", minimum=0)
             if i > 9:
-                raise ValueError(f"{fn}(): `classes` entry {i} is not a class id; Fashion-MNIST has ids 0-9.")
+                raise ValueError(f"{caller()}(): `classes` entry {i} is not a class id; Fashion-MNIST has ids 0-9.")
             ids.append(i)
     if len(ids) < 2 or len(set(ids)) != len(ids):
-        raise ValueError(f"{fn}(): `classes` must name 2 or more different classes, e.g. classes=(0, 9); got {ids}.")
+        raise ValueError(f"{caller()}(): `classes` must name 2 or more different classes, e.g. classes=(0, 9); got {ids}.")
     return ids
 
 
@@ -144,6 +143,7 @@ def _images(x: np.ndarray, pad: bool, channels: int, normalize: bool) -> np.ndar
     return (x.astype("float32") / 255.0) if normalize else np.ascontiguousarray(x)
 
 
+@public
 def load_fashion_mnist(
     pad: bool = False,
     channels: int = 1,
@@ -174,13 +174,12 @@ def load_fashion_mnist(
         >>> d["x_train"].shape, d["class_names"][9]
         ((1000, 32, 32, 1), 'Ankle boot')
     """
-    fn = "load_fashion_mnist"
-    pad, normalize = v.flag(pad, "pad", fn), v.flag(normalize, "normalize", fn)
-    channels = v.choice(v.positive_int(channels, "channels", fn), "channels", fn, (1, 3))
-    ids = _class_ids(classes, fn)
-    n = None if n is None else v.positive_int(n, "n", fn)
-    n_test = None if n_test is None else v.positive_int(n_test, "n_test", fn)
-    seed = v.positive_int(seed, "seed", fn, minimum=0)
+    pad, normalize = v.flag(pad, "pad"), v.flag(normalize, "normalize")
+    channels = v.choice(v.positive_int(channels, "channels"), "channels", choices=(1, 3))
+    ids = _class_ids(classes)
+    n = None if n is None else v.positive_int(n, "n")
+    n_test = None if n_test is None else v.positive_int(n_test, "n_test")
+    seed = v.positive_int(seed, "seed", minimum=0)
     raw, source = fashion_mnist_raw()
     rng = np.random.default_rng(seed)
     out: dict[str, Any] = {}
@@ -205,6 +204,7 @@ def folder_name(class_name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", class_name.lower()).strip("_")
 
 
+@public
 def example_image_folder(
     path: str | os.PathLike,
     classes: Sequence[int | str] | None = None,
@@ -239,18 +239,17 @@ def example_image_folder(
     """
     from PIL import Image
 
-    fn = "example_image_folder"
     if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise TypeError(f"{fn}(): `path` must be a folder path (a string), got {path!r}.")
-    ids = _class_ids(classes, fn)
-    n = v.positive_int(n, "n", fn, maximum=6000)
-    seed = v.positive_int(seed, "seed", fn, minimum=0)
-    overwrite = v.flag(overwrite, "overwrite", fn)
+        raise TypeError(f"{caller()}(): `path` must be a folder path (a string), got {path!r}.")
+    ids = _class_ids(classes)
+    n = v.positive_int(n, "n", maximum=6000)
+    seed = v.positive_int(seed, "seed", minimum=0)
+    overwrite = v.flag(overwrite, "overwrite")
     root = Path(path).expanduser()
     if root.exists() and not root.is_dir():
-        raise ValueError(f"{fn}(): `path` {str(root)!r} is a file; pass a new folder.")
+        raise ValueError(f"{caller()}(): `path` {str(root)!r} is a file; pass a new folder.")
     if root.is_dir() and any(root.iterdir()) and not overwrite:
-        raise ValueError(f"{fn}(): `path` {str(root)!r} is not empty; pass a new folder, or "
+        raise ValueError(f"{caller()}(): `path` {str(root)!r} is not empty; pass a new folder, or "
                          f"{code('overwrite=True', 'overwrite = TRUE')} to write into it.")
     raw, _ = fashion_mnist_raw()
     x, y = raw["x_train"], raw["y_train"]
@@ -274,9 +273,11 @@ def _decodable(files: list[str], channels: int, image_size: tuple[int, int] = (3
     ``keep``: a dict that receives the decoded images (uint8, by path), for the pipeline to use
     instead of decoding them again."""
 
+    @carried  # in the pool's threads, as image_folder() called it
     def decodes(f: str) -> np.ndarray | None:
         try:
-            return decode_file(f, channels, image_size, fn="image_folder")
+            with called("image_folder"):
+                return decode_file(f, channels, image_size)
         except (ImageFileError, OSError):
             return None
 
@@ -319,24 +320,26 @@ def hidden_name(name: str) -> bool:
     return name.startswith(".") or name.upper() == "__MACOSX"
 
 
-def _folder_path(path: Any, fn: str, arg: str = "path",
+def _folder_path(path: Any, arg: str = "path",
                  what: str = "the folder that holds one sub-folder per class") -> Path:
     if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise TypeError(f"{fn}(): `{arg}` must be a folder path (a string), got {path!r} ({type(path).__name__}).")
+        raise TypeError(f"{caller()}(): `{arg}` must be a folder path (a string), got {path!r} ({type(path).__name__}).")
     root = Path(path).expanduser()
     if not root.exists():
-        raise ValueError(f"{fn}(): `{arg}` {str(root)!r} does not exist. Pass {what}"
+        raise ValueError(f"{caller()}(): `{arg}` {str(root)!r} does not exist. Pass {what}"
                          + (" (path/<class>/<image>.png)." if what.startswith("the folder that holds") else "."))
     if not root.is_dir():
-        raise ValueError(f"{fn}(): `{arg}` {str(root)!r} is a file; pass {what}.")
+        raise ValueError(f"{caller()}(): `{arg}` {str(root)!r} is a file; pass {what}.")
     return root
 
 
-def split_folders(path: Any, fn: str = "image_folder") -> dict[str, Path] | None:
+@takes_fn
+@otherwise("image_folder")
+def split_folders(path: Any, fn: str | None = None) -> dict[str, Path] | None:
     """``{"train": .., "validation": .., "test": ..}`` when ``path`` holds split folders -- ``train/``
     and ``test/``, ``val/`` or ``validation/`` (any case) -- instead of class folders; else ``None``.
     Split folders beside other folders, or two folders for one split, are an error."""
-    root = _folder_path(path, fn)
+    root = _folder_path(path)
     subs = sorted(d for d in root.iterdir() if d.is_dir() and not hidden_name(d.name))
     named = {d: SPLIT_NAMES.get(d.name.lower()) for d in subs}
     found = [s for s in named.values() if s]
@@ -344,14 +347,15 @@ def split_folders(path: Any, fn: str = "image_folder") -> dict[str, Path] | None
         return None
     others = [d.name for d, s in named.items() if s is None]
     if others:
-        raise ValueError(f"{fn}(): `path` {str(root)!r} holds split folders ({', '.join(d.name for d, s in named.items() if s)}) "
+        raise ValueError(f"{caller()}(): `path` {str(root)!r} holds split folders "
+                         f"({', '.join(d.name for d, s in named.items() if s)}) "
                          f"beside other folders ({', '.join(others)}); put the class folders inside each split "
                          "(train/<class>/, test/<class>/), or keep class folders only.")
     twice = sorted({s for s in found if found.count(s) > 1})
     if twice:
-        raise ValueError(f"{fn}(): `path` {str(root)!r} has more than one folder for the {' and '.join(twice)} split "
+        raise ValueError(f"{caller()}(): `path` {str(root)!r} has more than one folder for the {' and '.join(twice)} split "
                          f"({', '.join(d.name for d, s in named.items() if s in twice)}); keep one.")
-    return {s: d for d, s in named.items()}
+    return {s: d for d, s in named.items() if s}  # every folder is a split here
 
 
 def _walk_class(folder: Path, skipped: dict[str, str], seen: set[str]) -> list[str]:
@@ -407,13 +411,13 @@ def _scan_classes(root: Path, skipped: dict[str, str], seen: set[str]) -> tuple[
     return classes, files, labels
 
 
-def _header_checked(files: list[str], labels: list[int], skipped: dict[str, str], fn: str
+def _header_checked(files: list[str], labels: list[int], skipped: dict[str, str]
                     ) -> tuple[list[str], list[int]]:
     """The files whose header is that of an image cnnkit reads (nothing decoded yet); the others skipped."""
     keep_f, keep_y = [], []
     for f, y in zip(files, labels):
         try:
-            check_pipeline_file(f, fn)
+            check_pipeline_file(f)
         except ImageFileError as e:
             kind = e.kind
             if kind == "unreadable" and Path(f).suffix.lower() not in IMAGE_SUFFIXES:
@@ -425,7 +429,8 @@ def _header_checked(files: list[str], labels: list[int], skipped: dict[str, str]
     return keep_f, keep_y
 
 
-def stratified_subset(labels: Sequence[int], n: int, seed: int, fn: str = "image_folder") -> list[int]:
+@otherwise("image_folder")
+def stratified_subset(labels: Sequence[int], n: int, seed: int) -> list[int]:
     """Sorted indices of ``n`` of ``labels``, a random choice (``seed``) in which each class keeps its
     share (largest remainders; at least one image of each class). All of them when ``n`` is not less.
 
@@ -437,7 +442,7 @@ def stratified_subset(labels: Sequence[int], n: int, seed: int, fn: str = "image
         return list(range(len(labels)))
     classes, counts = np.unique(labels, return_counts=True)
     if n < len(classes):
-        raise ValueError(f"{fn}(): `subset` {n} is less than the number of classes ({len(classes)}); a subset keeps "
+        raise ValueError(f"{caller()}(): `subset` {n} is less than the number of classes ({len(classes)}); a subset keeps "
                          f"at least one image of each class: use subset >= {len(classes)}.")
     share = counts * n / len(labels)
     quota = np.maximum(1, np.floor(share).astype(int))
@@ -455,18 +460,19 @@ def stratified_subset(labels: Sequence[int], n: int, seed: int, fn: str = "image
     return sorted(int(i) for i in np.concatenate(picked))
 
 
-def _usable(files: list[str], labels: list[int], skipped: dict[str, str], fn: str, o: dict[str, Any]
+def _usable(files: list[str], labels: list[int], skipped: dict[str, str], o: dict[str, Any]
             ) -> tuple[list[str], list[int]]:
     """Header check, then the subset (stratified by class), then one decoding of each file kept, at the
     pipeline's size: the images are kept in ``o["decoded"]`` while all of them (every split) fit the
     ``image_cache`` limit, and the pipelines then read them from memory instead of the files."""
-    files, labels = _header_checked(files, labels, skipped, fn)
+    files, labels = _header_checked(files, labels, skipped)
     if o["subset"] is not None and labels:
-        keep = stratified_subset(labels, o["subset"], o["seed"], fn)
+        keep = stratified_subset(labels, o["subset"], o["seed"])
         files, labels = [files[i] for i in keep], [labels[i] for i in keep]
     height, width = o["image_size"]
     decoded = o.setdefault("decoded", {})
-    fits = decoded is not None and (len(decoded) + len(files)) * height * width * o["channels"] <= limit("image_cache")
+    fits = decoded is not None and \
+        (len(decoded) + len(files)) * height * width * o["channels"] <= limit("image_cache", named=False)
     if not fits:
         o["decoded"] = None  # past the limit: every pipeline decodes its files each epoch
     ok = _decodable(files, o["channels"], o["image_size"], o["decoded"])  # decoded once, as the pipeline would
@@ -485,7 +491,8 @@ def _shown(path: str, root: Path | None) -> str:
     return Path(path).name + tail
 
 
-def skip_message(reasons: dict[str, str], fn: str = "image_folder", root: Any = None) -> str:
+@otherwise("image_folder")
+def skip_message(reasons: dict[str, str], root: Any = None) -> str:
     """The warning for skipped files: how many, and per reason how many and the first names
     (relative to ``root`` when given)."""
     root = None if root is None else Path(root)
@@ -496,12 +503,12 @@ def skip_message(reasons: dict[str, str], fn: str = "image_folder", root: Any = 
         if paths:
             names = ", ".join(_shown(p, root) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
             text = "not an image" if kind == "not an image" and len(paths) == 1 else text
-            parts.append(f"{len(paths)} {text.format(limit('image_pixels'))}: {names}")
+            parts.append(f"{len(paths)} {text.format(limit('image_pixels', named=False))}: {names}")
     what = "file(s)" if not folders else "file(s) and folder(s)"
-    return f"{fn}(): skipped {len(reasons)} {what}: {'; '.join(parts)}"
+    return f"{caller()}(): skipped {len(reasons)} {what}: {'; '.join(parts)}"
 
 
-def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: list[str], fn: str,
+def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: list[str],
                    table: str | None = None, loose: int = 0) -> None:
     """Errors for data a classifier cannot learn from: no images, one class, classes without images.
     ``table``: the argument's name for a table (else a folder); ``loose``: files beside the class folders."""
@@ -510,7 +517,7 @@ def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: li
               "Put each class's images in a sub-folder of its own: path/<class>/<image>.png.")
     if not labels:
         raise ValueError(
-            f"{fn}(): {where} holds no readable images"
+            f"{caller()}(): {where} holds no readable images"
             + (f" ({len(skipped)} file(s) could not be read as {FORMAT_NAMES})" if skipped else "")
             + (f"; {loose} file(s) lie beside the class folders, in no class" if loose else "")
             + f". {layout}")
@@ -518,12 +525,12 @@ def _check_classes(root: Any, classes: list[str], labels: list[int], skipped: li
     if len(found) < 2:
         present = [classes[i] for i in found]
         raise ValueError(
-            f"{fn}(): {where} has images of one class only ({present[0]!r}); a classifier needs at least 2 "
+            f"{caller()}(): {where} has images of one class only ({present[0]!r}); a classifier needs at least 2 "
             + (f"labels with images (labels: {classes})." if table else
                f"class sub-folders with images (found folders: {classes})."))
     empty = [c for i, c in enumerate(classes) if i not in found]
     if empty:
-        raise ValueError(f"{fn}(): {'class(es)' if table else 'class folder(s)'} {empty} "
+        raise ValueError(f"{caller()}(): {'class(es)' if table else 'class folder(s)'} {empty} "
                          f"{'of' if table else 'under'} {where} hold no readable images; "
                          + ("drop them from `class_names` (R: droplevels())." if table else "remove them or add images."))
 
@@ -570,8 +577,10 @@ def _pipeline(files: list[str], labels: list[int], image_size, channels: int, ba
             ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
         return ds.batch(batch_size).map(scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
+    @carried  # in tf.data's threads, later (while a model trains on it)
     def decode(paths: np.ndarray) -> np.ndarray:  # float32 in [0, 1], as scale() gives from memory
-        return read_images([os.fsdecode(p) for p in paths], (height, width), channels, "image_folder", "path")
+        with called("image_folder"):
+            return read_images([os.fsdecode(p) for p in paths], (height, width), channels, "path")
 
     def load(f: Any, y: Any) -> tuple[Any, Any]:
         x = tf.numpy_function(decode, [f], tf.float32, stateful=False)
@@ -584,27 +593,27 @@ def _pipeline(files: list[str], labels: list[int], image_size, channels: int, ba
     return ds.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _options(fn: str, image_size, color_mode, validation_split, seed, batch_size, subset) -> dict[str, Any]:
-    return {"image_size": v.image_size(image_size, "image_size", fn),
-            "channels": COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)],
-            "seed": v.positive_int(seed, "seed", fn, minimum=0),
-            "batch_size": v.positive_int(batch_size, "batch_size", fn),
-            "split": v.fraction(validation_split, "validation_split", fn),
-            "subset": None if subset is None else v.positive_int(subset, "subset", fn)}
+def _options(image_size, color_mode, validation_split, seed, batch_size, subset) -> dict[str, Any]:
+    return {"image_size": v.image_size(image_size, "image_size"),
+            "channels": COLOR_MODES[v.choice(color_mode, "color_mode", choices=COLOR_MODES)],
+            "seed": v.positive_int(seed, "seed", minimum=0),
+            "batch_size": v.positive_int(batch_size, "batch_size"),
+            "split": v.fraction(validation_split, "validation_split"),
+            "subset": None if subset is None else v.positive_int(subset, "subset")}
 
 
 def _datasets(splits: dict[str, tuple[list[str], list[int]]], classes: list[str], reasons: dict[str, str],
-              o: dict[str, Any], fn: str, root: Path | None) -> dict[str, Any]:
+              o: dict[str, Any], root: Path | None) -> dict[str, Any]:
     """The common end of image_folder() and image_table(): the validation split (of ``train``, when
     there is no ``validation`` yet), the pipelines with their attributes, and the result dict."""
     if reasons:
-        warnings.warn(skip_message(reasons, fn, root), UserWarning, stacklevel=3)
+        warn(skip_message(reasons, root), UserWarning)
     files, labels = splits["train"]
     order = np.random.default_rng(o["seed"]).permutation(len(files))
     files, labels = [files[i] for i in order], [labels[i] for i in order]
     n_val = int(round(len(files) * o["split"])) if o["split"] else 0
     if o["split"] and not 0 < n_val < len(files):
-        raise ValueError(f"{fn}(): `validation_split`={o['split']} of {len(files)} images leaves "
+        raise ValueError(f"{caller()}(): `validation_split`={o['split']} of {len(files)} images leaves "
                          f"{'no validation' if n_val == 0 else 'no training'} images; use more images or another split.")
     parts = dict(splits, train=(files[n_val:], labels[n_val:]))
     if n_val:
@@ -628,7 +637,7 @@ def _datasets(splits: dict[str, tuple[list[str], list[int]]], classes: list[str]
             "skipped": list(reasons)}
 
 
-def _scan_layout(root: Path, layout: dict[str, Path], fn: str
+def _scan_layout(root: Path, layout: dict[str, Path]
                  ) -> tuple[list[str], dict[str, tuple[list[str], list[str], list[int]]], dict[str, str]]:
     """Each split folder of ``layout`` scanned into ``(class names, files, labels)``; the class names
     (the same in every split, else an error) and the skipped paths (``{path: reason}``)."""
@@ -645,11 +654,12 @@ def _scan_layout(root: Path, layout: dict[str, Path], fn: str
         if lacks or extra:
             what = ([f"lacks {lacks}"] if lacks else []) + ([f"has {extra}, which {layout['train'].name}/ lacks"]
                                                             if extra else [])
-            raise ValueError(f"{fn}(): the splits of `path` {str(root)!r} have different class folders: "
+            raise ValueError(f"{caller()}(): the splits of `path` {str(root)!r} have different class folders: "
                              f"{layout[split].name}/ {' and '.join(what)}; every split needs the same class folders.")
     return classes, scanned, reasons
 
 
+@public
 def image_folder(
     path: str,
     image_size: int | tuple[int, int] = (64, 64),
@@ -713,28 +723,27 @@ def image_folder(
         >>> model = simple_cnn((32, 32, 3), blocks=1, filters=4, units=8, num_classes=3)
         >>> h = fit_classifier(model, d["train"], validation_data=d["validation"], epochs=1, verbose=0)
     """
-    fn = "image_folder"
-    o = _options(fn, image_size, color_mode, validation_split, seed, batch_size, subset)
-    root = _folder_path(path, fn)
-    layout = split_folders(root, fn) or {"train": root}
+    o = _options(image_size, color_mode, validation_split, seed, batch_size, subset)
+    root = _folder_path(path)
+    layout = split_folders(root) or {"train": root}
     if "validation" in layout and o["split"]:
-        raise ValueError(f"{fn}(): `path` {str(root)!r} has its own validation folder "
+        raise ValueError(f"{caller()}(): `path` {str(root)!r} has its own validation folder "
                          f"({layout['validation'].name}/); leave validation_split as None (R: NULL).")
-    classes, scanned, reasons = _scan_layout(root, layout, fn)
+    classes, scanned, reasons = _scan_layout(root, layout)
     splits = {}
     for split, (names, files, labels) in scanned.items():
-        files, labels = _usable(files, labels, reasons, fn, o)
+        files, labels = _usable(files, labels, reasons, o)
         where = layout[split] if len(layout) > 1 else root
         mine = {p: k for p, k in reasons.items() if p.startswith(str(where) + os.sep)}
-        _check_classes(where, classes, labels, [p for p, k in mine.items() if k in UNREAD], fn,
+        _check_classes(where, classes, labels, [p for p, k in mine.items() if k in UNREAD],
                        loose=sum(k == "loose" for k in mine.values()))
         splits[split] = (files, labels)
-    return _datasets(splits, classes, dict(sorted(reasons.items())), o, fn, root)
+    return _datasets(splits, classes, dict(sorted(reasons.items())), o, root)
 
 
 # --- a table of files and labels ---------------------------------------------------------------------
 
-def _columns(table: Any, fn: str, arg: str) -> tuple[dict[str, list[Any]], Path | None, dict[str, list[str]]]:
+def _columns(table: Any, arg: str) -> tuple[dict[str, list[Any]], Path | None, dict[str, list[str]]]:
     """The columns of a table (a CSV file, a dict of columns, a list of rows or a pandas-like data
     frame), the CSV's folder (or ``None``) and the category order of categorical columns."""
     import csv
@@ -742,18 +751,18 @@ def _columns(table: Any, fn: str, arg: str) -> tuple[dict[str, list[Any]], Path 
     if isinstance(table, (str, os.PathLike)):
         f = Path(table).expanduser()
         if not str(table) or not f.is_file():
-            raise ValueError(f"{fn}(): `{arg}` {str(table)!r} is not a CSV file ("
+            raise ValueError(f"{caller()}(): `{arg}` {str(table)!r} is not a CSV file ("
                              f"{'a folder' if f.is_dir() else 'it does not exist'}); pass a CSV file with a file and a "
                              f"label column, or a table ({code('a dict of columns or a pandas DataFrame', 'a data frame')}).")
         try:
             with open(f, newline="", encoding="utf-8-sig") as fh:
                 rows = list(csv.reader(fh))
         except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise ValueError(f"{fn}(): `{arg}` {str(f)!r} is not a readable CSV file ({type(e).__name__}: {e}).") from None
+            raise ValueError(f"{caller()}(): `{arg}` {str(f)!r} is not a readable CSV file ({type(e).__name__}: {e}).") from None
         if not rows:
-            raise ValueError(f"{fn}(): `{arg}` {str(f)!r} is empty; its first line must name the columns (file,label).")
+            raise ValueError(f"{caller()}(): `{arg}` {str(f)!r} is empty; its first line must name the columns (file,label).")
         head, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
-        cols = {h: [r[i].strip() if i < len(r) else "" for r in body] for i, h in enumerate(head)}
+        cols: dict[str, list[Any]] = {h: [r[i].strip() if i < len(r) else "" for r in body] for i, h in enumerate(head)}
         return cols, f.parent, {}
     if isinstance(table, (list, tuple)) and table and all(isinstance(r, dict) for r in table):
         names = list(dict.fromkeys(k for r in table for k in r))
@@ -774,13 +783,14 @@ def _columns(table: Any, fn: str, arg: str) -> tuple[dict[str, list[Any]], Path 
             if isinstance(col, (str, bytes)) or not isinstance(col, (list, tuple)):
                 col = [col] if isinstance(table, dict) and not isinstance(col, dict) else None
             if col is None:
-                raise TypeError(f"{fn}(): `{arg}` column {k!r} must be a list of values, got {type(table[k]).__name__}.")
+                raise TypeError(f"{caller()}(): `{arg}` column {k!r} must be a list of values, got {type(table[k]).__name__}.")
             cols[str(k)] = list(col)
         if len({len(c) for c in cols.values()}) > 1:
-            raise ValueError(f"{fn}(): the columns of `{arg}` have different lengths "
+            raise ValueError(f"{caller()}(): the columns of `{arg}` have different lengths "
                              f"({', '.join(f'{k}: {len(c)}' for k, c in cols.items())}).")
         return cols, None, cats
-    raise TypeError(f"{fn}(): `{arg}` must be a CSV file, {code('a dict of columns, a list of rows or a pandas DataFrame', 'a data frame')} "
+    raise TypeError(f"{caller()}(): `{arg}` must be a CSV file, "
+                    f"{code('a dict of columns, a list of rows or a pandas DataFrame', 'a data frame')} "
                     f"with a file and a label column, got {type(table).__name__}.")
 
 
@@ -789,14 +799,14 @@ def _missing(value: Any) -> bool:
         (isinstance(value, str) and not value.strip())
 
 
-def _label_text(value: Any, fn: str, column: str) -> str:
+def _label_text(value: Any, column: str) -> str:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}(): the labels (`label_column` {column!r}) must be text or whole numbers, got {value!r} "
+        raise TypeError(f"{caller()}(): the labels (`label_column` {column!r}) must be text or whole numbers, got {value!r} "
                         f"({type(value).__name__}).")
     if isinstance(value, str):
         return value.strip()
     if not _is_whole(value):
-        raise ValueError(f"{fn}(): the labels (`label_column` {column!r}) must be text or whole numbers, got {value!r}.")
+        raise ValueError(f"{caller()}(): the labels (`label_column` {column!r}) must be text or whole numbers, got {value!r}.")
     return str(int(value))
 
 
@@ -807,13 +817,13 @@ def _is_whole(value: Any) -> bool:
         return False
 
 
-def _class_order(labels: list[str], class_names: Any, cats: list[str] | None, fn: str, column: str) -> list[str]:
+def _class_order(labels: list[str], class_names: Any, cats: list[str] | None, column: str) -> list[str]:
     """The class names: ``class_names`` as given, else a categorical's categories, else the labels
     sorted (as numbers when all are whole numbers)."""
     if class_names is not None:
-        names = v.strings(class_names, "class_names", fn)
+        names = v.strings(class_names, "class_names")
         if len(set(names)) != len(names):
-            raise ValueError(f"{fn}(): `class_names` has duplicates: {names}.")
+            raise ValueError(f"{caller()}(): `class_names` has duplicates: {names}.")
     elif cats is not None:
         names = cats
     else:
@@ -822,24 +832,25 @@ def _class_order(labels: list[str], class_names: Any, cats: list[str] | None, fn
             names = sorted(names, key=int)
     unknown = sorted(set(labels) - set(names))
     if unknown:
-        raise ValueError(f"{fn}(): label(s) {unknown[:5]}{' ...' if len(unknown) > 5 else ''} of `label_column` "
+        raise ValueError(f"{caller()}(): label(s) {unknown[:5]}{' ...' if len(unknown) > 5 else ''} of `label_column` "
                          f"{column!r} are not in `class_names` {names}.")
     return list(names)
 
 
+@otherwise("image_table")
 def table_files(table: Any, path: Any = None, file_column: str = "file", label_column: str = "label",
-                class_names: Any = None, fn: str = "image_table", arg: str = "table"
+                class_names: Any = None, arg: str = "table"
                 ) -> tuple[list[str], list[str], list[int], dict[str, str], Path | None]:
     """A table's rows as ``(class_names, files, labels, skipped, root)``: relative file names resolved
     against ``path`` (else the CSV file's folder, else the working directory); rows without a file
     or a label, files that do not exist and repeated files skipped (``{path: reason}``)."""
-    file_column = v.string(file_column, "file_column", fn, example="file")
-    label_column = v.string(label_column, "label_column", fn, example="label")
-    base = None if path is None else _folder_path(path, fn, what="the folder the table's file names are relative to")
-    cols, csv_dir, cats = _columns(table, fn, arg)
+    file_column = v.string(file_column, "file_column", example="file")
+    label_column = v.string(label_column, "label_column", example="label")
+    base = None if path is None else _folder_path(path, what="the folder the table's file names are relative to")
+    cols, csv_dir, cats = _columns(table, arg)
     for col_arg, name in (("file_column", file_column), ("label_column", label_column)):
         if name not in cols:
-            raise ValueError(f"{fn}(): `{col_arg}` {name!r} is not a column of `{arg}`; its columns are "
+            raise ValueError(f"{caller()}(): `{col_arg}` {name!r} is not a column of `{arg}`; its columns are "
                              f"{list(cols) or 'none'}. Name the {col_arg.split('_')[0]} column with `{col_arg}`.")
     root = base or csv_dir
     skipped: dict[str, str] = {}
@@ -849,16 +860,17 @@ def table_files(table: Any, path: Any = None, file_column: str = "file", label_c
             skipped[f"row {i + 1}"] = "no file"
             continue
         if not isinstance(f, (str, os.PathLike)):
-            raise TypeError(f"{fn}(): the files (`file_column` {file_column!r}) must be paths (text), got {f!r} in row {i + 1}.")
+            raise TypeError(f"{caller()}(): the files (`file_column` {file_column!r}) must be paths (text), "
+                            f"got {f!r} in row {i + 1}.")
         p = Path(str(f).strip()).expanduser()
         p = str(p if p.is_absolute() or root is None else root / p)
         if _missing(y):
             skipped[p] = "no label"
             continue
-        y = _label_text(y, fn, label_column)
+        y = _label_text(y, label_column)
         if p in rows:
             if rows[p] != y:
-                raise ValueError(f"{fn}(): `{arg}` lists the file {p!r} twice, with labels {rows[p]!r} and {y!r}; an "
+                raise ValueError(f"{caller()}(): `{arg}` lists the file {p!r} twice, with labels {rows[p]!r} and {y!r}; an "
                                  "image has one class.")
             skipped[p + f" (row {i + 1})"] = "duplicate"
             continue
@@ -866,11 +878,12 @@ def table_files(table: Any, path: Any = None, file_column: str = "file", label_c
             skipped[p] = "missing"
             continue
         rows[p] = y
-    names = _class_order(list(rows.values()), class_names, cats.get(label_column), fn, label_column)
+    names = _class_order(list(rows.values()), class_names, cats.get(label_column), label_column)
     ids = {c: i for i, c in enumerate(names)}
     return names, list(rows), [ids[y] for y in rows.values()], skipped, root
 
 
+@public
 def image_table(
     table: Any,
     path: str | None = None,
@@ -918,16 +931,19 @@ def image_table(
                         validation_split, seed, batch_size, subset)
 
 
+@takes_fn
+@otherwise("image_table")
 def _image_table(table, path, file_column, label_column, class_names, image_size, color_mode, validation_split,
-                 seed, batch_size, subset, fn: str = "image_table", arg: str = "table") -> dict[str, Any]:
+                 seed, batch_size, subset, fn: str | None = None, arg: str = "table") -> dict[str, Any]:
     """:func:`image_table` for a caller whose messages name its own function and argument."""
-    o = _options(fn, image_size, color_mode, validation_split, seed, batch_size, subset)
-    names, files, labels, reasons, root = table_files(table, path, file_column, label_column, class_names, fn, arg)
-    files, labels = _usable(files, labels, reasons, fn, o)
-    _check_classes(table, names, labels, [p for p, k in reasons.items() if k in UNREAD], fn, table=arg)
-    return _datasets({"train": (files, labels)}, names, dict(sorted(reasons.items())), o, fn, root)
+    o = _options(image_size, color_mode, validation_split, seed, batch_size, subset)
+    names, files, labels, reasons, root = table_files(table, path, file_column, label_column, class_names, arg)
+    files, labels = _usable(files, labels, reasons, o)
+    _check_classes(table, names, labels, [p for p, k in reasons.items() if k in UNREAD], table=arg)
+    return _datasets({"train": (files, labels)}, names, dict(sorted(reasons.items())), o, root)
 
 
+@public
 def load_images(
     files: str | Sequence[str],
     image_size: int | tuple[int, int],
@@ -953,7 +969,6 @@ def load_images(
         >>> load_images([photos + "/bag/img_001.png", photos + "/sneaker/img_002.png"], 28, "grayscale").shape
         (2, 28, 28, 1)
     """
-    fn = "load_images"
-    image_size = v.image_size(image_size, "image_size", fn)
-    channels = COLOR_MODES[v.choice(color_mode, "color_mode", fn, COLOR_MODES)]
-    return read_images(files, image_size, channels, fn, "files")
+    image_size = v.image_size(image_size, "image_size")
+    channels = COLOR_MODES[v.choice(color_mode, "color_mode", choices=COLOR_MODES)]
+    return read_images(files, image_size, channels, "files")

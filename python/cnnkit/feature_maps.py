@@ -13,12 +13,14 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._data_checks import image_dtype_problem
+from ._context import caller, public
+from ._data_checks import image_array
 from ._images import read_image
 from ._lang import code
 from ._plot import check_target, finish, new_figure
 
 
+@public
 def feature_maps(model: keras.Model, image: Any, layer: str | int) -> np.ndarray:
     """The activations of ``layer`` for one image, shape ``(height, width, channels)``.
 
@@ -34,17 +36,18 @@ def feature_maps(model: keras.Model, image: Any, layer: str | int) -> np.ndarray
     Returns:
         A NumPy array ``(h, w, channels)``.
     """
-    return _activations(model, image, layer, "feature_maps")[2]
+    return _activations(model, image, layer)[2]
 
 
-def _activations(model: keras.Model, image: Any, layer: str | int, fn: str):
+def _activations(model: keras.Model, image: Any, layer: str | int):
     """(layer, the image batch of one, its feature maps (h, w, c)) after checking every argument."""
-    target = _layer(model, layer, fn)
-    x = _image(model, image, fn)
+    target = _layer(model, layer)
+    x = _image(model, image)
     maps = np.asarray(keras.Model(model.input, target.output)(x, training=False))[0]
     return target, x, maps
 
 
+@public
 def plot_feature_maps(
     model: keras.Model,
     image: Any,
@@ -76,12 +79,11 @@ def plot_feature_maps(
         >>> plot_feature_maps(simple_cnn(), img, "block1_conv")  # a Figure: Jupyter shows it
         <CnnkitFigure size ... with 40 Axes>
     """
-    fn = "plot_feature_maps"
-    max_maps = v.positive_int(max_maps, "max_maps", fn)
-    cols = v.positive_int(cols, "cols", fn)
-    _check_cmap(cmap, fn)
-    file = check_target(file, fn)
-    target, x, maps = _activations(model, image, layer, fn)
+    max_maps = v.positive_int(max_maps, "max_maps")
+    cols = v.positive_int(cols, "cols")
+    _check_cmap(cmap)
+    file = check_target(file)
+    target, x, maps = _activations(model, image, layer)
     n = min(max_maps, maps.shape[-1])
     cols = min(cols, n)
     rows = 1 + -(-n // cols)
@@ -101,11 +103,11 @@ def plot_feature_maps(
     return finish(fig, file)
 
 
-def _check_cmap(cmap: Any, fn: str) -> None:
+def _check_cmap(cmap: Any) -> None:
     import matplotlib
 
     if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
-        raise ValueError(f"{fn}(): `cmap` must be the name of a matplotlib colour map such as 'viridis', 'gray' "
+        raise ValueError(f"{caller()}(): `cmap` must be the name of a matplotlib colour map such as 'viridis', 'gray' "
                          f"or 'magma', got {cmap!r}.")
 
 
@@ -114,43 +116,39 @@ def _unit(img: np.ndarray) -> np.ndarray:
     return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
 
 
-def _layer(model: keras.Model, layer: str | int, fn: str) -> keras.layers.Layer:
+def _layer(model: keras.Model, layer: str | int) -> keras.layers.Layer:
     if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+        raise TypeError(f"{caller()}(): `model` must be a Keras model, got {type(model).__name__}.")
     convs = [l.name for l in model.layers if len(l.output.shape) == 4 and not isinstance(l, keras.layers.InputLayer)]
     if isinstance(layer, str):
         try:
             target = model.get_layer(layer)
         except ValueError:
-            raise ValueError(f"{fn}(): `layer` {layer!r} is not in the model; layers with feature maps: "
+            raise ValueError(f"{caller()}(): `layer` {layer!r} is not in the model; layers with feature maps: "
                              f"{', '.join(convs)}.") from None
     elif v._is_intlike(layer):
         i, n = int(layer), len(model.layers)
         if not -n <= i < n:
             shown = code(f"{i} is out of range for {n} layers (0-based; -1 is the last)",
                          f"{i + 1 if i >= 0 else i} is out of range: the model has {n} layers (1 to {n}, or -{n} to -1)")
-            raise ValueError(f"{fn}(): `layer` index {shown}.")
+            raise ValueError(f"{caller()}(): `layer` index {shown}.")
         target = model.layers[i]
     else:
-        raise TypeError(f"{fn}(): `layer` must be a layer name or an index, got {layer!r}.")
+        raise TypeError(f"{caller()}(): `layer` must be a layer name or an index, got {layer!r}.")
     if len(target.output.shape) != 4:
-        raise ValueError(f"{fn}(): `layer` {target.name!r} has output shape {tuple(target.output.shape)}: "
+        raise ValueError(f"{caller()}(): `layer` {target.name!r} has output shape {tuple(target.output.shape)}: "
                          f"feature maps need a 4-D output. Choose one of: {', '.join(convs)}.")
     return target
 
 
-def _image(model: keras.Model, image: Any, fn: str) -> np.ndarray:
+def _image(model: keras.Model, image: Any) -> np.ndarray:
     want = tuple(model.input_shape[1:])
     if isinstance(image, (str, os.PathLike)):
-        image = read_image(image, size=want[:2], channels=1 if want[-1] == 1 else 3, scale=255, fn=fn,
+        image = read_image(image, size=want[:2], channels=1 if want[-1] == 1 else 3, scale=255,
                            where=f"`image` file {os.fspath(image)!r}")
-    try:
-        x = np.asarray(image)
-    except (TypeError, ValueError):
-        x = np.asarray(None)
-    problem = image_dtype_problem(x.dtype)
+    x, problem = image_array(image)
     if image is None or problem:
-        raise TypeError(f"{fn}(): `image` must be one image (an array) or an image file path; it "
+        raise TypeError(f"{caller()}(): `image` must be one image (an array) or an image file path; it "
                         f"{problem or 'is None'}.")
     x = x.astype("float32")
     if x.ndim == len(want) - 1 and want[-1] == 1:
@@ -159,8 +157,8 @@ def _image(model: keras.Model, image: Any, fn: str) -> np.ndarray:
         x = x[None]
     if x.ndim != len(want) + 1 or x.shape[0] != 1 or \
             tuple(x.shape[1:]) != tuple(d if d is not None else s for d, s in zip(want, x.shape[1:])):
-        raise ValueError(f"{fn}(): `image` must be one image of shape {want} (or (1, *shape)), "
+        raise ValueError(f"{caller()}(): `image` must be one image of shape {want} (or (1, *shape)), "
                          f"got an array of shape {np.shape(image)}.")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{fn}(): `image` contains NaN or infinite values.")
+        raise ValueError(f"{caller()}(): `image` contains NaN or infinite values.")
     return x

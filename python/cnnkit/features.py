@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from ._context import caller, takes_fn
 from ._data_checks import is_dataset
 from ._execution import predictor
 from ._model_info import leaf_layers
@@ -112,10 +113,10 @@ class Cached:
     images: int
 
 
-def _features(frozen: keras.Model, data: Any, batch_size: int, policy: str, fn: str) -> tuple[np.ndarray, np.ndarray]:
+def _features(frozen: keras.Model, data: Any, batch_size: int, policy: str) -> tuple[np.ndarray, np.ndarray]:
     import tensorflow as tf
 
-    f = predictor(frozen, policy, fn)
+    f = predictor(frozen, policy)
     if is_dataset(data):
         xs, ys = [], []
         for x, y, *_ in data:
@@ -135,8 +136,9 @@ def _size(data: Any) -> int | None:
     return len(data[0])
 
 
+@takes_fn
 def cache(model: keras.Model, data: Any, validation_data: Any, batch_size: int, precision: str, strategy: Any,
-          setting: Any, announce: bool, fn: str) -> Cached | None:
+          setting: Any, announce: bool, fn: str | None = None) -> Cached | None:
     """The head and the frozen part's features when caching is on (``setting``: ``"auto"`` or
     ``True``) and gives the same training (see the module notes); else ``None``."""
 
@@ -151,18 +153,18 @@ def cache(model: keras.Model, data: Any, validation_data: Any, batch_size: int, 
     frozen, head = parts
     n = sum(_size(d) or 0 for d in (data, validation_data) if d is not None)
     need = n * int(np.prod(frozen.output.shape[1:])) * 4
-    if need > limit("feature_cache", fn):
+    if need > limit("feature_cache"):
         if announce:
-            print(f"{fn}(): the frozen part's features would take {need / 2**30:.1f} GiB, more than the "
+            print(f"{caller()}(): the frozen part's features would take {need / 2**30:.1f} GiB, more than the "
                   "feature_cache limit: training the whole model every epoch.")
         return None
     start = time.perf_counter()
-    policy = resolve_precision(model, precision, fn)  # the backbone's convolutions decide, not the small head
-    train = _features(frozen, data, batch_size, policy, fn)
-    val = _features(frozen, validation_data, batch_size, policy, fn) if validation_data is not None else None
+    policy = resolve_precision(model, precision)  # the backbone's convolutions decide, not the small head
+    train = _features(frozen, data, batch_size, policy)
+    val = _features(frozen, validation_data, batch_size, policy) if validation_data is not None else None
     seconds = time.perf_counter() - start
     if announce:
-        print(f"{fn}(): the model's frozen part ({frozen.count_params():,} parameters) gives the same features "
+        print(f"{caller()}(): the model's frozen part ({frozen.count_params():,} parameters) gives the same features "
               f"every epoch: computed once for {len(train[0]):,} training"
               f"{f' and {len(val[0]):,} validation' if val is not None else ''} images in {seconds:.1f} s; the "
               "head trains on them "

@@ -28,44 +28,23 @@ from __future__ import annotations
 
 import difflib
 import re
-import warnings
 from typing import Any, Callable, Iterable, Sequence
 
 import keras
 import numpy as np
 
-from ._lang import code, in_r
 from . import _arg_checks as v
+from ._context import caller, otherwise, public, takes_fn, warn
+from ._lang import code, in_r
+from ._model_info import flat_layers  # the one walk over a model's layers (transfer, rundir import it from here)
 
 Selector = Any
 
 
-def _check_model(model: Any, fn: str) -> keras.Model:
+def _check_model(model: Any) -> keras.Model:
     if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
+        raise TypeError(f"{caller()}(): `model` must be a Keras model, got {type(model).__name__}.")
     return model
-
-
-def flat_layers(model: keras.Model) -> list[tuple[keras.layers.Layer, str]]:
-    """``(layer, parent)`` for every layer, depth first, nested models expanded (each layer once).
-
-    ``parent`` is the path of enclosing nested models (``"vgg16"``), ``""`` at the top level.
-    """
-    out: list[tuple[keras.layers.Layer, str]] = []
-    seen: set[int] = set()
-
-    def walk(m: keras.Model, parent: str) -> None:
-        for layer in m.layers:
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            if isinstance(layer, keras.Model):
-                walk(layer, f"{parent}/{layer.name}" if parent else layer.name)
-            else:
-                out.append((layer, parent))
-
-    walk(model, "")
-    return out
 
 
 def _containers(model: keras.Model) -> list[keras.Model]:
@@ -83,34 +62,36 @@ def _containers(model: keras.Model) -> list[keras.Model]:
     return out
 
 
-def _unknown(value: str, arg: str, known: Sequence[str], fn: str) -> ValueError:
+@takes_fn
+def _unknown(value: str, arg: str, known: Sequence[str], fn: str | None = None) -> ValueError:
     close = difflib.get_close_matches(value, list(known), n=3, cutoff=0.6)
     hint = f" Close names: {', '.join(close)}." if close else ""
-    return ValueError(f"{fn}(): `{arg}` {value!r} is not a layer of this model.{hint} "
+    return ValueError(f"{caller()}(): `{arg}` {value!r} is not a layer of this model.{hint} "
                       "See trainable_layers(model) for the names.")
 
 
-def _strings(value: Any, arg: str, fn: str) -> list[str]:
+@takes_fn
+def _strings(value: Any, arg: str, fn: str | None = None) -> list[str]:
     items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
     if not items or not all(isinstance(s, str) and s for s in items):
-        raise TypeError(f"{fn}(): `{arg}` must be a string or a list of strings, got {value!r}.")
+        raise TypeError(f"{caller()}(): `{arg}` must be a string or a list of strings, got {value!r}.")
     return items
 
 
-def _position(value: Any, arg: str, names: list[str], fn: str, is_stop: bool) -> int | None:
+def _position(value: Any, arg: str, names: list[str], is_stop: bool) -> int | None:
     if value is None:
         return None
     if isinstance(value, str):
         if value not in names:
-            raise _unknown(value, arg, names, fn)
+            raise _unknown(value, arg, names)
         return names.index(value) + (1 if is_stop else 0)
     if isinstance(value, bool) or not v._is_intlike(value):
-        raise TypeError(f"{fn}(): `{arg}` must be a whole number (a 0-based position; negative counts "
+        raise TypeError(f"{caller()}(): `{arg}` must be a whole number (a 0-based position; negative counts "
                         f"from the end) or a layer name, got {value!r}.")
     return int(value)
 
 
-def layer_range(names: list[str], start: int | str | None, stop: int | str | None, fn: str) -> list[int]:
+def layer_range(names: list[str], start: int | str | None, stop: int | str | None) -> list[int]:
     """The 0-based positions in ``names`` that ``start``/``stop`` select, checked; names are resolved.
 
     From Python: slice semantics (``names[start:stop]``; a name as ``stop`` is included); a range
@@ -121,36 +102,36 @@ def layer_range(names: list[str], start: int | str | None, stop: int | str | Non
     after ``to``, an unknown name (with close names).
 
     Example:
-        >>> layer_range(["a", "b", "c", "d"], -3, -1, "unfreeze")
+        >>> layer_range(["a", "b", "c", "d"], -3, -1)
         [1, 2]
-        >>> layer_range(["a", "b", "c", "d"], "b", "c", "unfreeze")
+        >>> layer_range(["a", "b", "c", "d"], "b", "c")
         [1, 2]
     """
     if in_r():
-        return _r_range(names, start, stop, fn)
-    i0 = _position(start, "start", names, fn, is_stop=False)
-    i1 = _position(stop, "stop", names, fn, is_stop=True)
+        return _r_range(names, start, stop)
+    i0 = _position(start, "start", names, is_stop=False)
+    i1 = _position(stop, "stop", names, is_stop=True)
     hits = list(range(len(names)))[slice(i0, i1)]
     if not hits:
-        raise ValueError(f"{fn}(): `start`={start!r}, `stop`={stop!r} select no layers (Python slice "
+        raise ValueError(f"{caller()}(): `start`={start!r}, `stop`={stop!r} select no layers (Python slice "
                          f"semantics over the {len(names)} layers of trainable_layers(model)).")
     return hits
 
 
-def _r_range(names: list[str], start: Any, stop: Any, fn: str) -> list[int]:
+def _r_range(names: list[str], start: Any, stop: Any) -> list[int]:
     """:func:`layer_range` for a call from R: R's ``from``/``to`` as ``as_py_range()`` translated them."""
     n = len(names)
     if n == 0:
-        raise ValueError(f"{fn}(): `from`/`to` select no layers: the model has no layers.")
-    first = _r_position(start, "from", names, fn)
-    last = _r_position(stop, "to", names, fn)
+        raise ValueError(f"{caller()}(): `from`/`to` select no layers: the model has no layers.")
+    first = _r_position(start, "from", names)
+    last = _r_position(stop, "to", names)
     if first > last:
-        raise ValueError(f"{fn}(): `from` (layer {first + 1}, {names[first]}) comes after `to` (layer "
+        raise ValueError(f"{caller()}(): `from` (layer {first + 1}, {names[first]}) comes after `to` (layer "
                          f"{last + 1}, {names[last]}). Swap them.")
     return list(range(first, last + 1))
 
 
-def _r_position(value: Any, arg: str, names: list[str], fn: str) -> int:
+def _r_position(value: Any, arg: str, names: list[str]) -> int:
     """The 0-based index of the layer R's ``from`` (``arg="from"``, a slice start) or ``to`` (a slice
     stop) names. R's position is read back from the bound: ``from = f`` arrived as ``f - 1`` (``f``
     when negative), ``to = t`` as ``t`` (``t + 1`` when negative; ``to = -1`` and ``to = NULL`` as
@@ -160,17 +141,17 @@ def _r_position(value: Any, arg: str, names: list[str], fn: str) -> int:
         return n - 1 if is_stop else 0
     if isinstance(value, str):
         if value not in names:
-            raise _unknown(value, arg, names, fn)
+            raise _unknown(value, arg, names)
         return names.index(value)
     if isinstance(value, bool) or not v._is_intlike(value):
-        raise TypeError(f"{fn}(): `{arg}` must be a whole number (a 1-based layer position; negative counts "
+        raise TypeError(f"{caller()}(): `{arg}` must be a whole number (a 1-based layer position; negative counts "
                         f"from the end) or a layer name, got {value!r}.")
     value = int(value)
     position = (value if value > 0 else value - 1 if value < 0 else 0) if is_stop else \
         (value + 1 if value >= 0 else value)
     if position == 0 or abs(position) > n:
         layers = f"{n} layer{'s' if n != 1 else ''}"
-        raise ValueError(f"{fn}(): `{arg}` = {position} is out of range: the model has {layers}: positions "
+        raise ValueError(f"{caller()}(): `{arg}` = {position} is out of range: the model has {layers}: positions "
                          f"1..{n} or -{n}..-1 (see trainable_layers(model)).")
     return position - 1 if position > 0 else n + position
 
@@ -180,6 +161,7 @@ def in_block(name: str, prefix: str) -> bool:
     return name == prefix or (name.startswith(prefix) and not name[len(prefix)].isdigit())
 
 
+@otherwise("select_layers")
 def select_layers(
     model: keras.Model,
     names: str | Sequence[str] | None = None,
@@ -188,7 +170,6 @@ def select_layers(
     start: int | str | None = None,
     stop: int | str | None = None,
     where: Callable[[keras.layers.Layer], bool] | None = None,
-    fn: str = "select_layers",
 ) -> list[keras.layers.Layer]:
     """The layers the selectors choose, in model order (all layers when no selector is given).
 
@@ -199,66 +180,66 @@ def select_layers(
     all_names = [layer.name for layer in leaves]
     picks: list[Iterable[int]] = []
     if names is not None:
-        wanted = _strings(names, "names", fn)
+        wanted = _strings(names, "names")
         groups = {p for _, parent in flat for p in parent.split("/") if p}
         for name in wanted:
             if name not in all_names and name not in groups:
-                raise _unknown(name, "names", all_names + sorted(groups), fn)
+                raise _unknown(name, "names", all_names + sorted(groups))
         picks.append(i for i, (layer, parent) in enumerate(flat)
                      if layer.name in wanted or set(parent.split("/")) & set(wanted))
     if regex is not None:
-        picks.append(_by_regex(all_names, regex, fn))
+        picks.append(_by_regex(all_names, regex))
     if block is not None:
-        picks.append(_by_block(all_names, block, fn))
+        picks.append(_by_block(all_names, block))
     if start is not None or stop is not None:
-        picks.append(layer_range(all_names, start, stop, fn))
+        picks.append(layer_range(all_names, start, stop))
     if where is not None:
         if not callable(where):
-            raise TypeError(f"{fn}(): `where` must be a function of a layer returning True/False.")
-        picks.append(_nonempty([i for i, layer in enumerate(leaves) if _where(where, layer, fn)], "where", where, fn))
+            raise TypeError(f"{caller()}(): `where` must be a function of a layer returning True/False.")
+        picks.append(_nonempty([i for i, layer in enumerate(leaves) if _where(where, layer)], "where", where))
     if not picks:
         return leaves
     chosen = set().union(*map(set, picks))
     return [layer for i, layer in enumerate(leaves) if i in chosen]
 
 
-def _where(where: Callable[[keras.layers.Layer], bool], layer: keras.layers.Layer, fn: str,
+def _where(where: Callable[[keras.layers.Layer], bool], layer: keras.layers.Layer,
            arg: str = "where") -> bool:
     """``where(layer)``, which must be ``True`` or ``False`` (not merely truthy: ``"no"`` is not ``False``)."""
     try:
         answer = where(layer)
     except Exception as err:  # noqa: BLE001 - the user's function failed: say where
-        raise ValueError(f"{fn}(): `{arg}` failed on layer {layer.name!r}: {type(err).__name__}: "
+        raise ValueError(f"{caller()}(): `{arg}` failed on layer {layer.name!r}: {type(err).__name__}: "
                          f"{str(err).splitlines()[0][:200] if str(err) else ''}") from None
     if not isinstance(answer, (bool, np.bool_)):
-        raise TypeError(f"{fn}(): `{arg}` must return {code('True or False', 'TRUE or FALSE')} for each layer, got "
+        raise TypeError(f"{caller()}(): `{arg}` must return {code('True or False', 'TRUE or FALSE')} for each layer, got "
                         f"{answer!r} for layer {layer.name!r}.")
     return bool(answer)
 
 
-def _by_regex(all_names: list[str], regex: Any, fn: str) -> list[int]:
+def _by_regex(all_names: list[str], regex: Any) -> list[int]:
     if not isinstance(regex, str):
-        raise TypeError(f"{fn}(): `regex` must be a string (a regular expression), got {regex!r}.")
+        raise TypeError(f"{caller()}(): `regex` must be a string (a regular expression), got {regex!r}.")
     try:
         pattern = re.compile(regex)
     except re.error as err:
-        raise ValueError(f"{fn}(): `regex` {regex!r} is not a valid regular expression: {err}.") from None
-    return _nonempty([i for i, n in enumerate(all_names) if pattern.search(n)], "regex", regex, fn)
+        raise ValueError(f"{caller()}(): `regex` {regex!r} is not a valid regular expression: {err}.") from None
+    return _nonempty([i for i, n in enumerate(all_names) if pattern.search(n)], "regex", regex)
 
 
-def _by_block(all_names: list[str], block: Any, fn: str) -> list[int]:
-    prefixes = _strings(block, "block", fn)
+def _by_block(all_names: list[str], block: Any) -> list[int]:
+    prefixes = _strings(block, "block")
     hits = [i for i, n in enumerate(all_names) if any(in_block(n, p) for p in prefixes)]
     if not hits:
         blocks = sorted({n.split("_")[0] for n in all_names})
-        raise ValueError(f"{fn}(): `block` {block!r} matches no layer name. Layer names start with: "
+        raise ValueError(f"{caller()}(): `block` {block!r} matches no layer name. Layer names start with: "
                          f"{', '.join(blocks[:12])}{' ...' if len(blocks) > 12 else ''}.")
     return hits
 
 
-def _nonempty(hits: list[int], arg: str, value: Any, fn: str) -> list[int]:
+def _nonempty(hits: list[int], arg: str, value: Any) -> list[int]:
     if not hits:
-        raise ValueError(f"{fn}(): `{arg}` {value!r} selects no layer; see trainable_layers(model).")
+        raise ValueError(f"{caller()}(): `{arg}` {value!r} selects no layer; see trainable_layers(model).")
     return hits
 
 
@@ -285,7 +266,7 @@ def _apply(model: keras.Model, state: dict[int, bool]) -> None:
             set_trainable(container, False)
 
 
-def _after_change(model: keras.Model, recompile: bool, fn: str) -> None:
+def _after_change(model: keras.Model, recompile: bool) -> None:
     config = model.get_compile_config() if getattr(model, "compiled", False) else None
     if config is None:
         return
@@ -297,16 +278,17 @@ def _after_change(model: keras.Model, recompile: bool, fn: str) -> None:
             why = f"automatic recompiling failed: {err}"
     else:
         why = "recompile=False"
-    warnings.warn(
-        f"{fn}(): the model was compiled before its trainable layers changed and was not recompiled "
+    warn(
+        f"{caller()}(): the model was compiled before its trainable layers changed and was not recompiled "
         f"({why}). Keras keeps training the previous set of weights until you compile it again "
-        "(model.compile(...) or compile_classifier(model)).", UserWarning, stacklevel=3)
+        "(model.compile(...) or compile_classifier(model)).", UserWarning)
 
 
 def _current(model: keras.Model) -> dict[int, bool]:
     return {id(layer): bool(layer.trainable and model.trainable) for layer, _ in flat_layers(model)}
 
 
+@public
 def freeze(
     model: keras.Model,
     names: str | Sequence[str] | None = None,
@@ -338,17 +320,17 @@ def freeze(
         >>> len(m.trainable_weights)
         0
     """
-    fn = "freeze"
-    _check_model(model, fn)
-    recompile = v.flag(recompile, "recompile", fn)
-    chosen = select_layers(model, names, regex, block, start, stop, where, fn=fn)
+    _check_model(model)
+    recompile = v.flag(recompile, "recompile")
+    chosen = select_layers(model, names, regex, block, start, stop, where)
     state = _current(model)
     state.update({id(layer): False for layer in chosen})
     _apply(model, state)
-    _after_change(model, recompile, fn)
+    _after_change(model, recompile)
     return model
 
 
+@public
 def unfreeze(
     model: keras.Model,
     names: str | Sequence[str] | None = None,
@@ -382,94 +364,94 @@ def unfreeze(
         >>> sum(r["trainable_params"] for r in trainable_layers(unfreeze(vgg, block="block5")))
         7079424
     """
-    fn = "unfreeze"
-    _check_model(model, fn)
-    batchnorm, recompile = v.flag(batchnorm, "batchnorm", fn), v.flag(recompile, "recompile", fn)
-    chosen = select_layers(model, names, regex, block, start, stop, where, fn=fn)
+    _check_model(model)
+    batchnorm, recompile = v.flag(batchnorm, "batchnorm"), v.flag(recompile, "recompile")
+    chosen = select_layers(model, names, regex, block, start, stop, where)
     if not batchnorm:
         kept = [layer for layer in chosen if isinstance(layer, keras.layers.BatchNormalization)]
         chosen = [layer for layer in chosen if not isinstance(layer, keras.layers.BatchNormalization)]
         if kept and not chosen:
-            raise ValueError(f"{fn}(): the selection holds only BatchNormalization layers, which stay "
+            raise ValueError(f"{caller()}(): the selection holds only BatchNormalization layers, which stay "
                              "frozen when fine-tuning; pass batchnorm=True to unfreeze them anyway.")
     state = _current(model)
     state.update({id(layer): True for layer in chosen})
     _apply(model, state)
-    _after_change(model, recompile, fn)
+    _after_change(model, recompile)
     return model
 
 
 # --- keras3's freeze_weights() / unfreeze_weights() ----------------------------------------------
 
-def _which(which: Any, layers: list[keras.layers.Layer], fn: str) -> set[int]:
+def _which(which: Any, layers: list[keras.layers.Layer]) -> set[int]:
     """The positions in ``layers`` (a model's top-level ``layers``) that keras3's ``which`` selects: a
     function of a layer returning True/False; booleans, one per layer; or layer names, positions
     (0-based, negative from the end; from R: 1-based, translated at the seam) and layers, alone or
     in a list."""
     if callable(which) and not isinstance(which, keras.layers.Layer):
-        return {i for i, layer in enumerate(layers) if _where(which, layer, fn, "which")}
+        return {i for i, layer in enumerate(layers) if _where(which, layer, "which")}
     items = list(which) if isinstance(which, (list, tuple, np.ndarray)) else [which]
     if not items:
-        raise ValueError(f"{fn}(): `which` is empty; name the layers, or leave it out for the whole model.")
+        raise ValueError(f"{caller()}(): `which` is empty; name the layers, or leave it out for the whole model.")
     if all(isinstance(i, (bool, np.bool_)) for i in items):
         if len(items) != len(layers):
-            raise ValueError(f"{fn}(): `which` has {len(items)} {code('True/False', 'TRUE/FALSE')} values but the "
+            raise ValueError(f"{caller()}(): `which` has {len(items)} {code('True/False', 'TRUE/FALSE')} values but the "
                              f"model has {len(layers)} layers (model{code('.layers', '$layers')}); give one per layer.")
         return {i for i, hit in enumerate(items) if hit}
     names = [layer.name for layer in layers]
-    return {_which_item(item, layers, names, fn) for item in items}
+    return {_which_item(item, layers, names) for item in items}
 
 
-def _which_item(item: Any, layers: list[keras.layers.Layer], names: list[str], fn: str) -> int:
+def _which_item(item: Any, layers: list[keras.layers.Layer], names: list[str]) -> int:
     n = len(layers)
     if isinstance(item, str):
         if item not in names:
-            raise _unknown(item, "which", names, fn)
+            raise _unknown(item, "which", names)
         return names.index(item)
     if isinstance(item, keras.layers.Layer):
         for i, layer in enumerate(layers):
             if layer is item:
                 return i
-        raise ValueError(f"{fn}(): `which` holds layer {item.name!r}, which is not one of the model's "
+        raise ValueError(f"{caller()}(): `which` holds layer {item.name!r}, which is not one of the model's "
                          f"{n} layers (model{code('.layers', '$layers')}; a layer of a nested model: call "
-                         f"{fn}() on that model).")
+                         f"{caller()}() on that model).")
     if not isinstance(item, (bool, np.bool_)) and v._is_intlike(item):
         i = int(item)
         if -n <= i < n:
             return i % n
         shown = i + 1 if in_r() and i >= 0 else i
         span = f"1..{n} or -{n}..-1" if in_r() else f"0..{n - 1} or -{n}..-1"
-        raise ValueError(f"{fn}(): `which` position {shown} is out of range: the model has {n} layers "
+        raise ValueError(f"{caller()}(): `which` position {shown} is out of range: the model has {n} layers "
                          f"(model{code('.layers', '$layers')}): positions {span}.")
-    raise TypeError(f"{fn}(): `which` must be layer names, positions, layers, {code('True/False', 'TRUE/FALSE')} "
+    raise TypeError(f"{caller()}(): `which` must be layer names, positions, layers, {code('True/False', 'TRUE/FALSE')} "
                     f"values (one per layer) or a function of a layer, got {item!r}.")
 
 
-def _keras3_trainable(model: Any, start: Any, stop: Any, which: Any, value: bool, fn: str) -> Any:
+def _keras3_trainable(model: Any, start: Any, stop: Any, which: Any, value: bool) -> Any:
     """Give the layers ``start``/``stop`` or ``which`` select ``trainable = value`` and every other
     top-level layer the opposite (no selector: the whole model ``value``), as keras3 does."""
     if not isinstance(model, keras.layers.Layer):
-        raise TypeError(f"{fn}(): `model` must be a Keras model or layer, got {type(model).__name__}.")
+        raise TypeError(f"{caller()}(): `model` must be a Keras model or layer, got {type(model).__name__}.")
     if which is not None and (start is not None or stop is not None):
-        raise ValueError(f"{fn}(): give either `which` or a range ({code('start/stop', 'from/to')}), not both.")
+        raise ValueError(f"{caller()}(): give either `which` or a range ({code('start/stop', 'from/to')}), not both.")
     if which is None and start is None and stop is None:
         set_trainable(model, value)
     else:
         if not isinstance(model, keras.Model):
-            raise TypeError(f"{fn}(): selecting layers needs a Keras model, got the layer {model.name!r}.")
+            raise TypeError(f"{caller()}(): selecting layers needs a Keras model, got the layer {model.name!r}.")
         layers = list(model.layers)
         if not layers:
-            raise ValueError(f"{fn}(): the model has no layers to select.")
-        chosen = _which(which, layers, fn) if which is not None else \
-            set(layer_range([layer.name for layer in layers], start, stop, fn))
+            raise ValueError(f"{caller()}(): the model has no layers to select.")
+        chosen = _which(which, layers) if which is not None else \
+            set(layer_range([layer.name for layer in layers], start, stop))
         set_trainable(model, True)
         for i, layer in enumerate(layers):
             set_trainable(layer, value if i in chosen else not value)
     if isinstance(model, keras.Model):
-        _after_change(model, True, fn)
+        _after_change(model, True)
     return model
 
 
+@public
 def freeze_weights(model: Any, start: int | str | None = None, stop: int | str | None = None,
                    which: Any = None) -> Any:
     """keras3's ``freeze_weights()``: freeze the whole model, or the selected layers **and unfreeze all
@@ -499,9 +481,10 @@ def freeze_weights(model: Any, start: int | str | None = None, stop: int | str |
         >>> [layer.name for layer in freeze_weights(m, start=1).layers if layer.trainable]  # keras3: "a" again
         ['a']
     """
-    return _keras3_trainable(model, start, stop, which, False, "freeze_weights")
+    return _keras3_trainable(model, start, stop, which, False)
 
 
+@public
 def unfreeze_weights(model: Any, start: int | str | None = None, stop: int | str | None = None,
                      which: Any = None) -> Any:
     """keras3's ``unfreeze_weights()``: unfreeze the whole model, or the selected layers **and freeze
@@ -514,13 +497,14 @@ def unfreeze_weights(model: Any, start: int | str | None = None, stop: int | str
         >>> [layer.name for layer in unfreeze_weights(m, which=["b"]).layers if layer.trainable]
         ['b']
     """
-    return _keras3_trainable(model, start, stop, which, True, "unfreeze_weights")
+    return _keras3_trainable(model, start, stop, which, True)
 
 
 def _count(weights: Iterable[Any]) -> int:
     return int(sum(int(np.prod(w.shape)) for w in weights))
 
 
+@public
 def trainable_layers(model: keras.Model) -> list[dict[str, Any]]:
     """One row per layer (nested models expanded): what trains and how many parameters.
 
@@ -540,8 +524,9 @@ def trainable_layers(model: keras.Model) -> list[dict[str, Any]]:
         >>> sum(r["trainable_params"] for r in rows)
         28097
     """
-    _check_model(model, "trainable_layers")
-    rows, seen = [], set()
+    _check_model(model)
+    rows: list[dict[str, Any]] = []
+    seen: set[int] = set()
     for i, (layer, parent) in enumerate(flat_layers(model)):
         weights = [w for w in layer.weights if id(w) not in seen]
         seen.update(id(w) for w in weights)

@@ -22,13 +22,14 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._data_checks import check_images, model_classes
-from .contract import check as check_range
-from .keras_compat import replaced_call
+from ._context import caller, otherwise, public
+from ._data_checks import check_images, image_array, model_classes
 from ._model_info import model_input_shape
 from ._plot import check_target, finish, new_figure
+from .contract import check as check_range
 from .evaluate import _names
 from .feature_maps import _unit
+from .keras_compat import replaced_call
 from .saving import class_names_of
 
 BATCH = 32
@@ -65,13 +66,13 @@ def _is_conv(layer: keras.layers.Layer) -> bool:
         getattr(layer, k, None) is not None for k in ("kernel", "depthwise_kernel", "pointwise_kernel"))
 
 
-def default_layer(model: keras.Model, fn: str) -> keras.layers.Layer:
+def default_layer(model: keras.Model) -> keras.layers.Layer:
     """The last convolutional layer with more than one output position, followed through the
     normalisation and activation layers right after it (its activated feature maps)."""
     layers = ordered_layers(model)
     convs = [i for i, layer in enumerate(layers) if _is_conv(layer) and _spatial(_output_shape(layer))]
     if not convs:
-        raise ValueError(f"{fn}(): `model` has no convolutional layer with feature maps (a 4-D output larger than "
+        raise ValueError(f"{caller()}(): `model` has no convolutional layer with feature maps (a 4-D output larger than "
                          "1x1), so there is nothing to localise; Grad-CAM needs a CNN. Pass `layer` to name a layer "
                          "with a 4-D output if the model has one.")
     i = convs[-1]
@@ -81,22 +82,22 @@ def default_layer(model: keras.Model, fn: str) -> keras.layers.Layer:
     return layers[i]
 
 
-def find_layer(model: keras.Model, layer: Any, fn: str) -> keras.layers.Layer:
+def find_layer(model: keras.Model, layer: Any) -> keras.layers.Layer:
     """``layer`` (a name, searched inside nested models too) checked for a 4-D output; ``None``: the default."""
     if layer is None:
-        return default_layer(model, fn)
+        return default_layer(model)
     if not isinstance(layer, str) or not layer:
-        raise TypeError(f"{fn}(): `layer` must be a layer name (a string; NULL/None for the last convolutional "
+        raise TypeError(f"{caller()}(): `layer` must be a layer name (a string; NULL/None for the last convolutional "
                         f"layer), got {layer!r}.")
     layers = ordered_layers(model)
     maps = [x.name for x in layers if _spatial(_output_shape(x))]
     found = [x for x in layers if x.name == layer]
     if not found:
-        raise ValueError(f"{fn}(): `layer` {layer!r} is not a layer of the model (nested models searched too); "
+        raise ValueError(f"{caller()}(): `layer` {layer!r} is not a layer of the model (nested models searched too); "
                          f"layers with feature maps: {', '.join(maps[-8:]) or 'none'}.")
     shape = _output_shape(found[0])
     if shape is None or len(shape) != 4:
-        raise ValueError(f"{fn}(): `layer` {layer!r} has output shape {shape}: Grad-CAM needs feature maps "
+        raise ValueError(f"{caller()}(): `layer` {layer!r} has output shape {shape}: Grad-CAM needs feature maps "
                          f"(a 4-D output). Choose one of: {', '.join(maps[-8:]) or 'none'}.")
     return found[0]
 
@@ -140,14 +141,14 @@ def _logits(model: keras.Model) -> Iterator[None]:
         last.activation = act
 
 
-def _class_ids(class_id: Any, n: int, k: int, kind: str, names: list[str] | None, fn: str) -> np.ndarray | None:
+def _class_ids(class_id: Any, n: int, k: int, kind: str, names: list[str] | None) -> np.ndarray | None:
     """``None`` (the predicted classes) or one class id per image from an id, a name or one per image."""
     if class_id is None:
         return None
     classes = 2 if kind == "binary" else k
     items = list(class_id) if isinstance(class_id, (list, tuple, np.ndarray)) else [class_id]
     if len(items) not in (1, n):
-        raise ValueError(f"{fn}(): `class_id` must be one class or one per image ({n}), got {len(items)} values.")
+        raise ValueError(f"{caller()}(): `class_id` must be one class or one per image ({n}), got {len(items)} values.")
     ids = []
     for c in items:
         if isinstance(c, str) and names and c in names:
@@ -156,33 +157,31 @@ def _class_ids(class_id: Any, n: int, k: int, kind: str, names: list[str] | None
             ids.append(int(c))
         else:
             known = f" or a class name ({', '.join(names)})" if names else ""
-            raise ValueError(f"{fn}(): `class_id` must be a class id from 0 to {classes - 1} (0-based, as "
+            raise ValueError(f"{caller()}(): `class_id` must be a class id from 0 to {classes - 1} (0-based, as "
                              f"predict_classes() gives){known}, got {c!r}.")
     return np.asarray(ids * n if len(ids) == 1 else ids, dtype="int64")
 
 
-def _images(model: keras.Model, images: Any, fn: str) -> np.ndarray:
-    want = model_input_shape(model, fn)
-    try:
-        arr = np.asarray(images)
-    except (TypeError, ValueError):
-        arr = None
-    if arr is not None and arr.dtype.kind in "biuf" and arr.ndim == len(want) - 1:
+def _images(model: keras.Model, images: Any) -> np.ndarray:
+    want = model_input_shape(model)
+    arr, _ = image_array(images)
+    if arr.dtype.kind in "biuf" and arr.ndim == len(want) - 1:
         images = arr[None]  # one image
-    images = check_images(model, images, "images", fn)
-    check_range(model, images, fn, "images")  # images in another range than the model was trained on: a warning
+    images = check_images(model, images, "images")
+    check_range(model, images, arg="images")  # images in another range than the model was trained on: a warning
     return images
 
 
-def heat_maps(model: keras.Model, images: Any, layer: Any = None, class_id: Any = None,
-              fn: str = "grad_cam") -> tuple[np.ndarray, np.ndarray, np.ndarray, keras.layers.Layer]:
+@otherwise("grad_cam")
+def heat_maps(model: keras.Model, images: Any, layer: Any = None,
+              class_id: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, keras.layers.Layer]:
     """``(maps (n, H, W) in [0, 1], class ids explained, class probabilities (n, k), layer)``."""
     import tensorflow as tf
 
-    kind, k = model_classes(model, fn)
-    x = _images(model, images, fn)
-    target = find_layer(model, layer, fn)
-    ids = _class_ids(class_id, len(x), k, kind, class_names_of(model), fn)
+    kind, k = model_classes(model)
+    x = _images(model, images)
+    target = find_layer(model, layer)
+    ids = _class_ids(class_id, len(x), k, kind, class_names_of(model))
     maps, used, probs = [], [], []
     with _capture(target) as seen, _logits(model):
         for i in range(0, len(x), BATCH):
@@ -198,7 +197,7 @@ def heat_maps(model: keras.Model, images: Any, layer: Any = None, class_id: Any 
             a = seen.get("maps")
             grads = None if a is None else tape.gradient(total, a)
             if grads is None:
-                raise ValueError(f"{fn}(): `layer` {target.name!r} does not lead to the model's output (the class "
+                raise ValueError(f"{caller()}(): `layer` {target.name!r} does not lead to the model's output (the class "
                                  "score does not depend on it); choose a layer on the way to the output.")
             a, grads = tf.cast(a, tf.float32), tf.cast(grads, tf.float32)
             weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
@@ -221,6 +220,7 @@ def _probabilities(scores: np.ndarray, kind: str) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
+@public
 def grad_cam(model: keras.Model, images: Any, layer: str | None = None, class_id: Any = None) -> np.ndarray:
     """Grad-CAM heat maps: where in each image the evidence for a class lies.
 
@@ -251,9 +251,10 @@ def grad_cam(model: keras.Model, images: Any, layer: str | None = None, class_id
         >>> maps.shape, bool(maps.min() >= 0 and maps.max() <= 1)
         ((4, 32, 32), True)
     """
-    return heat_maps(model, images, layer, class_id, "grad_cam")[0]
+    return heat_maps(model, images, layer, class_id)[0]
 
 
+@public
 def plot_grad_cam(
     model: keras.Model,
     images: Any,
@@ -284,15 +285,14 @@ def plot_grad_cam(
         'grad_cam.png'
     """
 
-    fn = "plot_grad_cam"
-    target = check_target(file, fn)
-    alpha = _alpha(alpha, fn)
-    cols = v.positive_int(cols, "cols", fn)
-    k = model_classes(model, fn)[1]
-    x = _images(model, images, fn)
-    v.capped_int(len(x), "images", fn, "plot_images", hint=" Draw several plots for more images.")
-    names = _names(model, class_names, k, fn)
-    maps, ids, probs, at = heat_maps(model, x, layer, class_id, fn)
+    target = check_target(file)
+    alpha = _alpha(alpha)
+    cols = v.positive_int(cols, "cols")
+    k = model_classes(model)[1]
+    x = _images(model, images)
+    v.capped_int(len(x), "images", "plot_images", hint=" Draw several plots for more images.")
+    names = _names(model, class_names, k)
+    maps, ids, probs, at = heat_maps(model, x, layer, class_id)
     n = len(x)
     cols = min(cols, n)
     rows = -(-n // cols)
@@ -310,8 +310,8 @@ def plot_grad_cam(
     return finish(fig, target)
 
 
-def _alpha(alpha: Any, fn: str) -> float:
+def _alpha(alpha: Any) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) or not 0 <= float(alpha) <= 1:
-        raise ValueError(f"{fn}(): `alpha` must be a number from 0 (image only) to 1 (heat map only), e.g. 0.5; "
+        raise ValueError(f"{caller()}(): `alpha` must be a number from 0 (image only) to 1 (heat map only), e.g. 0.5; "
                          f"got {alpha!r}.")
     return float(alpha)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _arg_checks as v
+from ._context import caller, public
 
 
 @functools.lru_cache(maxsize=1)
@@ -22,6 +23,7 @@ def imagenet_classes() -> tuple[tuple[str, str], ...]:
     return tuple(tuple(c) for c in json.loads(path.read_text(encoding="utf-8"))["classes"])
 
 
+@public
 def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, float]]]:
     """The ``top`` ImageNet classes of each row of ``preds``, best first.
 
@@ -39,22 +41,22 @@ def decode_predictions(preds: Any, top: int = 5) -> list[list[tuple[str, str, fl
         >>> decode_predictions(preds, top=1)
         [[('n02124075', 'Egyptian cat', 1.0)]]
     """
-    fn = "decode_predictions"
     preds = np.asarray(preds)
     if preds.ndim == 1:
         preds = preds[None, :]
     if preds.ndim != 2 or preds.shape[1] != 1000 or not np.issubdtype(preds.dtype, np.number):
-        raise ValueError(f"{fn}(): `preds` must be numbers of shape (n, 1000), one row of ImageNet "
+        raise ValueError(f"{caller()}(): `preds` must be numbers of shape (n, 1000), one row of ImageNet "
                          f"class scores per image; got shape {preds.shape}.")
-    top = v.positive_int(top, "top", fn)
+    top = v.positive_int(top, "top")
     if top > 1000:
-        raise ValueError(f"{fn}(): `top` must be at most 1000 (the ImageNet classes), got {top}.")
+        raise ValueError(f"{caller()}(): `top` must be at most 1000 (the ImageNet classes), got {top}.")
     classes = imagenet_classes()
     best = np.argsort(-preds, axis=1, kind="stable")[:, :top]
     return [[(*classes[j], float(row[j])) for j in idx] for row, idx in zip(preds, best)]
 
 
-def decode_records(preds: Any, top: int = 5, fn: str = "decode_predictions") -> list[list[dict[str, Any]]]:
+@public(name="decode_predictions")
+def decode_records(preds: Any, top: int = 5) -> list[list[dict[str, Any]]]:
     """:func:`decode_predictions` as records: ``class_id`` (0-based ImageNet index), ``wnid``,
     ``class_name``, ``score`` (what R's ``decode_predictions()`` returns as data frames)."""
     index = {wnid: i for i, (wnid, _) in enumerate(imagenet_classes())}

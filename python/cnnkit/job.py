@@ -20,6 +20,9 @@ from typing import Any, Callable, TypedDict
 import keras
 
 from . import _arg_checks as v
+from . import contract
+from ._context import called, caller, public
+from ._data_checks import check_data, data_class_names
 from ._defaults import MODELS as _MODELS
 from ._defaults import SMALL_MODELS
 from ._defaults import TRAIN as DEFAULTS
@@ -30,15 +33,12 @@ from .backbones import REGISTRY, _key, get_spec
 from .cnn import fashion_cnn  # noqa: F401  (cnnkit.job.fashion_cnn, where it was)
 from .data import _image_table, image_folder, load_fashion_mnist, split_folders
 from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
-from .evaluate import as_evaluation, evaluate_classifier
 from .engine import HISTORY, FitPlan, Phase, Run, RunLog, read_history_csv, run_phases
+from .evaluate import as_evaluation, evaluate_classifier
 from .rundir import json_ready, model_fingerprint
 from .saving import save_model
-from . import contract
-from ._data_checks import check_data, data_class_names
 from .train import check_compiled_loss, check_fit_args, plot_history
 from .transfer import fine_tune, transfer_model
-
 
 # name -> (factory(input_shape, num_classes=k), Fashion-MNIST options it needs): the small models of
 # _defaults.MODELS that the main job trains from scratch
@@ -51,7 +51,7 @@ MODELS: dict[str, tuple[Callable[..., keras.Model], dict[str, Any]]] = {
 def new_run_dir(root: str | os.PathLike = "runs") -> Path:
     """A fresh ``root/<YYYYmmdd-HHMMSS>`` path (``-2``, ``-3``, ... if taken), not yet created."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    root = writable_dir(root, "run_dir", "train_classifier")
+    root = writable_dir(root, "run_dir")
     path, i = root / stamp, 1
     while path.exists():
         i += 1
@@ -74,7 +74,7 @@ def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, in
     return {"pad": size == (32, 32), "channels": channels}, size, "grayscale" if channels == 1 else "rgb"
 
 
-def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn: str,
+def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int,
           image_size: tuple[int, int] | None = None, labels: Any = None) -> dict[str, Any]:
     """Train/test arrays (Fashion-MNIST) or datasets (an image folder or a table) plus class names."""
 
@@ -85,20 +85,21 @@ def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int, fn
                 "class_names": d["class_names"], "input_shape": d["x_train"].shape[1:],
                 "source": f"Fashion-MNIST ({d['source']})"}
     if data is not None and not isinstance(data, (str, os.PathLike)):
-        raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or a folder of images in class "
+        raise TypeError(f"{caller()}(): `data` must be None (Fashion-MNIST) or a folder of images in class "
                         f"sub-folders, got {type(data).__name__}.")
     if isinstance(model, str) and model not in MODELS:  # a backbone: its ImageNet size unless told
 
-        size = image_size or (get_spec(model, fn, "model").default_size,) * 2
+        size = image_size or (get_spec(model, arg="model").default_size,) * 2
     elif isinstance(model, str) and model != "lenet5":  # a model built here: 64x64 colour for photos
         size, color_mode = image_size or (64, 64), "rgb"
     elif image_size is not None:
         size = image_size
     if labels is not None:  # a table: 20 % of its images held out as the test set
-        d = _image_table(labels, data, "file", "label", None, size, color_mode, 0.2, seed, 32, subset, fn, "labels")
+        d = _image_table(labels, data, "file", "label", None, size, color_mode, 0.2, seed, 32, subset, "labels")
         source = f"image table {labels if isinstance(labels, (str, os.PathLike)) else '(in memory)'}"
     else:  # split folders: test/ (else val/) is the test set; class folders only: 20 % held out
-        splits = split_folders(data, "image_folder")
+        with called("image_folder"):
+            splits = split_folders(data)
         d = image_folder(data, image_size=size, color_mode=color_mode, validation_split=None if splits else 0.2,
                          seed=seed, subset=subset)
         source = f"image folder {data}"
@@ -112,6 +113,7 @@ def _write_json(obj: dict[str, Any], path: Path) -> None:
         tmp.write_text(json.dumps(obj, indent=2) + "\n")
 
 
+@public
 def train_classifier(
     model: str | keras.Model = "fashion_cnn",
     data: str | os.PathLike | None = None,
@@ -188,41 +190,40 @@ def train_classifier(
         accuracy: ... (200 images)
         ...
     """
-    fn = "train_classifier"
-    strategy = distribution_strategy(strategy, fn)  # first: a multi-worker one must precede any TensorFlow work
-    seed = v.positive_int(seed, "seed", fn, minimum=0)
-    subset = None if subset is None else v.positive_int(subset, "subset", fn, minimum=10)
+    strategy = distribution_strategy(strategy)  # first: a multi-worker one must precede any TensorFlow work
+    seed = v.positive_int(seed, "seed", minimum=0)
+    subset = None if subset is None else v.positive_int(subset, "subset", minimum=10)
     if isinstance(model, str):
-        model = _model_name(model, fn)
+        model = _model_name(model)
     elif not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be one of {list(MODELS)}, a backbone name (list_backbones()) or a "
+        raise TypeError(f"{caller()}(): `model` must be one of {list(MODELS)}, a backbone name (list_backbones()) or a "
                         f"Keras model, got {type(model).__name__}.")
     transfer = isinstance(model, str) and model not in MODELS
     if head_epochs is not None and not transfer:
-        raise ValueError(f"{fn}(): `head_epochs` is for transfer learning, with a backbone as `model` (e.g. "
+        raise ValueError(f"{caller()}(): `head_epochs` is for transfer learning, with a backbone as `model` (e.g. "
                          f"model='efficientnet_lite0'); {model if isinstance(model, str) else 'this model'!r} "
                          "trains in one phase of `epochs` epochs.")
     head_epochs = (DEFAULTS["head_epochs"] if head_epochs is None else
-                   v.positive_int(head_epochs, "head_epochs", fn, minimum=0)) if transfer else None
-    _check_labels(labels, fn)
+                   v.positive_int(head_epochs, "head_epochs", minimum=0)) if transfer else None
+    _check_labels(labels)
     if image_size is not None:
-        image_size = v.image_size(image_size, "image_size", fn)
+        image_size = v.image_size(image_size, "image_size")
         if (data is None and labels is None) or not isinstance(model, str):
-            raise ValueError(f"{fn}(): `image_size` is the size images from a `data` folder are resized to, for a "
+            raise ValueError(f"{caller()}(): `image_size` is the size images from a `data` folder are resized to, for a "
                              "model built here (named); Fashion-MNIST is 28x28 (32x32 padded) and a Keras model has "
                              "its own input size. Leave image_size as None (NULL in R).")
     if data is not None:
         if not isinstance(data, (str, os.PathLike)) or not str(data):
-            raise TypeError(f"{fn}(): `data` must be None (Fashion-MNIST) or the path of a folder of images in class "
+            raise TypeError(f"{caller()}(): `data` must be None (Fashion-MNIST) or the path of a folder of images in class "
                             f"sub-folders, got {data!r} ({type(data).__name__}).")
         if not Path(data).expanduser().is_dir():
             what = "is not a folder" if Path(data).expanduser().exists() else "does not exist"
             hint = " (a CSV file of images and labels goes in `labels`)" if str(data).lower().endswith(".csv") else ""
-            raise ValueError(f"{fn}(): `data` {str(data)!r} {what}; pass a folder with one sub-folder of images per "
+            raise ValueError(f"{caller()}(): `data` {str(data)!r} {what}; pass a folder with one sub-folder of images per "
                              f"class (photos/<class>/<image>.jpg), or None for Fashion-MNIST{hint}.")
-    plan = check_fit_args(model, fn, epochs, built=not isinstance(model, str), batch_size=batch_size,
+    plan = check_fit_args(model, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
-                          overwrite=v.flag(overwrite, "overwrite", fn), checkpoint=False)
+                          overwrite=v.flag(overwrite, "overwrite"), checkpoint=False)
     settings = {"model": model if isinstance(model, str) else model_fingerprint(model),
                 "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
                 "batch_size": plan.batch_size, "learning_rate": plan.learning_rate, "schedule": plan.schedule,
@@ -236,15 +237,15 @@ def train_classifier(
     job = {"head_epochs": head_epochs, "image_size": image_size, "labels": labels}
     if is_chief(strategy) and run_dir is None:
         run_dir = new_run_dir()
-    with Run(run_dir, strategy, plan.overwrite, "job", settings, fn) as run:
+    with Run(run_dir, strategy, plan.overwrite, "job", settings) as run:
         if run.finished and not is_multi_worker(strategy):
             return _finished_run(run)
         keras.utils.set_random_seed(seed)
-        d = _data(data, model, subset, seed, fn, image_size, labels)
-        model = _model_to_train(model, d, fn)
+        d = _data(data, model, subset, seed, image_size, labels)
+        model = _model_to_train(model, d)
         start = time.perf_counter()
         # a finished run's workers wait for the chief's epoch: the chief goes through the (finished) fit with them
-        history = _fit(model, d, plan, run_dir if run.path is None else run.path, strategy, job, fn)
+        history = _fit(model, d, plan, run_dir if run.path is None else run.path, strategy, job)
         seconds = time.perf_counter() - start
         if run.path is None:  # another worker: trained in step with the chief, writes nothing
             return _result(None, history, None, seconds, strategy, model=model)
@@ -255,44 +256,44 @@ def train_classifier(
         return result
 
 
-def _check_labels(labels: Any, fn: str) -> None:
+def _check_labels(labels: Any) -> None:
     """``labels``: None, an existing CSV file or a table (the columns are checked when it is read)."""
     if labels is None:
         return
     if isinstance(labels, (str, os.PathLike)):
         if not str(labels) or not Path(labels).expanduser().is_file():
-            raise ValueError(f"{fn}(): `labels` {str(labels)!r} is not a file; pass a CSV file with a file and a label "
+            raise ValueError(f"{caller()}(): `labels` {str(labels)!r} is not a file; pass a CSV file with a file and a label "
                              "column (one row per image), or a table.")
         return
     rows = isinstance(labels, (list, tuple)) and labels and all(isinstance(r, dict) for r in labels)
     if not (rows or isinstance(labels, dict) or hasattr(labels, "columns")):
-        raise TypeError(f"{fn}(): `labels` must be a CSV file or a table with a file and a label column "
+        raise TypeError(f"{caller()}(): `labels` must be a CSV file or a table with a file and a label column "
                         f"({code('a dict of columns or a pandas DataFrame', 'a data frame')}), got {labels!r}.")
 
 
-def _model_name(model: str, fn: str) -> str:
+def _model_name(model: str) -> str:
     """One of the main job's models, or the registry name of a backbone (case and ``_``/``-`` ignored)."""
     if model in MODELS:
         return model
 
     try:
-        return get_spec(model, fn, "model").name
+        return get_spec(model, arg="model").name
     except ValueError:
         import difflib
 
         names = list(MODELS) + list(REGISTRY)
         close = difflib.get_close_matches(_key(model), [_key(n) for n in names], n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(n) for n in names if _key(n) in close)}?" if close else ""
-        raise ValueError(f"{fn}(): `model` {model!r} is neither one of the small models ({', '.join(MODELS)}) nor "
+        raise ValueError(f"{caller()}(): `model` {model!r} is neither one of the small models ({', '.join(MODELS)}) nor "
                          f"a backbone for transfer learning ({', '.join(REGISTRY)}; see list_backbones()).{hint}"
                          ) from None
 
 
-def _model_to_train(model: str | keras.Model, d: dict[str, Any], fn: str = "train_classifier") -> keras.Model:
+def _model_to_train(model: str | keras.Model, d: dict[str, Any]) -> keras.Model:
     """The model to train: a Keras model as given (checked against the data as fit_classifier()
     checks it: :func:`_check_model_fits`), a small model by name, or a transfer model."""
     if not isinstance(model, str):
-        _check_model_fits(model, d, fn)
+        _check_model_fits(model, d)
         return model
     shape, k = tuple(int(s) for s in d["input_shape"]), len(d["class_names"])
     if model in MODELS:
@@ -301,23 +302,22 @@ def _model_to_train(model: str | keras.Model, d: dict[str, Any], fn: str = "trai
     return transfer_model(model, shape, num_classes=k, mode="feature_extraction")
 
 
-def _check_model_fits(model: keras.Model, d: dict[str, Any], fn: str) -> None:
+def _check_model_fits(model: keras.Model, d: dict[str, Any]) -> None:
     """fit_classifier()'s data checks for a user's model, before any training: a compiled loss that
     takes class ids, as many classes as the data has, and images and labels that fit (the training
     set checked and converted in ``d``, the test set checked: evaluate_classifier() reads it later)."""
-    check_compiled_loss(model, fn)
-    data_class_names(model, {"class_names": d["class_names"]}, "data", fn)
-    d["train"] = check_data(model, d["train"], "data", fn)
-    check_data(model, d["test"], "data", fn)
+    check_compiled_loss(model)
+    data_class_names(model, {"class_names": d["class_names"]}, "data")
+    d["train"] = check_data(model, d["train"], "data")
+    check_data(model, d["test"], "data")
 
 
-def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: dict[str, Any],
-         fn: str) -> dict[str, list[Any]]:
+def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: dict[str, Any]) -> dict[str, list[Any]]:
     """Train through the one engine: one phase (as fit_classifier() does), or fine_tune()'s two for a transfer model."""
     if job["head_epochs"] is None:
-        contract.record(model, d["train"], fn)  # the value range trained on travels with the saved model
+        contract.record(model, d["train"])  # the value range trained on travels with the saved model
         return run_phases(model, d["train"], None, plan, [Phase("fit", plan.epochs, plan.learning_rate)], run_path,
-                          strategy, [], fn)
+                          strategy, [])
 
     return fine_tune(model, d["train"], head_epochs=job["head_epochs"], epochs=plan.epochs,
                      batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
@@ -356,7 +356,7 @@ def _finished_run(run: Run) -> JobResult:
     assert run.path is not None
     metrics = json.loads((run.path / "metrics.json").read_text())
     ev = as_evaluation(metrics["evaluation"])  # prints as the report, as a fresh run's does
-    run.warn_finished(f" (test accuracy {metrics['accuracy']:.4f})", loaded="nothing was trained", stacklevel=3)
+    run.warn_finished(f" (test accuracy {metrics['accuracy']:.4f})", loaded="nothing was trained")
     files = {k: str(run.path / f) for k, f in FILES.items() if (run.path / f).exists()}
     history = RunLog(None, read_history_csv(run.path / HISTORY)).history()
     return _result(run.path, history, ev, metrics["train_seconds"], None, files, finished_earlier=True)

@@ -227,7 +227,7 @@ def compiled_state(model: Any) -> Callable[[], None]:
               "metrics": ["accuracy"]} if compiled else None
 
     def restore() -> None:
-        if compiled:
+        if config is not None:  # compiled
             model.compile(**config)
             return
         model.compiled = False

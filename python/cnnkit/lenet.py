@@ -5,9 +5,11 @@ from __future__ import annotations
 import keras
 
 from . import _arg_checks as v
+from ._context import caller, public
 from .blocks import output_layer
 
 
+@public
 def lenet5(input_shape: tuple[int, int, int] = (32, 32, 1), num_classes: int = 10) -> keras.Model:
     """LeNet-5: Conv 6@5x5 -> AvgPool -> Conv 16@5x5 -> AvgPool -> Conv 120@5x5 -> Dense 84 -> output.
 
@@ -25,14 +27,13 @@ def lenet5(input_shape: tuple[int, int, int] = (32, 32, 1), num_classes: int = 1
         >>> lenet5().count_params()
         61706
     """
-    fn = "lenet5"
-    input_shape = v.shape(input_shape, "input_shape", fn, ndim=3)
+    input_shape = v.shape(input_shape, "input_shape", ndim=3)
     if input_shape[0] < 32 or input_shape[1] < 32:
         raise ValueError(
-            f"{fn}(): `input_shape` must be at least 32x32 (three 5x5 convolutions and two poolings), "
+            f"{caller()}(): `input_shape` must be at least 32x32 (three 5x5 convolutions and two poolings), "
             f"got {input_shape}. Pad 28x28 images to 32x32 first."
         )
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    num_classes = v.positive_int(num_classes, "num_classes")
     inputs = keras.Input(input_shape)
     x = keras.layers.Conv2D(6, 5, activation="tanh", name="c1")(inputs)
     x = keras.layers.AveragePooling2D(2, name="s2")(x)
@@ -41,5 +42,5 @@ def lenet5(input_shape: tuple[int, int, int] = (32, 32, 1), num_classes: int = 1
     x = keras.layers.Conv2D(120, 5, activation="tanh", name="c5")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(84, activation="tanh", name="f6")(x)
-    outputs = output_layer(num_classes, fn=fn)(x)
+    outputs = output_layer(num_classes)(x)
     return keras.Model(inputs, outputs, name="lenet5")

@@ -33,6 +33,8 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
+from ._context import caller, public
+
 
 class Limit(NamedTuple):
     default: int
@@ -67,9 +69,10 @@ def _getenv(name: str) -> str | None:
         return os.environ.get(name)
 
 
-def limit(name: str, fn: str | None = None) -> int:
+def limit(name: str, *, named: bool = True) -> int:
     """The current value of the limit ``name``: its environment variable if set, else the default.
-    A value that is not a positive number is an error (naming ``fn``, the function that asked).
+    A value that is not a positive number is an error (naming the public function that asked, unless
+    ``named`` is false).
 
     Example:
         >>> limit("epochs")
@@ -84,17 +87,19 @@ def limit(name: str, fn: str | None = None) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"{fn + '(): ' if fn else ''}the environment variable {spec.env} must be a positive whole number "
+        raise ValueError(f"{caller() + '(): ' if named else ''}the environment variable {spec.env} "
+                         "must be a positive whole number "
                          f"({spec.what}), got {_getenv(spec.env)!r}. Unset it for the default, {spec.default:,}.")
     return value
 
 
-def too_many(name: str, fn: str | None = None) -> str:
+def too_many(name: str) -> str:
     """The end of an error message: the limit's value and how to change it."""
     spec = LIMITS[name]
-    return f"the limit of {limit(name, fn):,} {spec.what} (set the environment variable {spec.env} to change it)"
+    return f"the limit of {limit(name):,} {spec.what} (set the environment variable {spec.env} to change it)"
 
 
+@public
 def limits() -> dict[str, dict[str, Any]]:
     """The limits on untrusted input and unbounded requests, with their current values.
 
@@ -106,5 +111,5 @@ def limits() -> dict[str, dict[str, Any]]:
         >>> limits()["image_pixels"]["value"]
         50000000
     """
-    return {name: {"value": limit(name), "default": s.default, "env": s.env, "what": s.what}
+    return {name: {"value": limit(name, named=False), "default": s.default, "env": s.env, "what": s.what}
             for name, s in LIMITS.items()}

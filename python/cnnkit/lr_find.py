@@ -13,7 +13,6 @@ same start with the suggested rate. :func:`plot_lr_find` draws the curve.
 from __future__ import annotations
 
 import math
-import warnings
 import os
 from typing import Any
 
@@ -21,11 +20,12 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
+from ._context import caller, public, warn
 from ._data_checks import check_data
 from ._plot import check_target, finish, new_figure
-from .keras_compat import compiled_state
 from .engine import FitPlan, fit_phase, steps_per_epoch
 from .engine import _optimizer as by_name
+from .keras_compat import compiled_state
 from .train import compile_classifier, model_classes
 
 LAG = 20          # the smoothed loss (an exponential moving average, bias-corrected) lags about steps / LAG steps
@@ -83,13 +83,13 @@ def _restorer(model: keras.Model):
     return restore
 
 
-def _optimizer(model: keras.Model, optimizer: Any, start: float, fn: str) -> keras.optimizers.Optimizer:
+def _optimizer(model: keras.Model, optimizer: Any, start: float) -> keras.optimizers.Optimizer:
     """A fresh optimizer at ``start``: of the kind ``optimizer`` names, else the model's own kind, else Adam."""
 
     if optimizer is None:
         own = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
         if own is None:
-            return by_name("adam", start, fn)
+            return by_name("adam", start, caller())
         config = own.get_config()
         config["learning_rate"] = start
         return own.__class__.from_config(config)
@@ -97,9 +97,10 @@ def _optimizer(model: keras.Model, optimizer: Any, start: float, fn: str) -> ker
         config = optimizer.get_config()
         config["learning_rate"] = start
         return optimizer.__class__.from_config(config)
-    return by_name(optimizer, start, fn)
+    return by_name(optimizer, start, caller())
 
 
+@public
 def lr_find(
     model: keras.Model,
     data: Any,
@@ -146,17 +147,16 @@ def lr_find(
         ...                          learning_rate=result["suggestion"])
     """
 
-    fn = "lr_find"
-    model_classes(model, fn)
-    start = v.learning_rate(start_learning_rate, "start_learning_rate", fn)
-    end = v.learning_rate(end_learning_rate, "end_learning_rate", fn)
+    model_classes(model, caller())
+    start = v.learning_rate(start_learning_rate, "start_learning_rate")
+    end = v.learning_rate(end_learning_rate, "end_learning_rate")
     if not end > start:
-        raise ValueError(f"{fn}(): `end_learning_rate` ({end:g}) must be larger than `start_learning_rate` "
+        raise ValueError(f"{caller()}(): `end_learning_rate` ({end:g}) must be larger than `start_learning_rate` "
                          f"({start:g}); the test sweeps from the start up to the end, e.g. 1e-7 to 10.")
-    steps = v.positive_int(steps, "steps", fn, minimum=MIN_STEPS, maximum=MAX_STEPS)
-    batch_size = v.positive_int(batch_size, "batch_size", fn)
-    opt = _optimizer(model, optimizer, start, fn)
-    data = check_data(model, data, "data", fn)
+    steps = v.positive_int(steps, "steps", minimum=MIN_STEPS, maximum=MAX_STEPS)
+    batch_size = v.positive_int(batch_size, "batch_size")
+    opt = _optimizer(model, optimizer, start)
+    data = check_data(model, data, "data")
     per_epoch = steps_per_epoch(data, batch_size)
     epochs = math.ceil(steps / per_epoch) if per_epoch else 1  # a dataset of unknown length: one pass
     test = RangeTest(start, end, steps)
@@ -165,28 +165,29 @@ def lr_find(
         compile_classifier(model, optimizer=opt, loss=model.loss if getattr(model, "compiled", False) else None)
         plan = FitPlan(epochs=epochs, batch_size=batch_size, verbose=0, checkpoint=False, recalibrate_bn=False,
                        cache_features=False, precision="auto")
-        fit_phase(model, data, None, plan, None, None, [test], fn)
+        fit_phase(model, data, None, plan, None, None, [test], caller())
     finally:
         restore()
-    return _result(test, fn)
+    return _result(test)
 
 
-def _result(test: RangeTest, fn: str) -> dict[str, Any]:
+def _result(test: RangeTest) -> dict[str, Any]:
     n = len(test.losses)
     rates, smoothed = test.rates[:n], test.smoothed
     finite = [i for i in range(n) if math.isfinite(smoothed[i])]
     if not finite:
-        raise ValueError(f"{fn}(): the loss was not a number from the first step on; check the data (labels, "
+        raise ValueError(f"{caller()}(): the loss was not a number from the first step on; check the data (labels, "
                          "NaN pixels) or lower `start_learning_rate`.")
     best = min(finite, key=lambda i: smoothed[i])
     if not test.diverged and best >= n - max(2, n // 20):
-        warnings.warn(f"{fn}(): the smoothed loss was still falling at the last rate tried ({rates[n - 1]:.1e}, "
+        warn(f"{caller()}(): the smoothed loss was still falling at the last rate tried ({rates[n - 1]:.1e}, "
                       f"{n} steps): the lowest point and the suggestion are not reliable. Raise `steps` (a few "
-                      "hundred) or `end_learning_rate`.", UserWarning, stacklevel=3)
+                      "hundred) or `end_learning_rate`.", UserWarning)
     return {"learning_rate": rates, "loss": test.losses, "smoothed_loss": smoothed,
             "suggestion": rates[best] / 10, "minimum": rates[best], "diverged": test.diverged}
 
 
+@public
 def plot_lr_find(result: dict[str, Any], file: str | os.PathLike | None = None):
     """Draw the range test: the (smoothed) loss against the learning rate, log scale, with the suggestion.
 
@@ -205,17 +206,16 @@ def plot_lr_find(result: dict[str, Any], file: str | os.PathLike | None = None):
         >>> plot_lr_find(result, file="lr_find.png")
         'lr_find.png'
     """
-    fn = "plot_lr_find"
-    target = check_target(file, fn)
+    target = check_target(file)
     keys = ("learning_rate", "loss", "smoothed_loss", "suggestion", "minimum")
     if not isinstance(result, dict) or any(k not in result for k in keys):
-        raise TypeError(f"{fn}(): `result` must be what lr_find() returns (a dict with "
+        raise TypeError(f"{caller()}(): `result` must be what lr_find() returns (a dict with "
                         f"{', '.join(keys)}), got {type(result).__name__}.")
     lr = np.asarray(result["learning_rate"], dtype="float64")
     raw = np.asarray(result["loss"], dtype="float64")
     smooth = np.asarray(result["smoothed_loss"], dtype="float64")
     if lr.ndim != 1 or not len(lr) or raw.shape != lr.shape or smooth.shape != lr.shape or (lr <= 0).any():
-        raise ValueError(f"{fn}(): `result` must hold equal-length, non-empty lists of positive learning rates and "
+        raise ValueError(f"{caller()}(): `result` must hold equal-length, non-empty lists of positive learning rates and "
                          "losses, as lr_find() returns.")
     fig = new_figure(6.0, 4.0, file)
     ax = fig.add_subplot()

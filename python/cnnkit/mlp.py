@@ -5,9 +5,11 @@ from __future__ import annotations
 import keras
 
 from . import _arg_checks as v
+from ._context import public
 from .blocks import output_layer
 
 
+@public
 def mlp_classifier(
     input_shape: tuple[int, ...] = (64, 64, 3),
     units: int = 256,
@@ -30,12 +32,11 @@ def mlp_classifier(
         >>> mlp_classifier().count_params()
         3146498
     """
-    fn = "mlp_classifier"
-    input_shape = v.shape(input_shape, "input_shape", fn)
-    units = v.positive_int(units, "units", fn)
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
+    input_shape = v.shape(input_shape, "input_shape")
+    units = v.positive_int(units, "units")
+    num_classes = v.positive_int(num_classes, "num_classes")
     inputs = keras.Input(input_shape)
     x = keras.layers.Flatten()(inputs)
     x = keras.layers.Dense(units, activation="relu")(x)
-    outputs = output_layer(num_classes, name=None, fn=fn)(x)
+    outputs = output_layer(num_classes, name=None)(x)
     return keras.Model(inputs, outputs, name="mlp_classifier")

@@ -1,14 +1,14 @@
 """Mixed precision: the lever that halves the training time of convolution-heavy models.
 
-Measured on this project's 2-core Xeon (bench/train_throughput.py, bench/README.md):
+Measured on this project's 2-core Xeon (bench/peers/train_throughput.py, bench/README.md):
 **mixed bfloat16** halves the time of convolution-heavy models on CPUs with AMX-BF16 (Intel
 Sapphire Rapids and later) and on GPUs of compute capability 8.0 or more, with the same accuracy.
 Tiny models (LeNet-5) gain nothing and predict slower, so ``precision="auto"`` uses it only where
 the convolutions do enough work per image (``AUTO_MIXED_MIN_FLOPS``), and not on a CPU for models
 with depthwise convolutions (MobileNet, EfficientNet, ConvNeXt): with oneDNN's bfloat16 depthwise
 kernels, fine-tuning MobileNetV2 took 1.37x and EfficientNet-Lite0 1.24x the float32 time, while VGG16
-took 0.59x and the slides' CNN 0.70x (bench/precision_auto.py). The output layer always computes in float32, so probabilities keep their
-float32 resolution; the weights stay float32.
+took 0.59x and the slides' CNN 0.70x (bench/defaults/precision_auto.py). The output layer always
+computes in float32, so probabilities keep their float32 resolution; the weights stay float32.
 
 ``computing_in(model, policy)`` is a context manager: the model's layers compute in ``policy`` for
 the duration of the ``with`` block and get their own policies back afterwards, whatever happens
@@ -26,6 +26,7 @@ from typing import Any, Iterator
 import keras
 
 from . import _arg_checks as v
+from ._context import otherwise, takes_fn
 from ._model_info import leaf_layers
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
@@ -70,9 +71,10 @@ def conv_flops(model: keras.Model) -> float:
     return total
 
 
-def resolve_precision(model: keras.Model, precision: str = "auto", fn: str = "fit_classifier") -> str:
+@otherwise("fit_classifier")
+def resolve_precision(model: keras.Model, precision: str = "auto") -> str:
     """``"float32"`` or ``"mixed_bfloat16"``: what ``precision`` means for this model on this machine."""
-    precision = v.choice(precision, "precision", fn, PRECISIONS)
+    precision = v.choice(precision, "precision", choices=PRECISIONS)
     if precision != "auto":
         return precision
     if model.dtype_policy.name != "float32":  # the user chose a policy: keep it
@@ -128,10 +130,12 @@ _OWN_POLICIES: "weakref.WeakKeyDictionary[keras.Model, list]" = weakref.WeakKeyD
 
 
 @contextlib.contextmanager
-def computing_in(model: keras.Model, policy: str = "auto", fn: str = "fit_classifier") -> Iterator[str]:
+@takes_fn
+@otherwise("fit_classifier")
+def computing_in(model: keras.Model, policy: str = "auto", fn: str | None = None) -> Iterator[str]:
     """Run the ``with`` block with ``model``'s layers computing in ``policy`` (see ``resolve_precision``);
     the output layer stays float32. Yields the policy used; restores every layer's policy after."""
-    policy = resolve_precision(model, policy, fn)
+    policy = resolve_precision(model, policy)
     if policy == "float32":
         yield policy
         return

@@ -20,6 +20,8 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
+from ._context import caller, takes_fn
+
 PROBE_SEED = 0
 
 
@@ -112,13 +114,14 @@ def _round(value: float) -> float:
     return float(f"{float(value):.7g}")
 
 
-def preprocessing_layer(spec: Any, value_range: tuple[float, float], fn: str,
+@takes_fn
+def preprocessing_layer(spec: Any, value_range: tuple[float, float], fn: str | None = None,
                         name: str = "preprocessing") -> BackbonePreprocessing:
     """The :class:`BackbonePreprocessing` layer for a registry entry and images in ``value_range``."""
     try:
         order, scale, offset = affine_scaling(spec.preprocess, spec.channels, value_range)
     except Exception as err:  # noqa: BLE001 - any failure of a user's function means "cannot be a layer"
-        raise ValueError(f"{fn}(): the input scaling of backbone {spec.name!r} cannot be put in the model ({err}). "
+        raise ValueError(f"{caller()}(): the input scaling of backbone {spec.name!r} cannot be put in the model ({err}). "
                          "Pass value_range=None (R: NULL) and scale the images yourself with "
                          f"preprocess_input(x, \"{spec.name}\").") from None
     return BackbonePreprocessing(scale, offset, order, backbone=spec.name, value_range=value_range, name=name)

@@ -36,6 +36,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ._context import caller, warn
 from ._files import atomic_path, writable_dir
 
 RECORD = "run.json"
@@ -63,7 +64,7 @@ _HELD: dict[str, list[Any]] = {}  # resolved path -> [fd, depth]: re-entrant wit
 
 
 @contextlib.contextmanager
-def _locked(path: Path, fn: str) -> Iterator[None]:
+def _locked(path: Path) -> Iterator[None]:
     key = str(path.resolve())
     if key in _HELD:
         _HELD[key][1] += 1
@@ -83,7 +84,7 @@ def _locked(path: Path, fn: str) -> Iterator[None]:
                 info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
                 holder = f" (process {info.get('pid')} on {info.get('host')}, since {info.get('since')})"
             os.close(fd)
-            raise RunDirError(f"{fn}(): `run_dir` {str(path)!r} is in use by another training run{holder}. "
+            raise RunDirError(f"{caller()}(): `run_dir` {str(path)!r} is in use by another training run{holder}. "
                               "Wait for it to finish, or use another run_dir.") from None
         try:  # the file may have been removed by its previous holder between our open and our lock
             same = os.fstat(fd).st_ino == os.stat(lock).st_ino
@@ -169,8 +170,8 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 class RunDir:
     """An open run directory (see :func:`run_directory`)."""
 
-    def __init__(self, path: Path, created: bool, fn: str):
-        self.path, self.created, self.fn = path, created, fn
+    def __init__(self, path: Path, created: bool):
+        self.path, self.created = path, created
 
     def record(self) -> dict[str, Any]:
         f = self.path / RECORD
@@ -179,7 +180,7 @@ class RunDir:
         try:
             return json.loads(f.read_text())
         except (OSError, ValueError):
-            raise ValueError(f"{self.fn}(): `run_dir` {str(self.path)!r} has a damaged {RECORD}; start afresh with "
+            raise ValueError(f"{caller()}(): `run_dir` {str(self.path)!r} has a damaged {RECORD}; start afresh with "
                              "overwrite=True (CLI: --overwrite) or use another run_dir.") from None
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -202,7 +203,7 @@ class RunDir:
             diff = differences(old.get("settings", {}), settings)
             if diff:
                 raise ValueError(
-                    f"{self.fn}(): `run_dir` {str(self.path)!r} holds a run started with other settings: "
+                    f"{caller()}(): `run_dir` {str(self.path)!r} holds a run started with other settings: "
                     f"{'; '.join(diff)}. Resume it with the settings it was started with, or start afresh with "
                     "overwrite=True (R: overwrite = TRUE; CLI: --overwrite) or another run_dir.")
             return True
@@ -257,7 +258,7 @@ def _backup_epoch(weights: Path, metadata: Path) -> int | None:
     return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else None
 
 
-def usable_backup(run_path: Path, fn: str) -> None:
+def usable_backup(run_path: Path) -> None:
     """Before training resumes in ``run_path``: leave a backup Keras can restore, or none.
 
     A complete last backup stays. An incomplete one (a kill while it was written) is replaced by the
@@ -270,26 +271,25 @@ def usable_backup(run_path: Path, fn: str) -> None:
     if _backup_epoch(weights, metadata) is not None:
         return
     before = _backup_epoch(Path(f"{weights}.bkp"), Path(f"{metadata}.bkp"))
-    import warnings
 
     if before is not None:
         for f in (weights, metadata):
             with atomic_path(f) as tmp:
                 shutil.copyfile(f"{f}.bkp", tmp)
-        warnings.warn(f"{fn}(): `run_dir` {str(run_path)!r}: the run was stopped while writing its backup of epoch "
+        warn(f"{caller()}(): `run_dir` {str(run_path)!r}: the run was stopped while writing its backup of epoch "
                       f"{before + 1}; it resumes from the complete backup before it (after epoch {before}).",
-                      UserWarning, stacklevel=4)
+                      UserWarning)
         return
     if not any(folder.iterdir()):
         return  # made, nothing written yet
     shutil.rmtree(folder)
-    warnings.warn(f"{fn}(): `run_dir` {str(run_path)!r} holds no complete backup (the run was stopped while "
+    warn(f"{caller()}(): `run_dir` {str(run_path)!r} holds no complete backup (the run was stopped while "
                   "writing its first one); the incomplete backup was removed and training starts again from epoch 1. "
                   "To start afresh instead, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite).",
-                  UserWarning, stacklevel=4)
+                  UserWarning)
 
 
-def _disk_error(e: OSError, path: Path, fn: str) -> RunDirError:
+def _disk_error(e: OSError, path: Path) -> RunDirError:
     """One line that names the folder, whatever wrote (h5py's messages span several lines)."""
     code = e.errno
     if code is None:
@@ -302,20 +302,20 @@ def _disk_error(e: OSError, path: Path, fn: str) -> RunDirError:
         hint = "Choose a run_dir you can write to."
     else:
         hint = "Check the disk, or choose another run_dir."
-    return RunDirError(f"{fn}(): could not write to `run_dir` {str(path)!r}: {what}. {hint}")
+    return RunDirError(f"{caller()}(): could not write to `run_dir` {str(path)!r}: {what}. {hint}")
 
 
 @contextlib.contextmanager
-def run_directory(run_dir: str | os.PathLike, fn: str, overwrite: bool = False) -> Iterator[RunDir]:
+def run_directory(run_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[RunDir]:
     """Open ``run_dir`` for a run: create it if needed, lock it, clear it with ``overwrite``; on an
     error, remove it again if it was made here and no epoch completed, and turn a failed write into a
     one-line :class:`RunDirError`."""
     path = Path(run_dir).expanduser() if isinstance(run_dir, (str, os.PathLike)) else run_dir
     created = isinstance(path, Path) and not path.exists()
-    path = writable_dir(run_dir, "run_dir", fn)
+    path = writable_dir(run_dir, "run_dir")
     try:
-        with _locked(path, fn):
-            rd = RunDir(path, created, fn)
+        with _locked(path):
+            rd = RunDir(path, created)
             if overwrite:
                 rd.clear()
             yield rd
@@ -323,5 +323,5 @@ def run_directory(run_dir: str | os.PathLike, fn: str, overwrite: bool = False) 
         if created and not (path / "history.csv").exists():
             shutil.rmtree(path, ignore_errors=True)
         if isinstance(e, OSError) and not isinstance(e, RunDirError):
-            raise _disk_error(e, path, fn) from None
+            raise _disk_error(e, path) from None
         raise

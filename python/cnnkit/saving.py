@@ -26,6 +26,7 @@ import keras
 
 from . import _arg_checks as v
 from . import _keras_classes, contract, keras_compat
+from ._context import caller, otherwise, public
 from ._data_checks import check_class_names
 from ._files import atomic_path, check_file_target
 from .limits import limit, too_many
@@ -50,6 +51,7 @@ def _attach(model: Any, class_names: Sequence[str] | None) -> None:
     object.__setattr__(model, "_cnnkit_class_names", tuple(str(c) for c in class_names) if class_names else None)
 
 
+@public
 def save_model(model: keras.Model, file: str | os.PathLike, class_names: Sequence[str] | None = None) -> str:
     """Save ``model`` to a ``.keras`` file, complete or not at all.
 
@@ -70,12 +72,11 @@ def save_model(model: keras.Model, file: str | os.PathLike, class_names: Sequenc
         >>> save_model(simple_cnn(), "cnn.keras", class_names=["cat", "dog"])
         'cnn.keras'
     """
-    fn = "save_model"
     if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
-    path = check_file_target(file, "file", fn, (".keras",))
+        raise TypeError(f"{caller()}(): `model` must be a Keras model, got {type(model).__name__}.")
+    path = check_file_target(file, "file", (".keras",))
     if class_names is not None:
-        _attach(model, check_class_names(model, class_names, "class_names", fn))
+        _attach(model, check_class_names(model, class_names, "class_names"))
     meta = {"class_names": class_names_of(model), "input": contract.input_contract(model)}
     meta = {k: value for k, value in meta.items() if value}
     with atomic_path(path) as tmp:
@@ -90,7 +91,7 @@ class ModelFileError(ValueError):
     """A model or weights file refused before Keras reads it (the message names the argument)."""
 
 
-def _h5_declared_bytes(source: Any, fn: str, where: str) -> int:
+def _h5_declared_bytes(source: Any, where: str) -> int:
     """Bytes that the datasets of an HDF5 file declare (shape x item size), summed; refuses datasets
     that declare far more than they store (a fill-value or compression bomb)."""
     import h5py
@@ -109,38 +110,38 @@ def _h5_declared_bytes(source: Any, fn: str, where: str) -> int:
         with h5py.File(source, "r") as f:
             f.visititems(visit)
     except Exception as e:  # noqa: BLE001 - h5py raises OSError, KeyError, RuntimeError ... on damage
-        raise ModelFileError(f"{fn}(): {where} holds damaged HDF5 weights ({e.__class__.__name__}: {e}).") from None
+        raise ModelFileError(f"{caller()}(): {where} holds damaged HDF5 weights ({e.__class__.__name__}: {e}).") from None
     if bombs:
         name, declared, stored = bombs[0]
-        raise ModelFileError(f"{fn}(): {where} is refused: its HDF5 dataset {name!r} declares {declared:,} bytes "
+        raise ModelFileError(f"{caller()}(): {where} is refused: its HDF5 dataset {name!r} declares {declared:,} bytes "
                              f"but stores {stored:,} (a decompression bomb, not saved weights).")
-    if total > limit("model_bytes", fn):
-        raise ModelFileError(f"{fn}(): {where} is refused: its weights declare {total:,} bytes, more than "
-                             f"{too_many('model_bytes', fn)}.")
+    if total > limit("model_bytes"):
+        raise ModelFileError(f"{caller()}(): {where} is refused: its weights declare {total:,} bytes, more than "
+                             f"{too_many('model_bytes')}.")
     return total
 
 
-def check_weights_file(path: Any, fn: str, arg: str = "weights") -> Path:
+def check_weights_file(path: Any, arg: str = "weights") -> Path:
     """Check a Keras weights file (``.weights.h5`` or Keras' legacy ``.h5``) before Keras reads it.
 
     It must be a regular file, an HDF5 file (by its signature, not its name) whose datasets declare
     at most the ``model_bytes`` limit (``CNNKIT_MAX_MODEL_BYTES``) and store a believable share of
-    it. Raises a ``ValueError`` naming ``fn`` and ``arg``; returns the path.
+    it. Raises a ``ValueError`` naming the public function called and ``arg``; returns the path.
     """
     p = Path(os.path.expanduser(os.fspath(path)))
     where = f"`{arg}` file {str(p)!r}"
     if not p.is_file():
-        raise ModelFileError(f"{fn}(): {where} " + ("is a folder" if p.is_dir() else "does not exist") +
+        raise ModelFileError(f"{caller()}(): {where} " + ("is a folder" if p.is_dir() else "does not exist") +
                              ". Pass None, \"imagenet\" or the path of a weights file (.weights.h5 from "
                              "model.save_weights(), or Keras' .h5 files).")
     with open(p, "rb") as f:
         head = f.read(4096 + 8)
     if not any(head[i:i + 8] == HDF5_SIGNATURE for i in (0, 512, 1024, 2048, 4096)):  # after a user block
-        raise ModelFileError(f"{fn}(): {where} is not an HDF5 weights file (empty, truncated at the start, or "
+        raise ModelFileError(f"{caller()}(): {where} is not an HDF5 weights file (empty, truncated at the start, or "
                              "another format with a weights name). Save weights with model.save_weights('x.weights.h5').")
-    if p.stat().st_size > limit("model_bytes", fn):
-        raise ModelFileError(f"{fn}(): {where} is {p.stat().st_size:,} bytes, more than {too_many('model_bytes', fn)}.")
-    _h5_declared_bytes(str(p), fn, where)
+    if p.stat().st_size > limit("model_bytes"):
+        raise ModelFileError(f"{caller()}(): {where} is {p.stat().st_size:,} bytes, more than {too_many('model_bytes')}.")
+    _h5_declared_bytes(str(p), where)
     return p
 
 
@@ -167,7 +168,8 @@ def _itemsize(dtype: Any) -> int:
     return 2 if name == "bfloat16" else np.dtype(name).itemsize
 
 
-def check_model_file(path: Any, fn: str = "load_model", arg: str = "file", safe_mode: bool = True) -> None:
+@otherwise("load_model")
+def check_model_file(path: Any, arg: str = "file", safe_mode: bool = True) -> None:
     """Check a ``.keras`` file before Keras extracts anything from it; raise a ``ValueError`` naming
     ``arg`` if it is not a Keras model or would take more than the ``model_bytes`` limit.
 
@@ -183,43 +185,43 @@ def check_model_file(path: Any, fn: str = "load_model", arg: str = "file", safe_
     try:
         z = zipfile.ZipFile(p)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise ModelFileError(f"{fn}(): {where} is not a .keras model file (corrupt, truncated or another format: "
+        raise ModelFileError(f"{caller()}(): {where} is not a .keras model file (corrupt, truncated or another format: "
                              f"{e}). Save models with save_model(model, 'name.keras').") from None
     with z:
         infos = z.infolist()
         names = {i.filename for i in infos}
         if len(infos) > MAX_MEMBERS:
-            raise ModelFileError(f"{fn}(): {where} is refused: it holds {len(infos):,} files; a Keras model holds 3 or 4.")
+            raise ModelFileError(f"{caller()}(): {where} is refused: it holds {len(infos):,} files; a Keras model holds 3 or 4.")
         if CONFIG not in names or not names & set(WEIGHTS):
-            raise ModelFileError(f"{fn}(): {where} is a zip file but not a Keras model (no {CONFIG} and "
+            raise ModelFileError(f"{caller()}(): {where} is a zip file but not a Keras model (no {CONFIG} and "
                                  f"{WEIGHTS[0]} inside; it holds {sorted(names)[:5]}).")
         total = sum(i.file_size for i in infos)
-        if total > limit("model_bytes", fn):
-            raise ModelFileError(f"{fn}(): {where} is refused: its files would decompress to {total:,} bytes, "
-                                 f"more than {too_many('model_bytes', fn)}.")
+        if total > limit("model_bytes"):
+            raise ModelFileError(f"{caller()}(): {where} is refused: its files would decompress to {total:,} bytes, "
+                                 f"more than {too_many('model_bytes')}.")
         for i in infos:
             if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
                 raise ModelFileError(
-                    f"{fn}(): {where} is refused: its member {i.filename!r} would decompress from "
+                    f"{caller()}(): {where} is refused: its member {i.filename!r} would decompress from "
                     f"{i.compress_size:,} to {i.file_size:,} bytes (more than {MAX_RATIO}:1; Keras stores "
                     "its files uncompressed): a zip bomb, not a saved model.")
         if z.getinfo(CONFIG).file_size > MAX_CONFIG_BYTES:
-            raise ModelFileError(f"{fn}(): {where} is refused: its {CONFIG} is {z.getinfo(CONFIG).file_size:,} "
+            raise ModelFileError(f"{caller()}(): {where} is refused: its {CONFIG} is {z.getinfo(CONFIG).file_size:,} "
                                  f"bytes; Keras configs are well under {MAX_CONFIG_BYTES >> 20} MB.")
         try:
             config = json.loads(z.read(CONFIG))
         except (ValueError, zipfile.BadZipFile, OSError, EOFError) as e:
-            raise ModelFileError(f"{fn}(): {where} is damaged: its {CONFIG} could not be read "
+            raise ModelFileError(f"{caller()}(): {where} is damaged: its {CONFIG} could not be read "
                                  f"({e.__class__.__name__}: {e}).") from None
         if not isinstance(config, dict):
-            raise ModelFileError(f"{fn}(): {where} is damaged: its {CONFIG} is not a Keras config.")
+            raise ModelFileError(f"{caller()}(): {where} is damaged: its {CONFIG} is not a Keras config.")
         if WEIGHTS[0] in names:
             with z.open(WEIGHTS[0]) as member:
-                _h5_declared_bytes(member, fn, where)
+                _h5_declared_bytes(member, where)
     need = _config_variable_bytes(config, safe_mode)
-    if need > limit("model_bytes", fn):
-        raise ModelFileError(f"{fn}(): {where} is refused: its config builds variables of {need:,} bytes, more "
-                             f"than {too_many('model_bytes', fn)}.")
+    if need > limit("model_bytes"):
+        raise ModelFileError(f"{caller()}(): {where} is refused: its config builds variables of {need:,} bytes, more "
+                             f"than {too_many('model_bytes')}.")
 
 
 def unknown_classes(config: Any) -> list[tuple[str, str]]:
@@ -245,7 +247,7 @@ def unknown_classes(config: Any) -> list[tuple[str, str]]:
     return found
 
 
-def _unknown_class_error(path: Path, fn: str, text: str) -> ValueError:
+def _unknown_class_error(path: Path, text: str) -> ValueError:
     """The error for a file naming classes this process does not know: which, and where they live."""
     where = f"`file` {str(path)!r}"
     try:
@@ -254,32 +256,33 @@ def _unknown_class_error(path: Path, fn: str, text: str) -> ValueError:
     except Exception:  # noqa: BLE001 - the config was read once already; if not now, say what Keras said
         missing = []
     if not missing:
-        return ValueError(f"{fn}(): {where} refers to a class Keras does not know ({text}). It was saved "
+        return ValueError(f"{caller()}(): {where} refers to a class Keras does not know ({text}). It was saved "
                           "with a custom layer or a newer Keras; load it where that class is defined.")
     named = ", ".join(f"{name!r} (from Python module {module!r})" for module, name in missing[:5])
     module = missing[0][0]
     return ValueError(
-        f"{fn}(): {where} uses Keras class(es) that this process does not know: {named}. Import the module "
+        f"{caller()}(): {where} uses Keras class(es) that this process does not know: {named}. Import the module "
         f"that defines and registers them before loading (Python: `import {module}`; R: "
         f"`reticulate::import(\"{module}\")`), or load it where that code is installed.")
 
 
-def _load_error(e: Exception, path: Path, fn: str) -> ValueError:
+def _load_error(e: Exception, path: Path) -> ValueError:
     """A clear ValueError naming `file` for whatever Keras (or h5py, TensorFlow) raised."""
     where = f"`file` {str(path)!r}"
     text = str(e).strip().splitlines()[0][:300] if str(e).strip() else e.__class__.__name__
     if isinstance(e, ValueError) and "safe_mode" in str(e):
-        return ValueError(f"{fn}(): {where} contains Python code (e.g. a Lambda layer), which Keras' safe "
+        return ValueError(f"{caller()}(): {where} contains Python code (e.g. a Lambda layer), which Keras' safe "
                           "mode refuses to load. Only if you trust the file, pass safe_mode=False.")
     if re.search(r"could not (locate|deserialize)|unknown (layer|class|object)|not a KerasSaveable", str(e), re.I):
-        return _unknown_class_error(path, fn, text)
+        return _unknown_class_error(path, text)
     if isinstance(e, MemoryError) or e.__class__.__name__ == "ResourceExhaustedError":
-        return ValueError(f"{fn}(): {where} needs more memory than is available ({text}).")
+        return ValueError(f"{caller()}(): {where} needs more memory than is available ({text}).")
     if isinstance(e, ValueError):
-        return ValueError(f"{fn}(): {where} could not be loaded as a Keras model: {text}")
-    return ValueError(f"{fn}(): {where} is damaged and could not be loaded ({e.__class__.__name__}: {text}).")
+        return ValueError(f"{caller()}(): {where} could not be loaded as a Keras model: {text}")
+    return ValueError(f"{caller()}(): {where} is damaged and could not be loaded ({e.__class__.__name__}: {text}).")
 
 
+@public
 def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = True) -> keras.Model:
     """Load a ``.keras`` model in Keras' safe mode (no arbitrary Python code is run).
 
@@ -302,24 +305,23 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
         >>> class_names_of(model)   # e.g. load_model("runs/<timestamp>/model.keras") after cnnkit train
         ['cat', 'dog']
     """
-    fn = "load_model"
 
-    safe_mode = v.flag(safe_mode, "safe_mode", fn)
-    compile = v.flag(compile, "compile", fn)
+    safe_mode = v.flag(safe_mode, "safe_mode")
+    compile = v.flag(compile, "compile")
     if not isinstance(file, (str, os.PathLike)):
-        raise TypeError(f"{fn}(): `file` must be a path to a .keras file, got {type(file).__name__}.")
+        raise TypeError(f"{caller()}(): `file` must be a path to a .keras file, got {type(file).__name__}.")
     path = Path(file).expanduser()
     if path.is_dir():
-        raise ValueError(f"{fn}(): `file` {str(path)!r} is a folder; pass a .keras file.")
+        raise ValueError(f"{caller()}(): `file` {str(path)!r} is a folder; pass a .keras file.")
     if not path.is_file():
-        raise ValueError(f"{fn}(): `file` {str(path)!r} " + ("is not a regular file." if os.path.lexists(path)
+        raise ValueError(f"{caller()}(): `file` {str(path)!r} " + ("is not a regular file." if os.path.lexists(path)
                                                           else "does not exist."))
     if path.suffix != ".keras":
-        raise ValueError(f"{fn}(): `file` {str(path)!r} is not a .keras model file (its name must end in .keras). "
+        raise ValueError(f"{caller()}(): `file` {str(path)!r} is not a .keras model file (its name must end in .keras). "
                          "Save models with save_model(model, 'name.keras').")
     _keras_classes.register()  # cnnkit's own layers (transfer models' preprocessing), in any process
     try:
-        check_model_file(path, fn, "file", bool(safe_mode))
+        check_model_file(path, "file", bool(safe_mode))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model = keras.saving.load_model(path, compile=compile, safe_mode=safe_mode)
@@ -327,7 +329,7 @@ def load_model(file: str | os.PathLike, safe_mode: bool = True, compile: bool = 
     except ModelFileError:
         raise
     except Exception as e:  # noqa: BLE001 - a file from elsewhere: whatever fails, say which file and why
-        raise _load_error(e, path, fn) from None
+        raise _load_error(e, path) from None
     _attach(model, meta.get("class_names"))
     contract.attach(model, meta.get("input"))
     return model

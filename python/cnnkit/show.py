@@ -9,13 +9,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._lang import code
 from . import _arg_checks as v
-from ._data_checks import _label_values, image_dtype_problem, is_dataset
+from ._context import caller, public
+from ._data_checks import _label_values, image_array, is_dataset
 from ._data_kinds import _from_py_dataset, _is_py_dataset
+from ._lang import code
 from ._plot import check_target, finish, new_figure
 
 
+@public
 def show_batch(
     data: Any,
     labels: Any = None,
@@ -47,12 +49,11 @@ def show_batch(
         >>> [ax.get_title() for ax in fig.axes][:3]
         ['Bag', 'Dress', 'Pullover']
     """
-    fn = "show_batch"
-    n = v.capped_int(n, "n", fn, "plot_images", hint=" Draw several grids for more.")
-    cols = None if cols is None else v.positive_int(cols, "cols", fn)
-    target = check_target(file, fn)
-    x, y, carried = _first_images(data, labels, n, fn)
-    titles = _titles(y, class_names if class_names is not None else carried, class_names is not None, fn)
+    n = v.capped_int(n, "n", "plot_images", hint=" Draw several grids for more.")
+    cols = None if cols is None else v.positive_int(cols, "cols")
+    target = check_target(file)
+    x, y, carried = _first_images(data, labels, n)
+    titles = _titles(y, class_names if class_names is not None else carried, class_names is not None)
     k = len(x)
     cols = min(cols or math.ceil(math.sqrt(k)), k)
     rows = math.ceil(k / cols)
@@ -71,12 +72,12 @@ def show_batch(
     return finish(fig, target)
 
 
-def _first_images(data: Any, labels: Any, n: int, fn: str) -> tuple[np.ndarray, Any, Any]:
+def _first_images(data: Any, labels: Any, n: int) -> tuple[np.ndarray, Any, Any]:
     """(images, labels or None, the class names the data carries or None): the first ``n``."""
     carried = None
     if isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) == 4 and np.ndim(data[1]) == 1:
         if labels is not None:  # the (x, y) pair fit_classifier() takes
-            raise ValueError(f"{fn}(): `labels` must be None (NULL) when `data` holds its labels (x and y).")
+            raise ValueError(f"{caller()}(): `labels` must be None (NULL) when `data` holds its labels (x and y).")
         data, labels = data
     elif _is_py_dataset(data):
         data = _from_py_dataset(data)
@@ -86,43 +87,39 @@ def _first_images(data: Any, labels: Any, n: int, fn: str) -> tuple[np.ndarray, 
     elif isinstance(data, dict) and "x" in data and "y" in data:  # R's list(x, y) at the seam
         carried = data.get("class_names")
         if labels is not None:
-            raise ValueError(f"{fn}(): `labels` must be None (NULL) when `data` holds its labels (x and y).")
+            raise ValueError(f"{caller()}(): `labels` must be None (NULL) when `data` holds its labels (x and y).")
         data, labels = data["x"], data["y"]
     if is_dataset(data):
         if labels is not None:
-            raise ValueError(f"{fn}(): `labels` must be None (NULL) when `data` is a dataset: its batches carry "
+            raise ValueError(f"{caller()}(): `labels` must be None (NULL) when `data` is a dataset: its batches carry "
                              "the labels.")
-        return (*_from_dataset(data, n, fn), carried if carried is not None else getattr(data, "class_names", None))
-    full = _images(data, fn)
+        return (*_from_dataset(data, n), carried if carried is not None else getattr(data, "class_names", None))
+    full = _images(data)
     x = full[:n]
     if labels is None:
         return x, None, carried
     y = np.asarray(list(labels), dtype=object) if isinstance(labels, (list, tuple)) else np.asarray(labels)
     if y.ndim != 1 or len(y) != len(full):
-        raise ValueError(f"{fn}(): `labels` must hold one label per image ({len(full)}), got "
+        raise ValueError(f"{caller()}(): `labels` must hold one label per image ({len(full)}), got "
                          f"{len(y) if y.ndim == 1 else 'an array of shape ' + str(y.shape)}.")
     return x, y[:n], carried
 
 
-def _images(x: Any, fn: str) -> np.ndarray:
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError):
-        x = np.asarray(None)
-    problem = image_dtype_problem(x.dtype, x.flat[0] if x.size else None)
+def _images(x: Any) -> np.ndarray:
+    x, problem = image_array(x)
     if problem:
-        raise TypeError(f"{fn}(): `data` {problem}.")
+        raise TypeError(f"{caller()}(): `data` {problem}.")
     if x.ndim == 3:
         x = x[..., None]  # (m, height, width): grayscale without a channel axis
     if x.ndim != 4 or len(x) == 0:
-        raise ValueError(f"{fn}(): `data` must be images (m, height, width, channels), "
+        raise ValueError(f"{caller()}(): `data` must be images (m, height, width, channels), "
                          f"{code('(x, y)', 'list(x, y)')}, an image_folder() dataset or a keras.utils.PyDataset; got an "
                          f"array of shape {x.shape}.")
     with np.errstate(invalid="ignore", over="ignore"):
         return x.astype("float32")
 
 
-def _from_dataset(ds: Any, n: int, fn: str) -> tuple[np.ndarray, Any]:
+def _from_dataset(ds: Any, n: int) -> tuple[np.ndarray, Any]:
     from ._data_checks import dataset_errors
 
     xs, ys, got = [], [], 0
@@ -135,29 +132,29 @@ def _from_dataset(ds: Any, n: int, fn: str) -> tuple[np.ndarray, Any]:
             if got >= n:
                 break
     if not xs:
-        raise ValueError(f"{fn}(): `data` is an empty dataset.")
-    x = _images(np.concatenate(xs), fn)[:n]
-    y = None if any(b is None for b in ys) else np.concatenate(ys)[:n]
+        raise ValueError(f"{caller()}(): `data` is an empty dataset.")
+    x = _images(np.concatenate(xs))[:n]
+    y = None if any(b is None for b in ys) else np.concatenate([b for b in ys if b is not None])[:n]
     return x, y
 
 
-def _titles(y: Any, class_names: Any, given: bool, fn: str) -> list[str] | None:
+def _titles(y: Any, class_names: Any, given: bool) -> list[str] | None:
     if y is None:
         return None
     if y.dtype.kind in "USO" and len(y) and isinstance(y.flat[0], str):
         if given:
-            raise ValueError(f"{fn}(): `class_names` is for class ids; `labels` are names already.")
+            raise ValueError(f"{caller()}(): `class_names` is for class ids; `labels` are names already.")
         return [str(s) for s in y]
-    ids = _label_values(y, "labels", fn).astype("float64")
+    ids = _label_values(y, "labels").astype("float64")
     if np.isnan(ids).any() or (ids != np.round(ids)).any() or (ids < 0).any():
-        raise ValueError(f"{fn}(): `labels` must be {code('class ids 0, 1, ...', 'a factor, or class ids 0, 1, ...')}, "
+        raise ValueError(f"{caller()}(): `labels` must be {code('class ids 0, 1, ...', 'a factor, or class ids 0, 1, ...')}, "
                          f"got {y[:5].tolist()} ...")
     ids = ids.astype("int64")
     if class_names is None:
         return [str(i) for i in ids]
-    names = v.strings(class_names, "class_names", fn)
+    names = v.strings(class_names, "class_names")
     if ids.max() >= len(names):
-        raise ValueError(f"{fn}(): `labels` has class id {int(ids.max())} but `class_names` names "
+        raise ValueError(f"{caller()}(): `labels` has class id {int(ids.max())} but `class_names` names "
                          f"{len(names)} classes (ids 0 to {len(names) - 1}).")
     return [names[i] for i in ids]
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import keras
 
+from ._context import caller, public
 
+
+@public
 def summary_text(model: keras.Model, show_trainable: bool = False, expand_nested: bool = False) -> str:
     """Return ``model.summary()`` as a string instead of printing it.
 
@@ -25,11 +28,10 @@ def summary_text(model: keras.Model, show_trainable: bool = False, expand_nested
     """
     from . import _arg_checks as v
 
-    fn = "summary_text"
     if not isinstance(model, keras.Model):
-        raise TypeError(f"{fn}(): `model` must be a Keras model, got {type(model).__name__}.")
-    show_trainable = v.flag(show_trainable, "show_trainable", fn)
-    expand_nested = v.flag(expand_nested, "expand_nested", fn)
+        raise TypeError(f"{caller()}(): `model` must be a Keras model, got {type(model).__name__}.")
+    show_trainable = v.flag(show_trainable, "show_trainable")
+    expand_nested = v.flag(expand_nested, "expand_nested")
     chunks: list[str] = []
     model.summary(print_fn=lambda text, *a, **k: chunks.append(text),
                   show_trainable=show_trainable, expand_nested=expand_nested)

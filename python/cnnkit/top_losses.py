@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
+from ._context import caller, public
 from ._data_checks import check_data, dataset_errors, is_dataset, model_classes, resolve_data
 from ._execution import predictor
 from ._images import read_images
@@ -42,32 +43,32 @@ def _dataset_files(data: Any) -> tuple[list[str], np.ndarray] | None:
     return [str(files[i]) for i in order], np.asarray(labels).reshape(-1)[order].astype("int64")
 
 
-def _ranked_files(model: keras.Model, files: list[str], y: np.ndarray, k: int, batch_size: int, fn: str):
+def _ranked_files(model: keras.Model, files: list[str], y: np.ndarray, k: int, batch_size: int):
     """:func:`_ranked` for a dataset's files: each predicted once, in sorted order (the dataset's own
     shuffle left out: the same rows every call), read as its pipeline reads them ([0, 1]); the fifth
     entry is the file's path."""
-    kept, p, _ = predict_files(model, files, batch_size, "float32", 0, False, fn, scale=False)
+    kept, p, _ = predict_files(model, files, batch_size, "float32", 0, False, scale=False)
     loss = _losses(p, y)
     order = np.argsort(-loss, kind="stable")[:k]
     return [(int(i), int(y[i]), p[i], float(loss[i]), kept[i]) for i in order]
 
 
-def _ranked(model: keras.Model, data: Any, k: int, batch_size: int, fn: str):
+def _ranked(model: keras.Model, data: Any, k: int, batch_size: int):
     """``(index, label, probabilities, loss, image)`` of the ``k`` images with the highest loss, highest first."""
 
     named = _dataset_files(data)
-    data = check_data(model, data, "data", fn)
+    data = check_data(model, data, "data")
     if named is not None:
-        return _ranked_files(model, *named, k, batch_size, fn)
+        return _ranked_files(model, *named, k, batch_size)
     if not is_dataset(data):
         x, y = data[0], np.asarray(data[1]).reshape(-1).astype("int64")
-        p = _probabilities(model, x, batch_size, "float32", fn)
+        p = _probabilities(model, x, batch_size, "float32")
         loss = _losses(p, y)
         order = np.argsort(-loss, kind="stable")[:k]
         return [(int(i), int(y[i]), p[i], float(loss[i]), x[i]) for i in order]
     import tensorflow as tf
 
-    f = predictor(model, "float32", fn)
+    f = predictor(model, "float32")
     best: list[tuple] = []  # a heap of the k highest losses so far: (loss, -index, ...)
     seen = 0
     with dataset_errors():  # the guard check_data() put on the dataset
@@ -82,18 +83,18 @@ def _ranked(model: keras.Model, data: Any, k: int, batch_size: int, fn: str):
                     heapq.heapreplace(best, item)
             seen += len(yb)
     if not seen:
-        raise ValueError(f"{fn}(): `data` is an empty dataset.")
+        raise ValueError(f"{caller()}(): `data` is an empty dataset.")
     best.sort(key=lambda t: t[:2], reverse=True)
     return [(-neg, label, p, loss, img) for loss, neg, label, p, img in best]
 
 
-def _table(model: keras.Model, data: Any, k: Any, class_names: Any, batch_size: Any, fn: str):
-    classes = model_classes(model, fn)[1]
-    k = v.positive_int(k, "k", fn)
-    batch_size = v.positive_int(batch_size, "batch_size", fn)
-    data, carried = resolve_data(model, data, "data", fn)
-    names = _names(model, class_names, classes, fn) if class_names is not None or carried is None else carried
-    ranked = _ranked(model, data, k, batch_size, fn)
+def _table(model: keras.Model, data: Any, k: Any, class_names: Any, batch_size: Any):
+    classes = model_classes(model)[1]
+    k = v.positive_int(k, "k")
+    batch_size = v.positive_int(batch_size, "batch_size")
+    data, carried = resolve_data(model, data, "data")
+    names = _names(model, class_names, classes) if class_names is not None or carried is None else carried
+    ranked = _ranked(model, data, k, batch_size)
     rows, images = [], [r[4] for r in ranked]
     for index, label, p, loss, image in ranked:
         pred = int(np.argmax(p))
@@ -104,6 +105,7 @@ def _table(model: keras.Model, data: Any, k: Any, class_names: Any, batch_size: 
     return rows, images
 
 
+@public
 def top_losses(model: keras.Model, data: Any, k: int = 9, class_names: Sequence[str] | None = None,
                batch_size: int = 256) -> list[dict[str, Any]]:
     """The ``k`` images of ``data`` with the highest loss: the model's worst mistakes (and least sure hits).
@@ -133,9 +135,10 @@ def top_losses(model: keras.Model, data: Any, k: int = 9, class_names: Sequence[
         >>> len(rows), sorted(rows[0])
         (3, ['index', 'loss', 'predicted', 'predicted_id', 'probability', 'true', 'true_id'])
     """
-    return _table(model, data, k, class_names, batch_size, "top_losses")[0]
+    return _table(model, data, k, class_names, batch_size)[0]
 
 
+@public
 def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.PathLike | None = None,
                     class_names: Sequence[str] | None = None, batch_size: int = 256, cols: int = 3):
     """Show the ``k`` images with the highest loss, titled ``predicted / true``, loss and probability
@@ -157,14 +160,13 @@ def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.Pa
         'top_losses.png'
     """
 
-    fn = "plot_top_losses"
-    target = check_target(file, fn)
-    k = v.capped_int(k, "k", fn, "plot_images", hint=" Draw several plots, or use top_losses() for the table.")
-    cols = v.positive_int(cols, "cols", fn)
-    rows, images = _table(model, data, k, class_names, batch_size, fn)
+    target = check_target(file)
+    k = v.capped_int(k, "k", "plot_images", hint=" Draw several plots, or use top_losses() for the table.")
+    cols = v.positive_int(cols, "cols")
+    rows, images = _table(model, data, k, class_names, batch_size)
     if images and isinstance(images[0], str):  # files: read again, only these k
-        shape = model_input_shape(model, fn)
-        images = list(read_images(images, shape[1:3], shape[-1], fn, "data"))
+        shape = model_input_shape(model)
+        images = list(read_images(images, shape[1:3], shape[-1], "data"))
     cols = min(cols, len(rows))
     nrows = -(-len(rows) // cols)
     fig = new_figure(2.4 * cols, 2.6 * nrows + 0.3, file)
@@ -183,6 +185,7 @@ def plot_top_losses(model: keras.Model, data: Any, k: int = 9, file: str | os.Pa
     return finish(fig, target)
 
 
+@public
 def most_confused(evaluation: Any, min_count: int = 1, class_names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The pairs of classes an evaluation confuses most: true class, predicted class, count.
 
@@ -204,10 +207,9 @@ def most_confused(evaluation: Any, min_count: int = 1, class_names: Sequence[str
         ['count', 'predicted', 'share', 'true']
     """
 
-    fn = "most_confused"
-    cm, names = counts_and_names(evaluation, class_names, fn)
+    cm, names = counts_and_names(evaluation, class_names)
     k = cm.shape[0]
-    min_count = v.positive_int(min_count, "min_count", fn)
+    min_count = v.positive_int(min_count, "min_count")
     support = cm.sum(1)
     pairs = [(int(cm[i, j]), i, j) for i in range(k) for j in range(k) if i != j and cm[i, j] >= min_count]
     pairs.sort(key=lambda t: (-t[0], t[1], t[2]))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from . import _arg_checks as v
 from . import contract
+from ._context import caller, public, warn
 from ._data_checks import check_data, is_dataset, model_classes, resolve_data
 from ._plot import check_target, finish, new_figure
 from .distribute import distribution_strategy
@@ -35,6 +35,7 @@ SCHEDULES = ("constant", "cosine")
 VERBOSE = ("auto", 0, 1, 2)
 
 
+@public
 def compile_classifier(
     model: keras.Model,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
@@ -65,32 +66,31 @@ def compile_classifier(
         >>> m.loss
         'binary_crossentropy'
     """
-    fn = "compile_classifier"
-    model_classes(model, fn)
-    learning_rate = v.learning_rate(learning_rate, "learning_rate", fn, schedule=True)
-    optimizer = _optimizer(optimizer, learning_rate, fn)
-    metrics = _metrics(metrics, fn)
+    model_classes(model)
+    learning_rate = v.learning_rate(learning_rate, "learning_rate", schedule=True)
+    optimizer = _optimizer(optimizer, learning_rate)
+    metrics = _metrics(metrics)
     if loss is not None:
-        _loss(loss, fn)
-    return compile_model(model, learning_rate, optimizer, fn, loss=loss, metrics=metrics, **kwargs)
+        _loss(loss)
+    return compile_model(model, learning_rate, optimizer, loss=loss, metrics=metrics, **kwargs)
 
 
-def _metrics(metrics: Any, fn: str) -> list[Any]:
+def _metrics(metrics: Any) -> list[Any]:
     """Metrics as a list: one name or metric alone is a list of one (a string is not split into letters)."""
     if isinstance(metrics, (str, keras.metrics.Metric)) or _function(metrics):
         metrics = [metrics]
     if not isinstance(metrics, (list, tuple)):
-        raise TypeError(f"{fn}(): `metrics` must be a list of metric names (e.g. ['accuracy']) or Keras metrics, "
+        raise TypeError(f"{caller()}(): `metrics` must be a list of metric names (e.g. ['accuracy']) or Keras metrics, "
                         f"got {metrics!r} ({type(metrics).__name__}).")
     for m in metrics:
         if not (isinstance(m, (str, keras.metrics.Metric)) or _function(m)) or m == "":
-            raise TypeError(f"{fn}(): `metrics` must hold metric names or Keras metrics, got {m!r} "
+            raise TypeError(f"{caller()}(): `metrics` must hold metric names or Keras metrics, got {m!r} "
                             f"({type(m).__name__}) in it.")
         if isinstance(m, str) and m not in ("acc", "crossentropy", "ce"):  # names compile() reads itself
             try:
                 keras.metrics.get(m)
             except (ValueError, TypeError):
-                raise ValueError(f"{fn}(): `metrics` entry {m!r} is not a Keras metric; use e.g. 'accuracy'.") from None
+                raise ValueError(f"{caller()}(): `metrics` entry {m!r} is not a Keras metric; use e.g. 'accuracy'.") from None
     return list(metrics)
 
 
@@ -99,21 +99,21 @@ def _function(x: Any) -> bool:
     return callable(x) and not isinstance(x, (str, keras.layers.Layer))
 
 
-def _loss(loss: Any, fn: str) -> None:
+def _loss(loss: Any) -> None:
     """A loss Keras knows: a name, a ``keras.losses.Loss`` or a function."""
     if isinstance(loss, keras.losses.Loss) or _function(loss):
         return
     if not isinstance(loss, str) or not loss:
-        raise TypeError(f"{fn}(): `loss` must be None (the loss the output layer implies), a Keras loss name such "
+        raise TypeError(f"{caller()}(): `loss` must be None (the loss the output layer implies), a Keras loss name such "
                         f"as 'sparse_categorical_crossentropy', or a loss object, got {loss!r} ({type(loss).__name__}).")
     try:
         keras.losses.get(loss)
     except (ValueError, TypeError):
-        raise ValueError(f"{fn}(): `loss` {loss!r} is not a Keras loss; use e.g. 'sparse_categorical_crossentropy' "
+        raise ValueError(f"{caller()}(): `loss` {loss!r} is not a Keras loss; use e.g. 'sparse_categorical_crossentropy' "
                          "or leave it None.") from None
 
 
-def check_callbacks(callbacks: Any, fn: str) -> list[Any]:
+def check_callbacks(callbacks: Any) -> list[Any]:
     """``None``, one Keras callback or a list of them, as a list; anything else names `callbacks`."""
     if callbacks is None:
         return []
@@ -121,46 +121,46 @@ def check_callbacks(callbacks: Any, fn: str) -> list[Any]:
         return [callbacks]
     if isinstance(callbacks, (list, tuple)) and all(isinstance(cb, keras.callbacks.Callback) for cb in callbacks):
         return list(callbacks)
-    raise TypeError(f"{fn}(): `callbacks` must be a list of Keras callbacks (keras.callbacks.Callback), got "
+    raise TypeError(f"{caller()}(): `callbacks` must be a list of Keras callbacks (keras.callbacks.Callback), got "
                     f"{callbacks!r} ({type(callbacks).__name__}).")
 
 
 # --- fit -----------------------------------------------------------------------------------------
 
 
-def _overwrite(overwrite: Any, resume: Any, fn: str) -> bool:
-    overwrite = v.flag(overwrite, "overwrite", fn)
+def _overwrite(overwrite: Any, resume: Any) -> bool:
+    overwrite = v.flag(overwrite, "overwrite")
     if resume is not None:
-        warnings.warn(f"{fn}(): `resume` is deprecated: a run directory is always resumed; pass "
-                      f"overwrite=True to start afresh (resume=False does that now).", FutureWarning, stacklevel=3)
-        overwrite = overwrite or not v.flag(resume, "resume", fn)
+        warn(f"{caller()}(): `resume` is deprecated: a run directory is always resumed; pass "
+                      f"overwrite=True to start afresh (resume=False does that now).", FutureWarning)
+        overwrite = overwrite or not v.flag(resume, "resume")
     return overwrite
 
 
-def check_fit_args(model: Any, fn: str, epochs: Any, built: bool = True, **kw: Any) -> FitPlan:
+def check_fit_args(model: Any, epochs: Any, built: bool = True, **kw: Any) -> FitPlan:
     """Check :func:`fit_classifier`'s arguments (also used by :func:`fine_tune` and
     :func:`train_classifier`) and return them as a :class:`FitPlan`. ``built=False``: the model is
     not built yet (named, in :func:`train_classifier`), so only the other arguments are checked."""
     if built:
-        model_classes(model, fn)
-    plan = FitPlan(epochs=v.epochs(epochs, "epochs", fn), **kw)
-    plan.initial_epoch = v.positive_int(plan.initial_epoch, "initial_epoch", fn, minimum=0)
-    plan.batch_size = v.positive_int(plan.batch_size, "batch_size", fn)
-    plan.learning_rate = v.learning_rate(plan.learning_rate, "learning_rate", fn)
-    plan.schedule = v.choice(plan.schedule, "schedule", fn, SCHEDULES)
+        model_classes(model)
+    plan = FitPlan(epochs=v.epochs(epochs, "epochs"), **kw)
+    plan.initial_epoch = v.positive_int(plan.initial_epoch, "initial_epoch", minimum=0)
+    plan.batch_size = v.positive_int(plan.batch_size, "batch_size")
+    plan.learning_rate = v.learning_rate(plan.learning_rate, "learning_rate")
+    plan.schedule = v.choice(plan.schedule, "schedule", choices=SCHEDULES)
     if not isinstance(plan.optimizer, keras.optimizers.Optimizer):
-        _optimizer(plan.optimizer, plan.learning_rate, fn)  # a name Keras knows, even if the model is compiled
-    plan.validation_split = v.fraction(plan.validation_split, "validation_split", fn)
+        _optimizer(plan.optimizer, plan.learning_rate)  # a name Keras knows, even if the model is compiled
+    plan.validation_split = v.fraction(plan.validation_split, "validation_split")
     es = plan.early_stopping
     plan.early_stopping = None if es is None or es is False or (v._is_intlike(es) and int(es) == 0) \
-        else v.positive_int(es, "early_stopping", fn)
-    plan.checkpoint = v.flag(plan.checkpoint, "checkpoint", fn)
-    plan.verbose = v.choice(plan.verbose, "verbose", fn, VERBOSE)
-    v.choice(plan.precision, "precision", fn, PRECISIONS)
+        else v.positive_int(es, "early_stopping")
+    plan.checkpoint = v.flag(plan.checkpoint, "checkpoint")
+    plan.verbose = v.choice(plan.verbose, "verbose", choices=VERBOSE)
+    v.choice(plan.precision, "precision", choices=PRECISIONS)
     if not (isinstance(plan.steps_per_execution, str) and plan.steps_per_execution == "auto"):
-        plan.steps_per_execution = v.positive_int(plan.steps_per_execution, "steps_per_execution", fn)
-    plan.recalibrate_bn = v.choice(plan.recalibrate_bn, "recalibrate_bn", fn, ("auto", True, False))
-    plan.cache_features = v.choice(plan.cache_features, "cache_features", fn, ("auto", True, False))
+        plan.steps_per_execution = v.positive_int(plan.steps_per_execution, "steps_per_execution")
+    plan.recalibrate_bn = v.choice(plan.recalibrate_bn, "recalibrate_bn", choices=("auto", True, False))
+    plan.cache_features = v.choice(plan.cache_features, "cache_features", choices=("auto", True, False))
     return plan
 
 
@@ -169,7 +169,7 @@ CLASS_ID_LOSSES = {"binary": ("binary_crossentropy", "binary_focal_crossentropy"
                     "multiclass": ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")}
 
 
-def check_compiled_loss(model: keras.Model, fn: str) -> None:
+def check_compiled_loss(model: keras.Model) -> None:
     """A model the user compiled keeps its loss; refuse one that cannot take class ids (``"mse"``,
     ``"categorical_crossentropy"``: one-hot labels) before any work. Functions and other loss objects
     are the user's own: trusted."""
@@ -180,15 +180,16 @@ def check_compiled_loss(model: keras.Model, fn: str) -> None:
         name = type(loss).__name__
     else:  # none, or the user's own function or loss class
         return
-    kind, _ = model_classes(model, fn)
+    kind, _ = model_classes(model)
     if name in CLASS_ID_LOSSES[kind]:
         return
     want = CLASS_ID_LOSSES[kind][0]
-    raise ValueError(f"{fn}(): `model` was compiled with loss {name!r}, which does not take class ids (0, 1, ...) as "
+    raise ValueError(f"{caller()}(): `model` was compiled with loss {name!r}, which does not take class ids (0, 1, ...) as "
                      f"cnnkit's labels are; compile it with loss={want!r} (compile_classifier(model) does), or leave it "
                      "uncompiled and fit_classifier() compiles it.")
 
 
+@public
 def fit_classifier(
     model: keras.Model,
     data: Any,
@@ -283,38 +284,36 @@ def fit_classifier(
         >>> h["epoch"]
         [1, 2]
     """
-    fn = "fit_classifier"
-    plan = check_fit_args(model, fn, epochs, initial_epoch=initial_epoch, batch_size=batch_size,
+    plan = check_fit_args(model, epochs, initial_epoch=initial_epoch, batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, optimizer=optimizer,
                           validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
-                          overwrite=_overwrite(overwrite, resume, fn), verbose=verbose, precision=precision,
+                          overwrite=_overwrite(overwrite, resume), verbose=verbose, precision=precision,
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
                           cache_features=cache_features)
-    check_compiled_loss(model, fn)
-    data, validation_data, names = check_fit_data(model, data, validation_data, plan, fn)
-    callbacks = check_callbacks(callbacks, fn)
-    strategy = distribution_strategy(strategy, fn)
+    check_compiled_loss(model)
+    data, validation_data, names = check_fit_data(model, data, validation_data, plan)
+    callbacks = check_callbacks(callbacks)
+    strategy = distribution_strategy(strategy)
     history = run_phases(model, data, validation_data, plan, [Phase("fit", plan.epochs, plan.learning_rate)],
-                         run_dir, strategy, callbacks, fn)
+                         run_dir, strategy, callbacks)
     if names:
         _attach(model, names)
     return history
 
 
-def check_fit_data(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan,
-                   fn: str) -> tuple[Any, Any, list[str] | None]:
+def check_fit_data(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan) -> tuple[Any, Any, list[str] | None]:
     """The training and validation data of :func:`fit_classifier` and :func:`fine_tune`, checked
     against the model before any work (kinds resolved, labels, shapes, value range recorded on the
     model); also the class names the data carries."""
-    data, names = resolve_data(model, data, "data", fn)
-    data = check_data(model, data, "data", fn)
+    data, names = resolve_data(model, data, "data")
+    data = check_data(model, data, "data")
     if validation_data is not None:
-        validation_data = check_data(model, validation_data, "validation_data", fn)
-    contract.record(model, data, fn)  # the value range trained on travels with the model
+        validation_data = check_data(model, validation_data, "validation_data")
+    contract.record(model, data)  # the value range trained on travels with the model
     if validation_data is not None:
-        contract.check(model, validation_data, fn, "validation_data")
+        contract.check(model, validation_data, arg="validation_data")
     if plan.validation_split and is_dataset(data):
-        raise ValueError(f"{fn}(): `validation_split` works with (x, y) arrays only; "
+        raise ValueError(f"{caller()}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")
     return data, validation_data, names
 
@@ -362,36 +361,37 @@ def fit_arguments(*, drop: Sequence[str] = (), after: dict[str, str] | None = No
 
 # --- the history ---------------------------------------------------------------------------------
 
-def _history_dict(history: Any, fn: str) -> dict[str, list[float]]:
+def _history_dict(history: Any) -> dict[str, list[float]]:
     if isinstance(history, (str, os.PathLike)):  # a run's history.csv, or the run directory holding it
         path = Path(history).expanduser()
         path = path / HISTORY if path.is_dir() else path
         if not path.is_file():
-            raise ValueError(f"{fn}(): `history` {str(path)!r} does not exist; pass what fit_classifier() returns, "
+            raise ValueError(f"{caller()}(): `history` {str(path)!r} does not exist; pass what fit_classifier() returns, "
                              "a run directory or its history.csv.")
-        rows = read_history_csv(path, fn)
+        rows = read_history_csv(path)
         if not rows:
-            raise ValueError(f"{fn}(): `history` {str(path)!r} holds no epochs yet.")
-        return _history_dict({k: [r.get(k, float("nan")) for r in rows] for k in rows[0]}, fn)
+            raise ValueError(f"{caller()}(): `history` {str(path)!r} holds no epochs yet.")
+        return _history_dict({k: [r.get(k, float("nan")) for r in rows] for k in rows[0]})
     if hasattr(history, "history") and isinstance(history.history, dict):  # a keras History
         h = dict(history.history)
         n = len(next(iter(h.values()), []))
         h.setdefault("epoch", [e + 1 for e in getattr(history, "epoch", range(n))])
         return h
     if not isinstance(history, dict) or "loss" not in history:
-        raise TypeError(f"{fn}(): `history` must be what fit_classifier() returns (a dict with 'loss'), a Keras "
+        raise TypeError(f"{caller()}(): `history` must be what fit_classifier() returns (a dict with 'loss'), a Keras "
                         f"History, or a run directory or its history.csv; got {type(history).__name__}.")
     phase = history.get("phase")  # fine_tune()'s phases: text, drawn as a boundary, not a curve
     h = {k: list(np.atleast_1d(np.asarray(val, dtype="float64"))) for k, val in history.items() if k != "phase"}
     if phase is not None:
         h["phase"] = [str(p) for p in np.atleast_1d(np.asarray(phase, dtype=object))]
     if len({len(val) for val in h.values()}) != 1 or not h["loss"]:
-        raise ValueError(f"{fn}(): `history` must hold equal-length, non-empty lists, got lengths "
+        raise ValueError(f"{caller()}(): `history` must hold equal-length, non-empty lists, got lengths "
                          f"{ {k: len(val) for k, val in h.items()} }.")
     h.setdefault("epoch", list(range(1, len(h["loss"]) + 1)))
     return h
 
 
+@public
 def plot_history(history: Any, file: str | os.PathLike | None = None) -> Any:
     """Plot loss and accuracy (training and validation) per epoch.
 
@@ -410,9 +410,8 @@ def plot_history(history: Any, file: str | os.PathLike | None = None) -> Any:
         ['Loss', 'Accuracy']
     """
 
-    fn = "plot_history"
-    h = _history_dict(history, fn)
-    target = check_target(file, fn)
+    h = _history_dict(history)
+    target = check_target(file)
     panels = [m for m in ("loss", "accuracy") if m in h]
     fig = new_figure(5.0 * len(panels), 3.6, target)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]

@@ -12,19 +12,19 @@ so its BatchNormalization layers stay in inference mode.
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Any, Sequence
 
 import keras
 
 from . import _arg_checks as v
+from ._context import caller, public, warn
 from .augment import _value_range
 from .backbones import POOLINGS, BackboneSpec, build_backbone, check_input_shape, get_spec, spec_of
 from .blocks import activation_layer, output_layer
 from .distribute import distribution_strategy
 from .engine import Phase, run_phases
-from .freeze import freeze as freeze_layers  # `freeze`/`unfreeze` name arguments here
 from .freeze import _strings, _unknown, flat_layers, in_block
+from .freeze import freeze as freeze_layers  # `freeze`/`unfreeze` name arguments here
 from .freeze import unfreeze as unfreeze_layers
 from .keras_compat import take_training_from_own_call
 from .preprocessing import preprocessing_layer
@@ -35,18 +35,17 @@ MODES = ("feature_extraction", "fine_tune")
 BN_MOMENTUM = 0.9  # the adapter's BatchNormalization momentum: settles within short runs (bench/results/adapter_momentum.md)
 
 
-def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: str | None,
-                      fn: str) -> tuple[keras.Model, BackboneSpec | None, tuple[int, ...]]:
+def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: str | None) -> tuple[keras.Model, BackboneSpec | None, tuple[int, ...]]:
     """A backbone model from a registry name or a ready model (whose input shape must match)."""
     if isinstance(backbone, keras.Model):
         own = tuple(backbone.input_shape[1:])
-        shape = own if input_shape is None else v.shape(input_shape, "input_shape", fn, ndim=3)
+        shape = own if input_shape is None else v.shape(input_shape, "input_shape", ndim=3)
         if shape != own:
-            raise ValueError(f"{fn}(): `input_shape` {shape} differs from the backbone's input shape {own}.")
+            raise ValueError(f"{caller()}(): `input_shape` {shape} differs from the backbone's input shape {own}.")
         return backbone, spec_of(backbone), shape
-    spec = get_spec(backbone, fn, "backbone")
-    shape = check_input_shape(spec, input_shape, fn)
-    return build_backbone(spec, shape, weights, pooling, fn=fn), spec, shape
+    spec = get_spec(backbone, arg="backbone")
+    shape = check_input_shape(spec, input_shape)
+    return build_backbone(spec, shape, weights, pooling), spec, shape
 
 
 def inference_mode(backbone: keras.Model) -> keras.Model:
@@ -61,29 +60,30 @@ def inference_mode(backbone: keras.Model) -> keras.Model:
     return backbone
 
 
-def _checkunfreeze_layers(base: keras.Model, unfreeze_arg: Any, fn: str) -> list[str] | None:
+def _checkunfreeze_layers(base: keras.Model, unfreeze_arg: Any) -> list[str] | None:
     """``None`` or layer-name prefixes that each name a block of ``base`` (as :func:`unfreeze`'s
     ``block`` does), checked here so that the error names the caller and `unfreeze`."""
 
     if unfreeze_arg is None:
         return None
-    prefixes = _strings(unfreeze_arg, "unfreeze", fn)
+    prefixes = _strings(unfreeze_arg, "unfreeze")
     names = [layer.name for layer, _ in flat_layers(base)]
     for prefix in prefixes:
         if not any(in_block(name, prefix) for name in names):
-            raise _unknown(prefix, "unfreeze", names, fn)
+            raise _unknown(prefix, "unfreeze", names)
     return prefixes
 
 
-def _fine_tune_blocks(spec: BackboneSpec | None, unfreeze_arg: Any, fn: str) -> str | list[str]:
+def _fine_tune_blocks(spec: BackboneSpec | None, unfreeze_arg: Any) -> str | list[str]:
     if unfreeze_arg is not None:
         return unfreeze_arg
     if spec is None or not spec.last_block:
-        raise ValueError(f"{fn}(): `unfreeze` is needed: this backbone is not from the registry, so its "
+        raise ValueError(f"{caller()}(): `unfreeze` is needed: this backbone is not from the registry, so its "
                          "last block is unknown. Pass a layer-name prefix, e.g. unfreeze=\"block5\".")
     return list(spec.last_block)
 
 
+@public
 def transfer_model(
     backbone: str | keras.Model = "vgg16",
     input_shape: Sequence[int] | None = (32, 32, 3),
@@ -124,29 +124,29 @@ def transfer_model(
         >>> sum(int(np.prod(w.shape)) for w in m.trainable_weights)
         7079937
     """
-    fn = "transfer_model"
-    mode = v.choice(mode, "mode", fn, MODES)
-    pooling = v.choice(pooling, "pooling", fn, [p for p in POOLINGS if p])
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
-    batchnorm = v.flag(batchnorm, "batchnorm", fn)
+    mode = v.choice(mode, "mode", choices=MODES)
+    pooling = v.choice(pooling, "pooling", choices=[p for p in POOLINGS if p])
+    num_classes = v.positive_int(num_classes, "num_classes")
+    batchnorm = v.flag(batchnorm, "batchnorm")
     if input_shape is None and not isinstance(backbone, keras.Model):
-        raise ValueError(f"{fn}(): `input_shape` None means the backbone model's own input shape, but `backbone` "
+        raise ValueError(f"{caller()}(): `input_shape` None means the backbone model's own input shape, but `backbone` "
                          f"{backbone!r} is a name; pass e.g. input_shape=(224, 224, 3).")
-    value_range = None if value_range is None else _value_range(value_range, fn)
-    base, spec, shape = _resolve_backbone(backbone, input_shape, weights, pooling, fn)
-    unfreeze = _checkunfreeze_layers(base, unfreeze, fn)
+    value_range = None if value_range is None else _value_range(value_range)
+    base, spec, shape = _resolve_backbone(backbone, input_shape, weights, pooling)
+    unfreeze = _checkunfreeze_layers(base, unfreeze)
     if len(base.output_shape) != 2:
-        raise ValueError(f"{fn}(): `backbone` must end in global pooling (output (batch, features)); "
+        raise ValueError(f"{caller()}(): `backbone` must end in global pooling (output (batch, features)); "
                          f"got output shape {base.output_shape}. Build it with pooling=\"avg\".")
     freeze_layers(base, recompile=False)
     if mode == "fine_tune":
-        unfreeze_layers(base, block=_fine_tune_blocks(spec, unfreeze, fn), batchnorm=batchnorm, recompile=False)
+        unfreeze_layers(base, block=_fine_tune_blocks(spec, unfreeze), batchnorm=batchnorm, recompile=False)
     inputs = keras.Input(shape, name="input")
-    x = inputs if spec is None or value_range is None else preprocessing_layer(spec, value_range, fn)(inputs)
-    outputs = output_layer(num_classes, fn=fn)(inference_mode(base)(x, training=False))
+    x = inputs if spec is None or value_range is None else preprocessing_layer(spec, value_range)(inputs)
+    outputs = output_layer(num_classes)(inference_mode(base)(x, training=False))
     return keras.Model(inputs, outputs, name=f"{base.name}_transfer")
 
 
+@public
 def domain_adapted_model(
     backbone: str = "convnext_tiny",
     input_shape: Sequence[int] = (32, 32, 1),
@@ -194,24 +194,23 @@ def domain_adapted_model(
         >>> [layer.name for layer in m.layers][-3:]  # the default backbone is "convnext_tiny"
         ['efficientnet_lite0', 'global_pool', 'predictions']
     """
-    fn = "domain_adapted_model"
-    spec = get_spec(backbone, fn, "backbone")
-    shape = check_input_shape(spec, input_shape, fn, any_channels=True)
-    num_classes = v.positive_int(num_classes, "num_classes", fn)
-    filters = v.positive_int(adapter_filters, "adapter_filters", fn)
-    layers_n = v.positive_int(adapter_layers, "adapter_layers", fn, minimum=0)
-    kernel = v.int_tuple(kernel_size, "kernel_size", fn)
+    spec = get_spec(backbone, arg="backbone")
+    shape = check_input_shape(spec, input_shape, any_channels=True)
+    num_classes = v.positive_int(num_classes, "num_classes")
+    filters = v.positive_int(adapter_filters, "adapter_filters")
+    layers_n = v.positive_int(adapter_layers, "adapter_layers", minimum=0)
+    kernel = v.int_tuple(kernel_size, "kernel_size")
     if activation is not None:
-        activation = v.string(activation, "activation", fn)
+        activation = v.string(activation, "activation")
         try:
             keras.activations.get(activation)
         except (ValueError, TypeError):
-            raise ValueError(f"{fn}(): `activation` {activation!r} is not a Keras activation; use e.g. 'relu', or "
+            raise ValueError(f"{caller()}(): `activation` {activation!r} is not a Keras activation; use e.g. 'relu', or "
                              "None for none.") from None
-    momentum = _momentum(bn_momentum, fn)
-    preprocessing = v.flag(preprocessing, "preprocessing", fn)
-    pre = preprocessing_layer(spec, (0.0, 1.0), fn) if preprocessing else None
-    base = build_backbone(spec, shape[:2] + (spec.channels,), weights, None, trainable=False, fn=fn)
+    momentum = _momentum(bn_momentum)
+    preprocessing = v.flag(preprocessing, "preprocessing")
+    pre = preprocessing_layer(spec, (0.0, 1.0)) if preprocessing else None
+    base = build_backbone(spec, shape[:2] + (spec.channels,), weights, None, trainable=False)
     inputs = keras.Input(shape, name="input")
     x = inputs
     for i in range(1, layers_n + 1):
@@ -224,22 +223,22 @@ def domain_adapted_model(
         x = pre(x)
     x = inference_mode(base)(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = output_layer(num_classes, fn=fn)(x)
+    outputs = output_layer(num_classes)(x)
     return keras.Model(inputs, outputs, name=f"{base.name}_domain_adapted")
 
 
-def _momentum(value: Any, fn: str) -> float:
+def _momentum(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{fn}(): `bn_momentum` must be a number in [0, 1), e.g. {BN_MOMENTUM} (the share of the "
+        raise ValueError(f"{caller()}(): `bn_momentum` must be a number in [0, 1), e.g. {BN_MOMENTUM} (the share of the "
                          f"old moving statistics kept at each step), got {value!r}.")
     return float(value)
 
 
-def find_backbone(model: keras.Model, fn: str = "fine_tune") -> keras.Model:
+def find_backbone(model: keras.Model) -> keras.Model:
     """The nested model with the most parameters: the backbone of a transfer model."""
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     if not nested:
-        raise ValueError(f"{fn}(): `model` has no nested backbone model; build it with transfer_model() "
+        raise ValueError(f"{caller()}(): `model` has no nested backbone model; build it with transfer_model() "
                          "or domain_adapted_model(), or call a keras.applications model inside it.")
     return max(nested, key=lambda m: m.count_params())
 
@@ -247,14 +246,15 @@ def find_backbone(model: keras.Model, fn: str = "fine_tune") -> keras.Model:
 PHASES = ("head", "fine_tune")
 
 
-def _deprecated_rate(new: Any, old: Any, new_name: str, old_name: str, fn: str) -> Any:
+def _deprecated_rate(new: Any, old: Any, new_name: str, old_name: str) -> Any:
     if old is None:
         return new
-    warnings.warn(f"{fn}(): `{old_name}` is deprecated; use `{new_name}` (the same name as in fit_classifier()).",
-                  FutureWarning, stacklevel=4)  # (under fine_tune()'s argument forwarding)
-    return v.positive_number(old, old_name, fn)  # checked under the name the caller used
+    warn(f"{caller()}(): `{old_name}` is deprecated; use `{new_name}` (the same name as in fit_classifier()).",
+                  FutureWarning)  # (under fine_tune()'s argument forwarding)
+    return v.positive_number(old, old_name)  # checked under the name the caller used
 
 
+@public
 @fit_arguments(drop=("initial_epoch", "resume"),
                after={"head_epochs": "data", "fine_tune_learning_rate": "learning_rate", "unfreeze": "optimizer",
                       "batchnorm": "unfreeze"})
@@ -315,31 +315,30 @@ def fine_tune(
         >>> h["phase"]
         ['head', 'fine_tune']
     """
-    fn = "fine_tune"
     validation_data, run_dir = fit_args.pop("validation_data"), fit_args.pop("run_dir")
     strategy, callbacks = fit_args.pop("strategy"), fit_args.pop("callbacks")
-    fit_args["learning_rate"] = _deprecated_rate(fit_args["learning_rate"], lr, "learning_rate", "lr", fn)
+    fit_args["learning_rate"] = _deprecated_rate(fit_args["learning_rate"], lr, "learning_rate", "lr")
     fine_tune_learning_rate = _deprecated_rate(fine_tune_learning_rate, lr_fine, "fine_tune_learning_rate",
-                                               "lr_fine", fn)
-    head_epochs = v.epochs(head_epochs, "head_epochs", fn, minimum=0)
-    epochs = v.epochs(epochs, "epochs", fn, minimum=0)
-    fit_args["overwrite"] = v.flag(fit_args["overwrite"], "overwrite", fn)
-    plan = check_fit_args(model, fn, max(epochs, 1), **fit_args)
+                                               "lr_fine")
+    head_epochs = v.epochs(head_epochs, "head_epochs", minimum=0)
+    epochs = v.epochs(epochs, "epochs", minimum=0)
+    fit_args["overwrite"] = v.flag(fit_args["overwrite"], "overwrite")
+    plan = check_fit_args(model, max(epochs, 1), **fit_args)
     if head_epochs + epochs == 0:
-        raise ValueError(f"{fn}(): `head_epochs` and `epochs` are both 0: nothing to train.")
+        raise ValueError(f"{caller()}(): `head_epochs` and `epochs` are both 0: nothing to train.")
     rates = {"head": plan.learning_rate,
              "fine_tune": plan.learning_rate / 10 if fine_tune_learning_rate is None
-             else v.learning_rate(fine_tune_learning_rate, "fine_tune_learning_rate", fn)}
-    batchnorm = v.flag(batchnorm, "batchnorm", fn)
-    base = find_backbone(model, fn)
-    blocks = _fine_tune_blocks(spec_of(base), _checkunfreeze_layers(base, unfreeze, fn), fn) if epochs else None
-    callbacks = check_callbacks(callbacks, fn)
-    data, validation_data, names = check_fit_data(model, data, validation_data, plan, fn)
-    strategy = distribution_strategy(strategy, fn)
+             else v.learning_rate(fine_tune_learning_rate, "fine_tune_learning_rate")}
+    batchnorm = v.flag(batchnorm, "batchnorm")
+    base = find_backbone(model)
+    blocks = _fine_tune_blocks(spec_of(base), _checkunfreeze_layers(base, unfreeze)) if epochs else None
+    callbacks = check_callbacks(callbacks)
+    data, validation_data, names = check_fit_data(model, data, validation_data, plan)
+    strategy = distribution_strategy(strategy)
     phases = [Phase("head", head_epochs, rates["head"], lambda: freeze_layers(base, recompile=False)),
               Phase("fine_tune", epochs, rates["fine_tune"],
                     lambda: unfreeze_layers(base, block=blocks, batchnorm=batchnorm, recompile=False))]
-    history = run_phases(model, data, validation_data, plan, phases, run_dir, strategy, callbacks, fn,
+    history = run_phases(model, data, validation_data, plan, phases, run_dir, strategy, callbacks,
                          section="fine_tune", settings={"head_epochs": head_epochs, "epochs": epochs, "rates": rates,
                                                         "unfreeze": blocks, "batchnorm": batchnorm})
     if names:

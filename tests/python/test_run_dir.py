@@ -109,7 +109,7 @@ def test_resume_argument_is_deprecated(fm, tmp_path):
 HOLDER = r"""
 import sys, time
 from cnnkit.rundir import run_directory
-with run_directory(sys.argv[1], "holder"):
+with run_directory(sys.argv[1]):
     print("HOLDING", flush=True)
     time.sleep(60)
 """
@@ -203,7 +203,7 @@ def test_a_really_full_disk(tiny_disk):
     # in a process of its own: h5py leaves a half-written file object that only fails when it is freed
     run = tiny_disk / "run"
     p = subprocess.run([sys.executable, "-c", FULL, str(run)], capture_output=True, text=True, timeout=300)
-    line = [l for l in p.stdout.splitlines() if l.startswith("ERROR ")]
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("ERROR ")]
     assert line, p.stdout + p.stderr
     assert "could not write to `run_dir`" in line[0] and ": No space left on device. Free" in line[0]
     # kept only if an epoch's row was written (it was: the history is small, the backup is not), and
@@ -252,7 +252,7 @@ def test_lock_is_reentrant_within_a_process_and_released(fm, tmp_path):
     from cnnkit.rundir import run_directory
 
     run = tmp_path / "run"
-    with run_directory(run, "outer"):
+    with run_directory(run):
         assert (run / ".lock").exists()
         fit(fm, run)  # the same process may train inside its own open run directory
     assert not (run / ".lock").exists()
