@@ -89,7 +89,7 @@ def _optimizer(model: keras.Model, optimizer: Any, start: float) -> keras.optimi
     if optimizer is None:
         own = getattr(model, "optimizer", None) if getattr(model, "compiled", False) else None
         if own is None:
-            return by_name("adam", start, caller())
+            return by_name("adam", start)
         config = own.get_config()
         config["learning_rate"] = start
         return own.__class__.from_config(config)
@@ -97,7 +97,7 @@ def _optimizer(model: keras.Model, optimizer: Any, start: float) -> keras.optimi
         config = optimizer.get_config()
         config["learning_rate"] = start
         return optimizer.__class__.from_config(config)
-    return by_name(optimizer, start, caller())
+    return by_name(optimizer, start)
 
 
 @public
@@ -165,7 +165,7 @@ def lr_find(
         compile_classifier(model, optimizer=opt, loss=model.loss if getattr(model, "compiled", False) else None)
         plan = FitPlan(epochs=epochs, batch_size=batch_size, verbose=0, checkpoint=False, recalibrate_bn=False,
                        cache_features=False, precision="auto")
-        fit_phase(model, data, None, plan, None, None, [test], caller())
+        fit_phase(model, data, None, plan, None, None, [test])
     finally:
         restore()
     return _result(test)
