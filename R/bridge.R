@@ -49,15 +49,22 @@ tuple <- function(..., convert = FALSE) {
   rm("keras", envir = ns)
   makeActiveBinding("keras", keras_module, ns)
   register_vignette_engine()
+  # Which Python, and py_require(): set when reticulate loads (library(cnnkit) itself loads neither
+  # reticulate nor Python), so they are in place before anything starts Python.
+  setHook(packageEvent("reticulate", "onLoad"), function(...) python_preferences())
+  if (isNamespaceLoaded("reticulate")) python_preferences()
 }
 
 # The value of `keras`: a reticulate delay-load proxy, made once, on first use.
 keras_module <- function() {
   if (is.null(.cnnkit$keras)) {
     use_cnnkit_python()
+    # Python already running: reticulate imports at once (no delay), so check the set-up first
+    if (reticulate::py_available(initialize = FALSE)) py_cnnkit()
     .cnnkit$keras <- reticulate::import("keras", delay_load = list(
       before_load = function() py_cnnkit(),
-      on_error = function(e) stop(python_missing_message("keras", e), call. = FALSE)
+      on_error = function(e) stop(python_problem_message(paste0("the Python module keras cannot be imported (",
+                                                                 py_error_line(e), ")")), call. = FALSE)
     ))
   }
   .cnnkit$keras
@@ -75,15 +82,49 @@ python_env_defaults <- function() {
   invisible()
 }
 
-# Prefer RETICULATE_PYTHON; otherwise the environment install_cnnkit() made.
-use_cnnkit_python <- function() {
-  if (nzchar(Sys.getenv("RETICULATE_PYTHON"))) return(invisible(FALSE))
+# Run once, when reticulate is loaded (or at cnnkit's first call): the Python the user chose wins
+# (RETICULATE_PYTHON, use_python(), ...); otherwise r-cnnkit, the environment install_cnnkit() made,
+# where it exists (reticulate's optional preference, ahead of its own default environments); and, on
+# reticulate >= 1.41, cnnkit's requirements for the environment reticulate provisions when there is
+# no other (py_require(), as keras3 does).
+python_preferences <- function() {
+  if (isTRUE(.cnnkit$preferences_set)) return(invisible())
+  .cnnkit$preferences_set <- TRUE
+  .cnnkit$python_running_at_load <- reticulate::py_available(initialize = FALSE)
   env <- cnnkit_envname()
-  if (!reticulate::py_available(initialize = FALSE) && reticulate::virtualenv_exists(env)) {
+  if (!.cnnkit$python_running_at_load && is.null(user_python_choice()) && reticulate::virtualenv_exists(env)) {
     reticulate::use_virtualenv(env, required = FALSE)
-    return(invisible(TRUE))
+    .cnnkit$preferred <- reticulate::virtualenv_python(env)
   }
-  invisible(FALSE)
+  tryCatch(declare_requirements(), error = function(e) {
+    .cnnkit$py_require_error <- conditionMessage(e)
+  })
+  invisible()
+}
+
+# Where the user chose a Python: how (a few words), else NULL.
+user_python_choice <- function() {
+  for (var in c("RETICULATE_PYTHON", "RETICULATE_PYTHON_ENV")) {
+    if (nzchar(Sys.getenv(var))) return(paste0("the environment variable ", var))
+  }
+  required <- tryCatch(get(".globals", envir = asNamespace("reticulate"))$required_python_version,
+                       error = function(e) NULL)
+  if (!is.null(required)) return("reticulate::use_python() (or use_virtualenv(), use_condaenv())")
+  # (once Python runs in a virtual environment, reticulate sets VIRTUAL_ENV itself)
+  if (nzchar(Sys.getenv("VIRTUAL_ENV")) && !reticulate::py_available(initialize = FALSE)) {
+    return("an activated virtual environment (VIRTUAL_ENV)")
+  }
+  NULL
+}
+
+# At cnnkit's first call: the preferences (if reticulate was loaded only now), and whether Python was
+# already running then (started by something else, before cnnkit could choose).
+use_cnnkit_python <- function() {
+  if (is.null(.cnnkit$python_running_at_first_call)) {
+    python_preferences()
+    .cnnkit$python_running_at_first_call <- reticulate::py_available(initialize = FALSE)
+  }
+  invisible()
 }
 
 cnnkit_envname <- function() Sys.getenv("CNNKIT_ENVNAME", "r-cnnkit")
@@ -113,31 +154,35 @@ cnnkit_python_path <- function() {
 #' @export
 py_cnnkit <- function() {
   if (is.null(.cnnkit$module)) {
-    use_cnnkit_python()
-    path <- cnnkit_python_path()
-    module <- tryCatch(
-      reticulate::import_from_path("cnnkit", path = path),
-      error = function(e) stop(python_missing_message("cnnkit", e), call. = FALSE)
-    )
+    module <- py_cnnkit_module()
+    problem <- python_problem(module)
+    if (!is.null(problem)) stop(python_problem_message(problem), call. = FALSE)
     .cnnkit$module <- module
   }
   .cnnkit$module
 }
 
-python_missing_message <- function(module, e) {
-  python <- tryCatch(reticulate::py_config()$python, error = function(e2) "none found")
-  paste0(
-    "Could not import the Python module '", module, "' (Python: ", python, ").\n",
-    "cnnkit needs Python with keras, tensorflow and numpy. Either run ",
-    "cnnkit::install_cnnkit() once and restart R, or set RETICULATE_PYTHON to a ",
-    "Python that has them.\nPython said: ", conditionMessage(e)
-  )
+# The bundled Python package, imported (it needs no Keras to import), with no check of the set-up:
+# for cnnkit_config(), which reports what is missing instead of failing.
+py_cnnkit_module <- function() {
+  if (is.null(.cnnkit$bare_module)) {
+    use_cnnkit_python()
+    path <- cnnkit_python_path()
+    .cnnkit$bare_module <- tryCatch(
+      reticulate::import_from_path("cnnkit", path = path),
+      error = function(e) stop(python_problem_message(paste0("the bundled Python package cnnkit cannot be ",
+                                                             "imported (", py_error_line(e), ")")), call. = FALSE)
+    )
+  }
+  .cnnkit$bare_module
 }
 
 #' Is cnnkit's Python available?
 #'
-#' `TRUE` when the Python half of cnnkit (with keras, tensorflow and numpy) can
-#' be imported, `FALSE` otherwise (never an error). It starts Python if it has
+#' `TRUE` when cnnkit can really build a model: the Python in use has Keras,
+#' TensorFlow and a NumPy this reticulate can exchange arrays with, and Keras
+#' builds and runs a one-layer model there; `FALSE` otherwise (never an error;
+#' [cnnkit_config()] says what is missing). It starts Python if it has
 #' not started yet. The help pages' examples run only when it is `TRUE`
 #' (`@examplesIf cnnkit_available()`), so `R CMD check` on a machine without
 #' cnnkit's Python skips them cleanly; run [install_cnnkit()] once, or set
@@ -150,6 +195,9 @@ python_missing_message <- function(module, e) {
 cnnkit_available <- function() {
   tryCatch({
     py_cnnkit()
-    TRUE
+    if (is.null(.cnnkit$builds_model)) {
+      .cnnkit$builds_model <- is.null(reticulate::import("cnnkit.config")$build_check())
+    }
+    .cnnkit$builds_model
   }, error = function(e) FALSE)
 }

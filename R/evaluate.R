@@ -155,7 +155,7 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, n
 #' the model predicts this one, and only the outputs are kept: memory stays
 #' bounded however many files there are (20,000 JPEGs at 224 x 224 px into
 #' EfficientNet-Lite0: 1.3 GB peak resident memory, TensorFlow's 0.6 GB
-#' included, the same as for 5,000; `bench/predict_files.py`).
+#' included, the same as for 5,000; `bench/acceptance/predict_files.py`).
 #'
 #' @param model A trained classifier.
 #' @param x An array of images `(n, height, width, channels)`, or image files:

@@ -157,3 +157,58 @@ has_nvidia_driver <- function(sysname = Sys.info()[["sysname"]]) {
   smi <- Sys.which("nvidia-smi")
   nzchar(smi) && identical(suppressWarnings(system2(smi, "-L", stdout = FALSE, stderr = FALSE)), 0L)
 }
+
+# --- py_require(): reticulate >= 1.41 provisions cnnkit's Python itself --------------------------------
+# As keras3 does: the requirements are declared when reticulate loads (python_preferences(), R/bridge.R)
+# and used only where no other Python was chosen and r-cnnkit does not exist (reticulate then makes an
+# environment with uv). One source: the `dependencies` of the bundled python/pyproject.toml (lower
+# bounds, and TensorFlow/Keras below the next minor, which cnnkit has not been tested on), with
+# TensorFlow's build for this platform (tensorflow-cpu on Linux and Windows x86-64 without an NVIDIA
+# driver, tensorflow[and-cuda] on Linux with one, tensorflow elsewhere), and cnnkit's own Python
+# package (a copy of the bundled one: uv builds in the source folder, which may be read-only).
+declare_requirements <- function() {
+  if (utils::packageVersion("reticulate") < "1.41") return(invisible(FALSE))
+  py_require <- get("py_require", envir = asNamespace("reticulate"))
+  packages <- py_requirements()
+  if (any(grepl("^tensorflow-cpu", packages))) uv_override_tensorflow()
+  py_require(packages)
+  invisible(TRUE)
+}
+
+# With tensorflow-cpu: tell uv never to install `tensorflow` too (cnnkit's Python package depends on
+# it), through UV_OVERRIDE (a list of files, space-separated; the user's own entries kept).
+uv_override_tensorflow <- function() {
+  file <- system.file("uv-override-tensorflow-cpu.txt", package = "cnnkit")
+  old <- strsplit(Sys.getenv("UV_OVERRIDE"), " ", fixed = TRUE)[[1]]
+  if (nzchar(file) && !(file %in% old)) Sys.setenv(UV_OVERRIDE = paste(c(old[nzchar(old)], file), collapse = " "))
+  invisible()
+}
+
+py_requirements <- function(gpu = has_nvidia_driver(), bundle = cnnkit_python_path(), package = cnnkit_python_copy(bundle)) {
+  deps <- pyproject_dependencies(file.path(bundle, "pyproject.toml"))
+  c(runtime_requirements(deps, gpu), package)
+}
+
+# The `dependencies = [...]` strings of a pyproject.toml (the subset of TOML that file uses).
+pyproject_dependencies <- function(path) {
+  lines <- readLines(path, warn = FALSE)
+  start <- grep("^dependencies\\s*=\\s*\\[", lines)
+  if (length(start) != 1) stop("no `dependencies = [` list in ", path, call. = FALSE)
+  end <- start - 1 + which(grepl("\\]", sub("#.*$", "", lines[start:length(lines)])))[1]
+  text <- paste(sub("#.*$", "", lines[start:end]), collapse = " ")
+  unlist(regmatches(text, gregexpr('(?<=")[^"]+(?="\\s*[,\\]])', text, perl = TRUE)))
+}
+
+# A copy of the bundled Python package in cnnkit's user cache (one per installation), for uv to build from.
+cnnkit_python_copy <- function(bundle = cnnkit_python_path()) {
+  root <- Sys.getenv("CNNKIT_CACHE_DIR", tools::R_user_dir("cnnkit", "cache"))
+  stamp <- as.integer(file.mtime(file.path(bundle, "cnnkit", "__init__.py")))  # a reinstall of one version
+  dest <- file.path(root, paste0("python-", utils::packageVersion("cnnkit"), "-", stamp))
+  if (!file.exists(file.path(dest, "pyproject.toml"))) {
+    tmp <- paste0(dest, ".tmp", Sys.getpid())
+    dir.create(tmp, recursive = TRUE, showWarnings = FALSE)
+    file.copy(list.files(bundle, full.names = TRUE), tmp, recursive = TRUE)
+    if (!file.rename(tmp, dest)) unlink(tmp, recursive = TRUE)  # another session made it first
+  }
+  normalizePath(dest)
+}

@@ -173,7 +173,7 @@ def cpu_facts(cpuinfo: str = "/proc/cpuinfo") -> dict[str, Any]:
         >>> sorted(cpu_facts())
         ['cores', 'flags', 'model']
     """
-    model, flags = platform.processor() or platform.machine(), set()
+    model, flags = platform.processor() or platform.machine(), set[str]()
     try:
         with open(cpuinfo) as f:
             for line in f:

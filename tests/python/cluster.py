@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import ROOT, r_env
+from conftest import r_env
 
 CNNKIT = [sys.executable, "-m", "cnnkit"]
 

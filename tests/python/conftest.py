@@ -40,13 +40,99 @@ def bad_input_spec() -> dict:
     return load_spec("bad_input")
 
 
+# --- test tiers --------------------------------------------------------------------------------
+# ``--tier=full`` (the default; ``make test``, CI): every test. ``--tier=fast`` (``make check``, the
+# everyday tier, under 3 minutes on 2 cores): the tests not marked ``slow``, and a sample of the
+# contract matrices (test_fuzz_args.py, test_fuzz_files.py read the option). Mark a test ``slow``
+# when it takes more than a few seconds (list it in slow_tests.txt, with its time, or decorate it); a
+# whole module only when none of its tests is fast (R CMD check, ...). The terminal summary of a fast run
+# names the modules that contributed no test.
+
+
+def pytest_addoption(parser):
+    parser.addoption("--tier", choices=("full", "fast"), default="full",
+                     help="full: every test (make test); fast: the tests not marked slow and a sample of the "
+                          "contract matrices (make check)")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs_r: drives R through Rscript; not run by scripts/test_pip_install.sh "
                             "(the Python-only install has no R package)")
+    config.addinivalue_line("markers", "slow: not in the fast tier (--tier=fast, make check); make test runs it")
+
+
+SLOW_LIST = Path(__file__).with_name("slow_tests.txt")
+
+
+def slow_tests() -> set[str]:
+    """The entries of slow_tests.txt: ``module.py``, ``module.py::test`` or ``module.py::test[param]``."""
+    lines = (line.split("#", 1)[0].strip() for line in SLOW_LIST.read_text().splitlines())
+    return {line for line in lines if line}
+
+
+def is_slow(item, listed: set[str]) -> bool:
+    module = item.path.name
+    name = f"{module}::{item.name}"
+    return (item.get_closest_marker("slow") is not None or module in listed or name in listed
+            or name.split("[", 1)[0] in listed)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests listed in slow_tests.txt ``slow``; ``--tier=fast`` deselects the ``slow`` ones."""
+    listed = slow_tests()
+    for item in items:
+        if is_slow(item, listed) and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+    if config.getoption("tier") != "fast":
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("slow") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    config._tier_info = (len(keep), len(drop), sorted({i.path.name for i in drop} - {i.path.name for i in keep}))
+
+
+def record_subcases(request, ran: int, total: int) -> None:
+    """Record how many sub-cases (subtests) a matrix test ran, of how many it has: shown in the item's
+    report (``user_properties``, e.g. in --junitxml) and summed per test at the end of the run."""
+    request.node.user_properties.append(("sub-cases", f"{ran} of {total}"))
+    counts = request.config.__dict__.setdefault("_subcase_counts", {})
+    counts[request.node.nodeid] = (ran, total)
+
+
+def _write_subcase_counts(terminalreporter, counts: dict) -> None:
+    by_test: dict = {}
+    for nodeid, (ran, total) in counts.items():
+        name, _, param = nodeid.partition("[")
+        by_test.setdefault(name, []).append((param.rstrip("]"), ran, total))
+    for name, rows in by_test.items():
+        ran, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+        terminalreporter.write_sep("-", f"sub-cases of {name.split('::')[-1]}: {ran} of {total} in {len(rows)} items")
+        line = ""
+        for param, n, of in rows:
+            cell = f"{param} {n}" + ("" if n == of else f"/{of}")
+            if line and len(line) + len(cell) + 2 > 110:
+                terminalreporter.write_line(line)
+                line = ""
+            line = f"{line}, {cell}" if line else cell
+        if line:
+            terminalreporter.write_line(line)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """Print testthat's own counts (collected by test_r_suite.py) next to pytest's."""
+    """Print the matrix tests' sub-case counts, and testthat's own counts (collected by
+    test_r_suite.py) next to pytest's."""
+    tier = getattr(config, "_tier_info", None)
+    if tier:
+        terminalreporter.write_sep("=", "the fast tier (--tier=fast)")
+        terminalreporter.write_line(f"{tier[0]} tests selected, {tier[1]} slow ones left for the full tier (make test); "
+                                    f"modules without a fast test: {', '.join(tier[2]) or 'none'}")
+    counts = getattr(config, "_subcase_counts", None)
+    if counts:
+        terminalreporter.write_sep("=", f"contract matrices (--tier={config.getoption('tier')}): sub-cases per item")
+        _write_subcase_counts(terminalreporter, counts)
     totals = getattr(config, "_testthat_totals", None)
     if totals:
         terminalreporter.write_sep("=", "testthat (R suite, run through Rscript)")
@@ -57,14 +143,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def fashion_test_images(n: int = 4):
-    """The first ``n`` Fashion-MNIST test images (28x28 uint8) from the Debian package's files."""
-    import gzip
+    """The first ``n`` Fashion-MNIST test images (28x28 uint8), read by cnnkit's own reader (the
+    Debian package's files)."""
+    from cnnkit.data import fashion_mnist_raw
 
-    import numpy as np
-
-    path = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
-    with gzip.open(path) as f:
-        return np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:n].copy()
+    return fashion_mnist_raw()[0]["x_test"][:n].copy()
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +163,6 @@ def r_build(tmp_path_factory) -> dict:
 
 def build_r_package(out: Path) -> dict:
     """``R CMD build --no-manual`` of a copy of the R package in ``out`` (see ``r_build``)."""
-    import subprocess
     import tarfile
     import time
 

@@ -64,12 +64,12 @@ def save(out: Path, names: list[str]) -> None:
 
 def load(out: Path, mode: str) -> None:
     if mode == "cnnkit_after_keras":
-        import keras  # noqa: F401 - Keras first, cnnkit second
+        import keras  # Keras first, cnnkit second
 
-        import cnnkit  # noqa: F401
+        import cnnkit
     import numpy as np
 
-    import cnnkit  # noqa: F811
+    import cnnkit
 
     if mode != "cnnkit":
         import keras

@@ -24,7 +24,7 @@ def images():
 def test_augmentation_composes_the_slides_layers(images):
     x, _ = images
     aug = cnnkit.augmentation(**SPEC["args"])
-    assert [l.__class__.__name__ for l in aug.layers] == SPEC["layers"]
+    assert [layer.__class__.__name__ for layer in aug.layers] == SPEC["layers"]
     out = np.asarray(aug(x[:4], training=True))
     assert out.shape == (4, 24, 24, 1)
     assert np.isfinite(out).all()

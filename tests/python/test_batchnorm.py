@@ -197,7 +197,7 @@ def test_while_fitting_only_batch_statistics_run_fused(monkeypatch):
     """While fitting (inference=False) a BatchNormalization layer in inference mode -- frozen, or a
     backbone's called with training=False while the layers around it fine-tune -- keeps Keras' code:
     its gradient through TensorFlow's fused inference kernel was 2.3x-2.7x slower
-    (bench/batchnorm_fused.py). For prediction (inference=True) every layer runs fused."""
+    (bench/defaults/batchnorm_fused.py). For prediction (inference=True) every layer runs fused."""
     import tensorflow as tf
 
     from cnnkit._execution import fused_batchnorm

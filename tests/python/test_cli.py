@@ -54,7 +54,8 @@ def test_version_and_help_answer_without_loading_tensorflow():
             [[c, "--help"] for c in COMMANDS]:
         best = min(_cpu_seconds(args) for _ in range(3))  # the best of three: a busy machine adds noise
         assert best < 0.5, (args, best)
-    code = "import sys, cnnkit.cli; cnnkit.cli.build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    code = ("import sys, cnnkit.cli; cnnkit.cli.build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
 
 
@@ -165,7 +166,7 @@ def test_evaluate_and_predict_a_saved_model(trained_run, tmp_path):
     p = cli("predict", str(model_file), *files)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.strip().splitlines()
-    assert len(lines) == 2 and all(any(n in l for n in d["class_names"]) and "%" in l for l in lines)
+    assert len(lines) == 2 and all(any(n in ln for n in d["class_names"]) and "%" in ln for ln in lines)
 
 
 def test_train_on_an_image_folder(tmp_path):
@@ -205,7 +206,8 @@ def test_makefile_and_readme_run_the_main_job():
     assert "train: setup" in makefile and ".venv/bin/cnnkit train\n" in makefile
     readme = (ROOT / "README.md").read_text()
     assert "make train" in readme and "make test" in readme
-    assert os.access(ROOT / "bench" / "main_job.py", os.R_OK)
+    assert os.access(ROOT / "bench" / "acceptance" / "main_job.py", os.R_OK)
+    assert "bench/acceptance/main_job.py" in makefile  # make bench
 
 
 def test_classify_without_the_weights_package_says_how_to_install_it(tmp_path):

@@ -57,14 +57,14 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     script.write_text(CHILD)
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert line, proc.stdout + proc.stderr
     r = json.loads(line[0][len("RESULT "):])
     assert r["logical_cpus"] == 2
     assert r["strategy"] == "MirroredStrategy"
     assert r["replicas"] == 2 == r["plain_replicas"]
     assert len(r["devices"]) == 2 and all("CPU" in d for d in r["devices"])
-    assert r["epochs"] == [1, 2, 3] and all(l == l for l in r["loss"])  # trained, no NaN
+    assert r["epochs"] == [1, 2, 3] and all(v == v for v in r["loss"])  # trained, no NaN
     assert r["changed"]  # the weights trained under the strategy are copied back into the model
     assert r["accuracy"] > 0.6  # learnt (10 classes: chance is 0.1), and evaluated with the copied-back weights
     # the same training as on one device: the gradient of each global batch is averaged over the replicas

@@ -37,7 +37,7 @@ def imagenet_model():
 
 @pytest.fixture(scope="module")
 def package_pth():
-    return E._package_pth("test")
+    return E._package_pth()
 
 
 # --- architecture ------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def test_other_unsafe_pickles_are_refused(tmp_path, payload):
     path = tmp_path / "bad.pth"
     path.write_bytes(payload.replace(b"MARKER", str(marker).encode()))
     with pytest.raises(ValueError):
-        read_state_dict(path, fn="efficientnet_lite0_weights", arg="source")
+        read_state_dict(path, arg="source")
     assert not marker.exists()
 
 

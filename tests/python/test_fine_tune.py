@@ -160,7 +160,7 @@ def test_killed_in_either_phase_resumes_there(tmp_path, phase, kill_in_epoch):
     meta = run / phase / "backup" / "training_metadata.json"
     proc, lines = _run(script, run)
     deadline = time.time() + 120
-    begun = lambda: [int(l.split()[1]) for l in lines if l.startswith("EPOCH_BEGIN")]  # noqa: E731
+    begun = lambda: [int(ln.split()[1]) for ln in lines if ln.startswith("EPOCH_BEGIN")]  # noqa: E731
     while time.time() < deadline and not (meta.exists() and begun()[-1:] == [kill_in_epoch]):
         assert proc.poll() is None, "".join(lines)
         time.sleep(0.02)

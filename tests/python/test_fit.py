@@ -306,6 +306,6 @@ def test_images_reach_keras_as_row_major_float32():
 
     model = cnnkit.simple_cnn((16, 16, 1), blocks=1, filters=4, units=8, num_classes=3)
     x = np.asfortranarray(np.random.default_rng(0).random((4, 16, 16, 1)))
-    out = check_images(model, x, "x", "fit_classifier")
+    out = check_images(model, x, "x")
     assert out.dtype == np.float32 and out.flags.c_contiguous
     np.testing.assert_array_equal(out, x.astype("float32"))

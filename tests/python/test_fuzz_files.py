@@ -16,11 +16,33 @@ from pathlib import Path
 import pytest
 
 import fuzz_runner
+from conftest import record_subcases
 from fuzz_runner import SPEC, case_id
 
 CASES = [c for c in SPEC["cases"] if "python" in c.get("languages", ["python", "r"])]
 BOMBS = [c for c in CASES if SPEC["files"][c["file"]]["bomb"]]
 IN_PROCESS = [c for c in CASES if not SPEC["files"][c["file"]]["bomb"]]
+
+
+def by_call(cases: list[dict]) -> dict[str, list[dict]]:
+    """The cases of each function (or command), in the spec's order."""
+    out: dict[str, list[dict]] = {}
+    for c in cases:
+        out.setdefault(c["call"], []).append(c)
+    return out
+
+
+def sample(cases: list[dict]) -> list[dict]:
+    """The fast tier's share of a function's cases: the first of each expected outcome."""
+    seen: set = set()
+    return [c for c in cases if c["expect"] not in seen and not seen.add(c["expect"])]
+
+
+def chosen(config, cases: list[dict], bombs: bool = False) -> list[dict]:
+    """All ``cases`` (--tier=full), or the fast tier's sample: ``sample()``, and one bomb per function."""
+    if config.getoption("tier") != "fast":
+        return cases
+    return [group[0] for group in by_call(cases).values()] if bombs else sample(cases)
 
 
 class Timeout(Exception):
@@ -42,20 +64,22 @@ def _run_with_alarm(case: dict, folder: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def bomb_outcomes(tmp_path_factory) -> list[dict]:
-    """Run every bomb case in one worker process with RLIMIT_AS = its size + the headroom."""
+def bomb_outcomes(tmp_path_factory, pytestconfig) -> dict[str, dict]:
+    """Run every bomb case (the fast tier: one per function) in one worker process with RLIMIT_AS =
+    its size + the headroom; the outcomes by ``case_id``."""
+    bombs = chosen(pytestconfig, BOMBS, bombs=True)
     folder = tmp_path_factory.mktemp("bombs")
-    (folder / "cases.json").write_text(json.dumps(BOMBS))
+    (folder / "cases.json").write_text(json.dumps(bombs))
     out = folder / "outcomes.jsonl"
     proc = subprocess.run([sys.executable, str(Path(fuzz_runner.__file__)), str(folder / "cases.json"), str(folder),
                            str(out), str(SPEC["address_space_headroom_mb"])],
-                          capture_output=True, text=True, timeout=120 + SPEC["max_seconds"] * len(BOMBS),
+                          capture_output=True, text=True, timeout=120 + SPEC["max_seconds"] * len(bombs),
                           env={**os.environ, "MALLOC_ARENA_MAX": "2"})
     done = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    assert proc.returncode == 0 and len(done) == len(BOMBS), (
-        f"the worker stopped (exit {proc.returncode}) after {len(done)} of {len(BOMBS)} bomb cases; next: "
-        f"{case_id(BOMBS[len(done)]) if len(done) < len(BOMBS) else '-'}\n{proc.stderr[-3000:]}")
-    return done
+    assert proc.returncode == 0 and len(done) == len(bombs), (
+        f"the worker stopped (exit {proc.returncode}) after {len(done)} of {len(bombs)} bomb cases; next: "
+        f"{case_id(bombs[len(done)]) if len(done) < len(bombs) else '-'}\n{proc.stderr[-3000:]}")
+    return {case_id(bombs[o["index"]]): o for o in done}
 
 
 def check(case: dict, outcome: dict) -> None:
@@ -106,16 +130,28 @@ def check(case: dict, outcome: dict) -> None:
             assert result["params"] > 0, label
 
 
-@pytest.mark.parametrize("case", IN_PROCESS, ids=case_id)
-def test_crafted_file(case, tmp_path):
-    check(case, _run_with_alarm(case, tmp_path))
+@pytest.mark.parametrize("call", sorted(by_call(IN_PROCESS)))
+def test_crafted_files(call, tmp_path, subtests, request):
+    """One item per function (or command), each crafted file a sub-test named by ``case_id``."""
+    cases = by_call(IN_PROCESS)[call]
+    run = chosen(request.config, cases)
+    for i, case in enumerate(run):
+        with subtests.test(case_id(case)):
+            check(case, _run_with_alarm(case, tmp_path / str(i)))
+    record_subcases(request, len(run), len(cases))
 
 
-@pytest.mark.parametrize("index", range(len(BOMBS)), ids=[case_id(c) for c in BOMBS])
-def test_bomb_in_bounded_memory(index, bomb_outcomes):
-    case, outcome = BOMBS[index], bomb_outcomes[index]
-    check(case, outcome)
-    assert outcome["rss_growth_mb"] < SPEC["max_rss_growth_mb"], f"{case_id(case)}: {outcome}"
+@pytest.mark.parametrize("call", sorted(by_call(BOMBS)))
+def test_bombs_in_bounded_memory(call, bomb_outcomes, subtests, request):
+    """One item per function, each bomb (run by the ``bomb_outcomes`` worker) a sub-test."""
+    cases = by_call(BOMBS)[call]
+    run = [c for c in cases if case_id(c) in bomb_outcomes]
+    for case in run:
+        outcome = bomb_outcomes[case_id(case)]
+        with subtests.test(case_id(case)):
+            check(case, outcome)
+            assert outcome["rss_growth_mb"] < SPEC["max_rss_growth_mb"], f"{case_id(case)}: {outcome}"
+    record_subcases(request, len(run), len(cases))
 
 
 def test_every_file_reading_function_has_cases():

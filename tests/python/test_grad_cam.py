@@ -51,7 +51,7 @@ def test_maps_one_per_image_in_zero_one_at_the_last_convolution(lenet, fm):
     assert maps.shape == (8, 32, 32) and maps.dtype == np.float32
     assert maps.min() >= 0 and maps.max() <= 1
     assert np.allclose(maps.reshape(8, -1).max(1), 1)  # each map scaled to its maximum
-    assert default_layer(lenet, "t").name == LENET["default_layer"]
+    assert default_layer(lenet).name == LENET["default_layer"]
     np.testing.assert_allclose(maps, cnnkit.grad_cam(lenet, x, layer=LENET["default_layer"]))
     np.testing.assert_allclose(cnnkit.grad_cam(lenet, x[0])[0], maps[0], atol=1e-6)  # one image, no batch axis
     assert not np.allclose(cnnkit.grad_cam(lenet, x, layer="c1"), maps)
@@ -88,7 +88,7 @@ def test_known_evidence_lies_on_the_garment_and_nothing_speaks_for_the_other_cla
 def test_the_last_convolution_inside_a_nested_pretrained_backbone():
     nested = GC["nested"]
     model = cnnkit.transfer_model(nested["backbone"], nested["input_shape"], num_classes=3, weights=None)
-    assert default_layer(model, "t").name == nested["default_layer"]
+    assert default_layer(model).name == nested["default_layer"]
     x = np.random.default_rng(0).random((2, *nested["input_shape"]), dtype="float32")
     maps = cnnkit.grad_cam(model, x, class_id=[0, 2])
     assert maps.shape == (2, *nested["input_shape"][:2]) and 0 <= maps.min() and maps.max() <= 1

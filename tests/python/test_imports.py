@@ -101,19 +101,29 @@ def test_import_cnnkit_and_its_cli_load_no_tensorflow():
 
 
 def test_what_the_bench_scripts_import_from_cnnkit_exists():
-    """bench/*.py are not run by the tests (they time things), but their imports from cnnkit must
-    follow the package when a name moves (lenet_levers.py once imported predictor from precision)."""
+    """bench/**/*.py are not run by the tests (they time things), but their imports from cnnkit must
+    follow the package when a name moves (lenet_levers.py once imported predictor from precision), and
+    no script imports another script: what they share is in bench/common.py (data, machine, report)
+    and bench/peers/nets.py (the peers' hand-written models)."""
     import importlib
     import importlib.util
 
     from conftest import ROOT
 
-    missing = []
-    for script in sorted((ROOT / "bench").glob("*.py")):
+    scripts = sorted((ROOT / "bench").glob("*/*.py"))
+    libraries = {"common", "nets"}
+    script_names = {s.stem for s in scripts} - libraries
+    assert {"main_job", "train_throughput", "batchnorm_fused"} <= script_names, script_names
+    missing, cross = [], []
+    for script in [*scripts, *(ROOT / "bench").glob("*.py")]:
         for node in ast.walk(ast.parse(script.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "cnnkit":
                 module = importlib.import_module(node.module)
                 missing += [f"{script.name}: from {node.module} import {a.name}" for a in node.names
                             if not hasattr(module, a.name)
                             and importlib.util.find_spec(f"{node.module}.{a.name}") is None]
+            imported = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            cross += [f"{script.relative_to(ROOT)} imports {m}" for m in imported if m.split(".")[0] in script_names]
     assert not missing, "\n".join(missing)
+    assert not cross, "\n".join(cross)

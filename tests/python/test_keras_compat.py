@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import tomllib
 import warnings
-from pathlib import Path
 
 import keras
 import numpy as np

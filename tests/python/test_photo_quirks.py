@@ -22,7 +22,7 @@ from cnnkit import _images
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "spec"))
-import photo_quirks as Q  # noqa: E402
+import photo_quirks as Q
 
 SIZE = (24, 32)  # the size the pipeline, load_images and the small model read at (a resize)
 CLASSIFIED = ("png", "jpeg_exif_6", "png16_rgb", "jpeg_cmyk", "webp_exif_8")  # at 224 x 224: a few only
@@ -49,9 +49,9 @@ def grey_of(reference: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("name", Q.NAMES)
 def test_read_image_gives_what_a_viewer_shows(quirks, name):
     m = quirks[name]
-    rgb = _images.read_image(m["path"], channels=3, scale=1, fn="test")
+    rgb = _images.read_image(m["path"], channels=3, scale=1)
     assert Q.within(rgb, m["reference"], m["lossy"]), f"{name}: {Q.difference(rgb, m['reference'])}"
-    grey = _images.read_image(m["path"], channels=1, scale=1, fn="test")  # the luma of that RGB
+    grey = _images.read_image(m["path"], channels=1, scale=1)  # the luma of that RGB
     assert Q.within(grey, grey_of(m["reference"]), m["lossy"]), f"{name}: {Q.difference(grey, grey_of(m['reference']))}"
 
 
@@ -196,7 +196,7 @@ def test_the_checks_fail_for_the_old_mistakes(quirks, monkeypatch):
     """A reader that ignores the EXIF orientation, clips 16-bit values (Pillow's convert) or shows
     the colour hidden under transparent pixels fails the checks above."""
     def read(name):
-        return _images.read_image(quirks[name]["path"], channels=3, scale=1, fn="test")
+        return _images.read_image(quirks[name]["path"], channels=3, scale=1)
 
     def fails(name):
         return not Q.within(read(name), quirks[name]["reference"], quirks[name]["lossy"])

@@ -184,8 +184,9 @@ def test_predictions_in_mixed_precision_are_close_and_leave_the_model_alone():
 def test_small_images_are_predicted_in_bigger_chunks_with_the_same_results():
     model = cnnkit.lenet5()
     assert X.predict_chunk(model, 128) == X.PREDICT_CHUNK_VALUES // (32 * 32) > 128
-    assert X.predict_chunk(cnnkit.simple_cnn((224, 224, 3)), 16) == 16  # big images: batch_size as given ...
-    assert X.predict_chunk(cnnkit.simple_cnn((224, 224, 3)), 256) == X.MAX_CHUNK_VALUES // (224 * 224 * 3) == 27  # ... up to a cap
+    big = cnnkit.simple_cnn((224, 224, 3))
+    assert X.predict_chunk(big, 16) == 16  # big images: batch_size as given ...
+    assert X.predict_chunk(big, 256) == X.MAX_CHUNK_VALUES // (224 * 224 * 3) == 27  # ... up to a cap
     x, _ = _data(model, n=X.predict_chunk(model, 128) + 37)  # two chunks, the second not full
     f = X.predictor(model, "float32")
     want = np.concatenate([np.asarray(f(x[i:i + 128])) for i in range(0, len(x), 128)])

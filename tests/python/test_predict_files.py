@@ -1,7 +1,7 @@
 """predict_classes() on image files streams them (issue 24): folders, the file column, the order, batch
 by batch with one traced function, bad files (checked first; or skipped), the progress bar; `cnnkit
 predict --output` writes a CSV atomically; top_losses() on an image_folder() dataset names its files
-and ranks the same images each call. Memory itself is measured by bench/predict_files.py, not here:
+and ranks the same images each call. Memory itself is measured by bench/acceptance/predict_files.py, not here:
 the tests check that decoding happens per batch."""
 
 from __future__ import annotations
@@ -114,11 +114,12 @@ def test_large_images_go_through_the_model_in_bounded_chunks(monkeypatch):
     monkeypatch.setattr(evaluate, "FILE_CHUNK_VALUES", 64 * 64 * 3 * 2)  # two images per call
     shapes = []
     real = evaluate.predictor
-    monkeypatch.setattr(evaluate, "predictor", lambda *a, **k: (lambda f: lambda x: (shapes.append(len(x)), f(x))[1])(real(*a, **k)))
+    monkeypatch.setattr(evaluate, "predictor",
+                        lambda *a, **k: (lambda f: lambda x: (shapes.append(len(x)), f(x))[1])(real(*a, **k)))
     x = np.random.default_rng(0).random((5, 64, 64, 3)).astype("float32")
     monkeypatch.setattr(evaluate, "read_images", lambda files, *a: x[:len(files)])
     monkeypatch.setattr(evaluate, "check_image_file", lambda *a, **k: None)
-    p = evaluate.predict_files(m, [f"{i}.png" for i in range(5)], 256, "float32", 0, False, "predict_classes")
+    p = evaluate.predict_files(m, [f"{i}.png" for i in range(5)], 256, "float32", 0, False)
     assert shapes == [2, 2, 1] and p[1].shape == (5, 2)
 
 

@@ -20,7 +20,7 @@ def test_python_import_and_first_model_print_nothing():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
-    assert not [l for l in proc.stderr.splitlines() if NOISE.search(l)], proc.stderr
+    assert not [ln for ln in proc.stderr.splitlines() if NOISE.search(ln)], proc.stderr
 
 
 def test_python_import_keeps_real_stderr_lines(tmp_path):
@@ -60,10 +60,11 @@ def test_library_cnnkit_is_silent_and_does_not_start_python():
 
 @pytest.mark.needs_r
 def test_first_model_from_r_prints_no_tensorflow_log_lines():
-    proc = _rscript("library(cnnkit); m <- simple_cnn(); invisible(m$predict(array(0, c(1, 32, 32, 3)), verbose = 0L)); cat('done')")
+    proc = _rscript("library(cnnkit); m <- simple_cnn(); "
+                    "invisible(m$predict(array(0, c(1, 32, 32, 3)), verbose = 0L)); cat('done')")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "done"
-    assert not [l for l in proc.stderr.splitlines() if NOISE.search(l)], proc.stderr
+    assert not [ln for ln in proc.stderr.splitlines() if NOISE.search(ln)], proc.stderr
 
 
 def _full_tensorflow() -> bool:
@@ -88,7 +89,7 @@ def test_no_cuinit_line_on_a_machine_without_an_nvidia_driver():
             "cnnkit.simple_cnn().predict(numpy.zeros((1, 32, 32, 3)), verbose=0)")
     quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert quiet.returncode == 0, quiet.stderr
-    assert "cuInit" not in quiet.stderr and not [l for l in quiet.stderr.splitlines() if NOISE.search(l)], quiet.stderr
+    assert "cuInit" not in quiet.stderr and not [ln for ln in quiet.stderr.splitlines() if NOISE.search(ln)], quiet.stderr
     if _full_tensorflow() and not nvidia_driver_present():  # the Python-only install (scripts/test_pip_install.sh)
         loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                               env={**os.environ, "CNNKIT_VERBOSE_TF": "1"})
@@ -101,4 +102,4 @@ def test_import_cnnkit_loads_no_tensorflow_until_needed():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
-    assert not [l for l in proc.stderr.splitlines() if NOISE.search(l)], proc.stderr
+    assert not [ln for ln in proc.stderr.splitlines() if NOISE.search(ln)], proc.stderr

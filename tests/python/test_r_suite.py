@@ -22,6 +22,12 @@ from conftest import ROOT, background_result, r_env, run_tracked, start_in_backg
 R_FILES = sorted((ROOT / "tests" / "testthat").glob("test-*.R"))
 # files run in a process of their own: they install Python environments or render documents
 OWN_PROCESS = {"test-install.R", "test-vignette.R"}
+# not in the fast tier (make check): the files that took 10 s or more (the fuzz files 40 s and 3 min; measured
+# one after another in one Rscript on 2 busy cores, 2026-12-07); the others take about 90 s together.
+SLOW_FILES = OWN_PROCESS | {
+    "test-efficientnet-lite.R", "test-fit.R", "test-fuzz-args.R", "test-fuzz-files.R", "test-grad-cam.R",
+    "test-image-table.R", "test-job.R", "test-lr-find.R", "test-plot.R", "test-preprocessing.R", "test-reload.R",
+    "test-semantic-traps.R", "test-top-losses.R", "test-transfer.R"}
 RUNNER = r"""
 args <- commandArgs(trailingOnly = TRUE)
 out <- args[2]
@@ -80,7 +86,8 @@ def shared_r_run(request, tmp_path_factory) -> tuple[Path, subprocess.CompletedP
     return background_result("testthat", run)
 
 
-@pytest.mark.parametrize("path", R_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW_FILES else [])
+                                  for p in R_FILES])
 def test_testthat_file(path: Path, tmp_path: Path, request):
     if path.name in OWN_PROCESS:
         out, proc = background_result(f"testthat:{path.name}", lambda: (tmp_path, _run([path], tmp_path)))
@@ -101,3 +108,7 @@ def test_testthat_file(path: Path, tmp_path: Path, request):
     assert counts["failed"] == 0, log
     assert counts["skipped"] == 0, f"testthat skipped tests in {path.name}\n{log}"
     assert counts["passed"] > 0, f"no expectation ran in {path.name}\n{log}"
+
+
+def test_the_slow_files_are_testthat_files():
+    assert SLOW_FILES <= {p.name for p in R_FILES}, SLOW_FILES - {p.name for p in R_FILES}

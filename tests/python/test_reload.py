@@ -39,8 +39,6 @@ def saved(tmp_path_factory) -> Path:
 
 
 def test_the_spec_has_a_transfer_model_for_every_registered_backbone():
-    import cnnkit
-
     from cnnkit.backbones import _BUILTIN_FACTORIES  # the registry as shipped (tests register more)
 
     listed = {e["args"]["backbone"] for e in SPEC["models"] if e["factory"] == "transfer_model"}

@@ -62,7 +62,7 @@ def _start(script: Path, run_dir: Path, epochs: int) -> tuple[subprocess.Popen, 
 
 
 def _values(lines: list[str], key: str) -> list[list[str]]:
-    return [l.split()[1:] for l in lines if l.startswith(key + " ")]
+    return [ln.split()[1:] for ln in lines if ln.startswith(key + " ")]
 
 
 def test_killed_run_resumes_from_last_epoch_without_losing_weights(tmp_path):

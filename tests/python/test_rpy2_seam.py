@@ -25,7 +25,7 @@ import os
 import re
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
@@ -128,11 +128,13 @@ def _reference(names: list[str], frm, to):
 
 def _python_selection(names, start, stop):
     from cnnkit import _lang
+    from cnnkit._context import called
     from cnnkit.freeze import layer_range
 
     _lang.enter_r()  # as the R package does around each call (cnnkit_call())
     try:
-        return True, [names[i] for i in layer_range(names, start, stop, "unfreeze")]
+        with called("unfreeze"):  # the function whose messages these are
+            return True, [names[i] for i in layer_range(names, start, stop)]
     except (TypeError, ValueError) as err:
         return False, str(err)
     finally:
@@ -285,8 +287,8 @@ def test_negative_slice_warning_says_what_r_does(r, n):
         message = out["message"][0]
         case = f"x[-{a}:-{b}] of {n} elements"
         dropped = sorted(set(range(1, n + 1)) - set(kept))
-        claim = re.search(r"it DROPS (?:elements (\d+) to (\d+)|element (\d+)|(no element) \(none of them exists\)) and keeps the other "
-                          r"(\d+) of (\d+); Python's \[-(\d+):-(\d+)\] would select (\d+) elements", message)
+        claim = re.search(r"it DROPS (?:elements (\d+) to (\d+)|element (\d+)|(no element) \(none of them exists\)) "
+                          r"and keeps the other (\d+) of (\d+); Python's \[-(\d+):-(\d+)\] would select (\d+) elements", message)
         assert claim, f"{case}: {message}"
         lo, hi, one, none, k, total, pa, pb, py = claim.groups()
         said = [] if none else [int(one)] if one else list(range(int(lo), int(hi) + 1))

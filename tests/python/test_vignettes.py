@@ -63,9 +63,11 @@ EXPECT = {"workshop-r.qmd": WORKSHOP_R, "workshop-python.qmd": WORKSHOP_PY}
 # feature maps, augmentation grid, training history, confusion matrix
 MIN_IMAGES = {"workshop-r.qmd": 4, "workshop-python.qmd": 4}
 ADAPTER = load_spec("transfer")["domain_adapter"]  # the exercise's model: counts from the spec
-EXPECT["exercise-domain-adapter.qmd"] = ["graph LR", "adapter_rgb", _n(ADAPTER["total_params"]), _n(ADAPTER["trainable_params"]), "accuracy: ", "(500 images)"]
+EXPECT["exercise-domain-adapter.qmd"] = ["graph LR", "adapter_rgb", _n(ADAPTER["total_params"]),
+                                         _n(ADAPTER["trainable_params"]), "accuracy: ", "(500 images)"]
 MIN_IMAGES["exercise-domain-adapter.qmd"] = 2  # history plot, confusion matrix
-EXPECT["your-own-images.qmd"] = ["skipped 2 file(s): 1 unreadable", "1 not an image", "ankle_boot", "accuracy: ", "(96 images)", "new_8.jpg", "test accuracy: "]
+EXPECT["your-own-images.qmd"] = ["skipped 2 file(s): 1 unreadable", "1 not an image", "ankle_boot", "accuracy: ",
+                                 "(96 images)", "new_8.jpg", "test accuracy: "]
 MIN_IMAGES["your-own-images.qmd"] = 3  # augmentation grid, history plot, confusion matrix
 WARNINGS = {"workshop-r.qmd": (R_WARNING, SLIDE_FT["warning_fix"])}
 # the short training run was evaluated on the whole Fashion-MNIST test set

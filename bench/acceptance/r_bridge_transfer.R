@@ -1,6 +1,6 @@
 # The R bridge's fixed costs: library(cnnkit) time (Python must not start) and moving a
 # 10,000 x 32 x 32 x 3 R array to Python (the shape of a small image data set).
-# Run: bash bench/run.sh r_bridge_transfer.R   (prints a table, writes bench/results/r_bridge_transfer.md)
+# Run: bash bench/run.sh acceptance/r_bridge_transfer.R   (prints a table, writes bench/results/r_bridge_transfer.md)
 
 median_time <- function(expr_fn, rounds = 5) {
   times <- vapply(seq_len(rounds), function(i) system.time(expr_fn())[["elapsed"]], numeric(1))

@@ -16,12 +16,13 @@ Same data, batch size and optimizer (Adam, lr 1e-3) for every contestant. Contes
 
 Throughput is images/s of one training epoch, the median of >= 3 rounds, contestants alternating
 within each round; the TensorFlow contestants in this process, the PyTorch ones in a child process
-of their own (which never loads TensorFlow; this process waits while it works). Keras contestants run two epochs per round and the second is
+of their own (which never loads TensorFlow; this process waits while it works). Keras contestants run two
+epochs per round and the second is
 timed (a callback), so tracing -- which cnnkit redoes per call because it restores the model's
 precision afterwards -- is left out for all; a real run traces once per fit call. Predict: images/s
 of one pass, after a warm-up pass.
 
-    bash bench/run.sh train_throughput.py [--rounds 3] [--n 12000] [--models fashion_cnn]
+    bash bench/run.sh peers/train_throughput.py [--rounds 3] [--n 12000] [--models fashion_cnn]
 
 Prints a table and writes bench/results/train_throughput.md, and train_throughput.json (the rows and
 each peer's tuned setting per model; ``time_to_accuracy.py`` takes its peers' best settings for
@@ -31,7 +32,6 @@ each peer's tuned setting per model; ``time_to_accuracy.py`` takes its peers' be
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import statistics
@@ -41,115 +41,29 @@ from pathlib import Path
 
 import numpy as np
 
-from _machine import RESULTS, command_line, epoch_timer, provenance, publish
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import RESULTS, command_line, datasets, epoch_timer, provenance, publish
+from nets import keras_net, torch_net
 
 cnnkit = keras = tf = None  # imported by import_tensorflow(): the PyTorch worker process never loads TensorFlow
 
 
 def import_tensorflow() -> None:
-    """Import cnnkit, keras and tensorflow into this module (idempotent; time_to_accuracy.py uses
-    keras_net() from here)."""
+    """Import cnnkit, keras and tensorflow into this module (idempotent)."""
     global cnnkit, keras, tf
     import cnnkit  # first: quiet TensorFlow import
+    # isort: split
     import keras
     import tensorflow as tf
 
+
 BATCH = 128
 LR = 1e-3
-FMNIST = Path("/usr/share/datasets/fashion-mnist")
 
-
-def read_fashion_mnist(split: str = "train"):
-    prefix = "train" if split == "train" else "t10k"
-    with gzip.open(FMNIST / f"{prefix}-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    with gzip.open(FMNIST / f"{prefix}-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)
-    return x, y
-
-
-def datasets(n: int):
-    x, y = read_fashion_mnist()
-    x = np.pad(x, ((0, 0), (2, 2), (2, 2))).astype("float32")[..., None] / 255.0
-    keep = np.isin(y, (0, 1))
-    xb, yb = np.repeat(x[keep], 3, axis=-1)[:n], y[keep][:n].astype("float32")
-    return {
-        "small_cnn": (np.ascontiguousarray(xb), yb),
-        "lenet5": (np.ascontiguousarray(x[:n]), y[:n].astype("int64")),
-        "fashion_cnn": (np.ascontiguousarray(x[:n, 2:30, 2:30]), y[:n].astype("int64")),
-    }
-
-
-# -- the models, written by hand for plain Keras and PyTorch ---------------------------------
+# -- the models (written by hand for plain Keras and PyTorch in nets.py), the peers' settings ----
 MODELS = ("small_cnn", "lenet5", "fashion_cnn")
 KERAS_GRID = [(p, s) for p in ("float32", "mixed_bfloat16") for s in (1, 8, 32, 64)]
 TORCH_GRID = [(bf16, cl) for bf16 in (False, True) for cl in (False, True)]  # (bf16 autocast, channels-last)
-
-
-def keras_net(name: str, policy: str = "float32") -> tuple[keras.Model, str]:
-    """The model (uncompiled, layers in ``policy``; the output layer always float32, as Keras'
-    mixed-precision guide says) and its loss."""
-    import_tensorflow()
-    L = keras.layers
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        if name == "small_cnn":
-            inputs = keras.Input((32, 32, 3))
-            x = inputs
-            for _ in range(3):
-                x = L.Conv2D(32, 3, padding="same", activation="relu")(x)
-                x = L.MaxPool2D(2)(x)
-            x = L.GlobalAveragePooling2D()(x)
-            x = L.Dense(256, activation="relu")(x)
-            outputs = L.Dense(1, activation="sigmoid", dtype="float32")(x)
-            loss = "binary_crossentropy"
-        elif name == "lenet5":
-            inputs = keras.Input((32, 32, 1))
-            x = L.Conv2D(6, 5, activation="tanh")(inputs)
-            x = L.AveragePooling2D(2)(x)
-            x = L.Conv2D(16, 5, activation="tanh")(x)
-            x = L.AveragePooling2D(2)(x)
-            x = L.Conv2D(120, 5, activation="tanh")(x)
-            x = L.Flatten()(x)
-            x = L.Dense(84, activation="tanh")(x)
-            outputs = L.Dense(10, activation="softmax", dtype="float32")(x)
-            loss = "sparse_categorical_crossentropy"
-        else:  # fashion_cnn, the main job's model (cnnkit.fashion_cnn)
-            inputs = keras.Input((28, 28, 1))
-            x = inputs
-            for f, k in ((32, 5), (48, 3)):
-                x = L.Conv2D(f, k, padding="same", use_bias=False)(x)
-                x = L.MaxPooling2D(2)(x)
-                x = L.BatchNormalization()(x)
-                x = L.ReLU()(x)
-            x = L.Flatten()(x)
-            x = L.Dense(128, activation="relu")(x)
-            outputs = L.Dense(10, activation="softmax", dtype="float32")(x)
-            loss = "sparse_categorical_crossentropy"
-        return keras.Model(inputs, outputs), loss
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-
-
-def torch_net(name: str):
-    """The same model in PyTorch (logits out: the loss applies the sigmoid / softmax)."""
-    from torch import nn
-
-    if name == "small_cnn":
-        layers, c = [], 3
-        for _ in range(3):
-            layers += [nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-            c = 32
-        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 256), nn.ReLU(),
-                             nn.Linear(256, 1))
-    if name == "lenet5":
-        return nn.Sequential(
-            nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2),
-            nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(), nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding=2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.Conv2d(32, 48, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(48), nn.ReLU(),
-        nn.Flatten(), nn.Linear(48 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
 # -- (b) plain Keras: model.fit defaults, and at its best setting ------------------------------
@@ -336,7 +250,7 @@ def torch_worker(name: str, n: int) -> None:
                 reply = {"seconds": runners[req["key"]].epoch()}
             else:
                 reply = {"seconds": runners[req["key"]].predict_seconds()}
-        except Exception as e:  # the parent raises it
+        except Exception as e:  # noqa: BLE001 - the parent raises it
             reply = {"error": f"{type(e).__name__}: {e}"}
         print("@@ " + json.dumps(reply), flush=True)
 

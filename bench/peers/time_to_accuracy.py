@@ -23,12 +23,13 @@ Each contestant runs in its own process (pinned to ``--cores`` cores, like ``mai
 global precision policy or thread pool cannot leak from one into the next; the order alternates from
 round to round, and each round trains with its own seed (``--seed`` + round: initialisation and batch
 order), since which epoch first reaches the target varies from seed to seed; the table gives the median
-over rounds, and a per-round ratio (same seed, minutes apart). The clock starts when training starts (model built, data in memory: where
+over rounds, and a per-round ratio (same seed, minutes apart). The clock starts when training starts
+(model built, data in memory: where
 ``train_classifier`` starts its own ``train_seconds``), so tracing, ``torch.compile`` and cnnkit's
 per-epoch checkpoint count; the test evaluation after each epoch is left out of the clock for all.
 
-    bash bench/run.sh time_to_accuracy.py --quick     # 12,000 images, 3 epochs, one round: ~3 min
-    bash bench/run.sh time_to_accuracy.py             # the full comparison: one round, ~10-12 min
+    bash bench/run.sh peers/time_to_accuracy.py --quick     # 12,000 images, 3 epochs, one round: ~3 min
+    bash bench/run.sh peers/time_to_accuracy.py             # the full comparison: one round, ~10-12 min
 
 Writes bench/results/time_to_accuracy.md (table), time_to_accuracy.png (test accuracy against
 training seconds, one line per contestant) and time_to_accuracy.json (the curves).
@@ -47,6 +48,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # bench/: common.py (nets.py is in HERE, the script's own folder)
 CONTESTANTS = {
     "cnnkit": "cnnkit `train_classifier()` (defaults)",
     "keras": "plain Keras (`model.fit` defaults, float32)",
@@ -145,10 +147,9 @@ def run_cnnkit(d, args):
 
 def run_keras(d, args, best: bool):
     import keras
-    import numpy as np
 
     keras.utils.set_random_seed(args.seed)
-    from train_throughput import keras_net
+    from nets import keras_net
 
     model, _ = keras_net("fashion_cnn", args.keras_policy if best else "float32")  # float32 output layer
     total = args.epochs * math.ceil(len(d["x_train"]) / BATCH)
@@ -167,7 +168,7 @@ def run_torch(d, args, best: bool):
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(len(os.sched_getaffinity(0)))
-    from train_throughput import torch_net
+    from nets import torch_net
 
     model = torch_net("fashion_cnn")
     bf16 = bool(best and args.torch_bf16)
@@ -212,8 +213,7 @@ def run_torch(d, args, best: bool):
 
 def run_one(name: str, args) -> dict:
     import cnnkit  # first: quiet TensorFlow import
-
-    from cnnkit.train import learning_rate_schedule
+    from cnnkit.engine import learning_rate_schedule
 
     d = cnnkit.load_fashion_mnist(n=args.n, n_test=args.n, seed=args.seed)  # what train_classifier() loads
     total = args.epochs * math.ceil(len(d["x_train"]) / BATCH)
@@ -246,7 +246,7 @@ def labels(args) -> dict[str, str]:
 def peer_settings(args) -> str:
     """Fill the peers' best settings not given on the command line: from train_throughput.py's tuning of
     fashion_cnn on this machine (results/train_throughput.json) if there is one, else fixed defaults."""
-    from _machine import RESULTS
+    from common import RESULTS
 
     names = ("keras_policy", "keras_spe", "torch_bf16", "torch_channels_last", "torch_compile")
     if all(getattr(args, a) is not None for a in names):
@@ -271,7 +271,7 @@ def peer_settings(args) -> str:
 def report(results, args, total_seconds, load, settings_source):
     from datetime import date
 
-    from _machine import RESULTS, machine, publish
+    from common import RESULTS, machine, publish
 
     label = labels(args)
     by = {}
@@ -290,14 +290,16 @@ def report(results, args, total_seconds, load, settings_source):
                      "seconds": sum(r["train_seconds"] for r in runs) / len(runs),
                      "epochs": [next((e for e, _, a in r["curve"] if a >= args.target), None) for r in runs]})
     mode = "quick (development: few images, not comparable)" if args.quick else "full"
+    seeds = f"seed {args.seed}" if args.rounds == 1 else f"seeds {args.seed}-{args.seed + args.rounds - 1}, one per round"
     head = (f"Time to {100 * args.target:.0f} % test accuracy, like for like (fashion_cnn, batch {BATCH}, Adam, "
             f"one-cycle peak {LR}, {args.epochs} epochs, {'all 60,000' if args.n is None else f'{args.n:,}'} training "
             f"images, {'10,000' if args.n is None else f'{args.n:,}'} test images, "
-            f"{f'seed {args.seed}' if args.rounds == 1 else f'seeds {args.seed}-{args.seed + args.rounds - 1}, one per round'}) - {mode}; "
+            f"{seeds}) - {mode}; "
             f"{date.today()}, {machine()}, pinned to {args.cores} cores; {args.rounds} round(s), order alternating; "
             f"load average {load[0]:.2f} before, {load[1]:.2f} after; whole run {total_seconds:.0f} s; "
             f"peers' best settings: {settings_source}")
-    lines = [head, "", f"| contestant | s to {100 * args.target:.0f} % ({'epoch' if args.rounds == 1 else 'median; epoch per round'}) "
+    per_round = "epoch" if args.rounds == 1 else "median; epoch per round"
+    lines = [head, "", f"| contestant | s to {100 * args.target:.0f} % ({per_round}) "
              f"| final test accuracy | "
              f"training s ({args.epochs} epochs) | cnnkit faster by |", "|---|---|---|---|---|"]
     mine = next((r["time"] for r in rows if r["name"] == "cnnkit"), None)

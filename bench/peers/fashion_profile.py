@@ -10,10 +10,11 @@ steps after warm-up: the forward pass, forward + gradients, the whole step (+ Ad
 tf.function (TensorFlow) or eager code (PyTorch), with no input pipeline around it; then each layer's
 forward and forward + backward alone (the gradient of the first convolution's input is not needed in
 training and is not computed); then cnnkit's fit_classifier() per step (its input pipeline, metrics and
-32 steps per call included; the second epoch of each call, so tracing is left out). The FLOP rate: multiply-adds of the step (forward x 3, less the first
+32 steps per call included; the second epoch of each call, so tracing is left out). The FLOP rate:
+multiply-adds of the step (forward x 3, less the first
 convolution's input gradient) over its time, against this machine's bfloat16 matmul peak.
 
-    bash bench/run.sh fashion_profile.py
+    bash bench/run.sh peers/fashion_profile.py
 
 Prints a table and writes bench/results/fashion_profile.md.
 """
@@ -29,10 +30,9 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
 
-from _machine import RESULTS, command_line, epoch_timer, per_step, provenance, publish, tf_step_parts  # noqa: E402
-from train_throughput import datasets  # noqa: E402  (NumPy only: TensorFlow is imported where needed)
+from common import RESULTS, command_line, datasets, epoch_timer, per_step, provenance, publish, tf_step_parts
 
 B = 128
 # multiply-adds per image, forward: conv1 5x5x1x32 at 28x28, conv2 3x3x32x48 at 14x14, dense 2352x128, 128x10

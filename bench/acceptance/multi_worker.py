@@ -5,8 +5,8 @@ Prints (and writes to bench/results/multi_worker.md) images/s and the scaling ra
 communication cost per step measured directly: the time of one all-reduce of the model's gradients
 between the two workers, next to the time of one training step.
 
-    bash bench/run.sh multi_worker.py                      # defaults: 12,000 images, 3 epochs
-    bash bench/run.sh multi_worker.py --images 6000 --epochs 2 --out -
+    bash bench/run.sh acceptance/multi_worker.py                      # defaults: 12,000 images, 3 epochs
+    bash bench/run.sh acceptance/multi_worker.py --images 6000 --epochs 2 --out -
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
 
 CHILD_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
              "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -99,7 +98,7 @@ def run(workers: int, args: argparse.Namespace, steps_per_execution: str) -> lis
     results = []
     for p in procs:
         out, _ = p.communicate(timeout=1800)
-        line = [l for l in out.splitlines() if l.startswith("RESULT ")]
+        line = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
         if p.returncode or not line:
             raise SystemExit(f"a worker failed:\n{out}")
         results.append(json.loads(line[0][7:]))
@@ -108,7 +107,7 @@ def run(workers: int, args: argparse.Namespace, steps_per_execution: str) -> lis
 
 def report(rows: list[tuple[str, list[dict]]], args: argparse.Namespace, load: tuple[float, float],
            total: float) -> str:
-    from _machine import command_line, provenance
+    from common import command_line, provenance
 
     base = rows[0][1][0]["images_per_s"]
     lines = ["# Multi-worker training: 1 worker vs 2 workers on one machine", "",
@@ -135,13 +134,15 @@ def report(rows: list[tuple[str, list[dict]]], args: argparse.Namespace, load: t
 
 
 def main() -> None:
+    from common import RESULTS
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=int, default=12000)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--reduces", type=int, default=200)
-    p.add_argument("--out", default=str(HERE / "results" / "multi_worker.md"), help="'-': print only")
+    p.add_argument("--out", default=str(RESULTS / "multi_worker.md"), help="'-': print only")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--core", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
@@ -151,7 +152,7 @@ def main() -> None:
         args.steps_per_execution = (args.steps_per_execution if args.steps_per_execution == "auto"
                                     else int(args.steps_per_execution))
         return child(args)
-    from _machine import publish
+    from common import publish
 
     start, load0 = time.perf_counter(), os.getloadavg()[0]
     configs = [("1 worker, cnnkit defaults (32 steps per call)", 1, "auto"),

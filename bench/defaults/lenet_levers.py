@@ -13,9 +13,9 @@ after a warm-up pass. Then: final test accuracy of float32 against bfloat16 afte
 machine's matmul peak in float32 and bfloat16 in both frameworks, and the fraction of that peak each
 contestant reaches (LeNet-5's multiply-adds per image counted from its layer shapes).
 
-    bash bench/run.sh lenet_levers.py            # full run: 9 min at load 0.5-3 on the 2-core VM
+    bash bench/run.sh defaults/lenet_levers.py            # full run: 9 min at load 0.5-3 on the 2-core VM
                                                  # (estimated 4-5 min quiet); --rounds 2 to shorten
-    bash bench/run.sh lenet_levers.py --quick    # development: 1 round, fewer images, no torch.compile
+    bash bench/run.sh defaults/lenet_levers.py --quick    # development: 1 round, fewer images, no torch.compile
 
 Prints a table and writes bench/results/lenet_levers.md (--quick writes nothing unless --out).
 """
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 BATCH, LR, CHUNK = 128, 1e-3, 1024
-HERE = Path(__file__).resolve().parent
+BENCH = Path(__file__).resolve().parents[1]  # bench/: common.py
 
 # LeNet-5's multiply-adds per image (forward), from the layer shapes (32x32x1 input, 10 classes)
 MACS = {"c1": 28 * 28 * 6 * 5 * 5 * 1, "c3": 10 * 10 * 16 * 5 * 5 * 6, "c5": 120 * 5 * 5 * 16,
@@ -53,12 +53,12 @@ def tf_worker(kind: str, n: int):
 
         tf.config.threading.set_inter_op_parallelism_threads(1)
     import cnnkit  # quiet TensorFlow import
+    # isort: split
     import keras
     import tensorflow as tf
 
-    sys.path.insert(0, str(HERE))
-    from _machine import epoch_timer
-    from train_throughput import datasets, read_fashion_mnist
+    sys.path.insert(0, str(BENCH))
+    from common import datasets, epoch_timer, read_fashion_mnist
 
     x, y = datasets(n)["lenet5"]
 
@@ -136,7 +136,8 @@ def tf_worker(kind: str, n: int):
             "cnnkit c1 trick + mixed_bfloat16": Train(setup=c1_filter_grad_trick, precision="mixed_bfloat16"),
         }
         predict = {
-            "cnnkit predict_classes(batch_size=128) (chunks of 1024 since this branch)": lambda: cnnkit.predict_classes(trained, x, batch_size=BATCH),
+            "cnnkit predict_classes(batch_size=128) (chunks of 1024 since this branch)":
+                lambda: cnnkit.predict_classes(trained, x, batch_size=BATCH),
             "predictor, batches of 128 (float32)": chunked("float32", BATCH),
             "predictor, batches of 128 (bfloat16)": chunked("mixed_bfloat16", BATCH),
             "one traced call, while loop over batches of 128": one_call("float32"),
@@ -181,7 +182,7 @@ def tf_worker(kind: str, n: int):
         out = {}
         for dtype in (tf.float32, tf.bfloat16):
             a = tf.cast(tf.random.normal((2048, 2048)), dtype)
-            f = tf.function(lambda: tf.matmul(a, a))
+            f = tf.function(lambda: tf.matmul(a, a))  # noqa: B023 - traced and timed in this iteration only
             f()
             t = time.perf_counter()
             for _ in range(10):
@@ -202,8 +203,8 @@ def torch_worker(kind: str, n: int, compile_: bool):
     import torch
     from torch import nn
 
-    sys.path.insert(0, str(HERE))
-    from train_throughput import datasets  # no TensorFlow import: cnnkit is imported at its top...
+    sys.path.insert(0, str(BENCH))
+    from common import datasets  # NumPy and cnnkit's data module only: no TensorFlow
 
     torch.set_num_threads(os.cpu_count() or 2)
     x, y = datasets(n)["lenet5"]
@@ -345,8 +346,8 @@ def main():
     if args.worker:
         return worker_main(args.worker, n, compile_)
 
-    sys.path.insert(0, str(HERE))
-    from _machine import RESULTS, command_line, machine, publish
+    sys.path.insert(0, str(BENCH))
+    from common import RESULTS, command_line, machine, publish
 
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0]
@@ -392,7 +393,7 @@ def main():
         frac = med(v) * flops / best_peak["float32"]
         return f"| {c} | {med(v):,.0f} | {min(v):,.0f} | {max(v):,.0f} | {ratio} | {frac:.1%} |"
 
-    lines = [f"# LeNet-5 levers (issue 17 item 2): cnnkit against PyTorch at its best", "",
+    lines = ["# LeNet-5 levers (issue 17 item 2): cnnkit against PyTorch at its best", "",
              f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
              f"- machine: {machine()}; load average (1 min) {load0:.2f} before, {os.getloadavg()[0]:.2f} after",
              f"- data: {n} Fashion-MNIST images 32x32x1 (train_throughput.py's), batch {BATCH}, Adam {LR}; "

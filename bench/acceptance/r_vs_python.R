@@ -3,7 +3,7 @@
 # the Python function called directly), same data, same model, in one process, alternating.
 # A standalone Python process runs the same calls afterwards, for reference (embedded vs not).
 # Goal: R <= 1.03x Python's time.
-# Run: bash bench/run.sh r_vs_python.R [n] [rounds]   (writes bench/results/r_vs_python.md)
+# Run: bash bench/run.sh acceptance/r_vs_python.R [n] [rounds]   (writes bench/results/r_vs_python.md)
 
 args <- commandArgs(trailingOnly = TRUE)
 n <- if (length(args) >= 1) as.integer(args[1]) else 24000L

@@ -5,8 +5,8 @@ Target: >= 92 % test accuracy in <= 120 s of training on 2 CPU cores. This is a 
 figures, not a timed test: run it on a quiet machine, more than once (timings on a shared machine are
 noisy; the load average before and after each run is printed so a disturbed run can be recognised).
 
-    .venv/bin/python bench/main_job.py                 # one run, pinned to 2 cores
-    .venv/bin/python bench/main_job.py --seeds 0 1 2   # several seeds
+    .venv/bin/python bench/acceptance/main_job.py                 # one run, pinned to 2 cores (= make bench)
+    .venv/bin/python bench/acceptance/main_job.py --seeds 0 1 2   # several seeds
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
 
 
 def main() -> int:
@@ -44,7 +47,8 @@ def main() -> int:
             cpu0 = time.process_time()
             r = cnnkit.train_classifier(epochs=epochs, seed=seed, run_dir=run_dir, verbose=2, precision=precision)
             cpu = time.process_time() - cpu0
-        row = {"seed": seed, "precision": precision, "accuracy": round(r["accuracy"], 4), "train_seconds": round(r["train_seconds"], 1),
+        row = {"seed": seed, "precision": precision, "accuracy": round(r["accuracy"], 4),
+               "train_seconds": round(r["train_seconds"], 1),
                "cpu_seconds_whole_job": round(cpu, 1), "load_before": round(load_before, 2),
                "load_after": round(os.getloadavg()[0], 2),
                "target_met": r["accuracy"] >= 0.92 and r["train_seconds"] <= 120}
@@ -56,14 +60,15 @@ def main() -> int:
     print(verdict)
     from datetime import date
 
-    from _machine import RESULTS, machine, publish
     from cnnkit.precision import fast_bfloat16
+    from common import RESULTS, machine, publish
 
     lines = [f"Main job (`cnnkit train` defaults: {DEFAULTS['model']}, {epochs} epochs, batch {DEFAULTS['batch_size']}) "
              f"- {date.today()}, {machine()}, pinned to {args.cores} cores; fast bfloat16 here: {fast_bfloat16() or 'no'}",
              "", "| seed | precision | test accuracy | training s | CPU s (whole job) | load before / after |",
              "|---|---|---|---|---|---|"]
-    lines += [f"| {r['seed']} | {r['precision']} | {100 * r['accuracy']:.2f} % | {r['train_seconds']} | {r['cpu_seconds_whole_job']} | "
+    lines += [f"| {r['seed']} | {r['precision']} | {100 * r['accuracy']:.2f} % | {r['train_seconds']} | "
+              f"{r['cpu_seconds_whole_job']} | "
               f"{r['load_before']} / {r['load_after']} |" for r in results]
     lines += ["", verdict]
     publish("\n".join(lines), RESULTS / "main_job.md")

@@ -1,8 +1,9 @@
 """Does transfer learning transfer? Four ways to learn Fashion-MNIST from 1,000 images.
 
-    .venv/bin/python bench/efficientnet_lite0_transfer.py [--train 1000] [--out bench/results/efficientnet_lite0_transfer.md]
+    bash bench/run.sh acceptance/efficientnet_lite0_transfer.py [--train 1000]
+        [--out bench/results/efficientnet_lite0_transfer.md]
 
-Data: Fashion-MNIST from Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist),
+Data: Fashion-MNIST, read by cnnkit's reader (bench/common.py: Debian's dataset-fashion-mnist),
 a class-balanced sample of --train training and --test test images, 28x28 grey resized to 96x96
 (bilinear) and repeated to 3 channels (RGB), values 0-255.
 
@@ -20,36 +21,15 @@ not a test: timings depend on the machine and its load (printed in the report).
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-DATA = "/usr/share/datasets/fashion-mnist"
-
-
-from _machine import command_line, provenance, publish  # noqa: E402  (bench/ is on sys.path when run as a script)
-
-def load_split(kind: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A class-balanced sample of ``n`` images (28x28 uint8) and labels from one split."""
-    with gzip.open(f"{DATA}/{kind}-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    with gzip.open(f"{DATA}/{kind}-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)
-    rng = np.random.default_rng(seed)
-    idx = np.concatenate([rng.choice(np.flatnonzero(labels == c), n // 10, replace=False) for c in range(10)])
-    rng.shuffle(idx)
-    return images[idx], labels[idx].astype("int32")
-
-
-def to_rgb(images: np.ndarray, size: int) -> np.ndarray:
-    """28x28 grey -> size x size x 3 (bilinear), float32 0-255."""
-    import keras
-
-    x = keras.ops.image.resize(images[..., None].astype("float32"), (size, size), interpolation="bilinear")
-    return np.repeat(np.clip(keras.ops.convert_to_numpy(x), 0, 255), 3, axis=-1)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import command_line, load_split, provenance, publish, to_rgb
 
 
 def lite0_classifier(weights, size: int):

@@ -1,7 +1,7 @@
 """The exercise's train/validation gap: the adapter's BatchNormalization momentum, the engine's
 re-estimation of its statistics after short runs, and the preprocessing layer.
 
-    .venv/bin/python bench/adapter_momentum.py [--seeds 0 1] [--out bench/results/adapter_momentum.md]
+    .venv/bin/python bench/defaults/adapter_momentum.py [--seeds 0 1] [--out bench/results/adapter_momentum.md]
 
 The run of vignettes/exercise-domain-adapter.qmd: domain_adapted_model("efficientnet_lite0", (32, 32, 1),
 10 classes, ImageNet weights), 2,000 Fashion-MNIST training images (random subset, seed 0) with the
@@ -18,8 +18,10 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
-from _machine import command_line, provenance, publish  # noqa: E402  (bench/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import command_line, provenance, publish
 
 SETUPS = [  # (label, bn_momentum, preprocessing, recalibrate_bn)
     ("momentum 0.99, no re-estimation (before the engine's recalibrate_bn)", 0.99, False, False),
@@ -32,7 +34,8 @@ SETUPS = [  # (label, bn_momentum, preprocessing, recalibrate_bn)
 
 
 def run_one(d, momentum, preprocessing, recalibrate, seed) -> dict:
-    import cnnkit
+    import cnnkit  # first: quiet TensorFlow import
+    # isort: split
     import keras
 
     keras.utils.set_random_seed(seed)

@@ -5,7 +5,7 @@ code, the PyPI package efficientnet-lite-pytorch 0.1.0:
 
     .venv/bin/pip install torch==2.13.0
     .venv/bin/pip install --no-deps efficientnet-lite-pytorch==0.1.0   # optional, see --reference
-    .venv/bin/python bench/efficientnet_lite0_check.py [--reference] [--out bench/results/efficientnet_lite0_check.md]
+    .venv/bin/python bench/acceptance/efficientnet_lite0_check.py [--reference] [--out bench/results/efficientnet_lite0_check.md]
 
 Both networks get the same batch of real photos (scikit-image's sample images, centre-cropped and
 resized as cnnkit.classify_image does, normalised with efficientnet_lite0_preprocess). The PyTorch
@@ -23,6 +23,7 @@ import math
 import os
 import platform
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -30,7 +31,9 @@ PHOTOS = ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycl
           "motorcycle_right.png", "hubble_deep_field.jpg", "retina.jpg"]
 
 
-from _machine import machine  # noqa: E402  (bench/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import machine  # noqa: E402
+
 
 def reader_agrees(pth: str) -> str:
     """cnnkit's torch-free reader against torch.load: same names, bit-identical tensors."""
@@ -170,7 +173,7 @@ def report(results: list[dict], norms, source: str, reader: str) -> str:
     import keras
     import torch
 
-    lines = [f"# EfficientNet-Lite0: Keras port vs PyTorch original\n",
+    lines = ["# EfficientNet-Lite0: Keras port vs PyTorch original\n",
              f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
              f"- machine: {machine()}",
              f"- versions: Python {platform.python_version()}, keras {keras.__version__} "

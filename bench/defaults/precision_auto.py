@@ -1,7 +1,7 @@
 """Which models train faster in mixed bfloat16 on this machine: the evidence behind
 ``precision = "auto"`` (python/cnnkit/precision.py) for the backbones and the slides' CNN.
 
-    bash bench/run.sh precision_auto.py [--images 256] [--epochs 2] [--rounds 2] [--out -]
+    bash bench/run.sh defaults/precision_auto.py [--images 256] [--epochs 2] [--rounds 2] [--out -]
 
 Each case: a model with every layer trainable (fine-tuning; the backbones without pretrained
 weights, which does not change the speed), random data, Adam 1e-3, batch 128, `fit_classifier(
@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
 
-from _machine import command_line, provenance, run_and_publish  # noqa: E402
+from common import RESULTS, command_line, provenance, run_and_publish
 
 CASES = [("slides' small CNN", None, 32), ("vgg16", "vgg16", 32), ("resnet50", "resnet50", 64),
          ("mobilenet_v2", "mobilenet_v2", 64), ("efficientnet_lite0", "efficientnet_lite0", 96)]
@@ -83,7 +83,7 @@ def main() -> None:
     p.add_argument("--images", type=int, default=256)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "precision_auto.md"))
+    p.add_argument("--out", default=str(RESULTS / "precision_auto.md"))
     args = p.parse_args()
     run_and_publish(run, report, args)
 

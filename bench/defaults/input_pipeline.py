@@ -8,7 +8,7 @@ shapes from memory) for the slides' small CNN and a frozen EfficientNet-Lite0 (f
 Also the one-off cost of image_folder()'s scan (every file is fully decoded once, so corrupt files are
 skipped up front). Median of 3 passes, alternating.
 
-    bash bench/run.sh input_pipeline.py [--n 2000]
+    bash bench/run.sh defaults/input_pipeline.py [--n 2000]
 
 Prints a table and writes bench/results/input_pipeline.md.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from datetime import date
@@ -25,8 +26,12 @@ from pathlib import Path
 import numpy as np
 
 import cnnkit  # first: quiet TensorFlow import
+
+# isort: split
 import keras
-from _machine import RESULTS, epoch_timer, machine, publish
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import RESULTS, epoch_timer, machine, publish
 
 SIZE = (128, 128)
 BATCH = 32

@@ -2,7 +2,7 @@
 (cnnkit's fit_classifier, cache_features="auto") against Keras' model.fit on the same frozen model,
 at its defaults and at its best setting on this machine.
 
-    bash bench/run.sh feature_cache.py [--train 2000] [--test 500] [--epochs 10] [--out -]
+    bash bench/run.sh defaults/feature_cache.py [--train 2000] [--test 500] [--epochs 10] [--out -]
 
 Data: Fashion-MNIST (Debian's files), class-balanced samples, 28x28 grey resized to 96x96 and
 repeated to RGB; EfficientNet-Lite0 with its ImageNet weights (converted offline), frozen, its
@@ -18,10 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
 
-from _machine import command_line, provenance, run_and_publish  # noqa: E402
-from efficientnet_lite0_transfer import load_split, to_rgb  # noqa: E402
+from common import RESULTS, command_line, load_split, provenance, run_and_publish, to_rgb
 
 
 def model_and_start(size: int):
@@ -96,7 +95,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=96)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "feature_cache.md"))
+    p.add_argument("--out", default=str(RESULTS / "feature_cache.md"))
     args = p.parse_args()
     run_and_publish(run, report, args)
 

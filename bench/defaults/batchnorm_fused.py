@@ -1,7 +1,7 @@
 """BatchNormalization on TensorFlow's fused kernel against Keras 3's own: the evidence behind
 ``cnnkit._execution.fused_batchnorm`` (used by fit_classifier() and the predictor).
 
-    bash bench/run.sh batchnorm_fused.py [--rounds 3] [--out -]
+    bash bench/run.sh defaults/batchnorm_fused.py [--rounds 3] [--out -]
 
 Keras 3 computes a BatchNormalization layer as moments + normalisation in float32 (with casts around
 them in mixed precision); TensorFlow has one fused op for it (FusedBatchNormV3) and one for its
@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
 
-from _machine import command_line, epoch_timer, provenance, run_and_publish  # noqa: E402
+from common import RESULTS, command_line, epoch_timer, provenance, run_and_publish
 
 # label, backbone (None: cnnkit.fashion_cnn), input size, channels, images
 CASES = [("fashion_cnn (the main job's)", None, 28, 1, 12_800), ("resnet50, fine-tuning", "resnet50", 64, 3, 512),
@@ -52,10 +52,19 @@ def run(args) -> list[dict]:
     import numpy as np
 
     import cnnkit
-    from cnnkit import _execution, train
+    from cnnkit import _execution
     from cnnkit.precision import resolve_precision
 
     kinds = {"keras": keras_batchnorm, "fused": _execution.fused_batchnorm}
+    _ = cnnkit.fit_classifier  # loads the training loop's modules first: use() patches the loaded ones
+
+    def use(kind: str) -> None:
+        """BatchNormalization ``kind`` for the training loop and the predictor: every cnnkit module that
+        imported ``fused_batchnorm`` gets it (the training loop's module has moved before)."""
+        for name, module in list(sys.modules.items()):
+            if name.startswith("cnnkit.") and callable(getattr(module, "fused_batchnorm", None)):
+                module.fused_batchnorm = kinds[kind]
+
     rows = []
     rng = np.random.default_rng(0)
     for label, backbone, size, channels, n in CASES[: args.cases]:
@@ -71,7 +80,7 @@ def run(args) -> list[dict]:
                    isinstance(layer, keras.layers.BatchNormalization) for layer in first._flatten_layers())}
         losses, variances = {}, {}
         for kind, model in models.items():  # agreement: one epoch from the same weights and seed
-            train.fused_batchnorm = kinds[kind]
+            use(kind)
             cnnkit.compile_classifier(model, learning_rate=1e-3)
             keras.utils.set_random_seed(1)
             h = cnnkit.fit_classifier(model, (x, y), epochs=1, batch_size=128, verbose=0, cache_features=False)
@@ -84,20 +93,18 @@ def run(args) -> list[dict]:
         best = {}
         for _ in range(args.rounds):
             for kind, model in models.items():
-                train.fused_batchnorm = kinds[kind]
+                use(kind)  # the predictor is traced (and cached) per model
                 timer = epoch_timer()  # the second epoch: tracing left out
                 cnnkit.fit_classifier(model, (x, y), epochs=2, batch_size=128, verbose=0, cache_features=False,
                                       callbacks=[timer])
                 best[kind] = max(best.get(kind, 0.0), n / timer.seconds)
-                _execution.fused_batchnorm = kinds[kind]  # the predictor is traced (and cached) per model
                 f = _execution.predictor(model)
                 f(x[:128])
                 t = time.perf_counter()
                 for i in range(0, n, 256):
                     f(x[i:i + 256])
                 best[kind + "_predict"] = max(best.get(kind + "_predict", 0.0), n / (time.perf_counter() - t))
-        _execution.fused_batchnorm = kinds["fused"]
-        train.fused_batchnorm = kinds["fused"]
+        use("fused")
         row.update(best)
         rows.append(row)
         print(row, flush=True)
@@ -108,7 +115,8 @@ def report(rows, args, load, total) -> str:
     lines = ["# BatchNormalization: TensorFlow's fused kernel against Keras 3's own code", "",
              *provenance(*load), command_line(total),
              f"fit_classifier() defaults (precision \"auto\"), batch 128, random data; images/s of the best of "
-             f"{args.rounds} alternating rounds (the second of two epochs per call); predict: cnnkit's predictor, batches of 256. "
+             f"{args.rounds} alternating rounds (the second of two epochs per call); predict: cnnkit's predictor, "
+             "batches of 256. "
              "Agreement: one epoch from the same weights and seed.", "",
              "| model | input | images | precision | BN layers | train img/s Keras BN | fused | speed-up "
              "| predict img/s Keras BN | fused | speed-up | loss Keras BN / fused | moving variance diff / mean |",
@@ -126,7 +134,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--cases", type=int, default=len(CASES), help="only the first N models")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "batchnorm_fused.md"))
+    p.add_argument("--out", default=str(RESULTS / "batchnorm_fused.md"))
     args = p.parse_args()
     run_and_publish(run, report, args)
 

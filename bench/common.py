@@ -1,5 +1,15 @@
-"""What the benchmark scripts share: the machine they ran on, the provenance lines of a report, and
-printing a table while writing it to ``bench/results/``."""
+"""What the benchmark scripts share: the data (Fashion-MNIST, read by cnnkit's own reader), the machine
+they ran on, the provenance lines of a report, and printing a table while writing it to
+``bench/results/``. The one helper module of bench/: no script imports another script.
+
+A script in a sub-folder (``bench/acceptance/``, ``bench/defaults/``, ``bench/peers/``) puts bench/ on
+``sys.path`` first::
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+    from common import RESULTS, publish
+
+NumPy and cnnkit's data module only: TensorFlow is imported inside the functions that need it, so the
+PyTorch worker processes never load it."""
 
 from __future__ import annotations
 
@@ -9,7 +19,61 @@ import platform
 import sys
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+
+
+# -- the data -------------------------------------------------------------------------------------
+def read_fashion_mnist(split: str = "train"):
+    """``(images (n, 28, 28) uint8, labels (n,) uint8)`` of Fashion-MNIST's ``"train"`` or ``"test"``
+    split (``"t10k"`` is the test split too), read by cnnkit's own reader (``cnnkit.data``: Debian's
+    files, else the Keras cache). Read-only arrays, shared between calls."""
+    from cnnkit.data import fashion_mnist_raw
+
+    part = "train" if split == "train" else "test"
+    raw, _ = fashion_mnist_raw()
+    return raw[f"x_{part}"], raw[f"y_{part}"]
+
+
+def datasets(n: int):
+    """The first ``n`` training images for each model train_throughput.py compares: ``small_cnn``
+    (32x32x3, T-shirt vs trouser, float labels), ``lenet5`` (32x32x1) and ``fashion_cnn`` (28x28x1),
+    values 0-1, as ``{name: (x, y)}``."""
+    import numpy as np
+
+    x, y = read_fashion_mnist()
+    x = np.pad(x, ((0, 0), (2, 2), (2, 2))).astype("float32")[..., None] / 255.0
+    keep = np.isin(y, (0, 1))
+    xb, yb = np.repeat(x[keep], 3, axis=-1)[:n], y[keep][:n].astype("float32")
+    return {
+        "small_cnn": (np.ascontiguousarray(xb), yb),
+        "lenet5": (np.ascontiguousarray(x[:n]), y[:n].astype("int64")),
+        "fashion_cnn": (np.ascontiguousarray(x[:n, 2:30, 2:30]), y[:n].astype("int64")),
+    }
+
+
+def load_split(kind: str, n: int, seed: int):
+    """A class-balanced sample of ``n`` images (28x28 uint8) and labels (int32) from one split
+    (``"train"``, or ``"t10k"``/``"test"``)."""
+    import numpy as np
+
+    images, labels = read_fashion_mnist(kind)
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.choice(np.flatnonzero(labels == c), n // 10, replace=False) for c in range(10)])
+    rng.shuffle(idx)
+    return images[idx], labels[idx].astype("int32")
+
+
+def to_rgb(images, size: int):
+    """28x28 grey -> size x size x 3 (bilinear), float32 0-255 (imports Keras)."""
+    import keras
+    import numpy as np
+
+    x = keras.ops.image.resize(images[..., None].astype("float32"), (size, size), interpolation="bilinear")
+    return np.repeat(np.clip(keras.ops.convert_to_numpy(x), 0, 255), 3, axis=-1)
+
+
+# -- the machine and the report -------------------------------------------------------------------
 
 
 def machine() -> str:
@@ -37,7 +101,9 @@ def provenance(load_before: float, load_after: float) -> list[str]:
 
 def command_line(total: float) -> str:
     """A report's ``- command`` line: how the script was called and how long it took."""
-    return f"- command: `python bench/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}`; total {total:.0f} s\n"
+    script = Path(sys.argv[0]).resolve()
+    where = script.relative_to(BENCH.parent) if script.is_relative_to(BENCH.parent) else script.name
+    return f"- command: `python {where} {' '.join(sys.argv[1:])}`; total {total:.0f} s\n"
 
 
 def publish(text: str, path: str | os.PathLike | None) -> None:

@@ -1,6 +1,6 @@
 """The workshop's exercise, run longer: a domain adapter in front of a frozen backbone on Fashion-MNIST.
 
-    .venv/bin/python bench/domain_adapter.py [--train 10000] [--out bench/results/domain_adapter.md]
+    .venv/bin/python bench/acceptance/domain_adapter.py [--train 10000] [--out bench/results/domain_adapter.md]
 
 The figures vignettes/exercise-domain-adapter.qmd quotes (the vignette itself trains only briefly).
 Data: Fashion-MNIST from Debian's dataset-fashion-mnist through cnnkit.load_fashion_mnist(pad=True):
@@ -24,10 +24,12 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from _machine import command_line, provenance, publish  # noqa: E402  (bench/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import command_line, provenance, publish
 
 
 def adapter_momentum(model, momentum: float = 0.9) -> None:
@@ -48,6 +50,7 @@ def fit(model, x, y, xt, yt, epochs: int) -> dict:
 
 def run(args) -> list[tuple[str, dict]]:
     import cnnkit  # first: quiet TensorFlow import
+    # isort: split
     import keras
 
     d = cnnkit.load_fashion_mnist(pad=True, n=args.train, n_test=args.test, seed=args.seed)

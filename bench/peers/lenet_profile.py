@@ -7,7 +7,7 @@ gradients; the whole step (forward, gradients, Adam update) -- each as one tf.fu
 or eager code (PyTorch), with no input pipeline and no Keras fit loop around it. Then the same
 for each layer's forward and backward pass alone, and Keras' own fit loop per step for reference.
 
-    bash bench/run.sh lenet_profile.py
+    bash bench/run.sh peers/lenet_profile.py
 
 Prints a table and writes bench/results/lenet_profile.md.
 """
@@ -15,28 +15,34 @@ Prints a table and writes bench/results/lenet_profile.md.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
 import cnnkit  # first: quiet TensorFlow import
+
+# isort: split
 import tensorflow as tf
-import _machine
-from _machine import RESULTS, machine, publish
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+import common
+from common import RESULTS, machine, publish
 
 B, STEPS = 128, 200
 
 
 def per_step(f) -> float:
-    return _machine.per_step(f, steps=STEPS // 5, rounds=5, warmup=20)  # ms
+    return common.per_step(f, steps=STEPS // 5, rounds=5, warmup=20)  # ms
 
 
 def tf_parts():
     model = cnnkit.lenet5()
     x = tf.constant(np.random.default_rng(0).random((B, 32, 32, 1), dtype="float32"))
     y = tf.constant(np.random.default_rng(1).integers(0, 10, B))
-    out = _machine.tf_step_parts(model, x, y, timer=per_step)
+    out = common.tf_step_parts(model, x, y, timer=per_step)
     layers = {}
     h = x
     for layer in model.layers[1:]:

@@ -2,7 +2,7 @@
 model.predict (every file loaded first, then predicted; and batch by batch), and cnnkit's reading before
 issue 24 (every file decoded, then predicted): peak memory (RSS) and images per second.
 
-    bash bench/run.sh predict_files.py [--n 5000] [--size 224] [--big 100] [--scale 20000]
+    bash bench/run.sh acceptance/predict_files.py [--n 5000] [--size 224] [--big 100] [--scale 20000]
                                        [--model efficientnet_lite0] [--out -]
 
 Files: ``--n`` JPEGs at ``--size`` px (quality 90, photo-like: smooth colour fields with sensor noise,
@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
 
-from _machine import command_line, provenance, run_and_publish  # noqa: E402
+from common import RESULTS, command_line, provenance, run_and_publish
 
 BATCH = 256  # files per batch: cnnkit's default batch_size, and the batched Pillow loop's
 KERAS_BATCH = 32  # model.predict's default batch size
@@ -189,7 +189,8 @@ def report(rows, args, load, total) -> str:
              f"in every process). Batches of {BATCH} files; `model.predict` at its default batch size "
              f"({KERAS_BATCH}). Peak RSS: `ru_maxrss` of the contestant's own process (TensorFlow and the model "
              "included: 'at start' is after building the model, before reading any file). Time: the file list to "
-             "the predictions, tracing included. The precision is float32 for all: `precision=\"auto\"` picks it for efficientnet_lite0 and simple_cnn on this CPU.", ""]
+             "the predictions, tracing included. The precision is float32 for all: `precision=\"auto\"` picks it "
+             "for efficientnet_lite0 and simple_cnn on this CPU.", ""]
     for title in dict.fromkeys(r[0] for r in rows):
         group = [r for r in rows if r[0] == title]
         lines += [f"## {title}", "", "| contestant | images/s | seconds | peak RSS (MB) | at start (MB) |",
@@ -208,7 +209,7 @@ def main() -> None:
     p.add_argument("--big", type=int, default=100, help="phone-sized photos (0: none)")
     p.add_argument("--scale", type=int, default=20000, help="cnnkit alone on this many files (0: not)")
     p.add_argument("--model", default="efficientnet_lite0", help="a backbone name or simple_cnn")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "predict_files.md"))
+    p.add_argument("--out", default=str(RESULTS / "predict_files.md"))
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--folder", help=argparse.SUPPRESS)
     args = p.parse_args()

@@ -1,7 +1,7 @@
 """What the pretrained EfficientNet-Lite0 recognises in photos given as 0-1 images, with and without
-the preprocessing layer (issue 15, item 4: the ImageNet side of bench/preprocessing_layer.py).
+the preprocessing layer (issue 15, item 4: the ImageNet side of bench/defaults/preprocessing_layer.py).
 
-    .venv/bin/python bench/preprocessing_imagenet.py [--out bench/results/preprocessing_imagenet.md]
+    .venv/bin/python bench/defaults/preprocessing_imagenet.py [--out bench/results/preprocessing_imagenet.md]
 
 The full ImageNet classifier (efficientnet_lite0(weights="imagenet"), include_top) on the RGB photos
 that ship with scikit-image, each read as classify_image() reads it (central 87.5 %
@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _machine import command_line, provenance, publish  # noqa: E402  (bench/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import command_line, provenance, publish
 
 
 def photos() -> list[tuple[str, np.ndarray]]:

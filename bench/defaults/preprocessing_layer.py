@@ -1,6 +1,6 @@
 """The your-own-images workflow with and without the backbone's input scaling in the model.
 
-    .venv/bin/python bench/preprocessing_layer.py [--seeds 1 2] [--out bench/results/preprocessing_layer.md]
+    .venv/bin/python bench/defaults/preprocessing_layer.py [--seeds 1 2] [--out bench/results/preprocessing_layer.md]
 
 vignettes/your-own-images.qmd's run, in Python: a folder of 4 x 120 Fashion-MNIST images (T-shirt/top,
 Shirt, Sneaker, Ankle boot; PNG files), image_folder(image_size=96, validation_split=0.2), an
@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _machine import command_line, provenance, publish  # noqa: E402  (bench/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: common.py
+from common import command_line, provenance, publish
 
 CLASSES = {"tshirt": "T-shirt/top", "shirt": "Shirt", "sneaker": "Sneaker", "ankle_boot": "Ankle boot"}
 SETUPS = [("(a) before: no input scaling (value_range=None)", None, False),
@@ -37,8 +38,9 @@ SETUPS = [("(a) before: no input scaling (value_range=None)", None, False),
 
 
 def make_folder(root: Path) -> Path:
-    import cnnkit
     from PIL import Image
+
+    import cnnkit
 
     fm = cnnkit.load_fashion_mnist(classes=list(CLASSES.values()), n=1200, n_test=40, seed=1)
     for folder, name in CLASSES.items():
@@ -50,7 +52,8 @@ def make_folder(root: Path) -> Path:
 
 
 def run_one(d, value_range, rescale, seed) -> dict:
-    import cnnkit
+    import cnnkit  # first: quiet TensorFlow import
+    # isort: split
     import keras
 
     keras.utils.set_random_seed(seed)
