@@ -109,7 +109,7 @@ def _rank_hint(got: tuple, want: tuple) -> str:
                        f"(reticulate::array_reshape(x, c(nrow(x), {', '.join(map(str, image))})): row-major, "
                        "as they were flattened in Python)") + ".")
     if len(got) == len(want) + 1 and all(w in (None, g) for w, g in zip(image, got[2:])):
-        return (f" It looks like batches stacked on an extra axis: merge the first two, "
+        return (" It looks like batches stacked on an extra axis: merge the first two, "
                 + code(f"x.reshape(-1, {', '.join(map(str, got[2:]))})",
                        f"reticulate::array_reshape(x, c(-1, {', '.join(map(str, got[2:]))}))") + ".")
     return ""
@@ -451,7 +451,7 @@ def dataset_errors() -> Iterator[None]:
     """
     try:
         yield
-    except Exception as err:  # noqa: BLE001 - only errors carrying a guard's message are translated
+    except Exception as err:
         msg = dataset_error_message(err)
         if msg is None:
             raise

@@ -20,8 +20,8 @@ Example:
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.machinery
+import importlib.metadata
 import os
 import platform
 import sys

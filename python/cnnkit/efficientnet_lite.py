@@ -38,7 +38,7 @@ from ._context import caller, otherwise, public, warn
 from ._data_checks import image_array
 from ._files import atomic_path, keras_home, writable_dir
 from ._images import read_image
-from ._torch_pickle import read_state_dict  # noqa: F401  (re-exported for the tests of both languages)
+from ._torch_pickle import read_state_dict
 from .blocks import _check_activation
 from .imagenet import decode_records
 from .saving import check_weights_file

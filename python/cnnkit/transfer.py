@@ -35,7 +35,8 @@ MODES = ("feature_extraction", "fine_tune")
 BN_MOMENTUM = 0.9  # the adapter's BatchNormalization momentum: settles within short runs (bench/results/adapter_momentum.md)
 
 
-def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any, pooling: str | None) -> tuple[keras.Model, BackboneSpec | None, tuple[int, ...]]:
+def _resolve_backbone(backbone: Any, input_shape: Any, weights: Any,
+                      pooling: str | None) -> tuple[keras.Model, BackboneSpec | None, tuple[int, ...]]:
     """A backbone model from a registry name or a ready model (whose input shape must match)."""
     if isinstance(backbone, keras.Model):
         own = tuple(backbone.input_shape[1:])
