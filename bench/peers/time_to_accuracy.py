@@ -125,19 +125,19 @@ def keras_callback(clock_box, x, y):
 
 def run_cnnkit(d, args):
     import cnnkit
-    import cnnkit.job as job
+    import cnnkit.engine as engine
     from cnnkit.job import DEFAULTS
 
     assert (DEFAULTS["batch_size"], DEFAULTS["learning_rate"], DEFAULTS["schedule"]) == (BATCH, LR, "cosine"), DEFAULTS
     box = [None]
     cb = keras_callback(box, d["x_test"], d["y_test"])
-    run_fit = job.run_fit
+    fit_phase = engine.fit_phase  # the one phase train_classifier() trains (through engine.run_phases)
 
-    def run_fit_timed(model, data, validation_data, plan, run_dir, strategy, callbacks, fn, **kw):
+    def fit_phase_timed(model, data, validation_data, plan, run_dir, strategy, callbacks, **kw):
         box[0] = Clock()  # where train_classifier() starts its train_seconds
-        return run_fit(model, data, validation_data, plan, run_dir, strategy, list(callbacks) + [cb], fn, **kw)
+        return fit_phase(model, data, validation_data, plan, run_dir, strategy, list(callbacks) + [cb], **kw)
 
-    job.run_fit = run_fit_timed
+    engine.fit_phase = fit_phase_timed
     with tempfile.TemporaryDirectory() as run_dir:
         r = cnnkit.train_classifier(epochs=args.epochs, subset=args.n, seed=args.seed, run_dir=run_dir, verbose=0)
     # train_classifier()'s own figures: its train_seconds include the evaluations above (left out of the curve)

@@ -212,7 +212,7 @@ def _replica(model: keras.Model, strategy: Any) -> keras.Model:
         clone.set_weights(model.get_weights())
         if getattr(model, "compiled", False):
             opt = model.optimizer.__class__.from_config(model.optimizer.get_config())
-            compile_model(clone, None, opt, "fit_classifier", loss=model.loss,
+            compile_model(clone, None, opt, loss=model.loss,
                           steps_per_execution=model.steps_per_execution)
     return clone
 
