@@ -68,8 +68,9 @@ def check_images_shape(model: Any, shape: tuple, arg: str) -> None:
     want = model_input_shape(model)
     got = tuple(shape)
     if len(got) == len(want) - 1 and all(w in (None, g) for w, g in zip(want[1:], got)):
+        fix = code("x[None]", "x[1, , , , drop = FALSE] when you index one image, or array(x, c(1, dim(x)))")
         raise ValueError(f"{caller()}(): `{arg}` holds one image of shape {_fmt(got)}; pass a batch of shape "
-                         f"{_fmt((1,) + got)} ({code('x[None]', 'x[1, , , , drop = FALSE] when you index one image, or array(x, c(1, dim(x)))')}).")
+                         f"{_fmt((1,) + got)} ({fix}).")
     if len(got) != len(want):
         raise ValueError(f"{caller()}(): `{arg}` has shape {_fmt(got)} but the model takes {len(want)}-D input "
                          f"{_fmt(want)} (batch, height, width, channels).{_rank_hint(got, want)}")

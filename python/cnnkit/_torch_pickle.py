@@ -121,7 +121,7 @@ def read_state_dict(path: str | os.PathLike,
     except UnsafePickleError as e:
         raise UnsafePickleError(f"{where} was refused: {e}. A weights file may only rebuild tensors; "
                                 "nothing in it was run.") from None
-    except Exception as e:  # a malformed pickle fails in many ways; none of them runs anything
+    except Exception as e:  # noqa: BLE001 - a malformed pickle fails in many ways; none of them runs anything
         raise ValueError(f"{where} is not a PyTorch state_dict file cnnkit can read: "
                          f"{type(e).__name__}: {e}") from None
 

@@ -386,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
              "  cnnkit predict runs/20261129-101500/model.keras shoe.png bag.jpg\n"
              "  cnnkit predict runs/photos/model.keras new-photos/ --output predictions.csv")
     p.add_argument("model_file", metavar="MODEL.keras")
-    p.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR", help="PNG, JPEG, BMP, GIF, WebP or TIFF files, or folders of them")
+    p.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR",
+                   help="PNG, JPEG, BMP, GIF, WebP or TIFF files, or folders of them")
     p.add_argument("--output", metavar="FILE.csv", help="write a CSV (file, class_id, label, probability, p_<class> "
                    "for each class) instead of printing; complete or absent, also after Ctrl-C")
     p.add_argument("--batch-size", type=_positive_int, metavar="N", help="files read and predicted at a time "

@@ -731,7 +731,7 @@ def image_folder(
                          f"({layout['validation'].name}/); leave validation_split as None (R: NULL).")
     classes, scanned, reasons = _scan_layout(root, layout)
     splits = {}
-    for split, (names, files, labels) in scanned.items():
+    for split, (_names, files, labels) in scanned.items():
         files, labels = _usable(files, labels, reasons, o)
         where = layout[split] if len(layout) > 1 else root
         mine = {p: k for p, k in reasons.items() if p.startswith(str(where) + os.sep)}

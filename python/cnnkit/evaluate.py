@@ -231,7 +231,8 @@ def evaluate_classifier(
                     f"be scored as {names[carried.index(c)]!r}. Only in the data: "
                     f"{', '.join(x for x in carried if x not in names) or 'none'}; only in the model: "
                     f"{', '.join(x for x in names if x not in carried) or 'none'}. Give the data the model's classes, "
-                    f"in its order{code(' (class folders named as the model classes)', ' (factor(y, levels = ...), or class folders named as the model classes)')}.")
+                    "in its order" + code(" (class folders named as the model classes)",
+                                          " (factor(y, levels = ...), or class folders named as the model classes)") + ".")
             warn(f"{caller()}(): the classes of `data` ({', '.join(carried)}) are not named as {whose} "
                           f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
                           UserWarning)

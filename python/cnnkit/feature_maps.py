@@ -119,7 +119,7 @@ def _unit(img: np.ndarray) -> np.ndarray:
 def _layer(model: keras.Model, layer: str | int) -> keras.layers.Layer:
     if not isinstance(model, keras.Model):
         raise TypeError(f"{caller()}(): `model` must be a Keras model, got {type(model).__name__}.")
-    convs = [l.name for l in model.layers if len(l.output.shape) == 4 and not isinstance(l, keras.layers.InputLayer)]
+    convs = [la.name for la in model.layers if len(la.output.shape) == 4 and not isinstance(la, keras.layers.InputLayer)]
     if isinstance(layer, str):
         try:
             target = model.get_layer(layer)

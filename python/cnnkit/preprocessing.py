@@ -104,7 +104,8 @@ def affine_scaling(preprocess: Callable[[np.ndarray], Any], channels: int,
     x = np.random.default_rng(PROBE_SEED).uniform(low, high, (2, 3, 3, channels))
     expected = f(x)
     got = x[..., order] * np.asarray(scale) + np.asarray(offset)
-    if sorted(order) != list(range(channels)) or not np.allclose(got, expected, rtol=1e-4, atol=1e-3 * max(1.0, np.abs(expected).max())):
+    atol = 1e-3 * max(1.0, np.abs(expected).max())
+    if sorted(order) != list(range(channels)) or not np.allclose(got, expected, rtol=1e-4, atol=atol):
         raise ValueError("its preprocessing function is not a per-channel scaling (channel order, scale and offset)")
     return order, scale, offset
 

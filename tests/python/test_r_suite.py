@@ -22,10 +22,12 @@ from conftest import ROOT, background_result, r_env, run_tracked, start_in_backg
 R_FILES = sorted((ROOT / "tests" / "testthat").glob("test-*.R"))
 # files run in a process of their own: they install Python environments or render documents
 OWN_PROCESS = {"test-install.R", "test-vignette.R"}
-# not in the fast tier (make check): the files that took 10 s or more (the fuzz files 40 s and 3 min; measured
-# one after another in one Rscript on 2 busy cores, 2026-12-07); the others take about 90 s together.
+# not in the fast tier (make check): the files that took 7 s or more (the fuzz files 40 s and 3 min; measured
+# one after another in one Rscript on 2 busy cores, 2026-12-07); the others take about a minute together,
+# in the background beside the Python tests.
 SLOW_FILES = OWN_PROCESS | {
-    "test-efficientnet-lite.R", "test-fit.R", "test-fuzz-args.R", "test-fuzz-files.R", "test-grad-cam.R",
+    "test-backbones.R", "test-data-checks.R", "test-photo-quirks.R", "test-efficientnet-lite.R", "test-fit.R",
+    "test-fuzz-args.R", "test-fuzz-files.R", "test-grad-cam.R",
     "test-image-table.R", "test-job.R", "test-lr-find.R", "test-plot.R", "test-preprocessing.R", "test-reload.R",
     "test-semantic-traps.R", "test-top-losses.R", "test-transfer.R"}
 RUNNER = r"""
