@@ -395,8 +395,8 @@ class Run:
     def warn_finished(self, detail: str = "", loaded: str = "its final weights were loaded and nothing was trained") -> None:
         """The run had finished earlier: what was loaded instead of training again, and how to train again."""
         warn(f"{caller()}(): `run_dir` {str(self.path)!r} holds a finished run{detail}: {loaded}. To train "
-                      "again, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite) or use another run_dir.",
-                      RunFinishedWarning)
+             "again, pass overwrite=True (R: overwrite = TRUE; CLI: --overwrite) or use another run_dir.",
+             RunFinishedWarning)
 
 
 def run_phases(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, phases: Sequence[Phase],
@@ -477,14 +477,13 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
     with Run(run_dir, strategy, plan.overwrite, "fit", plan.settings(model, data, validation_data)) as run:
         assert run.path is not None
         if run.finished:
-            if not is_multi_worker(strategy):
-                _load_weights(model, run.path / FINAL_WEIGHTS)
-                rows = read_history_csv(run.path / HISTORY)
+            _load_weights(model, run.path / FINAL_WEIGHTS)
+            rows = read_history_csv(run.path / HISTORY)
+            if is_multi_worker(strategy):  # the other workers follow the chief's epoch: go through the fit with them
+                _train(model, data, validation_data, plan, None, strategy, callbacks, finished=True)
+            else:
                 run.warn_finished(f" ({len(rows)} epochs)")
-                return RunLog(None, rows).history()
-            _load_weights(model, run.path / FINAL_WEIGHTS)  # the other workers follow the chief's epoch
-            _train(model, data, validation_data, plan, None, strategy, callbacks, finished=True)
-            return RunLog(None, read_history_csv(run.path / HISTORY)).history()
+            return RunLog(None, rows).history()
         usable_backup(run.path)  # a kill while the backup was written: the one before, or none
         history = _train(model, data, validation_data, plan, run.path, strategy, callbacks)
         with atomic_path(run.path / FINAL_WEIGHTS) as tmp:
