@@ -6,14 +6,16 @@ is built from :data:`MODELS` (the names in :data:`SMALL_MODELS`), ``cnnkit summa
 (tests/python/test_cli.py checks that they agree).
 """
 
+from typing import Any
+
 # The main job (train_classifier(), `cnnkit train`). head_epochs: the frozen-backbone phase of
 # transfer learning (`--model <backbone>`); its fine-tuning phase trains `epochs` epochs.
-TRAIN = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine",
+TRAIN: dict[str, Any] = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine",
          "head_epochs": 3}
 # Every model cnnkit builds by name, besides the pretrained backbones (backbones.REGISTRY): its module,
 # whether the main job trains it from scratch (with the Fashion-MNIST options it needs: lenet5 takes
 # 32x32 images), and whether `cnnkit summary` shows it (the slides' models).
-MODELS = {
+MODELS: dict[str, dict[str, Any]] = {
     "mlp_classifier": {"module": "mlp", "job": False, "fashion_mnist": {}, "slides": True},
     "fashion_cnn": {"module": "cnn", "job": True, "fashion_mnist": {}, "slides": False},
     "simple_cnn": {"module": "cnn", "job": True, "fashion_mnist": {}, "slides": True},

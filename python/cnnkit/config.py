@@ -292,10 +292,11 @@ def config() -> Config:
         here (empty: all is well, ``ok`` is ``True``), ``facts`` holds the findings as values.
 
     Example:
-        >>> print(config())  # doctest: +SKIP
-        cnnkit 0.1.0 set-up
-        Python      3.11.2  /usr/bin/python3
+        >>> print(config())
+        cnnkit ... set-up
+        Python ...
         ...
+        Verdict: cnnkit can build and train models here.
     """
     from . import __version__
 

@@ -849,6 +849,9 @@ def table_files(table: Any, path: Any = None, file_column: str = "file", label_c
     base = None if path is None else _folder_path(path, what="the folder the table's file names are relative to")
     cols, csv_dir, cats = _columns(table, arg)
     for col_arg, name in (("file_column", file_column), ("label_column", label_column)):
+        if name not in cols and arg != "table":  # a caller with fixed column names (train_classifier's labels)
+            raise ValueError(f"{caller()}(): `{arg}` needs a {name!r} column (the {col_arg.split('_')[0]} of each "
+                             f"image); its columns are {list(cols) or 'none'}. Name that column {name!r}.")
         if name not in cols:
             raise ValueError(f"{caller()}(): `{col_arg}` {name!r} is not a column of `{arg}`; its columns are "
                              f"{list(cols) or 'none'}. Name the {col_arg.split('_')[0]} column with `{col_arg}`.")
@@ -931,11 +934,10 @@ def image_table(
                         validation_split, seed, batch_size, subset)
 
 
-@takes_fn
 @otherwise("image_table")
 def _image_table(table, path, file_column, label_column, class_names, image_size, color_mode, validation_split,
-                 seed, batch_size, subset, fn: str | None = None, arg: str = "table") -> dict[str, Any]:
-    """:func:`image_table` for a caller whose messages name its own function and argument."""
+                 seed, batch_size, subset, arg: str = "table") -> dict[str, Any]:
+    """:func:`image_table` for a caller whose messages name its own argument (``arg``)."""
     o = _options(image_size, color_mode, validation_split, seed, batch_size, subset)
     names, files, labels, reasons, root = table_files(table, path, file_column, label_column, class_names, arg)
     files, labels = _usable(files, labels, reasons, o)

@@ -140,7 +140,7 @@ def write_history_csv(rows: list[dict[str, float]], path: Path) -> None:
 TEXT_COLUMNS = ("phase",)  # history columns that hold words (fine_tune()'s "head", "fine_tune"), not numbers
 
 
-def read_history_csv(path: Path) -> list[dict[str, float]]:
+def read_history_csv(path: Path) -> list[dict[str, Any]]:
     """The rows of a run's ``history.csv``; a cell that is not what cnnkit wrote there (a number, or a
     word in a :data:`TEXT_COLUMNS` column) is a ``ValueError`` naming the file, the row and the column
     (and the public function that read it)."""
@@ -305,7 +305,7 @@ def progress_verbosity(verbose: str | int = "auto") -> int:
     """``"auto"`` -> 1 (Keras' progress bar) on a terminal or in Jupyter, else 2 (one line per epoch:
     logs, knitr and CI would otherwise fill with partial bar lines); 0, 1, 2 as given."""
     if verbose != "auto":
-        return verbose
+        return int(verbose)
     stream = sys.stdout
     interactive = (hasattr(stream, "isatty") and stream.isatty()) or "ipykernel" in sys.modules
     return 1 if interactive else 2

@@ -70,7 +70,7 @@ def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, in
 
     shape = model_input_shape(model, "train_classifier")
     channels = shape[-1] if shape[-1] in (1, 3) else 1
-    size = tuple(int(s) if s else 28 for s in shape[1:3])
+    size = (int(shape[1] or 28), int(shape[2] or 28))
     return {"pad": size == (32, 32), "channels": channels}, size, "grayscale" if channels == 1 else "rgb"
 
 
@@ -95,13 +95,14 @@ def _data(data: Any, model: str | keras.Model, subset: int | None, seed: int,
     elif image_size is not None:
         size = image_size
     if labels is not None:  # a table: 20 % of its images held out as the test set
-        d = _image_table(labels, data, "file", "label", None, size, color_mode, 0.2, seed, 32, subset, "labels")
+        d = _image_table(labels, data, "file", "label", None, size, color_mode, 0.2, seed, 32, subset,
+                         arg="labels")
         source = f"image table {labels if isinstance(labels, (str, os.PathLike)) else '(in memory)'}"
     else:  # split folders: test/ (else val/) is the test set; class folders only: 20 % held out
-        with called("image_folder"):
+        with called("image_folder"):  # its warnings (skipped files) name the step that read the folder
             splits = split_folders(data)
-        d = image_folder(data, image_size=size, color_mode=color_mode, validation_split=None if splits else 0.2,
-                         seed=seed, subset=subset)
+            d = image_folder(data, image_size=size, color_mode=color_mode,
+                             validation_split=None if splits else 0.2, seed=seed, subset=subset)
         source = f"image folder {data}"
     return {"train": d["train"], "test": d["validation"] if d["test"] is None else d["test"],
             "class_names": d["class_names"], "input_shape": size + ((1,) if color_mode == "grayscale" else (3,)),
@@ -224,7 +225,7 @@ def train_classifier(
     plan = check_fit_args(model, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
                           overwrite=v.flag(overwrite, "overwrite"), checkpoint=False)
-    settings = {"model": model if isinstance(model, str) else model_fingerprint(model),
+    settings: dict[str, Any] = {"model": model if isinstance(model, str) else model_fingerprint(model),
                 "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
                 "batch_size": plan.batch_size, "learning_rate": plan.learning_rate, "schedule": plan.schedule,
                 "precision": plan.precision}

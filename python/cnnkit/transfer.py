@@ -229,7 +229,7 @@ def domain_adapted_model(
 
 
 def _momentum(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < 1:
         raise ValueError(f"{caller()}(): `bn_momentum` must be a number in [0, 1), e.g. {BN_MOMENTUM} (the share of the "
                          f"old moving statistics kept at each step), got {value!r}.")
     return float(value)

@@ -33,7 +33,7 @@ test_that("the ImageNet weights are converted from the installed package into a 
   expect_identical(efficientnet_lite0_weights(cache_dir = cache), path)
   expect_equal(file.info(path)$mtime, stamp)
   mod <- py_cnnkit()$efficientnet_lite
-  expect_null(mod$`_check_digest`(efficientnet_lite0(weights = path), TRUE, "test"))  # raises if wrong
+  expect_null(mod$`_check_digest`(efficientnet_lite0(weights = path), TRUE))  # raises if wrong
   unlink(cache, recursive = TRUE)
 })
 
@@ -105,7 +105,7 @@ test_that("the Keras path: model, preprocess, predict, decode_predictions", {
 
 test_that("a tampered .pth is refused by its hash; a malicious pickle is refused and nothing runs", {
   skip_if_no_python()
-  pth <- reticulate::py_str(py_cnnkit()$efficientnet_lite$`_package_pth`("test"))  # a pathlib.Path
+  pth <- reticulate::py_str(py_cnnkit()$efficientnet_lite$`_package_pth`())  # a pathlib.Path
   bytes <- readBin(pth, "raw", file.info(pth)$size)
   i <- length(bytes) %/% 2
   bytes[i] <- xor(bytes[i], as.raw(1))
