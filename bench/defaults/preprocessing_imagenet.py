@@ -53,7 +53,7 @@ def main() -> int:
 
     load_before, start = os.getloadavg()[0], time.perf_counter()
     model = cnnkit.efficientnet_lite0(weights="imagenet")
-    layer = preprocessing_layer(get_spec("efficientnet_lite0"), (0.0, 1.0), "bench")
+    layer = preprocessing_layer(get_spec("efficientnet_lite0"), (0.0, 1.0))
     rows, agree = [], 0
     for name, img in photos():
         x = imagenet_input(img)[None] / 255.0

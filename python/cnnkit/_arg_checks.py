@@ -12,8 +12,7 @@ rejected at the R seam, ``R/coerce.R``, before reticulate would turn a logical `
 Whole numbers are capped at ``MAX_INT`` (2**31 - 1, TensorFlow's int32 limit), so ``epochs=1e12`` is
 an error rather than a run that never ends.
 
-Messages name the public function called (``_context.caller()``). ``fn``: deprecated, ignored (kept,
-in its place, for callers not yet converted: ``@takes_fn``).
+Messages name the public function called (``_context.caller()``).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._context import caller, otherwise, takes_fn
+from ._context import caller, otherwise
 from ._lang import code
 
 MAX_INT = 2**31 - 1
@@ -44,13 +43,12 @@ def _is_intlike(value: Any) -> bool:
     return False
 
 
-@takes_fn
-def positive_int(value: Any, arg: str, fn: str | None = None, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
+def positive_int(value: Any, arg: str, *, minimum: int = 1, maximum: int = MAX_INT) -> int:
     """Return ``value`` as an ``int`` in ``minimum..maximum``, or raise naming ``arg``.
 
     Booleans are not numbers here (``True`` is an error), nor are strings.
 
-    >>> positive_int(32.0, "filters", "conv_block")
+    >>> positive_int(32.0, "filters")
     32
     """
     if isinstance(value, (list, tuple)) and len(value) == 1:
@@ -76,16 +74,14 @@ def positive_int(value: Any, arg: str, fn: str | None = None, *, minimum: int = 
     return value
 
 
-@takes_fn
-def optional_units(value: Any, arg: str, fn: str | None = None) -> int | None:
+def optional_units(value: Any, arg: str) -> int | None:
     """A positive int, or ``None`` for "no layer" (``0`` also means none)."""
     if value is None or (_is_intlike(value) and int(value) == 0):
         return None
     return positive_int(value, arg)
 
 
-@takes_fn
-def int_tuple(value: Any, arg: str, fn: str | None = None, *, length: int = 2) -> tuple[int, ...]:
+def int_tuple(value: Any, arg: str, *, length: int = 2) -> tuple[int, ...]:
     """Return an int or a sequence of ``length`` ints as a tuple of positive ints.
 
     ``3`` becomes ``(3, 3)``; ``[3, 5]`` becomes ``(3, 5)``.
@@ -106,8 +102,7 @@ def int_tuple(value: Any, arg: str, fn: str | None = None, *, length: int = 2) -
     )
 
 
-@takes_fn
-def shape(value: Any, arg: str, fn: str | None = None, *, ndim: int | None = None) -> tuple[int, ...]:
+def shape(value: Any, arg: str, *, ndim: int | None = None) -> tuple[int, ...]:
     """Return an input shape (without the batch axis) as a tuple of positive ints."""
     if isinstance(value, _REAL) and not isinstance(value, bool):
         value = (value,)
@@ -149,8 +144,7 @@ def _same(value: Any, allowed: Any) -> bool:
     return False
 
 
-@takes_fn
-def choice(value: Any, arg: str, fn: str | None = None, choices: Iterable[Any] = ()) -> Any:
+def choice(value: Any, arg: str, choices: Iterable[Any] = ()) -> Any:
     """Return the entry of ``choices`` that ``value`` is; otherwise raise listing them.
 
     Matching is by type and value: ``True`` does not match ``1``, ``"1"`` does not match ``1``.
@@ -164,14 +158,13 @@ def choice(value: Any, arg: str, fn: str | None = None, choices: Iterable[Any] =
     raise ValueError(f"{_where(arg)} must be one of {shown}; got {got}.")
 
 
-@takes_fn
-def flag(value: Any, arg: str, fn: str | None = None) -> bool:
+def flag(value: Any, arg: str) -> bool:
     """``True`` or ``False`` (R: ``TRUE``/``FALSE``), or raise naming ``arg``.
 
     Nothing else is taken for a flag: not ``1``/``0``, not ``"yes"``/``"no"``, not ``None``
     (``bool("no")`` is ``True``: the silent bug this check prevents).
 
-    >>> flag(True, "pad", "load_fashion_mnist")
+    >>> flag(True, "pad")
     True
     """
     if isinstance(value, (bool, np.bool_)):
@@ -180,8 +173,7 @@ def flag(value: Any, arg: str, fn: str | None = None) -> bool:
                     f"({type(value).__name__}).")
 
 
-@takes_fn
-def string(value: Any, arg: str, fn: str | None = None, *, example: str = "") -> str:
+def string(value: Any, arg: str, *, example: str = "") -> str:
     """A non-empty ``str``, or raise naming ``arg`` (``example`` is shown as what to pass)."""
     if not isinstance(value, str):
         raise TypeError(f"{_where(arg)} must be a string{f' such as {example!r}' if example else ''}, "
@@ -191,14 +183,12 @@ def string(value: Any, arg: str, fn: str | None = None, *, example: str = "") ->
     return value
 
 
-@takes_fn
-def optional_string(value: Any, arg: str, fn: str | None = None, *, example: str = "") -> str | None:
+def optional_string(value: Any, arg: str, *, example: str = "") -> str | None:
     """``None`` or a non-empty ``str`` (see :func:`string`)."""
     return None if value is None else string(value, arg, example=example)
 
 
-@takes_fn
-def strings(value: Any, arg: str, fn: str | None = None) -> list[str]:
+def strings(value: Any, arg: str) -> list[str]:
     """One string or a non-empty sequence of strings (R: a character vector) as a list, or raise; empty
     strings are refused (``""`` as a name or prefix would match nothing or everything)."""
     items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple, np.ndarray)) else None
@@ -208,8 +198,7 @@ def strings(value: Any, arg: str, fn: str | None = None) -> list[str]:
     return [str(s) for s in items]
 
 
-@takes_fn
-def keras_tensor(value: Any, arg: str, fn: str | None = None, *, ndim: int | None = None) -> Any:
+def keras_tensor(value: Any, arg: str, *, ndim: int | None = None) -> Any:
     """Check that ``value`` is a symbolic Keras tensor (the output of ``keras.Input`` or a layer)."""
     import keras
 
@@ -240,8 +229,7 @@ def sizes(value: Any, arg: str, count: int) -> list[int]:
     return [positive_int(value, arg)] * count
 
 
-@takes_fn
-def fraction(value: Any, arg: str, fn: str | None = None) -> float | None:
+def fraction(value: Any, arg: str) -> float | None:
     """A number in (0, 1), or ``None`` (``0`` also means none): a validation split, a dropout rate."""
     if value is None or (isinstance(value, _REAL) and not isinstance(value, (bool, np.bool_))
                          and value == 0):
@@ -251,8 +239,7 @@ def fraction(value: Any, arg: str, fn: str | None = None) -> float | None:
     return float(value)
 
 
-@takes_fn
-def positive_number(value: Any, arg: str, fn: str | None = None) -> float:
+def positive_number(value: Any, arg: str) -> float:
     """A finite number > 0 as a ``float`` (a learning rate, a factor)."""
     if isinstance(value, (list, tuple)) and len(value) == 1:
         value = value[0]
@@ -262,9 +249,8 @@ def positive_number(value: Any, arg: str, fn: str | None = None) -> float:
     return float(value)
 
 
-@takes_fn
 @otherwise("fit_classifier")
-def learning_rate(value: Any, arg: str = "learning_rate", fn: str | None = None, *,
+def learning_rate(value: Any, arg: str = "learning_rate", *,
                   schedule: bool = False) -> Any:
     """A learning rate: a finite number > 0 as a ``float`` or, with ``schedule``, a Keras
     ``LearningRateSchedule`` as it is. Every function that takes a learning rate checks it here.
@@ -292,9 +278,8 @@ def capped_int(value: Any, arg: str, limit_name: str, *, hint: str = "", minimum
     return value
 
 
-@takes_fn
 @otherwise("fit_classifier")
-def epochs(value: Any, arg: str = "epochs", fn: str | None = None, *, minimum: int = 1) -> int:
+def epochs(value: Any, arg: str = "epochs", *, minimum: int = 1) -> int:
     """A number of epochs: a whole number from ``minimum`` up to the ``epochs`` limit (10,000 unless
     ``CNNKIT_MAX_EPOCHS``).
 
@@ -305,11 +290,10 @@ def epochs(value: Any, arg: str = "epochs", fn: str | None = None, *, minimum: i
                       hint=" Use early_stopping to stop when the validation loss stops improving.")
 
 
-@takes_fn
-def image_size(value: Any, arg: str, fn: str | None = None) -> tuple[int, int]:
+def image_size(value: Any, arg: str) -> tuple[int, int]:
     """``(height, width)`` to resize images to (one number: square), each at most the ``image_side`` limit.
 
-    >>> image_size(64, "image_size", "image_folder")
+    >>> image_size(64, "image_size")
     (64, 64)
     """
     from .limits import limit, too_many

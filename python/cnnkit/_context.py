@@ -82,68 +82,34 @@ def called(name: str, *, force: bool = True) -> Iterator[None]:
         _calls.reset(token)
 
 
-def public(func: F | None = None, *, name: str | None = None, legacy_fn: int | None = None) -> Any:
+def public(func: F | None = None, *, name: str | None = None) -> Any:
     """Decorate a public function: its calls name it (``name``, else its own) unless a public call is
-    already in progress. ``functools.wraps`` keeps its signature and docstring (R parity reads them).
-
-    ``legacy_fn``: the position the function's removed ``fn`` argument had; for a transition the
-    wrapper still accepts it there (or as ``fn=``), and a name given so is used when none is set.
-    """
+    already in progress. ``functools.wraps`` keeps its signature and docstring (R parity reads them);
+    a generator function (a ``contextlib.contextmanager``'s) keeps the name while it runs, between its
+    yields too."""
     def decorate(f: F) -> F:
         label = name or f.__name__
-        positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                         for p in inspect.signature(f).parameters.values())
 
-        def label_for(args: tuple, kwargs: dict) -> tuple[str | None, tuple]:
-            given = label
-            if legacy_fn is not None:
-                old = kwargs.pop("fn", None)
-                if len(args) > positional and len(args) > legacy_fn:
-                    old = args[legacy_fn]
-                    args = args[:legacy_fn] + args[legacy_fn + 1:]
-                given = old if isinstance(old, str) and old else label
-            return (None if current().name is not None else given), args
+        if inspect.isgeneratorfunction(f):
+            @functools.wraps(f)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                if current().name is not None:
+                    return (yield from f(*args, **kwargs))
+                with called(label):
+                    return (yield from f(*args, **kwargs))
 
-        return _naming(f, label_for)
+            return generator  # type: ignore[return-value]
+
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current().name is not None:
+                return f(*args, **kwargs)
+            with called(label):
+                return f(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate
-
-
-def takes_fn(f: F) -> F:
-    """Transitional: ``f`` keeps its deprecated ``fn`` argument (same position, default ``None``) for
-    callers not yet converted; a name given there is used only when no public function is in progress."""
-    index = list(inspect.signature(f).parameters).index("fn")
-
-    def label_for(args: tuple, kwargs: dict) -> tuple[str | None, tuple]:
-        fn = kwargs.get("fn", args[index] if len(args) > index else None)
-        return (fn if isinstance(fn, str) and fn and current().name is None else None), args
-
-    return _naming(f, label_for)
-
-
-def _naming(f: F, label_for: Callable[[tuple, dict], tuple[str | None, tuple]]) -> F:
-    """``f`` run under the name ``label_for(args, kwargs)`` gives (``None``: as it is); a generator
-    function (a ``contextlib.contextmanager``'s) keeps the name while it runs, between its yields too."""
-    if inspect.isgeneratorfunction(f):
-        @functools.wraps(f)
-        def generator(*args: Any, **kwargs: Any) -> Any:
-            label, args = label_for(args, kwargs)
-            if label is None:
-                return (yield from f(*args, **kwargs))
-            with called(label):
-                return (yield from f(*args, **kwargs))
-
-        return generator  # type: ignore[return-value]
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        label, args = label_for(args, kwargs)
-        if label is None:
-            return f(*args, **kwargs)
-        with called(label):
-            return f(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def carried(func: F) -> F:

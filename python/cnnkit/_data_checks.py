@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ._context import caller, takes_fn, warn
+from ._context import caller, warn
 from ._lang import code
 from ._model_info import model_input_shape, output_kind, unbuilt_model_message
 
@@ -36,8 +36,7 @@ def is_dataset(data: Any) -> bool:
     return type(data).__module__.startswith("tensorflow") and hasattr(data, "element_spec")
 
 
-@takes_fn
-def model_classes(model: Any, fn: str | None = None, arg: str = "model") -> tuple[str, int]:
+def model_classes(model: Any, arg: str = "model") -> tuple[str, int]:
     """``("binary", 2)`` for a 1-unit sigmoid output, ``("multiclass", n)`` for an n-unit softmax, or
     an error naming the public function called and ``arg`` for a model that is not such a classifier."""
     import keras
@@ -443,9 +442,10 @@ def dataset_errors() -> Iterator[None]:
         >>> import tensorflow as tf
         >>> model = simple_cnn((8, 8, 1), blocks=1, filters=2, units=4, num_classes=2)
         >>> ds = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 1)), [0, 1, 2, 0])).batch(2)
+        >>> from cnnkit._context import called
         >>> try:
-        ...     with dataset_errors():
-        ...         fit_classifier(model, check_data(model, ds, "data", "fit_classifier"), epochs=1, verbose=0)
+        ...     with dataset_errors(), called("fit_classifier"):  # as fit_classifier() checks its data
+        ...         fit_classifier(model, check_data(model, ds, "data"), epochs=1, verbose=0)
         ... except ValueError as e:
         ...     print(str(e)[:60])
         fit_classifier(): `data` (a dataset) yields the label 2: the
@@ -459,8 +459,7 @@ def dataset_errors() -> Iterator[None]:
         raise ValueError(msg) from None
 
 
-@takes_fn
-def data_class_names(model: Any, data: Any, arg: str, fn: str | None = None) -> list[str] | None:
+def data_class_names(model: Any, data: Any, arg: str) -> list[str] | None:
     """The class names that ``data`` carries, checked against the model's outputs: the
     ``class_names`` entry of an ``{"x", "y", "class_names"}`` dict (how R passes factor labels), or the
     ``class_names`` attribute of a dataset (as :func:`image_folder` and Keras'
@@ -512,8 +511,7 @@ def _class_count_message(names: Sequence[str], classes: int, kind: str, data: An
 
 # --- (x, y) or a dataset -------------------------------------------------------------------------
 
-@takes_fn
-def resolve_data(model: Any, data: Any, arg: str, fn: str | None = None) -> tuple[Any, list[str] | None]:
+def resolve_data(model: Any, data: Any, arg: str) -> tuple[Any, list[str] | None]:
     """``data`` of any kind cnnkit takes (:mod:`cnnkit._data_kinds`: arrays, datasets, PyDatasets,
     tables of files) as ``(x, y)``, a dict or a dataset, and the class names it carries (checked)."""
     from ._data_kinds import labelled
@@ -522,8 +520,7 @@ def resolve_data(model: Any, data: Any, arg: str, fn: str | None = None) -> tupl
     return data, data_class_names(model, data, arg)
 
 
-@takes_fn
-def check_data(model: Any, data: Any, arg: str, fn: str | None = None) -> Any:
+def check_data(model: Any, data: Any, arg: str) -> Any:
     """``(x, y)`` checked and converted, or a ``tf.data.Dataset`` checked by its element spec and guarded
     (any kind :func:`resolve_data` takes)."""
     from ._data_kinds import accepted, labelled

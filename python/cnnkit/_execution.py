@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator
 import keras
 
 from . import _arg_checks as v
-from ._context import otherwise, takes_fn
+from ._context import otherwise
 from ._model_info import leaf_layers
 from .precision import computing_in, reset_traced_functions, resolve_precision
 
@@ -45,9 +45,8 @@ MAX_CHUNK_VALUES = 2 ** 22  # and at most (27 images of 224 x 224 x 3): a backbo
 
 
 @contextlib.contextmanager
-@takes_fn
 @otherwise("fit_classifier")
-def steps_per_call(model: keras.Model, steps: Any = "auto", fn: str | None = None) -> Iterator[int]:
+def steps_per_call(model: keras.Model, steps: Any = "auto") -> Iterator[int]:
     """Run the ``with`` block with ``model.steps_per_execution`` = ``steps`` (``"auto"``: see the module
     docstring; a model compiled with its own value > 1 keeps it). Yields the value used."""
     current = int(getattr(model, "steps_per_execution", 1) or 1)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ._context import caller, takes_fn
+from ._context import caller
 
 
 def keras_home(subdir: str = "", *, writable: bool = True) -> Path:
@@ -35,8 +35,7 @@ def keras_home(subdir: str = "", *, writable: bool = True) -> Path:
     return home / subdir if subdir else home
 
 
-@takes_fn
-def writable_dir(path: str | os.PathLike, arg: str, fn: str | None = None, *, create: bool = True) -> Path:
+def writable_dir(path: str | os.PathLike, arg: str, *, create: bool = True) -> Path:
     """Return ``path`` as a directory that exists and can be written to, or raise naming ``arg``.
 
     Nothing is left behind by the check itself (a probe file is created and removed).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._context import caller, takes_fn
+from ._context import caller
 
 
 def unbuilt_model_message(model: Any, arg: str = "model") -> str:
@@ -28,8 +28,7 @@ def unbuilt_model_message(model: Any, arg: str = "model") -> str:
             "model = keras.Model(inputs, your_model(inputs)).")
 
 
-@takes_fn
-def model_input_shape(model: Any, fn: str | None = None) -> tuple:
+def model_input_shape(model: Any) -> tuple:
     try:
         shapes = model.input_shape
     except (AttributeError, ValueError):

@@ -28,7 +28,6 @@ import os
 import sys
 from typing import Any
 
-from ._context import takes_fn
 from ._files import atomic_path, check_file_target
 
 SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -83,8 +82,7 @@ def new_figure(width: float, height: float, file: Any = "file") -> Any:
     return fig
 
 
-@takes_fn
-def check_target(file: Any, fn: str | None = None) -> Any:
+def check_target(file: Any) -> Any:
     """Check an image file name (``.png``, ``.pdf``, ``.svg``, ``.jpg``) before any drawing; ``None``
     (return the figure) passes."""
     if file is None:

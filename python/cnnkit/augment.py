@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._context import caller, public, takes_fn
+from ._context import caller, public
 from ._data_checks import _label_values, image_array
 from ._lang import code
 from ._plot import check_target, finish, new_figure
@@ -40,8 +40,7 @@ def _factor(value: Any, arg: str, *, pair: bool = False, upper: float | None = 1
     return (out[0], out[-1]) if pair else out[0]
 
 
-@takes_fn
-def _value_range(value_range: Any, fn: str | None = None) -> tuple[float, float]:
+def _value_range(value_range: Any) -> tuple[float, float]:
     items = list(value_range) if isinstance(value_range, (list, tuple, np.ndarray)) else []
     if len(items) != 2 or not all(isinstance(x, (numbers.Real, np.number)) for x in items) or not items[0] < items[1]:
         raise ValueError(f"{caller()}(): `value_range` must be (low, high) with low < high, e.g. (0, 1) or (0, 255); "

@@ -29,7 +29,7 @@ import keras
 from keras import applications as apps
 
 from . import _arg_checks as v
-from ._context import caller, otherwise, public, takes_fn
+from ._context import caller, otherwise, public
 from ._data_checks import image_array
 from ._files import keras_home
 from ._lang import code
@@ -188,9 +188,8 @@ def _factory_name(factory: Callable[..., Any]) -> str:
     return f"{module}.{name}".strip(".")
 
 
-@takes_fn
 @otherwise("backbone")
-def get_spec(name: Any, fn: str | None = None, arg: str = "name") -> BackboneSpec:
+def get_spec(name: Any, arg: str = "name") -> BackboneSpec:
     """The registry entry for ``name``; an unknown name raises listing the closest names."""
     if not isinstance(name, str):
         raise TypeError(f"{caller()}(): `{arg}` must be a backbone name such as 'vgg16', got {name!r}.")
@@ -288,8 +287,7 @@ def ensure_imagenet_weights(spec: BackboneSpec, include_top: bool = False,
 
 # --- building --------------------------------------------------------------------------------------
 
-@takes_fn
-def check_input_shape(spec: BackboneSpec, input_shape: Any, fn: str | None = None,
+def check_input_shape(spec: BackboneSpec, input_shape: Any,
                       any_channels: bool = False) -> tuple[int, int, int]:
     """Validate ``(height, width, channels)`` against the backbone's minimum size and channels.
 
@@ -380,10 +378,9 @@ def backbone(
     return build_backbone(spec, shape, weights, pooling, trainable, include_top)
 
 
-@takes_fn
 @otherwise("backbone")
 def build_backbone(spec: BackboneSpec, shape: tuple[int, int, int], weights: Any, pooling: str | None,
-          trainable: bool = True, include_top: bool = False, fn: str | None = None) -> keras.Model:
+          trainable: bool = True, include_top: bool = False) -> keras.Model:
     """Build a checked registry entry (``backbone()`` without the argument checks; errors name the public function called)."""
     if isinstance(weights, str) and weights == "imagenet":
         if include_top and shape[:2] != (spec.default_size, spec.default_size):

@@ -130,7 +130,7 @@ def _check_fits(x: Any, kernel_size, strides, padding, pool, pool_size) -> None:
             )
 
 
-@public(legacy_fn=2)
+@public
 def output_layer(num_classes: int, name: str | None = "predictions",
                  activation: str | None = None) -> keras.layers.Dense:
     """The classification layer: 1 class -> ``Dense(1, sigmoid)``; 2 or more -> ``Dense(n, softmax)``."""

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ._context import caller, takes_fn, warn
+from ._context import caller, warn
 from ._lang import code
 
 ATTRIBUTE = "_cnnkit_input"
@@ -166,8 +166,7 @@ def mismatch(expected: tuple[float, float], extremes: tuple[float, float] | None
     return None
 
 
-@takes_fn
-def record(model: Any, data: Any, fn: str | None = None, arg: str = "data") -> None:
+def record(model: Any, data: Any, arg: str = "data") -> None:
     """At training: check ``data`` against the model's contract (an error if it clearly does not fit), or
     record the range it is in. Data in no standard range leaves the model without a recorded range."""
     extremes = data_extremes(data)
@@ -185,8 +184,7 @@ def record(model: Any, data: Any, fn: str | None = None, arg: str = "data") -> N
         attach(model, {"value_range": found, **_shape(model)})
 
 
-@takes_fn
-def check(model: Any, data: Any, fn: str | None = None, arg: str = "x") -> None:
+def check(model: Any, data: Any, arg: str = "x") -> None:
     """At prediction: warn when ``data`` clearly does not fit the range ``model`` was trained on."""
     contract = input_contract(model)
     if not contract or not contract.get("value_range"):

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _arg_checks as v
-from ._context import called, caller, carried, otherwise, public, takes_fn, warn
+from ._context import called, caller, carried, otherwise, public, warn
 from ._files import atomic_path, keras_home
 from ._images import FORMAT_NAMES, ImageFileError, check_pipeline_file, decode_file, decode_workers, read_images
 from ._lang import code
@@ -333,9 +333,8 @@ def _folder_path(path: Any, arg: str = "path",
     return root
 
 
-@takes_fn
 @otherwise("image_folder")
-def split_folders(path: Any, fn: str | None = None) -> dict[str, Path] | None:
+def split_folders(path: Any) -> dict[str, Path] | None:
     """``{"train": .., "validation": .., "test": ..}`` when ``path`` holds split folders -- ``train/``
     and ``test/``, ``val/`` or ``validation/`` (any case) -- instead of class folders; else ``None``.
     Split folders beside other folders, or two folders for one split, are an error."""

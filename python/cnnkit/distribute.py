@@ -125,7 +125,7 @@ def _check_tf_config() -> None:
         ) from None
 
 
-@public(legacy_fn=1)
+@public
 def distribution_strategy(strategy: Any = "mirrored") -> Any:
     """The ``tf.distribute`` strategy that ``strategy`` names here (see the module notes).
 

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from ._context import caller, takes_fn
+from ._context import caller
 from ._data_checks import is_dataset
 from ._execution import predictor
 from ._model_info import leaf_layers
@@ -136,9 +136,8 @@ def _size(data: Any) -> int | None:
     return len(data[0])
 
 
-@takes_fn
 def cache(model: keras.Model, data: Any, validation_data: Any, batch_size: int, precision: str, strategy: Any,
-          setting: Any, announce: bool, fn: str | None = None) -> Cached | None:
+          setting: Any, announce: bool) -> Cached | None:
     """The head and the frozen part's features when caching is on (``setting``: ``"auto"`` or
     ``True``) and gives the same training (see the module notes); else ``None``."""
 

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 from . import _arg_checks as v
-from ._context import caller, otherwise, public, takes_fn, warn
+from ._context import caller, otherwise, public, warn
 from ._lang import code, in_r
 from ._model_info import flat_layers  # the one walk over a model's layers (transfer, rundir import it from here)
 
@@ -62,16 +62,14 @@ def _containers(model: keras.Model) -> list[keras.Model]:
     return out
 
 
-@takes_fn
-def _unknown(value: str, arg: str, known: Sequence[str], fn: str | None = None) -> ValueError:
+def _unknown(value: str, arg: str, known: Sequence[str]) -> ValueError:
     close = difflib.get_close_matches(value, list(known), n=3, cutoff=0.6)
     hint = f" Close names: {', '.join(close)}." if close else ""
     return ValueError(f"{caller()}(): `{arg}` {value!r} is not a layer of this model.{hint} "
                       "See trainable_layers(model) for the names.")
 
 
-@takes_fn
-def _strings(value: Any, arg: str, fn: str | None = None) -> list[str]:
+def _strings(value: Any, arg: str) -> list[str]:
     items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
     if not items or not all(isinstance(s, str) and s for s in items):
         raise TypeError(f"{caller()}(): `{arg}` must be a string or a list of strings, got {value!r}.")

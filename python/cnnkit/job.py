@@ -68,7 +68,7 @@ def _input_spec(model: str | keras.Model) -> tuple[dict[str, Any], tuple[int, in
         size = (32, 32) if opts.get("pad") else (28, 28)
         return opts, size, "grayscale"
 
-    shape = model_input_shape(model, "train_classifier")
+    shape = model_input_shape(model)
     channels = shape[-1] if shape[-1] in (1, 3) else 1
     size = (int(shape[1] or 28), int(shape[2] or 28))
     return {"pad": size == (32, 32), "channels": channels}, size, "grayscale" if channels == 1 else "rgb"

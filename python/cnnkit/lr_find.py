@@ -147,7 +147,7 @@ def lr_find(
         ...                          learning_rate=result["suggestion"])
     """
 
-    model_classes(model, caller())
+    model_classes(model)
     start = v.learning_rate(start_learning_rate, "start_learning_rate")
     end = v.learning_rate(end_learning_rate, "end_learning_rate")
     if not end > start:

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import keras
 
 from . import _arg_checks as v
-from ._context import otherwise, takes_fn
+from ._context import otherwise
 from ._model_info import leaf_layers
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
@@ -130,9 +130,8 @@ _OWN_POLICIES: "weakref.WeakKeyDictionary[keras.Model, list]" = weakref.WeakKeyD
 
 
 @contextlib.contextmanager
-@takes_fn
 @otherwise("fit_classifier")
-def computing_in(model: keras.Model, policy: str = "auto", fn: str | None = None) -> Iterator[str]:
+def computing_in(model: keras.Model, policy: str = "auto") -> Iterator[str]:
     """Run the ``with`` block with ``model``'s layers computing in ``policy`` (see ``resolve_precision``);
     the output layer stays float32. Yields the policy used; restores every layer's policy after."""
     policy = resolve_precision(model, policy)

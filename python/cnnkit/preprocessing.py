@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import keras
 import numpy as np
 
-from ._context import caller, takes_fn
+from ._context import caller
 
 PROBE_SEED = 0
 
@@ -115,8 +115,7 @@ def _round(value: float) -> float:
     return float(f"{float(value):.7g}")
 
 
-@takes_fn
-def preprocessing_layer(spec: Any, value_range: tuple[float, float], fn: str | None = None,
+def preprocessing_layer(spec: Any, value_range: tuple[float, float],
                         name: str = "preprocessing") -> BackbonePreprocessing:
     """The :class:`BackbonePreprocessing` layer for a registry entry and images in ``value_range``."""
     try:

@@ -53,10 +53,10 @@ def test_epochs_cap_for_the_training_functions(case, monkeypatch):
     for k, value in case.get("env", {}).items():
         monkeypatch.setenv(k, value)
     if case["expect"] == "ok":
-        assert v.epochs(case["value"], "epochs", "fit_classifier") == int(case["value"])
+        assert v.epochs(case["value"], "epochs") == int(case["value"])
         return
     with pytest.raises(ValueError) as err:
-        v.epochs(case["value"], "epochs", "fit_classifier")
+        v.epochs(case["value"], "epochs")
     assert "fit_classifier(): `epochs`" in str(err.value)
     for fragment in case["match"]:
         assert fragment in str(err.value), str(err.value)

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from cnnkit import _context, _lang
-from cnnkit._context import called, caller, carried, public, takes_fn
+from cnnkit._context import called, caller, carried, otherwise, public
 
 
 @public
@@ -18,8 +18,8 @@ def other():
     return caller()
 
 
-@takes_fn
-def checker(value, arg, fn=None):
+@otherwise("fit_classifier")
+def checker(value, arg):
     return caller()
 
 
@@ -32,11 +32,12 @@ def test_the_outermost_public_call_names_messages():
     assert caller() == "cnnkit"
 
 
-def test_the_transitional_fn_is_used_only_outside_a_public_call():
-    assert checker(1, "x", "fit_classifier") == "fit_classifier"
-    assert checker(1, "x", fn="fit_classifier") == "fit_classifier"
-    assert outer(lambda: checker(1, "x", "fit_classifier")) == "outer"
-    assert checker(1, "x") == "cnnkit"
+def test_otherwise_names_a_helper_only_outside_a_public_call():
+    assert checker(1, "x") == "fit_classifier"
+    assert outer(lambda: checker(1, "x")) == "outer"
+    with called("train"):
+        assert checker(1, "x") == "train"
+    assert caller() == "cnnkit"
 
 
 def test_a_call_from_r_starts_afresh_and_calls_nest():
@@ -72,15 +73,17 @@ def test_carried_takes_the_name_into_a_thread():
     assert out["name"] == "reader"
 
 
-def test_public_keeps_the_signature_and_the_legacy_fn_position():
+def test_public_keeps_the_signature_and_takes_no_fn():
     import inspect
 
     import cnnkit
 
     assert "fn" not in inspect.signature(cnnkit.distribution_strategy).parameters
     assert "fn" not in inspect.signature(cnnkit.output_layer).parameters
-    with pytest.raises(ValueError, match=r"^fit_classifier\(\): `strategy`"):
-        cnnkit.distribution_strategy("bad", "fit_classifier")
+    with pytest.raises(TypeError):
+        cnnkit.distribution_strategy("mirrored", "fit_classifier")  # the removed `fn`: an error now
     with pytest.raises(ValueError, match=r"^distribution_strategy\(\): `strategy`"):
+        cnnkit.distribution_strategy("bad")
+    with called("fit_classifier"), pytest.raises(ValueError, match=r"^fit_classifier\(\): `strategy`"):
         cnnkit.distribution_strategy("bad")
     assert _context.current() == _context.Call()

@@ -116,7 +116,7 @@ def test_the_dataset_guard_keeps_class_names_and_translates_only_its_own_errors(
     model = model_for(3)
     ds = dataset({"y": [0, 1, 2, 0, 1, 2], "num_classes": 3})
     ds.class_names, ds.fixed_images = ["a", "b", "c"], True
-    guarded = check_data(model, ds, "data", "fit_classifier")
+    guarded = check_data(model, ds, "data")
     assert guarded.class_names == ["a", "b", "c"] and guarded.fixed_images is True
     assert sum(1 for _ in guarded) == 3
     with pytest.raises(tf.errors.InvalidArgumentError):  # not a guard's error: left as it is

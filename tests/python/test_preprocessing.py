@@ -29,7 +29,7 @@ def test_the_layer_computes_the_registry_preprocessing(name, value_range):
     spec = REGISTRY[name]
     low, high = value_range
     x = images() * (high - low) + low
-    layer = preprocessing_layer(spec, value_range, "test")
+    layer = preprocessing_layer(spec, value_range)
     expected = spec.preprocess(np.array((x - low) * 255 / (high - low), dtype="float32"))
     np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-5, atol=1e-4)
     assert not layer.weights and not layer.trainable
