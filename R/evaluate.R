@@ -10,6 +10,9 @@
 #' @param file Also draw the confusion matrix to this image file.
 #' @param precision `"auto"`, `"float32"` or `"mixed_bfloat16"`, as in
 #'   [fit_classifier()] (mixed precision changes probabilities by a few 1e-4).
+#' @param tta Test-time augmentation, as in [predict_classes()]: `TRUE`
+#'   averages each image's prediction with its mirror image's; `FALSE` (the
+#'   default): the image only.
 #' @return A `cnnkit_evaluation` list: `accuracy`, `n`, `confusion_matrix` (a
 #'   table, rows true class, columns predicted), `per_class` (a data frame:
 #'   `class`, `precision`, `recall`, `f1`, `support`), `averages` (a data
@@ -29,7 +32,7 @@
 #' plot(ev)      # the confusion matrix
 #' @export
 evaluate_classifier <- function(model, data, class_names = NULL, batch_size = 256, file = NULL,
-                                precision = "auto") {
+                                precision = "auto", tta = FALSE) {
   args <- capture_args(list(data = as_py_data, class_names = as_py_list, batch_size = as_py_int))
   ev <- cnnkit_call_warn("evaluate_classifier", .args = args)   # Python's warnings as R warnings
   as_r_evaluation(ev)
@@ -175,6 +178,10 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, n
 #'   is an error listing all such files, and a file that fails to decode later
 #'   (a truncated JPEG) stops with an error naming it; with `TRUE` those files
 #'   are left out (a warning counts them; `attr(, "skipped")` lists them).
+#' @param tta Test-time augmentation: `TRUE` averages each image's
+#'   probabilities with its mirror image's, a number from 3 to 10 adds
+#'   shifted views (about that many times the time); `FALSE` (the default):
+#'   the image only. Not for digits or text, which a mirror changes.
 #' @return A data frame: `class_id` (0-based, as Keras counts), `label` (a
 #'   factor of class names), `probability` (of the predicted class); for files
 #'   first a `file` column (the path of each row, in order) and
@@ -189,7 +196,7 @@ plot_confusion_matrix <- function(evaluation, class_names = NULL, file = NULL, n
 #' predict_classes(model, photos)                       # a folder: file, class_id, label, probability
 #' @export
 predict_classes <- function(model, x, class_names = NULL, batch_size = 256, precision = "auto", verbose = "auto",
-                            skip_unreadable = FALSE) {
+                            skip_unreadable = FALSE, tta = FALSE) {
   x <- as_py_files(x)
   # "auto" goes to Python only from an interactive session (Python then shows the bar for long work)
   verbose <- if (identical(verbose, "auto") && as_py_verbose("auto") != 1L) 0L else verbose

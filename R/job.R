@@ -47,6 +47,10 @@
 #'   levels give the class order). Relative file names are relative to `data`
 #'   when given, else to the CSV file's folder (a data frame: the working
 #'   directory). 20% of its images are held out for testing.
+#' @param label_smoothing As in [fit_classifier()] (both phases of transfer
+#'   learning).
+#' @param tta Test-time augmentation of the test evaluation, as in
+#'   [evaluate_classifier()] (`TRUE`: each image and its mirror image).
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
 #'   (a `cnnkit_history` data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
 #'   non-chief worker), `finished_earlier` and `worker`.
@@ -61,7 +65,8 @@
 train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, batch_size = 128,
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
                              overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto",
-                             head_epochs = NULL, image_size = NULL, labels = NULL) {
+                             head_epochs = NULL, image_size = NULL, labels = NULL, label_smoothing = 0,
+                             tta = FALSE) {
   args <- capture_args(list(epochs = as_py_int, batch_size = as_py_int, subset = as_py_int, seed = as_py_int,
                             verbose = as_py_verbose, head_epochs = as_py_int, image_size = as_py_int,
                             labels = as_py_table),

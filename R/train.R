@@ -9,6 +9,8 @@
 #' @param optimizer An optimizer name (`"adam"`, `"sgd"`, ...) or a Keras optimizer.
 #' @param loss Override the loss.
 #' @param metrics Metrics to track.
+#' @param label_smoothing A number in `[0, 1)`: each label's share spread over
+#'   all classes (`0`: off; e.g. `0.1`). Not with `loss`.
 #' @param ... Passed to Keras' `compile()` (e.g. `steps_per_execution`).
 #' @return The model, compiled (invisibly; it is modified in place).
 #' @examplesIf cnnkit_available()
@@ -16,7 +18,7 @@
 #' model$loss   # sparse_categorical_crossentropy: labels are class ids 0..9 (fit_classifier() turns a factor into them)
 #' @export
 compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", loss = NULL,
-                               metrics = list("accuracy"), ...) {
+                               metrics = list("accuracy"), label_smoothing = 0, ...) {
   invisible(cnnkit_call("compile_classifier", .args = capture_args(list(metrics = as_py_list))))
 }
 
@@ -90,6 +92,10 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #' @param initial_epoch Number the epochs from `initial_epoch + 1`.
 #' @param resume Deprecated: runs are always resumed (`FALSE` means
 #'   `overwrite = TRUE`).
+#' @param label_smoothing A number in `[0, 1)`: train towards `1 - e` for the
+#'   true class and `e / k` spread over the `k` classes (e.g. `0.1`; `0`: off).
+#'   Used when the model is compiled here; a compiled model keeps its loss
+#'   (compile it with `compile_classifier(model, label_smoothing = 0.1)`).
 #' @return The history, invisibly: a data frame of class `cnnkit_history`
 #'   with one row per epoch (`epoch`, `loss`, `accuracy`, `val_loss`, ...,
 #'   `learning_rate`). `print(history)` shows it, `plot(history)` draws the
@@ -108,7 +114,7 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                            run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE,
                            strategy = NULL, callbacks = NULL, verbose = "auto", precision = "auto",
                            steps_per_execution = "auto", recalibrate_bn = "auto", cache_features = "auto",
-                           initial_epoch = 0, resume = NULL) {
+                           initial_epoch = 0, resume = NULL, label_smoothing = 0) {
   args <- capture_args(list(data = as_py_data, epochs = as_py_int, validation_data = as_py_data,
                             batch_size = as_py_int, early_stopping = as_py_int, callbacks = as_py_list,
                             verbose = as_py_verbose, steps_per_execution = as_py_int, initial_epoch = as_py_int),

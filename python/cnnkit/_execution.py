@@ -135,25 +135,35 @@ def fused_batchnorm(model: keras.Model, inference: bool = True) -> Iterator[int]
 
 
 @otherwise("predict_classes")
-def predictor(model: keras.Model, policy: str = "auto") -> Callable[[Any], Any]:
+def predictor(model: keras.Model, policy: str = "auto", views: int = 1) -> Callable[[Any], Any]:
     """``model(x, training=False)`` as one traced TensorFlow function (any batch size) computing in
-    ``policy`` (see ``resolve_precision``); made once per model and policy, then cached. The model is
-    left as it is: the policy is baked into the trace, the weights are read live at every call."""
+    ``policy`` (see ``resolve_precision``); made once per model, policy and number of ``views``, then
+    cached. ``views`` > 1: the outputs averaged over that many test-time views (``cnnkit.tta``). The
+    model is left as it is: the policy is baked into the trace, the weights are read live at every call."""
     import tensorflow as tf
+
+    from .tta import views as tta_views
 
     policy = resolve_precision(model, policy)
     cache = _PREDICTORS.setdefault(model, {})
-    key = (policy, tuple(layer.dtype_policy.name for layer in leaf_layers(model)))
+    key = (policy, tuple(layer.dtype_policy.name for layer in leaf_layers(model)), views)
     if key not in cache:
         ref = weakref.ref(model)  # the cache must not keep the model alive
+
+        def predict(x: Any) -> Any:
+            if views == 1:
+                return ref()(x, training=False)  # type: ignore[misc]  # alive: the cache dies with it
+            outs = [tf.cast(ref()(v, training=False), tf.float32) for v in tta_views(x, views)]  # type: ignore[misc]
+            return tf.add_n(outs) / float(views)
+
         # autograph=False: Keras 3 layers have no tensor-dependent Python control flow (JAX could not run
-        # them), and AutoGraph warns in R sessions, where it cannot read this lambda's source
-        f = tf.function(lambda x: ref()(x, training=False),  # type: ignore[misc]  # alive: the cache dies with it
-                        reduce_retracing=True, autograph=False)
+        # them), and AutoGraph warns in R sessions, where it cannot read this function's source
+        f = tf.function(predict, reduce_retracing=True, autograph=False)
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
         with computing_in(model, policy), fused_batchnorm(model):
             traced = f.get_concrete_function(spec)
-        cache.clear()  # an older entry belongs to policies the layers no longer have
+        for old in [k for k in cache if k[:2] != key[:2]]:  # entries for policies the layers no longer have
+            del cache[old]
         cache[key] = traced
     return cache[key]
 

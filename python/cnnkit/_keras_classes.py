@@ -14,7 +14,9 @@ The classes (one list, checked by ``tests/python/test_reload.py`` against what t
 
 - ``cnnkit.preprocessing.BackbonePreprocessing``: a backbone's input scaling, in transfer models;
 - ``cnnkit.augment.RandomShear``: Keras' ``RandomShear`` whose saved config loads again (Keras 3.15
-  saves ``x_factor=[-0.1, 0.1]`` and then refuses it: "should be a number ... in the range [0, 1.0]").
+  saves ``x_factor=[-0.1, 0.1]`` and then refuses it: "should be a number ... in the range [0, 1.0]");
+- ``cnnkit.losses.SparseCategoricalCrossentropy``: cross-entropy of class ids with label smoothing, in
+  the compile settings of a model trained with ``label_smoothing``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 from ._quiet import wrapped_spec
 
-CLASS_MODULES = ("preprocessing", "augment")
+CLASS_MODULES = ("preprocessing", "augment", "losses")
 PACKAGE = "cnnkit"  # the ``package`` of every ``register_keras_serializable`` call
 
 

@@ -82,7 +82,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              learning_rate=args.learning_rate, schedule=args.schedule, subset=args.subset,
                              run_dir=args.run_dir, overwrite=args.overwrite, strategy=args.strategy, seed=args.seed,
                              precision=args.precision, verbose=0 if args.quiet else "auto",
-                             head_epochs=args.head_epochs, image_size=args.image_size, labels=args.labels)
+                             head_epochs=args.head_epochs, image_size=args.image_size, labels=args.labels,
+                             label_smoothing=args.label_smoothing, tta=args.tta)
     if r["run_dir"] is None:  # a non-chief worker: the chief reports
         print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
               "and prints the results.")
@@ -129,7 +130,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model_file)
     data, names = _eval_data(args, model)
     names = class_names_of(model) or names
-    ev = evaluate_classifier(model, data, class_names=names, file=args.plot)
+    ev = evaluate_classifier(model, data, class_names=names, file=args.plot, tta=args.tta)
     print(format_evaluation(ev))
     if ev["file"]:
         print(f"\nconfusion matrix plot: {ev['file']}")
@@ -160,7 +161,7 @@ def _predict(args: argparse.Namespace) -> int:
         target = check_file_target(args.output, "--output", (".csv",)) if args.output else None
     model = load_model(args.model_file)
     extra = {"batch_size": args.batch_size} if args.batch_size else {}
-    p = predict_classes(model, list(args.images), skip_unreadable=args.skip_unreadable, **extra)
+    p = predict_classes(model, list(args.images), skip_unreadable=args.skip_unreadable, tta=args.tta, **extra)
     if target is None:
         width = max(len(f) for f in p["file"])
         for f, label, prob in zip(p["file"], p["label"], p["probability"]):
@@ -273,6 +274,25 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
 
+def _views(text: str) -> int:
+    from .tta import MAX_VIEWS  # no TensorFlow: --help stays quick
+
+    value = _whole_number(text, 1)
+    if value > MAX_VIEWS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_VIEWS} views, got {value}")
+    return value
+
+
+def _smoothing(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1) (e.g. 0.1; 0: off), got {value}")
+    return value
+
+
 def _model_name(text: str) -> str:
     """``--model``: a small model's name as it is; a backbone's checked against the registry (which
     loads TensorFlow: so when the command runs, not while parsing, where ``--help`` may follow)."""
@@ -341,8 +361,18 @@ def _add_train(sub) -> None:
     p.add_argument("--precision", choices=list(PRECISIONS), default=PRECISIONS[0],
                    help="auto: mixed bfloat16 for convolution-heavy models where the CPU (AMX-BF16) or GPU "
                         "(compute capability 8.0+) runs it fast, else float32 (default: %(default)s)")
+    p.add_argument("--label-smoothing", type=_smoothing, default=TRAIN["label_smoothing"], metavar="E",
+                   help="train towards 1-E for the true class, E spread over all classes (e.g. 0.1; default: "
+                        "%(default)s, off)")
+    _add_tta(p, "the test evaluation")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
     p.set_defaults(func=cmd_train)
+
+
+def _add_tta(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--tta", type=_views, default=1, metavar="N",
+                   help=f"test-time augmentation of {what}: average over N views of each image (2: the image and its "
+                        "mirror; 3-10 add shifted views; not for digits or text) (default: %(default)s, none)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -376,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "set); a folder with split folders (train/, test/, val/): its test/ images, else val/")
     p.add_argument("--subset", type=_positive_int, metavar="N", help="use N Fashion-MNIST test images")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the confusion matrix to this file")
+    _add_tta(p, "the evaluation")
     p.set_defaults(func=cmd_evaluate)
     p = _sub(sub, "predict", "predict the class of image files with a saved model",
              "Print the predicted class (by name, as saved with the model) and its probability for each image file, "
@@ -394,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 256)")
     p.add_argument("--skip-unreadable", action="store_true", help="leave out files that are not readable images "
                    "(a warning counts them) instead of stopping")
+    _add_tta(p, "the predictions")
     p.set_defaults(func=cmd_predict)
     p = _sub(sub, "classify", "ImageNet classes of photos (EfficientNet-Lite0, offline)",
              "Classify photos into the 1000 ImageNet classes with EfficientNet-Lite0's pretrained weights, which "

@@ -41,6 +41,7 @@ from ._model_info import leaf_layers, output_activation
 from .distribute import ChiefState, broadcast_from_chief, is_chief, is_multi_worker, keras_multi_worker_fixes
 from .features import cache, for_whole_model
 from .keras_compat import set_initial_epoch
+from .losses import classifier_loss, smoothing_of
 from .precision import computing_in, stored_policies
 from .rundir import RunDir, RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory, usable_backup
 from .saving import save_model
@@ -53,22 +54,21 @@ BN_IMAGES = 10_000  # training images that re-estimate the BatchNormalization st
 
 # --- compiling ------------------------------------------------------------------------------------
 
-def default_loss(model: keras.Model) -> Any:
+def default_loss(model: keras.Model, label_smoothing: float = 0.0) -> Any:
     """The loss the output layer implies: 1-unit sigmoid -> binary cross-entropy, n-unit softmax ->
-    sparse categorical cross-entropy (class ids); a logits output (no activation) ``from_logits``."""
+    sparse categorical cross-entropy (class ids); a logits output (no activation) ``from_logits``;
+    with ``label_smoothing`` (see :mod:`cnnkit.losses`)."""
     kind, _ = model_classes(model)
-    logits = output_activation(model) in (None, "linear")
-    if kind == "binary":
-        return keras.losses.BinaryCrossentropy(from_logits=True) if logits else "binary_crossentropy"
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True) if logits else "sparse_categorical_crossentropy"
+    return classifier_loss(kind, output_activation(model) in (None, "linear"), label_smoothing)
 
 
 def compile_model(model: keras.Model, learning_rate: Any, optimizer: Any, loss: Any = None,
-                  metrics: Sequence[Any] = ("accuracy",), **kwargs: Any) -> keras.Model:
+                  metrics: Sequence[Any] = ("accuracy",), label_smoothing: float = 0.0, **kwargs: Any) -> keras.Model:
     """Compile ``model`` (arguments already checked): ``optimizer`` (a name, at ``learning_rate``, or
-    an instance), ``loss`` or the one the output layer implies (:func:`default_loss`)."""
+    an instance), ``loss`` or the one the output layer implies (:func:`default_loss`, with
+    ``label_smoothing``)."""
     model.compile(optimizer=_optimizer(optimizer, learning_rate),
-                  loss=default_loss(model) if loss is None else loss, metrics=list(metrics), **kwargs)
+                  loss=default_loss(model, label_smoothing) if loss is None else loss, metrics=list(metrics), **kwargs)
     return model
 
 
@@ -330,12 +330,15 @@ class FitPlan:
     steps_per_execution: Any = "auto"
     recalibrate_bn: Any = "auto"
     cache_features: Any = "auto"
+    label_smoothing: float = 0.0
 
     def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
         keep = ("epochs", "initial_epoch", "batch_size", "learning_rate", "schedule", "validation_split",
                 "early_stopping", "precision", "recalibrate_bn", "cache_features")
         out = {k: getattr(self, k) for k in keep}
+        if self.label_smoothing:  # recorded only when used: run.json files from before it resume as before
+            out["label_smoothing"] = self.label_smoothing
         out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
         out.update(model=model_fingerprint(model), data=data_fingerprint(data),
                    validation=data_fingerprint(validation_data))
@@ -463,6 +466,13 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
     """One phase, its arguments checked: compile if needed (or with ``recompile``: a fresh optimizer),
     open the run directory (:class:`Run`, section ``"fit"``), train -- resuming a killed run from its
     backup -- or load a finished one, write the final weights and finish."""
+    compiled = not recompile and getattr(model, "compiled", False)  # then it keeps its own loss
+    if compiled and plan.label_smoothing and plan.label_smoothing != smoothing_of(model):
+        e = plan.label_smoothing
+        fix = code(f"compile_classifier(model, label_smoothing={e})", f"compile_classifier(model, label_smoothing = {e})")
+        raise ValueError(f"{caller()}(): `label_smoothing`={e} is used when cnnkit compiles the model, but `model` is "
+                         f"already compiled (loss {_loss_name(model.loss)}, label smoothing {smoothing_of(model)}); "
+                         f"compile it with {fix}, or pass a model that is not compiled yet.")
     if recompile or not getattr(model, "compiled", False):
         steps = 0
         if plan.schedule == "cosine":
@@ -471,7 +481,8 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
                 raise ValueError(f"{caller()}(): `schedule`='cosine' needs a dataset of known length; "
                                  "use schedule='constant' or a finite dataset.")
             steps = plan.epochs * per_epoch
-        compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps), plan.optimizer)
+        compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps), plan.optimizer,
+                      label_smoothing=plan.label_smoothing)
     if run_dir is None or not is_chief(strategy):
         return _train(model, data, validation_data, plan, None, strategy, callbacks)
     with Run(run_dir, strategy, plan.overwrite, "fit", plan.settings(model, data, validation_data)) as run:
@@ -492,6 +503,10 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
         assert run.dir is not None
         run.dir.discard("backup", strict=False)
     return history
+
+
+def _loss_name(loss: Any) -> str:
+    return repr(loss) if isinstance(loss, str) else type(loss).__name__
 
 
 def _load_weights(model: keras.Model, path: Path) -> None:

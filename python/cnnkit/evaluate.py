@@ -31,12 +31,14 @@ from ._plot import check_target, finish, new_figure
 from .contract import check as check_range
 from .contract import files_to_model_range
 from .saving import class_names_of
+from .tta import check_tta
 
 
 @otherwise("predict_classes")
-def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto") -> np.ndarray:
-    """Class probabilities ``(n, k)``; a 1-unit sigmoid output becomes ``[1 - p, p]``."""
-    f, step = predictor(model, precision), predict_chunk(model, batch_size)
+def _probabilities(model: keras.Model, x: Any, batch_size: int, precision: str = "auto", views: int = 1) -> np.ndarray:
+    """Class probabilities ``(n, k)``; a 1-unit sigmoid output becomes ``[1 - p, p]``; ``views`` > 1:
+    averaged over test-time views (``cnnkit.tta``)."""
+    f, step = predictor(model, precision, views), max(1, predict_chunk(model, batch_size) // views)
     p = np.concatenate([np.asarray(f(x[i:i + step]), dtype="float64") for i in range(0, len(x), step)])
     return _as_classes(model, p)
 
@@ -60,14 +62,15 @@ def _names(model: keras.Model, class_names: Any, k: int) -> list[str]:
     return names
 
 
-def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision: str) -> tuple[np.ndarray, np.ndarray]:
+def _predict_labelled(model: keras.Model, data: Any, batch_size: int, precision: str,
+                      views: int = 1) -> tuple[np.ndarray, np.ndarray]:
     data = check_data(model, data, "data")
     check_range(model, data, arg="data")  # images in another range than the model was trained on: a warning
     if not is_dataset(data):
-        return data[1], _probabilities(model, data[0], batch_size, precision)
+        return data[1], _probabilities(model, data[0], batch_size, precision, views)
     import tensorflow as tf
 
-    f = predictor(model, precision)
+    f = predictor(model, precision, views)
     ys, ps = [], []
     with dataset_errors():  # the guard check_data() put on the dataset: labels and images, batch by batch
         for batch in data:  # one pass, so labels and predictions stay paired even if the dataset shuffles
@@ -176,6 +179,7 @@ def evaluate_classifier(
     batch_size: int = 256,
     file: str | os.PathLike | None = None,
     precision: str = "auto",
+    tta: bool | int = False,
 ) -> dict[str, Any]:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``model`` on ``data``.
 
@@ -189,6 +193,8 @@ def evaluate_classifier(
         file: also draw the confusion matrix to this image file (``.png``, ``.pdf``, ``.svg``).
         precision: ``"auto"``, ``"float32"`` or ``"mixed_bfloat16"``, as in :func:`fit_classifier`
             (probabilities differ from float32 by a few 1e-4 in mixed precision).
+        tta: test-time augmentation (``cnnkit.tta``): ``True`` averages each image's prediction with
+            its mirror's, a number 3 to 10 adds shifted views; ``False`` (the default): the image only.
 
     Returns:
         An :class:`Evaluation`, a dict that prints as a classification report: ``accuracy``, ``n``,
@@ -237,7 +243,7 @@ def evaluate_classifier(
                           f"({', '.join(names)}); they are compared by position (data class 0 with output 0, ...).",
                           UserWarning)
     target = check_target(file) if file is not None else None
-    y, p = _predict_labelled(model, data, batch_size, precision)
+    y, p = _predict_labelled(model, data, batch_size, precision, check_tta(tta))
     out = evaluation_from_counts(confusion_matrix(y, p.argmax(1), k), names)
     if target is not None:
         out["file"] = plot_confusion_matrix(out, file=target)
@@ -460,7 +466,7 @@ def _progress(n: int, batch_size: int, verbose: Any) -> Any:
 
 
 def predict_files(model: keras.Model, files: list[str], batch_size: int, precision: str, verbose: Any,
-                  skip: bool, scale: bool = True) -> tuple[list[str], np.ndarray, dict[str, str]]:
+                  skip: bool, scale: bool = True, views: int = 1) -> tuple[list[str], np.ndarray, dict[str, str]]:
     """Class probabilities of image files, read ``batch_size`` at a time (bounded memory: only the
     outputs are kept): ``(files predicted, probabilities (n, k), {path: why} skipped)``. ``scale``:
     images go to the model in the range it was trained on (``contract.files_to_model_range``)."""
@@ -470,8 +476,8 @@ def predict_files(model: keras.Model, files: list[str], batch_size: int, precisi
                          f"this one takes {shape}.")
     bad = _checked_files(files, skip)
     todo = [f for f in files if f not in bad]
-    f = predictor(model, precision)  # one traced function for every batch, the last (smaller) one too
-    step = max(1, min(batch_size, FILE_CHUNK_VALUES // math.prod(shape[1:])))
+    f = predictor(model, precision, views)  # one traced function for every batch, the last (smaller) one too
+    step = max(1, min(batch_size, FILE_CHUNK_VALUES // math.prod(shape[1:]) // views))
     bar, done, kept, probs = _progress(len(files), batch_size, verbose), len(bad), [], []
     batches = _batches(todo, batch_size, lambda b: _read_batch(b, shape, skip))
     with contextlib.closing(batches):  # an error or Ctrl-C: the reading thread stops now, not at exit
@@ -504,6 +510,7 @@ def predict_classes(
     precision: str = "auto",
     verbose: str | int = "auto",
     skip_unreadable: bool = False,
+    tta: bool | int = False,
 ) -> dict[str, Any]:
     """Predicted class, its name and the class probabilities for images or image files.
 
@@ -530,6 +537,9 @@ def predict_classes(
             ``False`` (the default) a file cnnkit does not read is an error listing all such files, and
             a file that fails to decode later (a truncated JPEG) stops the run with an error naming it;
             with ``True`` those files are left out (a warning counts them; ``skipped`` lists them).
+        tta: test-time augmentation (``cnnkit.tta``): ``True`` averages each image's probabilities
+            with its mirror's, a number 3 to 10 adds shifted views (about that many times the time);
+            ``False`` (the default): the image only. Not for digits or text (a mirror changes them).
 
     Returns:
         A dict: ``class_id`` (``(n,)`` ids from 0), ``label`` (names), ``probability`` (of the
@@ -548,15 +558,17 @@ def predict_classes(
     batch_size = v.positive_int(batch_size, "batch_size")
     verbose = v.choice(verbose, "verbose", choices=("auto", 0, 1, 2))
     skip_unreadable = v.flag(skip_unreadable, "skip_unreadable")
+    views = check_tta(tta)
     names = _names(model, class_names, k)
     files = image_files(x)
     out: dict[str, Any] = {}
     if files is None:
         x = check_images(model, x, "x")
         check_range(model, x)  # images in another range than the model was trained on: a warning
-        p = _probabilities(model, x, batch_size, precision)
+        p = _probabilities(model, x, batch_size, precision, views)
     else:
-        out["file"], p, skipped = predict_files(model, files, batch_size, precision, verbose, skip_unreadable)
+        out["file"], p, skipped = predict_files(model, files, batch_size, precision, verbose, skip_unreadable,
+                                                views=views)
         out["skipped"] = list(skipped)
         if skipped:
             _skip_warning(skipped, len(files))

@@ -39,6 +39,7 @@ from .rundir import json_ready, model_fingerprint
 from .saving import save_model
 from .train import check_compiled_loss, check_fit_args, plot_history
 from .transfer import fine_tune, transfer_model
+from .tta import check_tta
 
 # name -> (factory(input_shape, num_classes=k), Fashion-MNIST options it needs): the small models of
 # _defaults.MODELS that the main job trains from scratch
@@ -132,6 +133,8 @@ def train_classifier(
     head_epochs: int | None = None,
     image_size: int | tuple[int, int] | None = None,
     labels: Any = None,
+    label_smoothing: float = DEFAULTS["label_smoothing"],
+    tta: bool | int = DEFAULTS["tta"],
 ) -> JobResult:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
@@ -177,6 +180,9 @@ def train_classifier(
             table with a ``file`` and a ``label`` column; relative file names are relative to
             ``data`` when given, else to the CSV file's folder (a table in memory: the working
             directory). 20 % of its images are held out as the test set.
+        label_smoothing: passed to :func:`fit_classifier` (both phases of transfer learning).
+        tta: test-time augmentation of the test evaluation (see :func:`evaluate_classifier`):
+            ``True`` averages each test image's prediction with its mirror's.
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
@@ -224,18 +230,24 @@ def train_classifier(
                              f"class (photos/<class>/<image>.jpg), or None for Fashion-MNIST{hint}.")
     plan = check_fit_args(model, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
-                          overwrite=v.flag(overwrite, "overwrite"), checkpoint=False)
+                          overwrite=v.flag(overwrite, "overwrite"), checkpoint=False,
+                          label_smoothing=label_smoothing)
+    views = check_tta(tta)
     settings: dict[str, Any] = {"model": model if isinstance(model, str) else model_fingerprint(model),
                 "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
                 "batch_size": plan.batch_size, "learning_rate": plan.learning_rate, "schedule": plan.schedule,
                 "precision": plan.precision}
     if transfer:
         settings["head_epochs"] = head_epochs
+    if plan.label_smoothing:  # recorded only when used: run.json files from before them resume as before
+        settings["label_smoothing"] = plan.label_smoothing
+    if views > 1:
+        settings["tta"] = views
     if image_size is not None:
         settings["image_size"] = image_size
     if labels is not None:
         settings["labels"] = str(labels) if isinstance(labels, (str, os.PathLike)) else "(a table)"
-    job = {"head_epochs": head_epochs, "image_size": image_size, "labels": labels}
+    job = {"head_epochs": head_epochs, "image_size": image_size, "labels": labels, "tta": views}
     if is_chief(strategy) and run_dir is None:
         run_dir = new_run_dir()
     with Run(run_dir, strategy, plan.overwrite, "job", settings) as run:
@@ -252,7 +264,7 @@ def train_classifier(
             return _result(None, history, None, seconds, strategy, model=model)
         if run.finished:
             return _finished_run(run)
-        result = _evaluate_and_save(model, d, run.path, plan, history, seconds, strategy)
+        result = _evaluate_and_save(model, d, run.path, plan, history, seconds, strategy, views)
         run.finish(accuracy=result["accuracy"])
         return result
 
@@ -323,7 +335,7 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
     return fine_tune(model, d["train"], head_epochs=job["head_epochs"], epochs=plan.epochs,
                      batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
                      run_dir=run_path, strategy=strategy, verbose=plan.verbose, precision=plan.precision,
-                     checkpoint=plan.checkpoint)
+                     checkpoint=plan.checkpoint, label_smoothing=plan.label_smoothing)
 
 
 class _JobResult(TypedDict):
@@ -368,18 +380,18 @@ FILES = {"model": "model.keras", "history_plot": "history.png", "confusion_matri
 
 
 def _evaluate_and_save(model: keras.Model, d: dict[str, Any], run_path: Path, plan: FitPlan,
-                       history: dict[str, list[Any]], seconds: float, strategy: Any) -> JobResult:
+                       history: dict[str, list[Any]], seconds: float, strategy: Any, views: int = 1) -> JobResult:
     """After training: the model, the history plot, the test evaluation and its confusion matrix, metrics.json."""
     files = {"model": save_model(model, run_path / FILES["model"], class_names=d["class_names"]),
              # (fine_tune()'s "phase" column is text: the epochs are numbered on across both phases)
              "history_plot": plot_history({k: h for k, h in history.items() if k != "phase"},
                                           run_path / FILES["history_plot"])}
     ev = evaluate_classifier(model, d["test"], class_names=d["class_names"],
-                             file=run_path / FILES["confusion_matrix"], precision=plan.precision)
+                             file=run_path / FILES["confusion_matrix"], precision=plan.precision, tta=views)
     files["confusion_matrix"] = ev["file"]
     files["history"] = str(run_path / FILES["history"])
     metrics = {"accuracy": ev["accuracy"], "train_seconds": round(seconds, 2), "n_test": ev["n"], "model": model.name,
-               "epochs": len(history["epoch"]), "data": d["source"], "per_class": ev["per_class"],
+               "epochs": len(history["epoch"]), "data": d["source"], "tta": views, "per_class": ev["per_class"],
                "evaluation": {k: val for k, val in ev.items() if k != "file"}}
     _write_json(json_ready(metrics), run_path / FILES["metrics"])
     files["metrics"] = str(run_path / FILES["metrics"])

@@ -28,6 +28,7 @@ from ._data_checks import check_data, is_dataset, model_classes, resolve_data
 from ._plot import check_target, finish, new_figure
 from .distribute import distribution_strategy
 from .engine import HISTORY, FitPlan, Phase, _optimizer, compile_model, read_history_csv, run_phases
+from .losses import check_label_smoothing
 from .precision import PRECISIONS
 from .saving import _attach
 
@@ -42,12 +43,15 @@ def compile_classifier(
     optimizer: str | keras.optimizers.Optimizer = "adam",
     loss: str | None = None,
     metrics: Sequence[Any] = ("accuracy",),
+    label_smoothing: float = 0.0,
     **kwargs: Any,
 ) -> keras.Model:
     """Compile ``model`` with the loss its output layer implies (if ``loss`` is not given).
 
     1-unit sigmoid -> ``binary_crossentropy``; n-unit softmax -> ``sparse_categorical_crossentropy``
-    (integer labels 0..n-1). A logits output (no activation) gets ``from_logits=True``.
+    (integer labels 0..n-1). A logits output (no activation) gets ``from_logits=True``. With
+    ``label_smoothing``, the same losses with smoothed targets (``cnnkit.losses``; a model compiled
+    so saves and loads in any process that imports cnnkit).
 
     Args:
         model: a Keras classifier.
@@ -56,6 +60,8 @@ def compile_classifier(
             ``learning_rate`` is ignored).
         loss: override the loss.
         metrics: metrics to track.
+        label_smoothing: in [0, 1): each label's share spread over all classes (0: off; e.g. 0.1).
+            Not with ``loss`` (give that loss its own smoothing).
         **kwargs: passed to ``model.compile`` (e.g. ``steps_per_execution``, ``jit_compile``).
 
     Returns:
@@ -65,14 +71,21 @@ def compile_classifier(
         >>> m = compile_classifier(simple_cnn(), learning_rate=1e-3)
         >>> m.loss
         'binary_crossentropy'
+        >>> compile_classifier(simple_cnn(), label_smoothing=0.1).loss.label_smoothing
+        0.1
     """
     model_classes(model)
+    label_smoothing = check_label_smoothing(label_smoothing)
+    if loss is not None and label_smoothing:
+        raise ValueError(f"{caller()}(): give either `loss` or `label_smoothing`, not both: `label_smoothing` "
+                         "smooths the loss cnnkit chooses; a loss of your own takes its own setting.")
     learning_rate = v.learning_rate(learning_rate, "learning_rate", schedule=True)
     optimizer = _optimizer(optimizer, learning_rate)
     metrics = _metrics(metrics)
     if loss is not None:
         _loss(loss)
-    return compile_model(model, learning_rate, optimizer, loss=loss, metrics=metrics, **kwargs)
+    return compile_model(model, learning_rate, optimizer, loss=loss, metrics=metrics,
+                         label_smoothing=label_smoothing, **kwargs)
 
 
 def _metrics(metrics: Any) -> list[Any]:
@@ -161,6 +174,7 @@ def check_fit_args(model: Any, epochs: Any, built: bool = True, **kw: Any) -> Fi
         plan.steps_per_execution = v.positive_int(plan.steps_per_execution, "steps_per_execution")
     plan.recalibrate_bn = v.choice(plan.recalibrate_bn, "recalibrate_bn", choices=("auto", True, False))
     plan.cache_features = v.choice(plan.cache_features, "cache_features", choices=("auto", True, False))
+    plan.label_smoothing = check_label_smoothing(plan.label_smoothing)
     return plan
 
 
@@ -213,6 +227,7 @@ def fit_classifier(
     cache_features: bool | str = "auto",
     initial_epoch: int = 0,
     resume: bool | None = None,
+    label_smoothing: float = 0.0,
 ) -> dict[str, list[float]]:
     """Train a classifier with defaults that work, checking the data against the model first.
 
@@ -272,6 +287,9 @@ def fit_classifier(
         initial_epoch: number the epochs from ``initial_epoch + 1`` (continuing earlier training,
             as :func:`fine_tune`'s second phase does).
         resume: deprecated; runs are always resumed (``resume=False`` means ``overwrite=True``).
+        label_smoothing: in [0, 1): train towards ``1 - e`` for the true class and ``e / k`` spread
+            over the ``k`` classes (``cnnkit.losses``); e.g. 0.1. Used when the model is compiled here
+            (a compiled model keeps its loss: compile it with ``compile_classifier(label_smoothing=)``).
 
     Returns:
         The history: a dict of equal-length lists, ``epoch`` then ``loss``, ``accuracy``,
@@ -289,7 +307,7 @@ def fit_classifier(
                           validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
                           overwrite=_overwrite(overwrite, resume), verbose=verbose, precision=precision,
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
-                          cache_features=cache_features)
+                          cache_features=cache_features, label_smoothing=label_smoothing)
     check_compiled_loss(model)
     data, validation_data, names = check_fit_data(model, data, validation_data, plan)
     callbacks = check_callbacks(callbacks)

@@ -82,6 +82,10 @@ def load(out: Path, mode: str) -> None:
         try:
             model = cnnkit.load_model(file) if mode == "cnnkit" else keras.saving.load_model(file)
             preds[name] = np.asarray(model.predict(np.load(out / f"{name}.npy"), verbose=0), "float64").tolist()
+            if getattr(model, "compiled", False):  # the loss it was compiled with came back (label smoothing)
+                loss = model.loss
+                preds[name + ":loss"] = [loss if isinstance(loss, str) else type(loss).__name__,
+                                         float(getattr(loss, "label_smoothing", 0.0) or 0.0)]
             if mode == "cnnkit":
                 preds[name + ":class_names"] = cnnkit.saving.class_names_of(model)
         except Exception as e:  # noqa: BLE001 - reported by the test, per model
