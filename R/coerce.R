@@ -389,6 +389,21 @@ as_py_dict <- function(x) {
   if (is.list(x) && !inherits(x, "python.builtin.object")) reticulate::dict(x) else x
 }
 
+# class_weight at the seam: "balanced" (one string) as it is; a named numeric vector c(bag = 2, shoe = 1) or a
+# named list list(bag = 2) -> a Python dict {class name: weight}; an unnamed vector -> a list of one weight per
+# class, in class order (a factor's levels); NULL as it is. Anything else (a matrix, a partly named vector, TRUE)
+# goes to Python as reticulate converts it, to be rejected there with a message naming `class_weight`.
+as_py_class_weight <- function(x) {
+  if (is.null(x) || inherits(x, "python.builtin.object") || !is.null(dim(x)) || is.function(x)) return(x)
+  if (is.character(x) && length(x) == 1 && is.null(names(x))) return(x)
+  if ((is.numeric(x) || is.list(x)) && !is.object(x)) {
+    keys <- names(x)
+    if (!is.null(keys) && all(nzchar(keys)) && !anyNA(keys)) return(reticulate::dict(as.list(x)))
+    if (is.null(keys)) return(as.list(x))
+  }
+  x
+}
+
 # Class ids 0-9 or class names -> a Python list (whole numbers as integers).
 as_py_classes <- function(x) as_py_list(as_py_int(x))
 

@@ -51,6 +51,11 @@
 #'   learning).
 #' @param tta Test-time augmentation of the test evaluation, as in
 #'   [evaluate_classifier()] (`TRUE`: each image and its mirror image).
+#' @param ema As in [fit_classifier()] (both phases of transfer learning): the
+#'   momentum of the weight average the model ends with; `0`: off.
+#' @param class_weight As in [fit_classifier()] (both phases of transfer
+#'   learning): `"balanced"`, a named vector `c(bag = 2, shoe = 1)` of the
+#'   classes' names, or an unnamed vector of one weight per class.
 #' @return A list: `accuracy`, `train_seconds`, `run_dir`, `files`, `history`
 #'   (a `cnnkit_history` data frame), `evaluation` (see [evaluate_classifier()]; `NULL` on a
 #'   non-chief worker), `finished_earlier` and `worker`.
@@ -66,10 +71,10 @@ train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 8, bat
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
                              overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto",
                              head_epochs = NULL, image_size = NULL, labels = NULL, label_smoothing = 0,
-                             tta = FALSE) {
+                             tta = FALSE, class_weight = NULL, ema = 0) {
   args <- capture_args(list(epochs = as_py_int, batch_size = as_py_int, subset = as_py_int, seed = as_py_int,
                             verbose = as_py_verbose, head_epochs = as_py_int, image_size = as_py_int,
-                            labels = as_py_table),
+                            labels = as_py_table, class_weight = as_py_class_weight),
                        force = "verbose")
   r <- cnnkit_call_warn("train_classifier", .args = args)
   r$history <- as_r_history(r$history)

@@ -11,6 +11,10 @@
 #' @param metrics Metrics to track.
 #' @param label_smoothing A number in `[0, 1)`: each label's share spread over
 #'   all classes (`0`: off; e.g. `0.1`). Not with `loss`.
+#' @param ema Average the weights over the last training steps and end with
+#'   the average (Keras' `use_ema`): a momentum in `[0.5, 1)` such as `0.99`
+#'   (about the last 100 steps), `TRUE` for `0.99`, `0` (the default) for off.
+#'   With an optimizer object, make it with `use_ema = TRUE` instead.
 #' @param ... Passed to Keras' `compile()` (e.g. `steps_per_execution`).
 #' @return The model, compiled (invisibly; it is modified in place).
 #' @examplesIf cnnkit_available()
@@ -18,7 +22,7 @@
 #' model$loss   # sparse_categorical_crossentropy: labels are class ids 0..9 (fit_classifier() turns a factor into them)
 #' @export
 compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", loss = NULL,
-                               metrics = list("accuracy"), label_smoothing = 0, ...) {
+                               metrics = list("accuracy"), label_smoothing = 0, ema = 0, ...) {
   invisible(cnnkit_call("compile_classifier", .args = capture_args(list(metrics = as_py_list))))
 }
 
@@ -96,6 +100,20 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   true class and `e / k` spread over the `k` classes (e.g. `0.1`; `0`: off).
 #'   Used when the model is compiled here; a compiled model keeps its loss
 #'   (compile it with `compile_classifier(model, label_smoothing = 0.1)`).
+#' @param class_weight Weigh each training image's loss by its class, for
+#'   imbalanced data (Keras' `class_weight`): `NULL` (all 1), `"balanced"`
+#'   (`n / (k * count)` for each class, counted in the training labels, as
+#'   scikit-learn's), a named vector or list `c(bag = 2, shoe = 1)` (names:
+#'   the factor levels of the labels, or the class names the data or model
+#'   carries; classes left out weigh 1), or an unnamed vector of one weight per
+#'   class, in class order. Validation losses are not weighted.
+#' @param ema Average the weights over the last training steps and end with
+#'   the average (Keras' `use_ema`): a momentum in `[0.5, 1)` such as `0.99`
+#'   (about the last 100 steps), `TRUE` for `0.99`, `0` (the default) for off.
+#'   The per-epoch validation figures are those of the weights being trained;
+#'   the model ends with the average. Used when the model is compiled here
+#'   (else `compile_classifier(model, ema = 0.99)`); not with `early_stopping`,
+#'   which restores the best epoch's weights over the average.
 #' @return The history, invisibly: a data frame of class `cnnkit_history`
 #'   with one row per epoch (`epoch`, `loss`, `accuracy`, `val_loss`, ...,
 #'   `learning_rate`). `print(history)` shows it, `plot(history)` draws the
@@ -114,10 +132,12 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                            run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE,
                            strategy = NULL, callbacks = NULL, verbose = "auto", precision = "auto",
                            steps_per_execution = "auto", recalibrate_bn = "auto", cache_features = "auto",
-                           initial_epoch = 0, resume = NULL, label_smoothing = 0) {
+                           initial_epoch = 0, resume = NULL, label_smoothing = 0, class_weight = NULL,
+                           ema = 0) {
   args <- capture_args(list(data = as_py_data, epochs = as_py_int, validation_data = as_py_data,
                             batch_size = as_py_int, early_stopping = as_py_int, callbacks = as_py_list,
-                            verbose = as_py_verbose, steps_per_execution = as_py_int, initial_epoch = as_py_int),
+                            verbose = as_py_verbose, steps_per_execution = as_py_int, initial_epoch = as_py_int,
+                            class_weight = as_py_class_weight),
                        force = "verbose")
   h <- cnnkit_call_warn("fit_classifier", .args = args)
   invisible(as_r_history(h))

@@ -45,7 +45,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                 "with_augmentation"),
     "data": ("example_image_folder", "image_folder", "image_table", "load_fashion_mnist", "load_images"),
     "distribute": ("distribution_strategy",),
-    "evaluate": ("evaluate_classifier", "plot_confusion_matrix", "predict_classes"),
+    "evaluate": ("evaluate_classifier", "plot_confusion_matrix", "plot_roc_curves", "predict_classes"),
     "job": ("train_classifier",),
     "saving": ("load_model", "save_model"),
     "show": ("show_batch",),

@@ -11,7 +11,7 @@ from typing import Any
 # The main job (train_classifier(), `cnnkit train`). head_epochs: the frozen-backbone phase of
 # transfer learning (`--model <backbone>`); its fine-tuning phase trains `epochs` epochs.
 TRAIN: dict[str, Any] = {"model": "fashion_cnn", "epochs": 8, "batch_size": 128, "learning_rate": 3e-3, "schedule": "cosine",
-         "head_epochs": 3, "label_smoothing": 0.0, "tta": False}
+         "head_epochs": 3, "label_smoothing": 0.0, "ema": 0.0, "tta": False}
 # Every model cnnkit builds by name, besides the pretrained backbones (backbones.REGISTRY): its module,
 # whether the main job trains it from scratch (with the Fashion-MNIST options it needs: lenet5 takes
 # 32x32 images), and whether `cnnkit summary` shows it (the slides' models).

@@ -83,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              run_dir=args.run_dir, overwrite=args.overwrite, strategy=args.strategy, seed=args.seed,
                              precision=args.precision, verbose=0 if args.quiet else "auto",
                              head_epochs=args.head_epochs, image_size=args.image_size, labels=args.labels,
-                             label_smoothing=args.label_smoothing, tta=args.tta)
+                             label_smoothing=args.label_smoothing, tta=args.tta, class_weight=args.class_weight, ema=args.ema)
     if r["run_dir"] is None:  # a non-chief worker: the chief reports
         print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
               "and prints the results.")
@@ -130,7 +130,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model_file)
     data, names = _eval_data(args, model)
     names = class_names_of(model) or names
-    ev = evaluate_classifier(model, data, class_names=names, file=args.plot, tta=args.tta)
+    ev = evaluate_classifier(model, data, class_names=names, file=args.plot, tta=args.tta, threshold=args.threshold)
     print(format_evaluation(ev))
     if ev["file"]:
         print(f"\nconfusion matrix plot: {ev['file']}")
@@ -161,7 +161,8 @@ def _predict(args: argparse.Namespace) -> int:
         target = check_file_target(args.output, "--output", (".csv",)) if args.output else None
     model = load_model(args.model_file)
     extra = {"batch_size": args.batch_size} if args.batch_size else {}
-    p = predict_classes(model, list(args.images), skip_unreadable=args.skip_unreadable, tta=args.tta, **extra)
+    p = predict_classes(model, list(args.images), skip_unreadable=args.skip_unreadable, tta=args.tta,
+                        threshold=args.threshold, **extra)
     if target is None:
         width = max(len(f) for f in p["file"])
         for f, label, prob in zip(p["file"], p["label"], p["probability"]):
@@ -293,6 +294,32 @@ def _smoothing(text: str) -> float:
     return value
 
 
+def _momentum(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a momentum such as 0.99 (or 0: off), got {text!r}") from None
+    if value != 0 and not 0.5 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a momentum in [0.5, 1) such as 0.99, or 0 for off; got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1 (a probability), got {value}")
+    return value
+
+
+def _add_threshold(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threshold", type=_probability, default=0.5, metavar="T",
+                   help="a binary model (2 classes): predict class 1 when its probability is >= T (default: "
+                        "%(default)s, the more probable class)")
+
+
 def _model_name(text: str) -> str:
     """``--model``: a small model's name as it is; a backbone's checked against the registry (which
     loads TensorFlow: so when the command runs, not while parsing, where ``--help`` may follow)."""
@@ -364,6 +391,12 @@ def _add_train(sub) -> None:
     p.add_argument("--label-smoothing", type=_smoothing, default=TRAIN["label_smoothing"], metavar="E",
                    help="train towards 1-E for the true class, E spread over all classes (e.g. 0.1; default: "
                         "%(default)s, off)")
+    p.add_argument("--ema", type=_momentum, default=TRAIN["ema"], metavar="M",
+                   help="end with an average of the weights over about 1/(1-M) training steps (e.g. 0.99; "
+                        "default: %(default)s, off)")
+    p.add_argument("--class-weight", choices=["balanced"], metavar="balanced",
+                   help="weigh each class's training images by n / (k * count), for imbalanced classes (as "
+                        "scikit-learn's 'balanced'; default: none, every image weighs 1)")
     _add_tta(p, "the test evaluation")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
     p.set_defaults(func=cmd_train)
@@ -407,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subset", type=_positive_int, metavar="N", help="use N Fashion-MNIST test images")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the confusion matrix to this file")
     _add_tta(p, "the evaluation")
+    _add_threshold(p)
     p.set_defaults(func=cmd_evaluate)
     p = _sub(sub, "predict", "predict the class of image files with a saved model",
              "Print the predicted class (by name, as saved with the model) and its probability for each image file, "
@@ -426,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-unreadable", action="store_true", help="leave out files that are not readable images "
                    "(a warning counts them) instead of stopping")
     _add_tta(p, "the predictions")
+    _add_threshold(p)
     p.set_defaults(func=cmd_predict)
     p = _sub(sub, "classify", "ImageNet classes of photos (EfficientNet-Lite0, offline)",
              "Classify photos into the 1000 ImageNet classes with EfficientNet-Lite0's pretrained weights, which "

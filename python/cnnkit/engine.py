@@ -39,6 +39,7 @@ from ._files import atomic_path
 from ._lang import code
 from ._model_info import leaf_layers, output_activation
 from .distribute import ChiefState, broadcast_from_chief, is_chief, is_multi_worker, keras_multi_worker_fixes
+from .ema import check_optimizer, ema_of, optimizer_config
 from .features import cache, for_whole_model
 from .keras_compat import set_initial_epoch
 from .losses import classifier_loss, smoothing_of
@@ -63,24 +64,28 @@ def default_loss(model: keras.Model, label_smoothing: float = 0.0) -> Any:
 
 
 def compile_model(model: keras.Model, learning_rate: Any, optimizer: Any, loss: Any = None,
-                  metrics: Sequence[Any] = ("accuracy",), label_smoothing: float = 0.0, **kwargs: Any) -> keras.Model:
+                  metrics: Sequence[Any] = ("accuracy",), label_smoothing: float = 0.0, ema: float = 0.0,
+                  **kwargs: Any) -> keras.Model:
     """Compile ``model`` (arguments already checked): ``optimizer`` (a name, at ``learning_rate``, or
-    an instance), ``loss`` or the one the output layer implies (:func:`default_loss`, with
-    ``label_smoothing``)."""
-    model.compile(optimizer=_optimizer(optimizer, learning_rate),
+    an instance; averaging the weights with momentum ``ema``, see :mod:`cnnkit.ema`), ``loss`` or the
+    one the output layer implies (:func:`default_loss`, with ``label_smoothing``)."""
+    model.compile(optimizer=_optimizer(optimizer, learning_rate, ema),
                   loss=default_loss(model, label_smoothing) if loss is None else loss, metrics=list(metrics), **kwargs)
     return model
 
 
-def _optimizer(optimizer: Any, learning_rate: Any) -> keras.optimizers.Optimizer:
-    """A Keras optimizer from a name (at ``learning_rate``) or as given; anything else names `optimizer`."""
+def _optimizer(optimizer: Any, learning_rate: Any, ema: float = 0.0) -> keras.optimizers.Optimizer:
+    """A Keras optimizer from a name (at ``learning_rate``, averaging the weights with momentum
+    ``ema``) or as given (it must average with ``ema`` already); anything else names `optimizer`."""
     if isinstance(optimizer, keras.optimizers.Optimizer):
+        check_optimizer(optimizer, ema)
         return optimizer
     if not isinstance(optimizer, str) or not optimizer:
         raise TypeError(f"{caller()}(): `optimizer` must be a Keras optimizer name such as 'adam' or 'sgd', or an "
                         f"optimizer object, got {optimizer!r} ({type(optimizer).__name__}).")
     try:
-        return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+        return keras.optimizers.get({"class_name": optimizer,
+                                     "config": {"learning_rate": learning_rate, **optimizer_config(ema)}})
     except (ValueError, TypeError):
         raise ValueError(f"{caller()}(): `optimizer` {optimizer!r} is not a Keras optimizer; use e.g. 'adam' or 'sgd'.") from None
 
@@ -331,6 +336,10 @@ class FitPlan:
     recalibrate_bn: Any = "auto"
     cache_features: Any = "auto"
     label_smoothing: float = 0.0
+    # class_weight: as given, checked (None, "balanced", a dict, a list; train.check_class_weight), then
+    # one weight per class id once the data is known (train.class_weights); Keras' fit() gets {id: weight}
+    class_weight: Any = None
+    ema: float = 0.0  # the weight average's momentum (cnnkit.ema); 0: none
 
     def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
@@ -339,6 +348,10 @@ class FitPlan:
         out = {k: getattr(self, k) for k in keep}
         if self.label_smoothing:  # recorded only when used: run.json files from before it resume as before
             out["label_smoothing"] = self.label_smoothing
+        if self.class_weight is not None:  # likewise: a run directory from before class weights resumes as before
+            out["class_weight"] = self.class_weight
+        if self.ema:
+            out["ema"] = self.ema
         out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
         out.update(model=model_fingerprint(model), data=data_fingerprint(data),
                    validation=data_fingerprint(validation_data))
@@ -473,6 +486,12 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
         raise ValueError(f"{caller()}(): `label_smoothing`={e} is used when cnnkit compiles the model, but `model` is "
                          f"already compiled (loss {_loss_name(model.loss)}, label smoothing {smoothing_of(model)}); "
                          f"compile it with {fix}, or pass a model that is not compiled yet.")
+    if compiled and plan.ema and plan.ema != ema_of(model.optimizer):
+        m = plan.ema
+        fix = code(f"compile_classifier(model, ema={m})", f"compile_classifier(model, ema = {m})")
+        raise ValueError(f"{caller()}(): `ema`={m} is used when cnnkit compiles the model, but `model` is already "
+                         f"compiled (its {type(model.optimizer).__name__} averages the weights with momentum "
+                         f"{ema_of(model.optimizer)}); compile it with {fix}, or pass a model that is not compiled yet.")
     if recompile or not getattr(model, "compiled", False):
         steps = 0
         if plan.schedule == "cosine":
@@ -482,7 +501,7 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
                                  "use schedule='constant' or a finite dataset.")
             steps = plan.epochs * per_epoch
         compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps), plan.optimizer,
-                      label_smoothing=plan.label_smoothing)
+                      label_smoothing=plan.label_smoothing, ema=plan.ema)
     if run_dir is None or not is_chief(strategy):
         return _train(model, data, validation_data, plan, None, strategy, callbacks)
     with Run(run_dir, strategy, plan.overwrite, "fit", plan.settings(model, data, validation_data)) as run:
@@ -535,6 +554,8 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
     end = plan.initial_epoch + plan.epochs
     fit_args = dict(epochs=end, initial_epoch=plan.initial_epoch, validation_data=fit_validation, callbacks=cbs,
                     verbose=verbose)
+    if plan.class_weight is not None:  # one weight per class id (train.class_weights): every id a key, as Keras wants
+        fit_args["class_weight"] = {i: float(w) for i, w in enumerate(plan.class_weight)}
     if is_dataset(fit_data):
         fit_args.update(x=fit_data, shuffle=False)  # a dataset shuffles itself (image_folder() does)
     else:

@@ -1,5 +1,6 @@
-"""Evaluation and prediction: accuracy, per-class precision and recall, the confusion matrix (table
-and plot), and class predictions for arrays or image files."""
+"""Evaluation and prediction: accuracy and balanced accuracy, per-class precision, recall, ROC AUC and
+PR AUC, the confusion matrix (table and plot), ROC and precision-recall curves, and class predictions
+(with a decision threshold for binary models) for arrays or image files."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import math
 import os
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Generator, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -32,6 +33,9 @@ from .contract import check as check_range
 from .contract import files_to_model_range
 from .saving import class_names_of
 from .tta import check_tta
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @otherwise("predict_classes")
@@ -112,18 +116,111 @@ def _averages(cm: np.ndarray, per_class: dict[str, list]) -> dict[str, dict[str,
     return out
 
 
+def balanced_accuracy(cm: np.ndarray) -> float:
+    """The mean recall over the classes that occur in the labels (scikit-learn's
+    ``balanced_accuracy_score``): each class counts the same, however many images it has."""
+    true = cm.sum(1)
+    present = true > 0
+    return float(np.mean(np.diag(cm)[present] / true[present])) if present.any() else 0.0
+
+
+# --- ranking metrics: one class against the rest, from the probabilities --------------------------
+
+def _average_ranks(score: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``score``, tied values sharing the mean of their ranks."""
+    _, group, counts = np.unique(score, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)
+    return ((last - counts + 1 + last) / 2)[group.reshape(-1)]
+
+
+def _defined(positive: np.ndarray, score: np.ndarray) -> bool:
+    """Both classes occur (an AUC needs positives and negatives) and the scores are numbers."""
+    n_pos = int(positive.sum())
+    return 0 < n_pos < len(positive) and bool(np.isfinite(score).all())
+
+
+def roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """The area under the ROC curve of ``score`` for ``positive`` (bool) against the rest: the
+    Mann-Whitney statistic, the chance that a positive scores above a negative, ties counted 1/2
+    (scikit-learn's ``roc_auc_score``). NaN without positives or without negatives."""
+    positive = np.asarray(positive, dtype=bool)
+    score = np.asarray(score, dtype="float64")
+    if not _defined(positive, score):
+        return math.nan
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    return float((_average_ranks(score)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _counts_at_thresholds(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives when predicting positive at ``score >= t``, for each distinct score
+    ``t`` from the highest down (tied scores enter together)."""
+    order = np.argsort(-score, kind="mergesort")
+    s, y = score[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tps = np.cumsum(y)[last].astype("float64")
+    return tps, last + 1 - tps
+
+
+def average_precision(positive: np.ndarray, score: np.ndarray) -> float:
+    """The area under the precision-recall curve as scikit-learn's ``average_precision_score``
+    defines it: sum over the distinct thresholds of (R_n - R_(n-1)) * P_n (no interpolation). NaN
+    without positives or without negatives."""
+    positive = np.asarray(positive, dtype=bool)
+    score = np.asarray(score, dtype="float64")
+    if not _defined(positive, score):
+        return math.nan
+    tps, fps = _counts_at_thresholds(positive, score)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * tps / (tps + fps)))
+
+
+def _curves(positive: np.ndarray, score: np.ndarray) -> dict[str, np.ndarray]:
+    """The ROC curve (``fpr``, ``tpr`` from (0, 0)) and the precision-recall curve (``recall``,
+    ``precision`` from (0, 1)), as scikit-learn's ``roc_curve`` and ``precision_recall_curve``."""
+    tps, fps = _counts_at_thresholds(positive, score)
+    return {"fpr": np.r_[0.0, fps / fps[-1]], "tpr": np.r_[0.0, tps / tps[-1]],
+            "recall": np.r_[0.0, tps / tps[-1]], "precision": np.r_[1.0, tps / (tps + fps)]}
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    kept = [x for x in values if not math.isnan(x)]
+    return float(np.mean(kept)) if kept else math.nan
+
+
+SCORES = ("y_true", "probabilities")  # what an evaluation keeps for plot_roc_curves() (not saved in metrics.json)
+
+
+def _add_ranking(ev: "Evaluation", roc: Sequence[float], pr: Sequence[float]) -> None:
+    """Per-class ROC AUC and PR AUC into ``per_class``, their means over the classes where they are
+    defined into ``averages["macro"]``."""
+    ev["per_class"]["roc_auc"], ev["per_class"]["pr_auc"] = [float(x) for x in roc], [float(x) for x in pr]
+    ev["averages"]["macro"].update(roc_auc=_nanmean(ev["per_class"]["roc_auc"]), pr_auc=_nanmean(ev["per_class"]["pr_auc"]))
+
+
+def _with_scores(ev: "Evaluation", y: np.ndarray, p: np.ndarray) -> "Evaluation":
+    """The ranking metrics of each class against the rest, and the labels and probabilities they came from."""
+    y = np.asarray(y).astype("int64")
+    k = p.shape[1]
+    _add_ranking(ev, [roc_auc(y == c, p[:, c]) for c in range(k)], [average_precision(y == c, p[:, c]) for c in range(k)])
+    ev["y_true"], ev["probabilities"] = y, p
+    return ev
+
+
 class Evaluation(dict):
-    """What :func:`evaluate_classifier` returns: a dict (``accuracy``, ``n``, ``confusion_matrix``,
-    ``per_class``, ``averages``, ``class_names``, ``file``) that prints as a classification report
-    (accuracy, the per-class table with macro and weighted averages, the confusion matrix), shows
-    as HTML tables in Jupyter, and draws its confusion matrix with :meth:`plot`.
+    """What :func:`evaluate_classifier` returns: a dict (``accuracy``, ``balanced_accuracy``, ``n``,
+    ``confusion_matrix``, ``per_class``, ``averages``, ``class_names``, ``file``; from a model also
+    ``threshold``, ``y_true`` and ``probabilities``, and ROC AUC and PR AUC in ``per_class`` and
+    ``averages["macro"]``) that prints as a classification report (accuracy, the per-class table
+    with macro and weighted averages, the confusion matrix), shows as HTML tables in Jupyter, and
+    draws its confusion matrix with :meth:`plot` (the ROC and PR curves: :func:`plot_roc_curves`).
 
     Example:
         >>> ev = evaluation_from_counts([[5, 1], [2, 7]], ["cat", "dog"])
         >>> ev["accuracy"], ev["averages"]["macro"]["recall"]
         (0.8, 0.8055555555555556)
         >>> print(ev)  # doctest: +NORMALIZE_WHITESPACE
-        accuracy: 0.8000 (15 images)
+        accuracy: 0.8000 (15 images), balanced accuracy: 0.8056
         <BLANKLINE>
         class           precision    recall        f1   support
         cat                 0.714     0.833     0.769         6
@@ -160,13 +257,23 @@ def evaluation_from_counts(confusion_matrix: Any, class_names: Sequence[str] | N
     k = cm.shape[0]
     names = [str(i) for i in range(k)] if class_names is None else _axis_names(class_names, k, "class_names")
     per_class = _per_class(cm, names)
-    return Evaluation(accuracy=float(np.trace(cm) / max(cm.sum(), 1)), n=int(cm.sum()), confusion_matrix=cm,
-                      per_class=per_class, averages=_averages(cm, per_class), class_names=names, file=None)
+    return Evaluation(accuracy=float(np.trace(cm) / max(cm.sum(), 1)), balanced_accuracy=balanced_accuracy(cm),
+                      n=int(cm.sum()), confusion_matrix=cm, per_class=per_class, averages=_averages(cm, per_class),
+                      class_names=names, file=None)
 
 
 def as_evaluation(ev: dict[str, Any]) -> Evaluation:
-    """An evaluation read back (a run's ``metrics.json``) as an :class:`Evaluation` (averages recomputed)."""
+    """An evaluation read back (a run's ``metrics.json``) as an :class:`Evaluation`: the averages
+    recomputed from the counts, the AUCs kept (JSON's null: NaN), the probabilities gone."""
     out = evaluation_from_counts(np.asarray(ev["confusion_matrix"], dtype="int64"), ev.get("class_names"))
+    if "threshold" in ev:
+        out["threshold"] = ev["threshold"]
+    pc = ev.get("per_class") or {}
+    if "roc_auc" in pc and "pr_auc" in pc:
+        nan = lambda xs: [math.nan if x is None else float(x) for x in xs]  # noqa: E731
+        _add_ranking(out, nan(pc["roc_auc"]), nan(pc["pr_auc"]))
+    if all(k in ev for k in SCORES):
+        out["y_true"], out["probabilities"] = np.asarray(ev["y_true"]), np.asarray(ev["probabilities"])
     out["file"] = ev.get("file")
     return out
 
@@ -180,8 +287,9 @@ def evaluate_classifier(
     file: str | os.PathLike | None = None,
     precision: str = "auto",
     tta: bool | int = False,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
-    """Accuracy, per-class precision/recall/F1 and the confusion matrix of ``model`` on ``data``.
+    """Accuracy, per-class precision/recall/F1/AUCs and the confusion matrix of ``model`` on ``data``.
 
     Args:
         model: a trained classifier.
@@ -195,28 +303,41 @@ def evaluate_classifier(
             (probabilities differ from float32 by a few 1e-4 in mixed precision).
         tta: test-time augmentation (``cnnkit.tta``): ``True`` averages each image's prediction with
             its mirror's, a number 3 to 10 adds shifted views; ``False`` (the default): the image only.
+        threshold: a binary model's decision threshold (1 sigmoid unit, or 2 softmax units): class 1
+            is predicted when its probability is ``>= threshold``. 0.5 (the default) predicts the more
+            probable class, as without a threshold (an exact tie goes to class 0). Lower it to find
+            more of a rare class 1 (higher recall, lower precision). Only the predicted classes (the
+            confusion matrix, precision, recall, F1, accuracy) depend on it, not the AUCs. A model of
+            more than 2 classes predicts its most probable class: any other value is an error.
 
     Returns:
-        An :class:`Evaluation`, a dict that prints as a classification report: ``accuracy``, ``n``,
+        An :class:`Evaluation`, a dict that prints as a classification report: ``accuracy``,
+        ``balanced_accuracy`` (the mean recall over the classes in the labels), ``n``,
         ``confusion_matrix`` (``(k, k)`` counts, rows true, columns predicted), ``per_class`` (dict
-        of lists: ``class``, ``precision``, ``recall``, ``f1``, ``support``), ``averages``
-        (``{"macro": {...}, "weighted": {...}}``: precision, recall, f1, support), ``class_names``
-        and ``file``. ``ev.plot()`` draws the confusion matrix.
+        of lists: ``class``, ``precision``, ``recall``, ``f1``, ``roc_auc``, ``pr_auc``, ``support``;
+        the AUCs of each class against the rest from its probability, ``pr_auc`` the average
+        precision, both NaN for a class with no images or with all of them), ``averages``
+        (``{"macro": {...}, "weighted": {...}}``: precision, recall, f1, support; the macro one also
+        roc_auc and pr_auc, over the classes where they are defined), ``class_names``, ``file``,
+        ``threshold`` (binary models; else ``None``), ``y_true`` and ``probabilities`` (the labels and
+        the ``(n, k)`` class probabilities, for :func:`plot_roc_curves`). ``ev.plot()`` draws the
+        confusion matrix.
 
     Example:
         >>> d = load_fashion_mnist(n=300, n_test=100)
         >>> model = simple_cnn((28, 28, 1), blocks=1, filters=4, units=8, num_classes=10)
         >>> _ = fit_classifier(model, (d["x_train"], d["y_train"]), epochs=1, verbose=0)
         >>> ev = evaluate_classifier(model, (d["x_test"], d["y_test"]), d["class_names"])
-        >>> ev["n"], sorted(ev["averages"])
-        (100, ['macro', 'weighted'])
+        >>> ev["n"], sorted(ev["averages"]), 0 <= ev["averages"]["macro"]["roc_auc"] <= 1
+        (100, ['macro', 'weighted'], True)
         >>> print(ev)  # doctest: +ELLIPSIS
-        accuracy: 0... (100 images)
+        accuracy: 0... (100 images), balanced accuracy: 0...
         ...
         macro avg ...
     """
     k = model_classes(model)[1]
     batch_size = v.positive_int(batch_size, "batch_size")
+    threshold = check_threshold(threshold, k)
     data, carried = resolve_data(model, data, "data")  # first: a data/model mismatch is the likelier mistake
     names = _names(model, class_names, k)
     if carried is not None:
@@ -244,10 +365,37 @@ def evaluate_classifier(
                           UserWarning)
     target = check_target(file) if file is not None else None
     y, p = _predict_labelled(model, data, batch_size, precision, check_tta(tta))
-    out = evaluation_from_counts(confusion_matrix(y, p.argmax(1), k), names)
+    out = _with_scores(evaluation_from_counts(confusion_matrix(y, decide(p, threshold), k), names), y, p)
+    out["threshold"] = threshold
     if target is not None:
         out["file"] = plot_confusion_matrix(out, file=target)
     return out
+
+
+def check_threshold(threshold: Any, k: int) -> float | None:
+    """``threshold`` checked: a number in [0, 1] for a 2-class model (returned as a float); for a
+    model of more than 2 classes only the default 0.5 (returned as ``None``: no threshold)."""
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{caller()}(): `threshold` must be a number from 0 to 1 (class 1 is predicted when its "
+                        f"probability is >= threshold), got {threshold!r} ({type(threshold).__name__}).")
+    t = float(threshold)
+    if not 0 <= t <= 1:
+        raise ValueError(f"{caller()}(): `threshold` must be a number from 0 to 1 (a probability), got {threshold!r}.")
+    if k != 2:
+        if t != 0.5:
+            raise ValueError(f"{caller()}(): `threshold`={threshold!r} is for a binary model (1 sigmoid unit or 2 "
+                             f"classes), which predicts class 1 when its probability is >= threshold; this model has "
+                             f"{k} classes and predicts the most probable one. Leave threshold at 0.5.")
+        return None
+    return t
+
+
+def decide(p: np.ndarray, threshold: float | None) -> np.ndarray:
+    """Predicted class ids from probabilities ``(n, k)``: the most probable class (a tie: the first);
+    with a binary model's ``threshold`` other than 0.5, class 1 where ``p[:, 1] >= threshold``."""
+    if threshold is None or threshold == 0.5:
+        return p.argmax(1)
+    return (p[:, 1] >= threshold).astype("int64")
 
 
 def counts_and_names(evaluation: Any, class_names: Any) -> tuple[np.ndarray, list[str]]:
@@ -326,6 +474,94 @@ def plot_confusion_matrix(
     ax.set_title(f"Confusion matrix (accuracy {acc:.1%}, n = {int(cm.sum())})" +
                  ("" if annotated else f"\n{k} classes: no counts in the cells (most_confused() lists the pairs)"))
     fig.colorbar(im, ax=ax, shrink=0.8, label="share of true class" if normalize else "count")
+    return finish(fig, target)
+
+
+ROC_LEGEND_CLASSES = 20  # plot_roc_curves(): a legend (each class with its AUC) up to this many classes
+
+
+def _scores(evaluation: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The labels, probabilities and class names an evaluation kept (checked)."""
+    if not isinstance(evaluation, Mapping) or not all(k in evaluation for k in SCORES):
+        got = f"a dict without {' and '.join(repr(k) for k in SCORES if k not in evaluation)}" \
+            if isinstance(evaluation, Mapping) else f"{type(evaluation).__name__}"
+        raise TypeError(f"{caller()}(): `evaluation` must be what evaluate_classifier() returns, which keeps the labels "
+                        f"and probabilities the curves need; got {got}. (An evaluation read back from a run's "
+                        "metrics.json or made from counts has none: evaluate the model again.)")
+    p = np.asarray(evaluation["probabilities"], dtype="float64")
+    y = np.asarray(evaluation["y_true"])
+    if p.ndim != 2 or p.shape[1] < 2 or y.ndim != 1 or len(y) != len(p) or not len(y):
+        raise ValueError(f"{caller()}(): `evaluation` must hold one label per row of its (n, k) probabilities, got "
+                         f"labels of shape {y.shape} and probabilities of shape {p.shape}.")
+    if y.dtype.kind not in "iuf" or not np.isfinite(y.astype("float64")).all() or \
+            (y != np.round(y)).any() or y.min() < 0 or y.max() >= p.shape[1]:
+        raise ValueError(f"{caller()}(): `evaluation` labels must be class ids 0 to {p.shape[1] - 1}.")
+    names = evaluation.get("class_names")
+    names = [str(i) for i in range(p.shape[1])] if names is None else _axis_names(names, p.shape[1], "evaluation")
+    return y.astype("int64"), p, names
+
+
+@public
+def plot_roc_curves(evaluation: Mapping[str, object], file: str | os.PathLike | None = None) -> Figure | str:
+    """Draw the ROC curves and the precision-recall curves of an evaluation, side by side.
+
+    One line per class against the rest (a binary model: one line, for class 1), from the
+    probabilities :func:`evaluate_classifier` kept; the legend gives each class's AUC (up to 20
+    classes), the titles the macro averages. The dotted lines are chance: the diagonal, and in the
+    PR panel of a binary model the share of class 1. A class with no images (or only images of it)
+    has no curve.
+
+    Args:
+        evaluation: the result of :func:`evaluate_classifier` (a dict with ``y_true``,
+            ``probabilities`` and ``class_names``).
+        file: ``None`` (the default) returns the matplotlib ``Figure`` (Jupyter shows it inline); an
+            image path (``.png``, ``.pdf``, ``.svg``, ``.jpg``) writes it there (atomically) instead.
+
+    Returns:
+        The ``Figure`` (``file=None``) or the path written.
+
+    Example:
+        >>> ev = {"y_true": [0, 0, 1, 1], "probabilities": [[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8]],
+        ...       "class_names": ["cat", "dog"]}
+        >>> fig = plot_roc_curves(ev)
+        >>> [ax.get_title() for ax in fig.axes]
+        ['ROC curve (AUC 0.750)', 'Precision-recall curve (AP 0.833)']
+    """
+    y, p, names = _scores(evaluation)
+    target = check_target(file)
+    k = p.shape[1]
+    classes = [1] if k == 2 else list(range(k))
+    fig = new_figure(10.0, 4.4, target)
+    roc_ax, pr_ax = fig.subplots(1, 2)
+    roc_ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=1)
+    if k == 2 and _defined(y == 1, p[:, 1]):
+        share = float(np.mean(y == 1))
+        pr_ax.plot([0, 1], [share, share], ":", color="grey", linewidth=1)
+    rocs, aps = [], []
+    for c in classes:
+        positive, score = y == c, p[:, c]
+        if not _defined(positive, score):
+            rocs.append(math.nan)
+            aps.append(math.nan)
+            continue
+        curve, roc, ap = _curves(positive, score), roc_auc(positive, score), average_precision(positive, score)
+        rocs.append(roc)
+        aps.append(ap)
+        name = names[c] if k > 2 else f"class 1: {names[1]}"
+        roc_ax.plot(curve["fpr"], curve["tpr"], label=f"{name} ({roc:.3f})", linewidth=1.2)
+        pr_ax.step(curve["recall"], curve["precision"], where="pre", label=f"{name} ({ap:.3f})", linewidth=1.2)
+    word = "AUC" if k == 2 else "macro AUC"
+    roc_ax.set_title(f"ROC curve ({word} {_nanmean(rocs):.3f})")
+    pr_ax.set_title(f"Precision-recall curve ({'AP' if k == 2 else 'macro AP'} {_nanmean(aps):.3f})")
+    for ax, (xl, yl) in ((roc_ax, ("false positive rate", "true positive rate")), (pr_ax, ("recall", "precision"))):
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_xlim(-0.01, 1.01)
+        ax.set_ylim(-0.01, 1.01)
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+        if len(classes) <= ROC_LEGEND_CLASSES and ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right" if ax is roc_ax else "lower left")
     return finish(fig, target)
 
 
@@ -511,6 +747,7 @@ def predict_classes(
     verbose: str | int = "auto",
     skip_unreadable: bool = False,
     tta: bool | int = False,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
     """Predicted class, its name and the class probabilities for images or image files.
 
@@ -540,6 +777,9 @@ def predict_classes(
         tta: test-time augmentation (``cnnkit.tta``): ``True`` averages each image's probabilities
             with its mirror's, a number 3 to 10 adds shifted views (about that many times the time);
             ``False`` (the default): the image only. Not for digits or text (a mirror changes them).
+        threshold: a binary model's decision threshold: class 1 is predicted when its probability is
+            ``>= threshold``; 0.5 (the default): the more probable class (a tie: class 0). Only for a
+            model of 2 classes (1 sigmoid unit or 2 softmax units), as in :func:`evaluate_classifier`.
 
     Returns:
         A dict: ``class_id`` (``(n,)`` ids from 0), ``label`` (names), ``probability`` (of the
@@ -559,6 +799,7 @@ def predict_classes(
     verbose = v.choice(verbose, "verbose", choices=("auto", 0, 1, 2))
     skip_unreadable = v.flag(skip_unreadable, "skip_unreadable")
     views = check_tta(tta)
+    threshold = check_threshold(threshold, k)
     names = _names(model, class_names, k)
     files = image_files(x)
     out: dict[str, Any] = {}
@@ -572,26 +813,47 @@ def predict_classes(
         out["skipped"] = list(skipped)
         if skipped:
             _skip_warning(skipped, len(files))
-    ids = p.argmax(1)
+    ids = decide(p, threshold)
     return {**out, "class_id": ids.astype("int32"), "label": [names[i] for i in ids],
             "probability": p[np.arange(len(ids)), ids], "probabilities": p}
 
 
+def _summary(result: Mapping[str, Any]) -> str:
+    """The report's first line: accuracy, balanced accuracy, and a binary model's threshold if not 0.5."""
+    line = f"accuracy: {result['accuracy']:.4f} ({result['n']} images)"
+    if result.get("balanced_accuracy") is not None:
+        line += f", balanced accuracy: {result['balanced_accuracy']:.4f}"
+    if result.get("threshold") is not None and result["threshold"] != 0.5:
+        line += f", threshold: {result['threshold']:g}"
+    return line
+
+
+def _cell(x: Any) -> str:
+    """A metric as the report shows it: 3 decimals; ``n/a`` for NaN (an AUC that is undefined)."""
+    return "n/a" if x is None or math.isnan(x) else f"{x:.3f}"
+
+
 def format_evaluation(result: dict[str, Any]) -> str:
     """The evaluation as text (how an :class:`Evaluation` prints; the R package prints the same):
-    accuracy, the per-class table with macro and weighted averages, and the confusion matrix."""
+    accuracy and balanced accuracy, the per-class table (precision, recall, F1, ROC AUC and PR AUC when
+    the evaluation has them, support) with macro and weighted averages, and the confusion matrix."""
     pc, names = result["per_class"], result["class_names"]
     averages = result.get("averages") or _averages(np.asarray(result["confusion_matrix"]), pc)
+    ranked = "roc_auc" in pc and "pr_auc" in pc
+    metrics = ("precision", "recall", "f1") + (("roc_auc", "pr_auc") if ranked else ())
+    heads = ("precision", "recall", "f1") + (("roc auc", "pr auc") if ranked else ()) + ("support",)
     w = max(16, max(len(n) for n in names) + 2)
 
-    def row(label: str, p: float, r: float, f: float, support: float) -> str:
-        return f"{label:<{w}}{p:>10.3f}{r:>10.3f}{f:>10.3f}{int(support):>10d}"
+    def row(label: str, values: Sequence[Any], support: float) -> str:
+        return f"{label:<{w}}" + "".join(f"{'' if x == '' else _cell(x):>10}" for x in values) + f"{int(support):>10d}"
 
-    lines = [f"accuracy: {result['accuracy']:.4f} ({result['n']} images)", "",
-             f"{'class':<{w}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
-    lines += [row(n, pc["precision"][i], pc["recall"][i], pc["f1"][i], pc["support"][i]) for i, n in enumerate(names)]
+    lines = [_summary(result), "", f"{'class':<{w}}" + "".join(f"{h:>10}" for h in heads)]
+    lines += [row(n, [pc[m][i] for m in metrics], pc["support"][i]) for i, n in enumerate(names)]
     lines.append("")
-    lines += [row(f"{a} avg", *(averages[a][m] for m in ("precision", "recall", "f1", "support")))
+    if ranked and "roc_auc" not in averages["macro"]:  # an evaluation made before the averages had them
+        averages = {**averages, "macro": {**averages["macro"], "roc_auc": _nanmean(pc["roc_auc"]),
+                                          "pr_auc": _nanmean(pc["pr_auc"])}}
+    lines += [row(f"{a} avg", [averages[a].get(m, "") for m in metrics], averages[a]["support"])
               for a in ("macro", "weighted")]
     cm = np.asarray(result["confusion_matrix"])
     lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
@@ -608,16 +870,18 @@ def evaluation_html(result: dict[str, Any]) -> str:
 
     pc, names = result["per_class"], result["class_names"]
     averages = result.get("averages") or _averages(np.asarray(result["confusion_matrix"]), pc)
+    ranked = "roc_auc" in pc and "pr_auc" in pc
+    metrics = ("precision", "recall", "f1") + (("roc_auc", "pr_auc") if ranked else ())
     cells = lambda vals, tag="td": "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in vals)  # noqa: E731
-    rows = [cells(["class", "precision", "recall", "f1", "support"], "th")]
-    rows += [cells([n, f"{pc['precision'][i]:.3f}", f"{pc['recall'][i]:.3f}", f"{pc['f1'][i]:.3f}", pc["support"][i]])
-             for i, n in enumerate(names)]
-    rows += [cells([f"{a} avg"] +
-                   [f"{averages[a][m]:.3f}" for m in ("precision", "recall", "f1")] + [averages[a]["support"]])
+    rows = [cells(["class", "precision", "recall", "f1"] + (["ROC AUC", "PR AUC"] if ranked else []) + ["support"], "th")]
+    rows += [cells([n] + [_cell(pc[m][i]) for m in metrics] + [pc["support"][i]]) for i, n in enumerate(names)]
+    rows += [cells([f"{a} avg"] + [_cell(averages[a][m]) if m in averages[a] else "" for m in metrics]
+                   + [averages[a]["support"]])
              for a in ("macro", "weighted")]
     cm = np.asarray(result["confusion_matrix"])
     cm_rows = [cells(["true \\ predicted"] + names, "th")]
     cm_rows += [f"<th>{html.escape(n)}</th>" + cells(int(c) for c in cm[i]) for i, n in enumerate(names)]
     table = lambda rs: "<table>" + "".join(f"<tr>{r}</tr>" for r in rs) + "</table>"  # noqa: E731
-    return (f"<p><b>accuracy: {result['accuracy']:.4f}</b> ({result['n']} images)</p>" + table(rows) +
+    head, _, rest = _summary(result).partition(" (")
+    return (f"<p><b>{html.escape(head)}</b> ({html.escape(rest)}</p>" + table(rows) +
             "<p>confusion matrix (rows: true class, columns: predicted class)</p>" + table(cm_rows))

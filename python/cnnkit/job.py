@@ -34,10 +34,10 @@ from .cnn import fashion_cnn  # noqa: F401  (cnnkit.job.fashion_cnn, where it wa
 from .data import _image_table, image_folder, load_fashion_mnist, split_folders
 from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
 from .engine import HISTORY, FitPlan, Phase, Run, RunLog, read_history_csv, run_phases
-from .evaluate import as_evaluation, evaluate_classifier
+from .evaluate import SCORES, as_evaluation, evaluate_classifier
 from .rundir import json_ready, model_fingerprint
 from .saving import save_model
-from .train import check_compiled_loss, check_fit_args, plot_history
+from .train import ClassWeight, check_compiled_loss, check_fit_args, class_weights, plot_history
 from .transfer import fine_tune, transfer_model
 from .tta import check_tta
 
@@ -135,6 +135,8 @@ def train_classifier(
     labels: Any = None,
     label_smoothing: float = DEFAULTS["label_smoothing"],
     tta: bool | int = DEFAULTS["tta"],
+    class_weight: ClassWeight = None,
+    ema: float = DEFAULTS["ema"],
 ) -> JobResult:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
@@ -183,6 +185,11 @@ def train_classifier(
         label_smoothing: passed to :func:`fit_classifier` (both phases of transfer learning).
         tta: test-time augmentation of the test evaluation (see :func:`evaluate_classifier`):
             ``True`` averages each test image's prediction with its mirror's.
+        class_weight: passed to :func:`fit_classifier` (both phases of transfer learning):
+            ``"balanced"`` weighs each class by ``n / (k * count)`` in the training images, a dict
+            ``{class name or id: weight}`` or a list gives the weights.
+        ema: passed to :func:`fit_classifier` (both phases of transfer learning): the momentum of
+            the weight average the model ends with (``cnnkit.ema``); 0: off.
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
@@ -231,7 +238,7 @@ def train_classifier(
     plan = check_fit_args(model, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
                           overwrite=v.flag(overwrite, "overwrite"), checkpoint=False,
-                          label_smoothing=label_smoothing)
+                          label_smoothing=label_smoothing, class_weight=class_weight, ema=ema)
     views = check_tta(tta)
     settings: dict[str, Any] = {"model": model if isinstance(model, str) else model_fingerprint(model),
                 "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
@@ -241,6 +248,10 @@ def train_classifier(
         settings["head_epochs"] = head_epochs
     if plan.label_smoothing:  # recorded only when used: run.json files from before them resume as before
         settings["label_smoothing"] = plan.label_smoothing
+    if plan.class_weight is not None:
+        settings["class_weight"] = plan.class_weight
+    if plan.ema:
+        settings["ema"] = plan.ema
     if views > 1:
         settings["tta"] = views
     if image_size is not None:
@@ -329,13 +340,15 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
     """Train through the one engine: one phase (as fit_classifier() does), or fine_tune()'s two for a transfer model."""
     if job["head_epochs"] is None:
         contract.record(model, d["train"])  # the value range trained on travels with the saved model
+        plan.class_weight = class_weights(model, d["train"], d["class_names"], plan)
         return run_phases(model, d["train"], None, plan, [Phase("fit", plan.epochs, plan.learning_rate)], run_path,
                           strategy, [])
 
     return fine_tune(model, d["train"], head_epochs=job["head_epochs"], epochs=plan.epochs,
                      batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
                      run_dir=run_path, strategy=strategy, verbose=plan.verbose, precision=plan.precision,
-                     checkpoint=plan.checkpoint, label_smoothing=plan.label_smoothing)
+                     checkpoint=plan.checkpoint, label_smoothing=plan.label_smoothing,
+                     class_weight=plan.class_weight, ema=plan.ema)
 
 
 class _JobResult(TypedDict):
@@ -391,8 +404,10 @@ def _evaluate_and_save(model: keras.Model, d: dict[str, Any], run_path: Path, pl
     files["confusion_matrix"] = ev["file"]
     files["history"] = str(run_path / FILES["history"])
     metrics = {"accuracy": ev["accuracy"], "train_seconds": round(seconds, 2), "n_test": ev["n"], "model": model.name,
-               "epochs": len(history["epoch"]), "data": d["source"], "tta": views, "per_class": ev["per_class"],
-               "evaluation": {k: val for k, val in ev.items() if k != "file"}}
+               "epochs": len(history["epoch"]), "data": d["source"], "tta": views,
+               "balanced_accuracy": ev["balanced_accuracy"], "per_class": ev["per_class"],
+               # the report; not the test set's probabilities (they are for plot_roc_curves(), in memory)
+               "evaluation": {k: val for k, val in ev.items() if k not in ("file", *SCORES)}}
     _write_json(json_ready(metrics), run_path / FILES["metrics"])
     files["metrics"] = str(run_path / FILES["metrics"])
     return _result(run_path, history, ev, seconds, strategy, files)

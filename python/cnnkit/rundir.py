@@ -27,6 +27,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -108,15 +109,19 @@ def _locked(path: Path) -> Iterator[None]:
 # --- settings and fingerprints ---------------------------------------------------------------------
 
 def json_ready(value: Any) -> Any:
-    """A JSON value for a setting (NumPy numbers, tuples and paths included)."""
+    """A JSON value for a setting or a result (NumPy numbers, arrays, tuples and paths included). NaN and
+    infinities become ``None`` (JSON's null: strict JSON readers, R's jsonlite among them, reject the
+    ``NaN`` that ``json.dumps`` writes): an AUC that is undefined for a class is null in metrics.json."""
     if isinstance(value, dict):
         return {str(k): json_ready(x) for k, x in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_ready(x) for x in value]
     if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
+        return json_ready(value.item())
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return json_ready(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)

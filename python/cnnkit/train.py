@@ -16,7 +16,7 @@ import functools
 import inspect
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -24,13 +24,15 @@ import numpy as np
 from . import _arg_checks as v
 from . import contract
 from ._context import caller, public, warn
-from ._data_checks import check_data, is_dataset, model_classes, resolve_data
+from ._data_checks import check_data, dataset_errors, is_dataset, model_classes, resolve_data
+from ._lang import code
 from ._plot import check_target, finish, new_figure
 from .distribute import distribution_strategy
+from .ema import check_ema, check_optimizer, check_with_early_stopping
 from .engine import HISTORY, FitPlan, Phase, _optimizer, compile_model, read_history_csv, run_phases
 from .losses import check_label_smoothing
 from .precision import PRECISIONS
-from .saving import _attach
+from .saving import _attach, class_names_of
 
 SCHEDULES = ("constant", "cosine")
 VERBOSE = ("auto", 0, 1, 2)
@@ -44,6 +46,7 @@ def compile_classifier(
     loss: str | None = None,
     metrics: Sequence[Any] = ("accuracy",),
     label_smoothing: float = 0.0,
+    ema: float = 0.0,
     **kwargs: Any,
 ) -> keras.Model:
     """Compile ``model`` with the loss its output layer implies (if ``loss`` is not given).
@@ -62,6 +65,10 @@ def compile_classifier(
         metrics: metrics to track.
         label_smoothing: in [0, 1): each label's share spread over all classes (0: off; e.g. 0.1).
             Not with ``loss`` (give that loss its own smoothing).
+        ema: average the weights over the last steps and keep the average when ``fit()`` ends
+            (``cnnkit.ema``): a momentum in [0.5, 1) such as 0.99 (about the last 100 steps),
+            ``True`` for 0.99, 0 (the default) for off. With an optimizer object, make it with
+            ``use_ema=True`` instead.
         **kwargs: passed to ``model.compile`` (e.g. ``steps_per_execution``, ``jit_compile``).
 
     Returns:
@@ -80,7 +87,8 @@ def compile_classifier(
         raise ValueError(f"{caller()}(): give either `loss` or `label_smoothing`, not both: `label_smoothing` "
                          "smooths the loss cnnkit chooses; a loss of your own takes its own setting.")
     learning_rate = v.learning_rate(learning_rate, "learning_rate", schedule=True)
-    optimizer = _optimizer(optimizer, learning_rate)
+    ema = check_ema(ema)
+    optimizer = _optimizer(optimizer, learning_rate, ema)
     metrics = _metrics(metrics)
     if loss is not None:
         _loss(loss)
@@ -175,7 +183,149 @@ def check_fit_args(model: Any, epochs: Any, built: bool = True, **kw: Any) -> Fi
     plan.recalibrate_bn = v.choice(plan.recalibrate_bn, "recalibrate_bn", choices=("auto", True, False))
     plan.cache_features = v.choice(plan.cache_features, "cache_features", choices=("auto", True, False))
     plan.label_smoothing = check_label_smoothing(plan.label_smoothing)
+    plan.class_weight = check_class_weight(plan.class_weight)
+    plan.ema = check_ema(plan.ema)
+    check_with_early_stopping(plan.ema, plan.early_stopping)
+    if isinstance(plan.optimizer, keras.optimizers.Optimizer):
+        check_optimizer(plan.optimizer, plan.ema)
     return plan
+
+
+# --- class weights ---------------------------------------------------------------------------------
+
+ClassWeight = str | Mapping[int | str, float] | Sequence[float] | None  # what `class_weight` takes
+
+
+def _class_weight_problem(value: Any) -> str:
+    balanced = code("'balanced'", '"balanced"')
+    return (f"{caller()}(): `class_weight` must be None, {balanced} (n / (k * count) for each class, as in "
+            "scikit-learn), "
+            + code("a dict {class id or class name: weight} (classes left out weigh 1) or a list of one weight per "
+                   "class", "a named vector or list c(bag = 2, shoe = 1) (classes left out weigh 1) or an unnamed "
+                   "vector of one weight per class")
+            + f"; got {value!r} ({type(value).__name__}).")
+
+
+def _weight(value: Any, where: str) -> float:
+    """One class weight: a finite number >= 0."""
+    if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1 and len(value) == 1:
+        value = value[0]  # R's length-one vectors in a named list
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{caller()}(): `class_weight` {where} must be a number >= 0, got {value!r} "
+                        f"({type(value).__name__}).")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{caller()}(): `class_weight` {where} must be a finite number >= 0, got {value!r}.")
+    return float(value)
+
+
+def check_class_weight(value: Any) -> ClassWeight:
+    """``class_weight`` checked on its own (the classes are known only with the data: see
+    :func:`class_weights`): ``None``, ``"balanced"``, ``{class id or name: weight}`` or a list of
+    weights, each a finite number >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value != "balanced":
+            raise ValueError(_class_weight_problem(value))
+        return value
+    if isinstance(value, Mapping):
+        out: dict[int | str, float] = {}
+        for key, w in value.items():
+            if isinstance(key, (bool, np.bool_)) or not (isinstance(key, str) or v._is_intlike(key)):
+                raise TypeError(f"{caller()}(): `class_weight` keys must be class ids (0, 1, ...) or class names, got "
+                                f"{key!r} ({type(key).__name__}).")
+            name = key if isinstance(key, str) else int(key)
+            if name in out:
+                raise ValueError(f"{caller()}(): `class_weight` gives class {name!r} twice.")
+            out[name] = _weight(w, f"entry {name!r}")
+        return out
+    if isinstance(value, (list, tuple, np.ndarray)):
+        weights = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+        if weights.ndim != 1 or not len(weights):
+            raise ValueError(_class_weight_problem(value))
+        out_list = [_weight(w, f"entry {i}") for i, w in enumerate(weights.tolist())]
+        if not any(out_list):
+            raise ValueError(f"{caller()}(): `class_weight` is 0 for every class: nothing would be learned; give the "
+                             "classes weights > 0.")
+        return out_list
+    raise TypeError(_class_weight_problem(value))
+
+
+def training_label_counts(data: Any, k: int, validation_split: float | None = None) -> np.ndarray:
+    """Images per class ``(k,)`` in the training data: the arrays' labels (without the
+    ``validation_split`` part Keras holds out), a dataset's ``labels`` (what :func:`image_folder`
+    attaches), or else one pass over the dataset's labels."""
+    if not is_dataset(data):
+        y = data["y"] if isinstance(data, dict) else data[1]
+        y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 else np.asarray(y)
+        # Keras' own split (keras.src.trainers.data_adapters.array_slicing.train_validation_split): the first
+        # floor(n * (1 - split)) images train
+        n = int(np.floor(len(y) * (1.0 - validation_split))) if validation_split else len(y)
+        return np.bincount(np.round(y[:n].astype("float64")).astype("int64"), minlength=k)[:k]
+    labels = getattr(data, "labels", None)
+    if isinstance(labels, (list, tuple)) and labels and all(v._is_intlike(y) for y in labels):
+        return np.bincount(np.asarray(labels, dtype="int64"), minlength=k)[:k]
+    import tensorflow as tf
+
+    if int(data.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+        raise ValueError(f"{caller()}(): `class_weight`={'balanced'!r} counts the training labels in one pass, but "
+                         "`data` is an endless dataset (repeat()); give the weights per class instead.")
+    counts = np.zeros(k, dtype="int64")
+    with dataset_errors():
+        for batch in data:
+            y = np.asarray(batch[1]).reshape(-1)
+            counts += np.bincount(np.round(y.astype("float64")).astype("int64"), minlength=k)[:k]
+    return counts
+
+
+def class_weights(model: keras.Model, data: Any, names: Sequence[str] | None, plan: FitPlan) -> list[float] | None:
+    """``plan.class_weight`` (checked by :func:`check_class_weight`) as one weight per class id of
+    ``model``, now that the training data and its class ``names`` (else the model's) are known:
+    ``"balanced"`` is ``n / (k * count)`` (scikit-learn's), a dict gives 1 to the classes it leaves out."""
+    spec = plan.class_weight
+    if spec is None:
+        return None
+    k = model_classes(model)[1]
+    names = list(names) if names is not None else class_names_of(model)
+    if isinstance(spec, str):  # "balanced"
+        counts = training_label_counts(data, k, plan.validation_split)
+        if not counts.all():
+            c = int(np.flatnonzero(counts == 0)[0])
+            label = f"{c} ({names[c]!r})" if names and len(names) == k else str(c)
+            raise ValueError(f"{caller()}(): `class_weight`={'balanced'!r} weighs each class by its share of the "
+                             f"training images, but class {label} has none; give the weights per class, or train "
+                             "on data with images of every class.")
+        return [float(w) for w in counts.sum() / (k * counts)]
+    if isinstance(spec, list):
+        if len(spec) != k:
+            raise ValueError(f"{caller()}(): `class_weight` has {len(spec)} weights but the model has {k} classes; "
+                             "give one weight per class, in class order.")
+        return list(spec)
+    weights = [1.0] * k
+    seen: dict[int, Any] = {}
+    for key, w in spec.items():
+        if isinstance(key, str):
+            if not names or len(names) != k:
+                raise ValueError(f"{caller()}(): `class_weight` names class {key!r}, but neither the data nor the model "
+                                 "carries class names; give class ids (0, 1, ...) instead"
+                                 + code(".", " (an unnamed vector: one weight per class)."))
+            if key not in names:
+                raise ValueError(f"{caller()}(): `class_weight` names class {key!r}, which is not one of the classes "
+                                 f"({', '.join(names)}).")
+            i = names.index(key)
+        else:
+            i = key
+            if not 0 <= i < k:
+                raise ValueError(f"{caller()}(): `class_weight` has class id {i}, but the model's classes are 0 to "
+                                 f"{k - 1}.")
+        if i in seen:
+            raise ValueError(f"{caller()}(): `class_weight` gives class {i} twice ({seen[i]!r} and {key!r}).")
+        seen[i] = key
+        weights[i] = w
+    if not any(weights):
+        raise ValueError(f"{caller()}(): `class_weight` is 0 for every class: nothing would be learned; give the "
+                         "classes weights > 0.")
+    return weights
 
 
 CLASS_ID_LOSSES = {"binary": ("binary_crossentropy", "binary_focal_crossentropy", "BinaryCrossentropy",
@@ -228,6 +378,8 @@ def fit_classifier(
     initial_epoch: int = 0,
     resume: bool | None = None,
     label_smoothing: float = 0.0,
+    class_weight: ClassWeight = None,
+    ema: float = 0.0,
 ) -> dict[str, list[float]]:
     """Train a classifier with defaults that work, checking the data against the model first.
 
@@ -290,6 +442,17 @@ def fit_classifier(
         label_smoothing: in [0, 1): train towards ``1 - e`` for the true class and ``e / k`` spread
             over the ``k`` classes (``cnnkit.losses``); e.g. 0.1. Used when the model is compiled here
             (a compiled model keeps its loss: compile it with ``compile_classifier(label_smoothing=)``).
+        class_weight: weigh each training image's loss by its class, for imbalanced data (Keras'
+            ``class_weight``): ``None`` (all 1), ``"balanced"`` (``n / (k * count)`` for each class,
+            counted in the training labels, as scikit-learn's), a dict ``{class id or class name:
+            weight}`` (names: those the data or the model carries; classes left out weigh 1) or a list
+            of one weight per class. Validation losses are not weighted.
+        ema: average the weights over the last training steps and end with the average
+            (``cnnkit.ema``: Keras' ``use_ema``): a momentum in [0.5, 1) such as 0.99 (about the
+            last 100 steps), ``True`` for 0.99, 0 (the default) for off. The per-epoch validation
+            figures are the trained weights'; the model ends with the average. Used when the model
+            is compiled here (else compile it with ``compile_classifier(ema=)``); not with
+            ``early_stopping`` (which restores the best epoch's weights over the average).
 
     Returns:
         The history: a dict of equal-length lists, ``epoch`` then ``loss``, ``accuracy``,
@@ -307,7 +470,8 @@ def fit_classifier(
                           validation_split=validation_split, early_stopping=early_stopping, checkpoint=checkpoint,
                           overwrite=_overwrite(overwrite, resume), verbose=verbose, precision=precision,
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
-                          cache_features=cache_features, label_smoothing=label_smoothing)
+                          cache_features=cache_features, label_smoothing=label_smoothing,
+                          class_weight=class_weight, ema=ema)
     check_compiled_loss(model)
     data, validation_data, names = check_fit_data(model, data, validation_data, plan)
     callbacks = check_callbacks(callbacks)
@@ -322,7 +486,7 @@ def fit_classifier(
 def check_fit_data(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan) -> tuple[Any, Any, list[str] | None]:
     """The training and validation data of :func:`fit_classifier` and :func:`fine_tune`, checked
     against the model before any work (kinds resolved, labels, shapes, value range recorded on the
-    model); also the class names the data carries."""
+    model); also the class names the data carries. ``plan.class_weight`` becomes one weight per class."""
     data, names = resolve_data(model, data, "data")
     data = check_data(model, data, "data")
     if validation_data is not None:
@@ -333,6 +497,7 @@ def check_fit_data(model: keras.Model, data: Any, validation_data: Any, plan: Fi
     if plan.validation_split and is_dataset(data):
         raise ValueError(f"{caller()}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")
+    plan.class_weight = class_weights(model, data, names, plan)
     return data, validation_data, names
 
 

@@ -293,9 +293,9 @@ def fine_tune(
         head_epochs: epochs of phase 1 (0 skips it).
         epochs: epochs of phase 2 (0 skips it).
         validation_data, validation_split, batch_size, schedule, early_stopping, checkpoint, strategy,
-            callbacks, verbose, precision, steps_per_execution, recalibrate_bn, cache_features: as in
-            :func:`fit_classifier`, for each phase (the head phase computes a frozen backbone's
-            features once: see ``cnnkit.features``).
+            callbacks, verbose, precision, steps_per_execution, recalibrate_bn, cache_features,
+            label_smoothing, class_weight: as in :func:`fit_classifier`, for each phase (the head phase
+            computes a frozen backbone's features once: see ``cnnkit.features``).
         learning_rate: learning rate of phase 1.
         fine_tune_learning_rate: learning rate of phase 2 (default ``learning_rate / 10``).
         optimizer: the optimizer for both phases (a name).

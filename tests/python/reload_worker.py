@@ -86,6 +86,8 @@ def load(out: Path, mode: str) -> None:
                 loss = model.loss
                 preds[name + ":loss"] = [loss if isinstance(loss, str) else type(loss).__name__,
                                          float(getattr(loss, "label_smoothing", 0.0) or 0.0)]
+                opt = model.optimizer  # and its optimizer's weight average (cnnkit.ema: Keras' use_ema)
+                preds[name + ":ema"] = float(opt.ema_momentum) if getattr(opt, "use_ema", False) else 0.0
             if mode == "cnnkit":
                 preds[name + ":class_names"] = cnnkit.saving.class_names_of(model)
         except Exception as e:  # noqa: BLE001 - reported by the test, per model

@@ -211,6 +211,10 @@ class Fixtures:
     def counts(self):
         return np.array([[3, 1, 0], [0, 2, 1], [1, 0, 4]])
 
+    def scores(self):  # what evaluate_classifier() keeps for plot_roc_curves()
+        p = np.random.default_rng(3).random((8, 3))
+        return {"y_true": np.arange(8) % 3, "probabilities": p / p.sum(1, keepdims=True), "class_names": ["a", "b", "c"]}
+
     def lr_result(self):
         return {"learning_rate": [1e-5, 1e-4, 1e-3], "loss": [2.0, 1.5, 3.0], "smoothed_loss": [2.0, 1.8, 2.2],
                 "suggestion": 1e-5, "minimum": 1e-4, "diverged": True}

@@ -20,7 +20,7 @@ HISTORY = {"epoch": [1, 2, 3], "loss": [0.9, 0.6, 0.5], "accuracy": [0.6, 0.8, 0
 
 
 PLOTS = ["plot_history", "plot_confusion_matrix", "plot_augmentation", "plot_feature_maps", "show_batch",
-         "Evaluation.plot"]
+         "Evaluation.plot", "plot_roc_curves"]
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,8 @@ def calls(images, model):
         "plot_feature_maps": lambda file: cnnkit.plot_feature_maps(model, images[0], 1, max_maps=4, file=file),
         "show_batch": lambda file: cnnkit.show_batch(images, [0, 1, 2], class_names=["a", "b", "c"], file=file),
         "Evaluation.plot": lambda file: cnnkit.evaluate.evaluation_from_counts([[5, 1], [2, 7]]).plot(file=file),
+        "plot_roc_curves": lambda file: cnnkit.plot_roc_curves(
+            {"y_true": [0, 1, 2, 1], "probabilities": np.eye(3)[[0, 1, 2, 0]] * 0.7 + 0.1}, file=file),
     }
 
 

@@ -61,6 +61,9 @@ def test_saved_in_one_process_loads_and_predicts_the_same_in_another(saved, mode
         smoothing = next(e for e in SPEC["models"] if e["name"] == name).get("fit", {}).get("label_smoothing")
         if smoothing:  # the loss a model was compiled with loads too (cnnkit's, registered: cnnkit.losses)
             assert result["predictions"].get(name + ":loss") == ["SparseCategoricalCrossentropy", smoothing], name
+        ema = next(e for e in SPEC["models"] if e["name"] == name).get("fit", {}).get("ema")
+        if ema:  # the optimizer's weight average comes back with the model (a Keras optimizer setting)
+            assert result["predictions"].get(name + ":ema") == ema, name
         if mode == "cnnkit":
             k = max(2, np.asarray(p).shape[-1])
             assert result["predictions"][name + ":class_names"] == [f"class_{i}" for i in range(k)]

@@ -122,6 +122,7 @@ fixtures <- function(root) {
     transfer_model = function() transfer_model(tiny, c(16, 16, 3), num_classes = 3, weights = NULL),
     history = function() data.frame(epoch = 1:2, loss = c(1, 0.5), accuracy = c(0.5, 0.75)),
     counts = function() matrix(c(3, 0, 1, 1, 2, 0, 0, 1, 4), 3, 3),
+    scores = function() list(y_true = labels, probabilities = matrix(runif(24), 8, 3)),
     lr_result = function() list(learning_rate = c(1e-5, 1e-4, 1e-3), loss = c(2, 1.5, 3), smoothed_loss = c(2, 1.8, 2.2),
                                 suggestion = 1e-5, minimum = 1e-4, diverged = TRUE),
     image_file = function() image_file,
