@@ -110,6 +110,9 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #' @param ema Average the weights over the last training steps and end with
 #'   the average (Keras' `use_ema`): a momentum in `[0.5, 1)` such as `0.99`
 #'   (about the last 100 steps), `TRUE` for `0.99`, `0` (the default) for off.
+#'   `"auto"`: `0.99` from 1,000 training steps on, `1 - 10 / steps` for
+#'   shorter runs, none below 20 (Keras' average starts at the starting
+#'   weights, so a short run's average would keep much of them).
 #'   The per-epoch validation figures are those of the weights being trained;
 #'   the model ends with the average. Used when the model is compiled here
 #'   (else `compile_classifier(model, ema = 0.99)`); not with `early_stopping`,

@@ -142,7 +142,8 @@ fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data 
   args <- capture_args(list(data = as_py_data, head_epochs = as_py_int, epochs = as_py_int,
                             validation_data = as_py_data, batch_size = as_py_int, unfreeze = as_py_list,
                             early_stopping = as_py_int, callbacks = as_py_list, verbose = as_py_verbose,
-                            steps_per_execution = as_py_int, class_weight = as_py_class_weight), force = "verbose")
+                            steps_per_execution = as_py_int,
+                            class_weight = function(x) as_py_class_weight(x, "fine_tune")), force = "verbose")
   history <- cnnkit_call_warn("fine_tune", .args = args)
   invisible(as_r_history(history))
 }

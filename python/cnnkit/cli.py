@@ -294,11 +294,13 @@ def _smoothing(text: str) -> float:
     return value
 
 
-def _momentum(text: str) -> float:
+def _momentum(text: str) -> float | str:
+    if text == "auto":
+        return text
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a momentum such as 0.99 (or 0: off), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a momentum such as 0.99 (or 0: off), got {text!r}") from None
     if value != 0 and not 0.5 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be a momentum in [0.5, 1) such as 0.99, or 0 for off; got {value}")
     return value
@@ -393,7 +395,7 @@ def _add_train(sub) -> None:
                         "%(default)s, off)")
     p.add_argument("--ema", type=_momentum, default=TRAIN["ema"], metavar="M",
                    help="end with an average of the weights over about 1/(1-M) training steps (e.g. 0.99; "
-                        "default: %(default)s, off)")
+                        "0: off; default: %(default)s, 0.99 for the main job, less for short runs)")
     p.add_argument("--class-weight", choices=["balanced"], metavar="balanced",
                    help="weigh each class's training images by n / (k * count), for imbalanced classes (as "
                         "scikit-learn's 'balanced'; default: none, every image weighs 1)")

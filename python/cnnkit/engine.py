@@ -39,7 +39,7 @@ from ._files import atomic_path
 from ._lang import code
 from ._model_info import leaf_layers, output_activation
 from .distribute import ChiefState, broadcast_from_chief, is_chief, is_multi_worker, keras_multi_worker_fixes
-from .ema import check_optimizer, ema_of, optimizer_config
+from .ema import AUTO, check_optimizer, ema_of, momentum_for, optimizer_config
 from .features import cache, for_whole_model
 from .keras_compat import set_initial_epoch
 from .losses import classifier_loss, smoothing_of
@@ -339,7 +339,7 @@ class FitPlan:
     # class_weight: as given, checked (None, "balanced", a dict, a list; train.check_class_weight), then
     # one weight per class id once the data is known (train.class_weights); Keras' fit() gets {id: weight}
     class_weight: Any = None
-    ema: float = 0.0  # the weight average's momentum (cnnkit.ema); 0: none
+    ema: float | str = 0.0  # the weight average's momentum or "auto" (cnnkit.ema); 0: none
 
     def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
@@ -486,22 +486,23 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
         raise ValueError(f"{caller()}(): `label_smoothing`={e} is used when cnnkit compiles the model, but `model` is "
                          f"already compiled (loss {_loss_name(model.loss)}, label smoothing {smoothing_of(model)}); "
                          f"compile it with {fix}, or pass a model that is not compiled yet.")
-    if compiled and plan.ema and plan.ema != ema_of(model.optimizer):
+    if compiled and plan.ema and plan.ema != AUTO and plan.ema != ema_of(model.optimizer):
         m = plan.ema
         fix = code(f"compile_classifier(model, ema={m})", f"compile_classifier(model, ema = {m})")
         raise ValueError(f"{caller()}(): `ema`={m} is used when cnnkit compiles the model, but `model` is already "
                          f"compiled (its {type(model.optimizer).__name__} averages the weights with momentum "
                          f"{ema_of(model.optimizer)}); compile it with {fix}, or pass a model that is not compiled yet.")
     if recompile or not getattr(model, "compiled", False):
-        steps = 0
-        if plan.schedule == "cosine":
+        steps = None
+        if plan.schedule == "cosine" or plan.ema:
             per_epoch = steps_per_epoch(data, plan.batch_size, plan.validation_split)
-            if per_epoch is None:
+            if per_epoch is None and plan.schedule == "cosine":
                 raise ValueError(f"{caller()}(): `schedule`='cosine' needs a dataset of known length; "
                                  "use schedule='constant' or a finite dataset.")
-            steps = plan.epochs * per_epoch
-        compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps), plan.optimizer,
-                      label_smoothing=plan.label_smoothing, ema=plan.ema)
+            steps = None if per_epoch is None else plan.epochs * per_epoch
+        ema = momentum_for(plan.ema, steps) if plan.ema else 0.0
+        compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps or 0), plan.optimizer,
+                      label_smoothing=plan.label_smoothing, ema=ema)
     if run_dir is None or not is_chief(strategy):
         return _train(model, data, validation_data, plan, None, strategy, callbacks)
     with Run(run_dir, strategy, plan.overwrite, "fit", plan.settings(model, data, validation_data)) as run:

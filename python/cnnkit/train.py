@@ -87,8 +87,12 @@ def compile_classifier(
         raise ValueError(f"{caller()}(): give either `loss` or `label_smoothing`, not both: `label_smoothing` "
                          "smooths the loss cnnkit chooses; a loss of your own takes its own setting.")
     learning_rate = v.learning_rate(learning_rate, "learning_rate", schedule=True)
-    ema = check_ema(ema)
-    optimizer = _optimizer(optimizer, learning_rate, ema)
+    checked = check_ema(ema)
+    if isinstance(checked, str):  # "auto"
+        raise ValueError(f"{caller()}(): `ema`='auto' picks the momentum from the run's steps, which "
+                         f"{caller()}() does not know; give a momentum such as 0.99, or pass ema='auto' to "
+                         "fit_classifier() instead and let it compile the model.")
+    optimizer = _optimizer(optimizer, learning_rate, checked)
     metrics = _metrics(metrics)
     if loss is not None:
         _loss(loss)
@@ -379,7 +383,7 @@ def fit_classifier(
     resume: bool | None = None,
     label_smoothing: float = 0.0,
     class_weight: ClassWeight = None,
-    ema: float = 0.0,
+    ema: float | str = 0.0,
 ) -> dict[str, list[float]]:
     """Train a classifier with defaults that work, checking the data against the model first.
 
@@ -449,7 +453,9 @@ def fit_classifier(
             of one weight per class. Validation losses are not weighted.
         ema: average the weights over the last training steps and end with the average
             (``cnnkit.ema``: Keras' ``use_ema``): a momentum in [0.5, 1) such as 0.99 (about the
-            last 100 steps), ``True`` for 0.99, 0 (the default) for off. The per-epoch validation
+            last 100 steps), ``True`` for 0.99, ``"auto"`` (0.99 from 1,000 steps on, ``1 - 10 /
+            steps`` for shorter runs, none below 20: Keras' average starts at the starting weights,
+            so a short run's average would keep much of them), 0 (the default) for off. The per-epoch validation
             figures are the trained weights'; the model ends with the average. Used when the model
             is compiled here (else compile it with ``compile_classifier(ema=)``); not with
             ``early_stopping`` (which restores the best epoch's weights over the average).

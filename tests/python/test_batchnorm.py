@@ -78,7 +78,8 @@ def test_auto_means_short_runs_only():
     model.optimizer.build(model.trainable_variables)
     model.optimizer.iterations.assign(150)
     assert needs_recalibration(model, "auto")
-    model.optimizer.iterations.assign(3752)  # the main job: 8 epochs of 469 steps
+    model.optimizer.iterations.assign(3752)  # 8 epochs of 469 steps (the main job before issue 31; it now runs 4,
+    # 1,876 steps, and is recalibrated after its weight average is put in)
     assert not needs_recalibration(model, "auto")
     assert needs_recalibration(model, True) and not needs_recalibration(model, False)
     assert not needs_recalibration(cnnkit.lenet5(), True)  # no BatchNormalization at all

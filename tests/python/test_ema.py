@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 import cnnkit
-from cnnkit.ema import check_ema
+from cnnkit.ema import check_ema, momentum_for
+
+# These tests train for a few steps with a high momentum on purpose; the warning it gives is tested below.
+pytestmark = pytest.mark.filterwarnings("ignore:.*the weight average still keeps")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,37 @@ def test_values_the_argument_takes():
     assert check_ema(0) == 0.0 and check_ema(None) == 0.0 and check_ema(False) == 0.0
     assert check_ema(True) == 0.99 and check_ema(0.999) == 0.999 and check_ema(np.float64(0.5)) == 0.5
     assert check_ema([0.99]) == 0.99  # an R vector of length one
+    assert check_ema("auto") == "auto"
+
+
+def test_auto_picks_the_momentum_from_the_steps():
+    assert momentum_for("auto", 1876) == 0.99  # the main job: 4 epochs of 469 steps
+    assert momentum_for("auto", 1000) == 0.99
+    assert momentum_for("auto", 100) == pytest.approx(0.9)  # the start then weighs 0.9**100 ~ e**-10
+    assert momentum_for("auto", 20) == pytest.approx(0.5)
+    assert momentum_for("auto", 19) == 0.0 and momentum_for("auto", None) == 0.0  # too short; unknown length
+    assert 0.9 ** 100 < 1e-4
+
+
+def test_auto_trains_a_short_run_without_an_average_and_a_long_one_with(data):
+    m = small()
+    cnnkit.fit_classifier(m, data, epochs=1, batch_size=32, verbose=0, ema="auto")  # 8 steps: none
+    assert not m.optimizer.use_ema
+    m = small()
+    cnnkit.fit_classifier(m, data, epochs=5, batch_size=8, verbose=0, ema="auto")  # 160 steps
+    assert m.optimizer.use_ema and m.optimizer.ema_momentum == pytest.approx(1 - 10 / 160)
+
+
+def test_a_momentum_that_keeps_the_start_warns_with_the_fix(data):
+    with pytest.warns(UserWarning, match=r"fit_classifier\(\): `ema`=0.99 over 8 training steps: the weight "
+                                         r"average still keeps 92 % of the weights the run started from.*ema='auto'"):
+        cnnkit.fit_classifier(small(), data, epochs=1, batch_size=32, verbose=0, ema=0.99)
+
+
+def test_compile_classifier_needs_a_number_not_auto():
+    with pytest.raises(ValueError, match=r"compile_classifier\(\): `ema`='auto' picks the momentum from the run's "
+                                         r"steps"):
+        cnnkit.compile_classifier(small(), ema="auto")
 
 
 @pytest.mark.parametrize("bad", [0.1, 1, 1.5, -0.9, float("nan"), float("inf")])
