@@ -391,15 +391,25 @@ as_py_dict <- function(x) {
 
 # class_weight at the seam: "balanced" (one string) as it is; a named numeric vector c(bag = 2, shoe = 1) or a
 # named list list(bag = 2) -> a Python dict {class name: weight}; an unnamed vector -> a list of one weight per
-# class, in class order (a factor's levels); NULL as it is. Anything else (a matrix, a partly named vector, TRUE)
-# goes to Python as reticulate converts it, to be rejected there with a message naming `class_weight`.
-as_py_class_weight <- function(x) {
+# class, in class order (a factor's levels); NULL as it is. Names given to some weights but not all, or one name
+# twice, are errors here (reticulate would drop the names, or keep the last of two); anything else (a matrix,
+# TRUE) goes to Python as reticulate converts it, to be rejected there with a message naming `class_weight`.
+# `fn`: the function the message names.
+as_py_class_weight <- function(x, fn = "fit_classifier") {
   if (is.null(x) || inherits(x, "python.builtin.object") || !is.null(dim(x)) || is.function(x)) return(x)
   if (is.character(x) && length(x) == 1 && is.null(names(x))) return(x)
   if ((is.numeric(x) || is.list(x)) && !is.object(x)) {
     keys <- names(x)
-    if (!is.null(keys) && all(nzchar(keys)) && !anyNA(keys)) return(reticulate::dict(as.list(x)))
     if (is.null(keys)) return(as.list(x))
+    if (anyNA(keys) || !all(nzchar(keys))) {
+      stop(fn, "(): `class_weight` names some classes but not others (entry ", which(is.na(keys) | !nzchar(keys))[1],
+           " has no name); name every weight, c(bag = 2, shoe = 1), or none: one weight per class, in class order.",
+           call. = FALSE)
+    }
+    if (anyDuplicated(keys)) {
+      stop(fn, "(): `class_weight` gives class \"", keys[anyDuplicated(keys)], "\" twice.", call. = FALSE)
+    }
+    return(reticulate::dict(as.list(x)))
   }
   x
 }

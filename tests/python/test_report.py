@@ -46,7 +46,8 @@ def test_the_report_prints_table_averages_and_matrix():
     ev = evaluation_from_counts(CM, ["cat", "dog", "bird", "a long class name"])
     lines = repr(ev).splitlines()
     assert str(ev) == repr(ev) == format_evaluation(ev)
-    assert lines[0] == "accuracy: 0.7500 (20 images)"
+    # balanced accuracy: the mean recall over the classes that occur in the labels (not bird)
+    assert lines[0] == f"accuracy: 0.7500 (20 images), balanced accuracy: {np.mean([5 / 6, 7 / 10, 3 / 4]):.4f}"
     assert lines[2].split() == ["class", "precision", "recall", "f1", "support"]
     rows, macro, weighted = by_definition(CM)
     dog = lines[4].split()
@@ -80,7 +81,8 @@ def test_evaluate_classifier_returns_an_evaluation_that_survives_json():
     cnnkit.fit_classifier(model, (d["x_train"], d["y_train"]), epochs=1, verbose=0)
     ev = cnnkit.evaluate_classifier(model, (d["x_test"], d["y_test"]), d["class_names"])
     assert isinstance(ev, Evaluation) and isinstance(ev, dict)
-    assert set(ev) == {"accuracy", "n", "confusion_matrix", "per_class", "averages", "class_names", "file"}
+    assert set(ev) == {"accuracy", "balanced_accuracy", "n", "confusion_matrix", "per_class", "averages", "class_names",
+                       "file", "threshold", "y_true", "probabilities"}  # the last two: for plot_roc_curves()
     assert repr(ev).startswith(f"accuracy: {ev['accuracy']:.4f} (60 images)")
     stored = json.loads(json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ev.items()}))
     back = as_evaluation(stored)  # a finished run read back from metrics.json prints the same

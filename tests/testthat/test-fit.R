@@ -92,7 +92,7 @@ test_that("evaluate_classifier() gives a table, a per-class data frame and a plo
   expect_equal(sum(ev$confusion_matrix), 200)
   expect_equal(as.vector(rowSums(ev$confusion_matrix)), as.vector(table(fm$y_test)))
   expect_equal(ev$accuracy, sum(diag(ev$confusion_matrix)) / 200)
-  expect_equal(names(ev$per_class), c("class", "precision", "recall", "f1", "support"))
+  expect_equal(names(ev$per_class), c("class", "precision", "recall", "f1", "roc_auc", "pr_auc", "support"))
   expect_equal(ev$file, file)
   printed <- capture.output(print(ev))
   expect_match(printed[1], "^accuracy: ")
