@@ -22,6 +22,8 @@
 #' @param optimizer The kind of optimizer to test (a name such as `"adam"` or a
 #'   Keras optimizer, whose settings are copied); `NULL`: the model's own kind
 #'   if it is compiled, else Adam.
+#' @param seed Seed the test's shuffling (and dropout); `NULL`: as it comes.
+#'   The same seed gives the same losses on a CPU.
 #' @return A `cnnkit_lr_find` list: `history` (a data frame: `step`,
 #'   `learning_rate`, `loss`, `smoothed_loss`), `suggestion`, `minimum` (the
 #'   rate with the lowest smoothed loss) and `diverged` (whether the test
@@ -36,8 +38,8 @@
 #' fit_classifier(model, list(fm$x_train, fm$y_train), epochs = 1, learning_rate = result$suggestion, verbose = 0)
 #' @export
 lr_find <- function(model, data, start_learning_rate = 1e-7, end_learning_rate = 10, steps = 200,
-                    batch_size = 128, optimizer = NULL) {
-  args <- capture_args(list(data = as_py_data, steps = as_py_int, batch_size = as_py_int))
+                    batch_size = 128, optimizer = NULL, seed = NULL) {
+  args <- capture_args(list(data = as_py_data, steps = as_py_int, batch_size = as_py_int, seed = as_py_int))
   r <- cnnkit_call("lr_find", .args = args)
   history <- cbind(step = seq_along(r$loss), as_r_table(r[c("learning_rate", "loss", "smoothed_loss")], c(
     learning_rate = "numeric", loss = "numeric", smoothed_loss = "numeric")))

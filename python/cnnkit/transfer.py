@@ -29,7 +29,7 @@ from .freeze import unfreeze as unfreeze_layers
 from .keras_compat import take_training_from_own_call
 from .preprocessing import preprocessing_layer
 from .saving import _attach
-from .train import check_callbacks, check_fit_args, check_fit_data, fit_arguments
+from .train import check_callbacks, check_fit_args, check_fit_data, check_tensorboard, fit_arguments
 
 MODES = ("feature_extraction", "fine_tune")
 BN_MOMENTUM = 0.9  # the adapter's BatchNormalization momentum: settles within short runs (bench/results/adapter_momentum.md)
@@ -294,8 +294,9 @@ def fine_tune(
         epochs: epochs of phase 2 (0 skips it).
         validation_data, validation_split, batch_size, schedule, early_stopping, checkpoint, strategy,
             callbacks, verbose, precision, steps_per_execution, recalibrate_bn, cache_features,
-            label_smoothing, class_weight: as in :func:`fit_classifier`, for each phase (the head phase
-            computes a frozen backbone's features once: see ``cnnkit.features``).
+            label_smoothing, class_weight, ema, seed, tensorboard: as in :func:`fit_classifier`, for
+            each phase (the head phase computes a frozen backbone's features once: see
+            ``cnnkit.features``).
         learning_rate: learning rate of phase 1.
         fine_tune_learning_rate: learning rate of phase 2 (default ``learning_rate / 10``).
         optimizer: the optimizer for both phases (a name).
@@ -325,6 +326,7 @@ def fine_tune(
     epochs = v.epochs(epochs, "epochs", minimum=0)
     fit_args["overwrite"] = v.flag(fit_args["overwrite"], "overwrite")
     plan = check_fit_args(model, max(epochs, 1), **fit_args)
+    check_tensorboard(plan, run_dir)
     if head_epochs + epochs == 0:
         raise ValueError(f"{caller()}(): `head_epochs` and `epochs` are both 0: nothing to train.")
     rates = {"head": plan.learning_rate,
@@ -341,7 +343,8 @@ def fine_tune(
                     lambda: unfreeze_layers(base, block=blocks, batchnorm=batchnorm, recompile=False))]
     history = run_phases(model, data, validation_data, plan, phases, run_dir, strategy, callbacks,
                          section="fine_tune", settings={"head_epochs": head_epochs, "epochs": epochs, "rates": rates,
-                                                        "unfreeze": blocks, "batchnorm": batchnorm})
+                                                        "unfreeze": blocks, "batchnorm": batchnorm,
+                                                        **({} if plan.seed is None else {"seed": plan.seed})})
     if names:
         _attach(model, names)
     return history

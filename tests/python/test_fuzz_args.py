@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import json
 import re
 import signal
 from pathlib import Path
@@ -224,6 +225,17 @@ class Fixtures:
         if not path.exists():
             Image.fromarray((self._rgb[0] * 255).astype("uint8")).save(path)
         return str(path)
+
+    def runs(self):  # a folder of two run directories, as fit_classifier(run_dir=) leaves them
+        root = self.root / "runs"
+        if not root.exists():
+            for i, lr in enumerate((0.001, 0.003)):
+                run = root / f"run{i}"
+                run.mkdir(parents=True)
+                (run / "run.json").write_text(json.dumps({"fit": {"settings": {"epochs": 1, "learning_rate": lr},
+                                                                  "status": "finished", "epochs": 1}}))
+                (run / "history.csv").write_text("epoch,loss,accuracy\n1,1.0,0.5\n")
+        return str(root)
 
     def folder(self):
         if self._folder is None:

@@ -127,6 +127,16 @@ fixtures <- function(root) {
                                 suggestion = 1e-5, minimum = 1e-4, diverged = TRUE),
     image_file = function() image_file,
     folder = function() folder,
+    runs = function() {  # a folder of two run directories, as fit_classifier(run_dir =) leaves them
+      runs <- file.path(root, "runs")
+      for (i in 1:2) {
+        dir.create(file.path(runs, paste0("run", i)), recursive = TRUE, showWarnings = FALSE)
+        writeLines(sprintf('{"fit": {"settings": {"epochs": 1, "learning_rate": %s}, "status": "finished", "epochs": 1}}',
+                           c(0.001, 0.003)[i]), file.path(runs, paste0("run", i), "run.json"))
+        writeLines(c("epoch,loss,accuracy", "1,1.0,0.5"), file.path(runs, paste0("run", i), "history.csv"))
+      }
+      runs
+    },
     table = function() {
       files <- list.files(folder, recursive = TRUE, full.names = TRUE)
       data.frame(file = files, label = basename(dirname(files)))
