@@ -24,7 +24,9 @@
 run_card <- function(run_dir) {
   run_dir <- as_py_path(run_dir)
   card <- cnnkit_call("run_card", run_dir = run_dir)
-  structure(reticulate::py_to_r(reticulate::import_builtins()$dict(card)), class = "cnnkit_run_card")
+  if (inherits(card, "python.builtin.object")) card <- reticulate::py_to_r(reticulate::py_call(
+    reticulate::import_builtins(convert = FALSE)$dict, card))  # a dict subclass: reticulate leaves it as it is
+  structure(card, class = "cnnkit_run_card")
 }
 
 #' @export

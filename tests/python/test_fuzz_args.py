@@ -237,6 +237,9 @@ class Fixtures:
                 (run / "history.csv").write_text("epoch,loss,accuracy\n1,1.0,0.5\n")
         return str(root)
 
+    def run(self):  # one of them
+        return str(Path(self.runs()) / "run0")
+
     def folder(self):
         if self._folder is None:
             self._folder = self.root / "folder"

@@ -62,6 +62,18 @@ known <- local({
 
 # --- fixtures: tiny models and data --------------------------------------------------------------
 
+# A folder of two run directories, as fit_classifier(run_dir =) leaves them.
+fixtures_runs <- function(root) {
+  runs <- file.path(root, "runs")
+  for (i in 1:2) {
+    dir.create(file.path(runs, paste0("run", i)), recursive = TRUE, showWarnings = FALSE)
+    writeLines(sprintf('{"fit": {"settings": {"epochs": 1, "learning_rate": %s}, "status": "finished", "epochs": 1}}',
+                       c(0.001, 0.003)[i]), file.path(runs, paste0("run", i), "run.json"))
+    writeLines(c("epoch,loss,accuracy", "1,1.0,0.5"), file.path(runs, paste0("run", i), "history.csv"))
+  }
+  runs
+}
+
 fixtures <- function(root) {
   reticulate::py_run_string(paste(
     "import keras, numpy as np",
@@ -127,16 +139,8 @@ fixtures <- function(root) {
                                 suggestion = 1e-5, minimum = 1e-4, diverged = TRUE),
     image_file = function() image_file,
     folder = function() folder,
-    runs = function() {  # a folder of two run directories, as fit_classifier(run_dir =) leaves them
-      runs <- file.path(root, "runs")
-      for (i in 1:2) {
-        dir.create(file.path(runs, paste0("run", i)), recursive = TRUE, showWarnings = FALSE)
-        writeLines(sprintf('{"fit": {"settings": {"epochs": 1, "learning_rate": %s}, "status": "finished", "epochs": 1}}',
-                           c(0.001, 0.003)[i]), file.path(runs, paste0("run", i), "run.json"))
-        writeLines(c("epoch,loss,accuracy", "1,1.0,0.5"), file.path(runs, paste0("run", i), "history.csv"))
-      }
-      runs
-    },
+    runs = function() fixtures_runs(root),
+    run = function() file.path(fixtures_runs(root), "run1"),
     table = function() {
       files <- list.files(folder, recursive = TRUE, full.names = TRUE)
       data.frame(file = files, label = basename(dirname(files)))
