@@ -58,6 +58,8 @@
 #'   momentum of the weight average the model ends with; `"auto"` (the
 #'   default): `0.99` for the main job's 1,876 steps, lower for shorter runs
 #'   (`1 - 10 / steps`), none below 20 steps; `0`: off.
+#' @param mixup,cutmix As in [fit_classifier()] (both phases of transfer
+#'   learning): blend training images; `0`: off.
 #' @param tensorboard Also write TensorBoard logs in the run directory, as in
 #'   [fit_classifier()] (per phase for transfer learning).
 #' @param class_weight As in [fit_classifier()] (both phases of transfer
@@ -78,7 +80,8 @@ train_classifier <- function(model = "fashion_cnn", data = NULL, epochs = 4, bat
                              learning_rate = 3e-3, schedule = "cosine", subset = NULL, run_dir = NULL,
                              overwrite = FALSE, strategy = NULL, seed = 0, verbose = "auto", precision = "auto",
                              head_epochs = NULL, image_size = NULL, labels = NULL, label_smoothing = 0.1,
-                             tta = FALSE, class_weight = NULL, ema = "auto", tensorboard = FALSE) {
+                             tta = FALSE, class_weight = NULL, ema = "auto", tensorboard = FALSE,
+                             mixup = 0, cutmix = 0) {
   args <- capture_args(list(epochs = as_py_int, batch_size = as_py_int, subset = as_py_int, seed = as_py_int,
                             verbose = as_py_verbose, head_epochs = as_py_int, image_size = as_py_int,
                             labels = as_py_table,

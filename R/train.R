@@ -124,6 +124,14 @@ compile_classifier <- function(model, learning_rate = 1e-3, optimizer = "adam", 
 #'   building the model too, for the same starting weights); on a GPU some
 #'   kernels are not deterministic unless TensorFlow's op determinism is
 #'   turned on.
+#' @param mixup Blend each training image with another, labels alike (Keras'
+#'   `MixUp`): its alpha in `(0, 1]` (e.g. `0.2`; `TRUE`: `0.2`), `0` (the
+#'   default): off.
+#' @param cutmix Paste a rectangle of another training image, labels weighted
+#'   by its area (Keras' `CutMix`): its factor in `(0, 1]` (`TRUE`: `1`), `0`:
+#'   off. With `mixup` too, each batch gets one of the two. Both train with a
+#'   categorical cross-entropy on one-hot labels (cnnkit makes them from the
+#'   factor or class ids) and pay off in long runs, not short ones.
 #' @param tensorboard Also write TensorBoard logs (one scalar per metric and
 #'   epoch) in `run_dir/tensorboard`; needs a `run_dir`. `tensorboard --logdir
 #'   runs` shows every run; [compare_runs()] and [plot_runs()] need no
@@ -147,7 +155,7 @@ fit_classifier <- function(model, data, epochs = 10, validation_data = NULL, val
                            strategy = NULL, callbacks = NULL, verbose = "auto", precision = "auto",
                            steps_per_execution = "auto", recalibrate_bn = "auto", cache_features = "auto",
                            initial_epoch = 0, resume = NULL, label_smoothing = 0, class_weight = NULL,
-                           ema = 0, seed = NULL, tensorboard = FALSE) {
+                           ema = 0, seed = NULL, tensorboard = FALSE, mixup = 0, cutmix = 0) {
   args <- capture_args(list(data = as_py_data, epochs = as_py_int, validation_data = as_py_data,
                             batch_size = as_py_int, early_stopping = as_py_int, callbacks = as_py_list,
                             verbose = as_py_verbose, steps_per_execution = as_py_int, initial_epoch = as_py_int,

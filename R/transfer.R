@@ -115,7 +115,7 @@ domain_adapted_model <- function(backbone = "convnext_tiny", input_shape = c(32,
 #' @param unfreeze Layer-name prefix(es) to unfreeze in phase 2 (default: the
 #'   backbone's last block).
 #' @param batchnorm Unfreeze BatchNormalization layers too.
-#' @param validation_data,validation_split,batch_size,schedule,run_dir,overwrite,early_stopping,checkpoint,strategy,callbacks,verbose,precision,steps_per_execution,recalibrate_bn,cache_features,label_smoothing,class_weight,ema,seed,tensorboard
+#' @param validation_data,validation_split,batch_size,schedule,run_dir,overwrite,early_stopping,checkpoint,strategy,callbacks,verbose,precision,steps_per_execution,recalibrate_bn,cache_features,label_smoothing,class_weight,ema,seed,tensorboard,mixup,cutmix
 #'   As in [fit_classifier()].
 #' @param lr,lr_fine Deprecated names of `learning_rate` and
 #'   `fine_tune_learning_rate`.
@@ -138,7 +138,8 @@ fine_tune <- function(model, data, head_epochs = 1, epochs = 1, validation_data 
                       run_dir = NULL, overwrite = FALSE, early_stopping = NULL, checkpoint = TRUE, strategy = NULL,
                       callbacks = NULL, verbose = "auto", precision = "auto", steps_per_execution = "auto",
                       recalibrate_bn = "auto", cache_features = "auto", label_smoothing = 0, class_weight = NULL,
-                      ema = 0, seed = NULL, tensorboard = FALSE, lr = NULL, lr_fine = NULL) {
+                      ema = 0, seed = NULL, tensorboard = FALSE, mixup = 0, cutmix = 0, lr = NULL,
+                      lr_fine = NULL) {
   args <- capture_args(list(data = as_py_data, head_epochs = as_py_int, epochs = as_py_int,
                             validation_data = as_py_data, batch_size = as_py_int, unfreeze = as_py_list,
                             early_stopping = as_py_int, callbacks = as_py_list, verbose = as_py_verbose,

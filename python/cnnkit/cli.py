@@ -4,6 +4,7 @@
 ``cnnkit evaluate``   accuracy, per-class table and confusion matrix of a saved model
 ``cnnkit predict``    predicted classes of image files or folders (a CSV with ``--output``)
 ``cnnkit summary``    build the slides' models and print their Keras summaries
+``cnnkit export``     a saved model as a SavedModel, ONNX or LiteRT file for deployment
 ``cnnkit classify``   ImageNet classes of photos (EfficientNet-Lite0, offline)
 ``cnnkit backbones``  the pretrained backbones for transfer learning (``train --model <backbone>``)
 ``cnnkit doctor``     the set-up: versions, whether they work together, CPU, GPUs, cache, limits
@@ -85,7 +86,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              precision=args.precision, verbose=0 if args.quiet else "auto",
                              head_epochs=args.head_epochs, image_size=args.image_size, labels=args.labels,
                              label_smoothing=args.label_smoothing, tta=args.tta, class_weight=args.class_weight, ema=args.ema,
-                             tensorboard=args.tensorboard)
+                             tensorboard=args.tensorboard, mixup=args.mixup, cutmix=args.cutmix)
     if r["run_dir"] is None:  # a non-chief worker: the chief reports
         print(f"cnnkit train: {r['worker']} finished training; the chief (worker 0) writes the run directory "
               "and prints the results.")
@@ -245,6 +246,25 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a saved model (SavedModel folder, ONNX or LiteRT file); say what the artefact takes and gives."""
+    from .export import FORMATS, export_model, input_description, labels_path
+    from .saving import class_names_of, load_model
+
+    suffix = os.path.splitext(args.path)[1].lower()
+    fmt = args.format or {".onnx": "onnx", ".tflite": "litert"}.get(suffix, FORMATS[0])
+    model = load_model(args.model_file)
+    try:
+        path = export_model(model, args.path, format=fmt)
+    except ValueError as e:  # the hint in the command's words
+        e.args = tuple(re.sub(r"format='(\w+)'", r"--format \1", str(a)) for a in e.args)
+        raise
+    k = len(class_names_of(model) or []) or model.output_shape[-1]
+    print(f"exported {path} ({fmt})\n  input 'image': {input_description(model)}\n"
+          f"  output 'probabilities': (n, {max(k, 2)}) class probabilities; class names in {labels_path(path, fmt)}")
+    return EXIT_OK
+
+
 def cmd_backbones(args: argparse.Namespace) -> int:
     """Print the backbone registry: name, input size, parameters, whether the weights are here."""
     from .backbones import list_backbones
@@ -319,6 +339,16 @@ def _momentum(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a momentum such as 0.99 (or 0: off), got {text!r}") from None
     if value != 0 and not 0.5 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be a momentum in [0.5, 1) such as 0.99, or 0 for off; got {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1] (or 0: off), got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], or 0 for off; got {value}")
     return value
 
 
@@ -416,6 +446,10 @@ def _add_train(sub) -> None:
                    help="weigh each class's training images by n / (k * count), for imbalanced classes (as "
                         "scikit-learn's 'balanced'; default: none, every image weighs 1)")
     _add_tta(p, "the test evaluation")
+    p.add_argument("--mixup", type=_share, default=0.0, metavar="A",
+                   help="blend training images and their labels (MixUp's alpha, e.g. 0.2; default: 0, off)")
+    p.add_argument("--cutmix", type=_share, default=0.0, metavar="F",
+                   help="paste a rectangle of another training image (CutMix's factor, e.g. 1.0; default: 0, off)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs in the run directory "
                    "(tensorboard/; view with: tensorboard --logdir runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-class table")
@@ -426,6 +460,25 @@ def _add_tta(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--tta", type=_views, default=1, metavar="N",
                    help=f"test-time augmentation of {what}: average over N views of each image (2: the image and its "
                         "mirror; 3-10 add shifted views; not for digits or text) (default: %(default)s, none)")
+
+
+def _add_export(sub) -> None:
+    p = _sub(sub, "export", "export a saved model as a SavedModel, ONNX or LiteRT file for deployment",
+             "Write a saved .keras model as an artefact that runs without cnnkit or Keras: a TensorFlow SavedModel "
+             "folder, an ONNX file (ONNX Runtime) or a LiteRT .tflite file (phones). It takes float32 images "
+             "(n, height, width, channels) at the model's size with pixel values 0-255 (input 'image'), scales them "
+             "as the model was trained and returns class probabilities (output 'probabilities'). The class names "
+             "are inside it and in a labels file beside it (PATH/labels.txt for a SavedModel, NAME.labels.txt "
+             "for NAME.onnx or NAME.tflite). Written complete or not at all, after a check that it gives the "
+             "Keras model's probabilities.",
+             "  cnnkit export runs/photos/model.keras deploy/photos.onnx     # format from the suffix\n"
+             "  cnnkit export runs/photos/model.keras deploy/photos.tflite\n"
+             "  cnnkit export runs/photos/model.keras deploy/photos_savedmodel --format saved_model")
+    p.add_argument("model_file", metavar="MODEL.keras")
+    p.add_argument("path", metavar="PATH", help="the file (.onnx, .tflite) or folder (SavedModel) to write")
+    p.add_argument("--format", choices=["saved_model", "onnx", "litert"],
+                   help="default: from PATH's suffix (.onnx: onnx, .tflite: litert, else saved_model)")
+    p.set_defaults(func=cmd_export)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -482,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tta(p, "the predictions")
     _add_threshold(p)
     p.set_defaults(func=cmd_predict)
+    _add_export(sub)
     p = _sub(sub, "runs", "compare runs (settings that differ, metrics), or show one run's card",
              "Compare the run directories in a folder: one row per run with the settings that differ between them, "
              "the epochs, seconds and final metrics. Given one run directory, show its run card (versions, device, "

@@ -44,6 +44,7 @@ from .ema import AUTO, check_optimizer, ema_of, momentum_for, optimizer_config
 from .features import cache, for_whole_model
 from .keras_compat import set_initial_epoch
 from .losses import classifier_loss, smoothing_of
+from .mixing import check_compiled_for_mixing, mixing_loss, soft_data, takes_soft_labels
 from .precision import computing_in, resolve_precision, stored_policies
 from .rundir import RunDir, RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory, usable_backup
 from .runs import TENSORBOARD, TensorBoardLogs, environment
@@ -350,6 +351,8 @@ class FitPlan:
     ema: float | str = 0.0  # the weight average's momentum or "auto" (cnnkit.ema); 0: none
     seed: int | None = None  # keras.utils.set_random_seed() before training: shuffling, dropout, augmentation
     tensorboard: bool = False  # TensorBoard event files in <run_dir>/tensorboard (cnnkit.runs)
+    mixup: float = 0.0  # MixUp's alpha (cnnkit.mixing); 0: off
+    cutmix: float = 0.0  # CutMix's factor; 0: off
 
     def settings(self, model: keras.Model, data: Any, validation_data: Any) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (recorded in ``run.json``)."""
@@ -364,6 +367,9 @@ class FitPlan:
             out["ema"] = self.ema
         if self.seed is not None:
             out["seed"] = self.seed
+        for k in ("mixup", "cutmix"):
+            if getattr(self, k):
+                out[k] = getattr(self, k)
         out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
         out.update(model=model_fingerprint(model), data=data_fingerprint(data),
                    validation=data_fingerprint(validation_data))
@@ -499,6 +505,8 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
         raise ValueError(f"{caller()}(): `label_smoothing`={e} is used when cnnkit compiles the model, but `model` is "
                          f"already compiled (loss {_loss_name(model.loss)}, label smoothing {smoothing_of(model)}); "
                          f"compile it with {fix}, or pass a model that is not compiled yet.")
+    if compiled and (plan.mixup or plan.cutmix):
+        check_compiled_for_mixing(model, model_classes(model)[0])
     if compiled and plan.ema and plan.ema != AUTO and plan.ema != ema_of(model.optimizer):
         m = plan.ema
         fix = code(f"compile_classifier(model, ema={m})", f"compile_classifier(model, ema = {m})")
@@ -514,8 +522,12 @@ def fit_phase(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan
                                  "use schedule='constant' or a finite dataset.")
             steps = None if per_epoch is None else plan.epochs * per_epoch
         ema = momentum_for(plan.ema, steps) if plan.ema else 0.0
+        loss = None  # the one the output layer implies (default_loss), or for blended labels a categorical one
+        if plan.mixup or plan.cutmix:
+            loss = mixing_loss(model_classes(model)[0], output_activation(model) in (None, "linear"),
+                               plan.label_smoothing)
         compile_model(model, learning_rate_schedule(plan.learning_rate, plan.schedule, steps or 0), plan.optimizer,
-                      label_smoothing=plan.label_smoothing, ema=ema)
+                      loss=loss, label_smoothing=plan.label_smoothing, ema=ema)
     if run_dir is None or not is_chief(strategy):
         return _train(model, data, validation_data, plan, None, strategy, callbacks)
     with Run(run_dir, strategy, plan.overwrite, "fit", plan.settings(model, data, validation_data)) as run:
@@ -560,8 +572,9 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
     if steps == "auto" and (strategy is not None or _acts_per_batch(callbacks)):
         steps = 1  # per-batch hooks run once per execution; tf.distribute fails with more
     with dataset_errors():  # a dataset's guard (labels, NaN) fails while it is read: a ValueError
+        mixing = bool(plan.mixup or plan.cutmix)  # blended images have their own features: no cache
         cached = None if finished else cache(trained, data, validation_data, plan.batch_size, plan.precision,
-                                             strategy, plan.cache_features, verbose != 0)
+                                             strategy, False if mixing else plan.cache_features, verbose != 0)
     fitted, fit_data, fit_validation = trained, data, validation_data
     if cached is not None:  # train the head on the frozen part's features; callbacks still see the model
         fitted, fit_data, fit_validation = cached.head, cached.data, cached.validation_data
@@ -569,6 +582,11 @@ def _train(model: keras.Model, data: Any, validation_data: Any, plan: FitPlan, r
         callbacks = for_whole_model(callbacks, trained)
     if plan.seed is not None and not finished:
         keras.utils.set_random_seed(plan.seed)  # what training draws: shuffling, dropout, augmentation
+    if mixing or takes_soft_labels(fitted):  # one-hot labels (blended for training): cnnkit.mixing
+        kind, k = model_classes(trained)
+        rows = 0 if is_dataset(fit_data) else training_rows(len(fit_data[0]), plan.validation_split)
+        fit_data, fit_validation = soft_data(fit_data, fit_validation, 1 if kind == "binary" else k, plan.batch_size,
+                                             plan.validation_split, rows, plan.seed, plan.mixup, plan.cutmix)
     cbs, log = _callbacks(run_path, strategy, monitor, plan.early_stopping, plan.checkpoint, callbacks, trained)
     if plan.tensorboard and run_path is not None:
         cbs.insert(1, TensorBoardLogs(run_path / TENSORBOARD))  # after the log: the epoch's row is written first

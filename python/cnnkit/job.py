@@ -140,6 +140,8 @@ def train_classifier(
     class_weight: ClassWeight = None,
     ema: float | str = DEFAULTS["ema"],
     tensorboard: bool = False,
+    mixup: float = 0.0,
+    cutmix: float = 0.0,
 ) -> JobResult:
     """The main job: train, evaluate on the test set, and save everything in a run directory.
 
@@ -199,6 +201,8 @@ def train_classifier(
             steps; 0: off.
         tensorboard: also write TensorBoard logs in the run directory (``tensorboard/``; per phase
             for transfer learning): ``tensorboard --logdir runs/`` shows the runs.
+        mixup, cutmix: passed to :func:`fit_classifier` (both phases of transfer learning): blend
+            training images (``cnnkit.mixing``); 0: off.
 
     Returns:
         A dict: ``accuracy`` (test), ``train_seconds``, ``run_dir``, ``files`` (name -> path),
@@ -248,7 +252,7 @@ def train_classifier(
                           learning_rate=learning_rate, schedule=schedule, verbose=verbose, precision=precision,
                           overwrite=v.flag(overwrite, "overwrite"), checkpoint=False,
                           label_smoothing=label_smoothing, class_weight=class_weight, ema=ema,
-                          tensorboard=tensorboard)
+                          tensorboard=tensorboard, mixup=mixup, cutmix=cutmix)
     views = check_tta(tta)
     settings: dict[str, Any] = {"model": model if isinstance(model, str) else model_fingerprint(model),
                 "data": None if data is None else str(data), "subset": subset, "seed": seed, "epochs": plan.epochs,
@@ -262,6 +266,9 @@ def train_classifier(
         settings["class_weight"] = plan.class_weight
     if plan.ema:
         settings["ema"] = plan.ema
+    for k in ("mixup", "cutmix"):  # recorded only when used, as label smoothing
+        if getattr(plan, k):
+            settings[k] = getattr(plan, k)
     if views > 1:
         settings["tta"] = views
     if image_size is not None:
@@ -359,7 +366,8 @@ def _fit(model: keras.Model, d: dict[str, Any], plan, run_path, strategy, job: d
                      batch_size=plan.batch_size, learning_rate=plan.learning_rate, schedule=plan.schedule,
                      run_dir=run_path, strategy=strategy, verbose=plan.verbose, precision=plan.precision,
                      checkpoint=plan.checkpoint, label_smoothing=plan.label_smoothing,
-                     class_weight=plan.class_weight, ema=plan.ema, tensorboard=plan.tensorboard)
+                     class_weight=plan.class_weight, ema=plan.ema, tensorboard=plan.tensorboard,
+                     mixup=plan.mixup, cutmix=plan.cutmix)
 
 
 class _JobResult(TypedDict):

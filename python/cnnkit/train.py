@@ -31,6 +31,7 @@ from .distribute import distribution_strategy
 from .ema import check_ema, check_optimizer, check_with_early_stopping
 from .engine import HISTORY, FitPlan, Phase, _optimizer, compile_model, read_history_csv, run_phases, training_rows
 from .losses import check_label_smoothing
+from .mixing import SOFT_LOSSES, check_images_for_mixing, check_mixing
 from .precision import PRECISIONS
 from .saving import _attach, class_names_of
 
@@ -191,6 +192,8 @@ def check_fit_args(model: Any, epochs: Any, built: bool = True, **kw: Any) -> Fi
     plan.ema = check_ema(plan.ema)
     plan.seed = None if plan.seed is None else v.positive_int(plan.seed, "seed", minimum=0)
     plan.tensorboard = v.flag(plan.tensorboard, "tensorboard")
+    plan.mixup = check_mixing(plan.mixup, "mixup")
+    plan.cutmix = check_mixing(plan.cutmix, "cutmix")
     check_with_early_stopping(plan.ema, plan.early_stopping)
     if isinstance(plan.optimizer, keras.optimizers.Optimizer):
         check_optimizer(plan.optimizer, plan.ema)
@@ -349,8 +352,8 @@ def check_compiled_loss(model: keras.Model) -> None:
     else:  # none, or the user's own function or loss class
         return
     kind, _ = model_classes(model)
-    if name in CLASS_ID_LOSSES[kind]:
-        return
+    if name in CLASS_ID_LOSSES[kind] or (kind == "multiclass" and name in SOFT_LOSSES):
+        return  # a categorical loss gets one-hot labels from cnnkit (cnnkit.mixing)
     want = CLASS_ID_LOSSES[kind][0]
     raise ValueError(f"{caller()}(): `model` was compiled with loss {name!r}, which does not take class ids (0, 1, ...) as "
                      f"cnnkit's labels are; compile it with loss={want!r} (compile_classifier(model) does), or leave it "
@@ -386,6 +389,8 @@ def fit_classifier(
     ema: float | str = 0.0,
     seed: int | None = None,
     tensorboard: bool = False,
+    mixup: float = 0.0,
+    cutmix: float = 0.0,
 ) -> dict[str, list[float]]:
     """Train a classifier with defaults that work, checking the data against the model first.
 
@@ -469,6 +474,12 @@ def fit_classifier(
             unless ``tf.config.experimental.enable_op_determinism()`` is called, at a cost in speed.
         tensorboard: also write TensorBoard logs (one scalar per metric and epoch) in
             ``run_dir/tensorboard`` (``cnnkit.runs``); needs a ``run_dir``.
+        mixup: blend each training image with another, labels alike (``cnnkit.mixing``: Keras'
+            ``MixUp``): its alpha in (0, 1] (e.g. 0.2; ``True``: 0.2), 0 (the default): off.
+        cutmix: paste a rectangle of another training image, labels weighted by its area (Keras'
+            ``CutMix``): its factor in (0, 1] (``True``: 1.0), 0: off. With ``mixup`` too, each
+            batch gets one of the two. Both train with a categorical cross-entropy on one-hot labels
+            (cnnkit makes them) and pay off in long runs, not short ones.
 
     Returns:
         The history: a dict of equal-length lists, ``epoch`` then ``loss``, ``accuracy``,
@@ -487,7 +498,8 @@ def fit_classifier(
                           overwrite=_overwrite(overwrite, resume), verbose=verbose, precision=precision,
                           steps_per_execution=steps_per_execution, recalibrate_bn=recalibrate_bn,
                           cache_features=cache_features, label_smoothing=label_smoothing,
-                          class_weight=class_weight, ema=ema, seed=seed, tensorboard=tensorboard)
+                          class_weight=class_weight, ema=ema, seed=seed, tensorboard=tensorboard, mixup=mixup,
+                          cutmix=cutmix)
     check_tensorboard(plan, run_dir)
     check_compiled_loss(model)
     data, validation_data, names = check_fit_data(model, data, validation_data, plan)
@@ -523,6 +535,7 @@ def check_fit_data(model: keras.Model, data: Any, validation_data: Any, plan: Fi
         raise ValueError(f"{caller()}(): `validation_split` works with (x, y) arrays only; "
                          "pass `validation_data` with a dataset (image_folder(..., validation_split=) makes one).")
     plan.class_weight = class_weights(model, data, names, plan)
+    check_images_for_mixing(plan.mixup, plan.cutmix, data)
     return data, validation_data, names
 
 
