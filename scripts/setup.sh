@@ -22,7 +22,8 @@ if [ -n "$missing" ]; then
 fi
 
 # --- Python virtual environment with pinned dependencies ---
-# Run-time pins (python/requirements.lock), test tools (python/requirements-dev.txt; rpy2 for the
+# Run-time pins (python/requirements.lock), the ONNX exporter and runtime (python/requirements-export.lock:
+# export_model(format = "onnx"), an optional extra for users), test tools (python/requirements-dev.txt; rpy2 for the
 # tests that embed R, python/requirements-r.txt; ruff and mypy, python/requirements-lint.txt), and two pins decided by the R found here: NumPy < 2
 # (python/requirements-numpy1.lock) only where R's reticulate is older than 1.36: such a reticulate
 # cannot exchange arrays with NumPy 2, a newer one can (and NumPy 1.26 has no wheels for Python 3.13);
@@ -49,7 +50,7 @@ if [ ! -f "$stamp" ]; then
   log "installing Python dependencies (pinned in python/requirements.lock${numpy_pins:+, NumPy < 2 for reticulate $reticulate_version}${rpy2_pins:+, rpy2-rinterface < 3.6.6 for R $r_version})"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r python/requirements.lock $numpy_pins -r python/requirements-dev.txt \
-    -r python/requirements-r.txt $rpy2_pins -r python/requirements-lint.txt
+    -r python/requirements-r.txt $rpy2_pins -r python/requirements-lint.txt -r python/requirements-export.lock
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e python/
   rm -f .venv/.cnnkit-deps-*; touch "$stamp"
 fi

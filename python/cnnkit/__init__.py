@@ -49,6 +49,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "job": ("train_classifier",),
     "runs": ("compare_runs", "plot_runs", "run_card"),
     "saving": ("load_model", "save_model"),
+    "export": ("export_model",),  # SavedModel, ONNX, LiteRT for deployment
     "show": ("show_batch",),
     # what the model sees (Grad-CAM, top losses), the learning-rate finder
     "grad_cam": ("grad_cam", "plot_grad_cam"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -110,4 +111,39 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new empty folder next to ``target``; on success it takes ``target``'s place (a folder
+    already there is moved aside first and removed after), so ``target`` is always either the old
+    folder or the complete new one. On an exception the new folder is removed and ``target`` is left
+    as it was. The caller decides whether an existing ``target`` may be replaced.
+
+    Example:
+        >>> with atomic_dir("exported") as tmp:
+        ...     _ = (tmp / "a.txt").write_text("complete or absent")
+        >>> sorted(p.name for p in Path("exported").iterdir())
+        ['a.txt']
+    """
+    target = Path(target)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual permissions
+    try:
+        yield tmp
+        if not os.path.lexists(target):
+            os.rename(tmp, target)
+            return
+        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-old-"))
+        os.rename(target, old / "previous")
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            os.rename(old / "previous", target)
+            raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise

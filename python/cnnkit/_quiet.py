@@ -49,14 +49,16 @@ def nvidia_driver_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version")
 
 
-def keep_lines(text: str, driver: bool) -> list[str]:
-    """The captured lines that are not noise (``driver``: an NVIDIA driver is installed)."""
+def keep_lines(text: str, driver: bool, extra: re.Pattern[str] | None = None) -> list[str]:
+    """The captured lines that are not noise (``driver``: an NVIDIA driver is installed; ``extra``:
+    more lines that are noise where they were captured)."""
     return [line for line in text.splitlines()
-            if line.strip() and not NOISE.search(line) and (driver or not NO_DRIVER_NOISE.search(line))]
+            if line.strip() and not NOISE.search(line) and (driver or not NO_DRIVER_NOISE.search(line))
+            and not (extra and extra.search(line))]
 
 
-def _filtered(run: Callable[[], Any]) -> Any:
-    """Run ``run()`` with fd 2 captured; write back what is not noise; return its result."""
+def _filtered(run: Callable[[], Any], extra: re.Pattern[str] | None = None) -> Any:
+    """Run ``run()`` with fd 2 captured; write back what is not noise (``extra``: more noise); return its result."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -70,10 +72,25 @@ def _filtered(run: Callable[[], Any]) -> Any:
             os.dup2(saved, 2)
             os.close(saved)
             tmp.seek(0)
-            kept = keep_lines(tmp.read().decode("utf-8", "replace"), nvidia_driver_present())
+            kept = keep_lines(tmp.read().decode("utf-8", "replace"), nvidia_driver_present(), extra)
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
                 sys.stderr.flush()
+
+
+# What TensorFlow's converters (TFLite's, and the graph optimiser tf2onnx runs) log on every model they
+# convert: absl INFO and WARNING lines ("Reading SavedModel from ...", "Ignored output_format") and the
+# interpreter's "Created TensorFlow Lite XNNPACK delegate". Errors (E lines) are kept.
+CONVERTER_NOISE = re.compile(r"^[IW]\d{4} \d\d:\d\d:\d\d|^INFO: Created TensorFlow Lite")
+
+
+def converting_quietly(run: Callable[[], Any], *, all_lines: bool = False) -> Any:
+    """Run a TensorFlow converter (``run()``) with its routine log lines dropped from fd 2 (see
+    ``CONVERTER_NOISE``; ``CNNKIT_VERBOSE_TF=1`` shows them); anything else it writes is kept, unless
+    ``all_lines``: a first attempt whose failure is handled (its diagnostics would only alarm)."""
+    if os.environ.get("CNNKIT_VERBOSE_TF") == "1":
+        return run()
+    return _filtered(run, re.compile("") if all_lines else CONVERTER_NOISE)
 
 
 def _probe_devices() -> None:

@@ -150,6 +150,23 @@ def computing_in(model: keras.Model, policy: str = "auto") -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def all_float32(model: keras.Model) -> Iterator[int]:
+    """Run the ``with`` block with every layer of ``model`` computing in float32, whatever policy it was
+    built with (``export_model()``: ONNX and LiteRT runtimes have no bfloat16 kernels for most layers);
+    yields how many layers changed and gives them their own policies back after."""
+    pairs = [(layer, "float32") for layer in leaf_layers(model) if layer.dtype_policy.name != "float32"]
+    if not pairs:
+        yield 0
+        return
+    with _set_policies(pairs):
+        reset_traced_functions(model)
+        try:
+            yield len(pairs)
+        finally:
+            reset_traced_functions(model)
+
+
+@contextlib.contextmanager
 def stored_policies(model: keras.Model) -> Iterator[None]:
     """Inside ``computing_in()``: the layers' own policies for the ``with`` block (to save the model as
     the user built it); the traced functions are not touched, so training goes on in mixed precision."""

@@ -1,6 +1,7 @@
 """export_model() and ``cnnkit export`` (issue 28.4): SavedModel, ONNX and LiteRT artefacts that take 0-255
 pixels and give the Keras model's probabilities and its class names -- checked in a NEW process that
-never imports cnnkit (only TensorFlow, onnxruntime, the LiteRT interpreter), as a deployment would; atomic writes; clear errors. The models and tolerances: tests/spec/export.json."""
+never imports cnnkit (only TensorFlow, onnxruntime, the LiteRT interpreter), as a deployment would;
+atomic writes; clear errors. The models and tolerances: tests/spec/export.json."""
 
 from __future__ import annotations
 
@@ -121,7 +122,8 @@ def keras_probabilities(model: keras.Model, x255: np.ndarray) -> np.ndarray:
     return cnnkit.predict_classes(model, x255 / 255 * (high - low) + low, precision="float32")["probabilities"]
 
 
-@pytest.mark.parametrize("name", ["cnn", pytest.param("transfer", marks=pytest.mark.slow)])
+@pytest.mark.slow  # 7 s (cnn), 25 s (transfer) on 2 busy cores
+@pytest.mark.parametrize("name", ["cnn", "transfer"])
 def test_each_format_gives_the_keras_probabilities_and_class_names_in_a_new_process(name, tmp_path):
     model, names = build(name), class_names(name)
     paths = {}
@@ -269,6 +271,17 @@ def test_an_artefact_that_does_not_reproduce_the_model_is_refused(tmp_path, monk
     assert Path(path).is_file()  # verify=False writes it unchecked
 
 
+def test_tensorflow_only_operators_give_a_flex_litert_file_and_say_so(tmp_path):
+    inputs = keras.Input((8, 8, 1))
+    x = keras.ops.cumprod(keras.ops.sigmoid(keras.layers.Flatten()(inputs)), axis=-1)  # no LiteRT built-in
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    contract.record(model, np.full((2, 8, 8, 1), 0.5))
+    with pytest.warns(UserWarning, match=r"export_model\(\): the model uses TensorFlow operators that LiteRT has no "
+                                         r"built-in version of \(Cumprod\).*Flex delegate"):
+        path = cnnkit.export_model(model, tmp_path / "m.tflite", format="litert")
+    assert Path(path).is_file() and (tmp_path / "m.labels.txt").read_text() == "0\n1\n2\n"
+
+
 def test_onnx_without_its_converter_says_what_to_install(tmp_path, monkeypatch):
     import importlib.util
 
@@ -280,6 +293,7 @@ def test_onnx_without_its_converter_says_what_to_install(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # 7 s: two commands, each starting TensorFlow
 def test_cli_export_infers_the_format_and_says_what_the_artefact_takes(tmp_path):
     model = build("cnn")
     cnnkit.save_model(model, tmp_path / "m.keras", class_names=class_names("cnn"))
