@@ -32,8 +32,9 @@ simple_cnn <- function(input_shape = c(32, 32, 3), blocks = 3, filters = 32, ker
 #'
 #' Two convolutional blocks with BatchNorm (`Conv 5x5 -> MaxPool -> BN -> ReLU`,
 #' `Conv 3x3 -> MaxPool -> BN -> ReLU`), `Flatten`, `Dense(units, relu)` and the
-#' output layer: 317,418 parameters, small enough to train on two CPU cores in
-#' about a minute, wide enough for about 92.5% on Fashion-MNIST.
+#' output layer: 317,418 parameters, small enough for the main job's 4 epochs
+#' to take well under a minute on two CPU cores, wide enough for about 92% on
+#' Fashion-MNIST with them (`bench/results/main_job.md`).
 #' Pooling straight after each convolution lets BatchNorm and ReLU run on a
 #' quarter of the pixels.
 #'

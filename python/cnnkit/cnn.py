@@ -98,9 +98,9 @@ def fashion_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
     ``Conv 5x5 -> MaxPool -> BN -> ReLU``, ``Conv 3x3 -> MaxPool -> BN -> ReLU``, ``Flatten``,
     ``Dense(units, relu)``, ``Dense(num_classes, softmax)``. Pooling comes straight after each
     convolution: max pooling commutes with the ReLU, and BatchNorm and ReLU then run on a quarter of
-    the pixels, which nearly halves the training time on a CPU. Small enough for the main job's 8
-    epochs to take about a minute on two CPU cores, wide enough for about 92.5 % on Fashion-MNIST
-    (measured: bench/results/main_job.md).
+    the pixels, which nearly halves the training time on a CPU. Small enough for the main job's 4
+    epochs to take well under a minute on two CPU cores, wide enough for about 92 % on Fashion-MNIST
+    with them (measured: bench/results/main_job.md).
 
     Args:
         input_shape: ``(height, width, channels)``.
