@@ -21,7 +21,6 @@ checks a user's argument again.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import math
 import sys
@@ -46,7 +45,17 @@ from .keras_compat import set_initial_epoch
 from .losses import classifier_loss, smoothing_of
 from .mixing import check_compiled_for_mixing, mixing_loss, soft_data, takes_soft_labels
 from .precision import computing_in, resolve_precision, stored_policies
-from .rundir import RunDir, RunFinishedWarning, data_fingerprint, model_fingerprint, run_directory, usable_backup
+from .rundir import (  # noqa: F401 (re-exported)
+    TEXT_COLUMNS,
+    RunDir,
+    RunFinishedWarning,
+    data_fingerprint,
+    model_fingerprint,
+    read_history_csv,
+    run_directory,
+    usable_backup,
+    write_history_csv,
+)
 from .runs import TENSORBOARD, TensorBoardLogs, environment
 from .saving import save_model
 
@@ -135,41 +144,6 @@ class RunLog(keras.callbacks.Callback):
         return {k: [r.get(k, float("nan")) for r in self.rows] for k in keys}
 
 
-def write_history_csv(rows: list[dict[str, float]], path: Path) -> None:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys, restval="nan")
-        w.writeheader()
-        w.writerows(rows)
-
-
-TEXT_COLUMNS = ("phase",)  # history columns that hold words (fine_tune()'s "head", "fine_tune"), not numbers
-
-
-def read_history_csv(path: Path) -> list[dict[str, Any]]:
-    """The rows of a run's ``history.csv``; a cell that is not what cnnkit wrote there (a number, or a
-    word in a :data:`TEXT_COLUMNS` column) is a ``ValueError`` naming the file, the row and the column
-    (and the public function that read it)."""
-    if not Path(path).is_file():
-        return []
-    with open(path, newline="") as f:
-        return [{k: _history_value(x, k, i, path) for k, x in r.items()}
-                for i, r in enumerate(csv.DictReader(f), 1)]
-
-
-def _history_value(x: Any, column: Any, row: int, path: Path) -> float | str:
-    if column in TEXT_COLUMNS:
-        return x
-    try:
-        value = float(x)
-        return int(value) if column == "epoch" else value
-    except (TypeError, ValueError):
-        raise ValueError(f"{caller()}(): the run's history file {str(path)!r} has {x!r} in row {row}, "
-                         f"column {column!r}, where cnnkit "
-                         "wrote a number: the file was edited or damaged. Restore it, or start the run afresh "
-                         f"with {code('overwrite=True', 'overwrite = TRUE')} (CLI: --overwrite).") from None
 
 
 class BestModel(keras.callbacks.Callback):
@@ -294,7 +268,7 @@ def recalibrate_batchnorm(model: keras.Model, data: Any, batch_size: int = 128,
 
 def training_rows(n: int, validation_split: float | None) -> int:
     """How many of ``n`` array rows Keras trains on with ``validation_split``: the first
-    ``floor(n * (1 - split))`` (keras.src.trainers.data_adapters.array_slicing.train_validation_split)."""
+    ``floor(n * (1 - split))``, as Keras' own ``train_validation_split`` holds them out."""
     return int(math.floor(n * (1.0 - validation_split))) if validation_split else n
 
 

@@ -217,7 +217,8 @@ def _write_saved_model(served: keras.Model, tmp: Path, names: list[str]) -> None
     archive.add_endpoint("serve", lambda image: served(image, training=False), input_signature=[spec])
     archive.add_endpoint("class_names", lambda: tf.constant(names, dtype=tf.string), input_signature=[])
     converting_quietly(lambda: archive.write_out(str(tmp), verbose=False))
-    (tmp / LABELS).write_text(_labels_text(names), encoding="utf-8")
+    with atomic_path(tmp / LABELS) as labels:  # inside the export's own temporary folder (atomic_dir)
+        labels.write_text(_labels_text(names), encoding="utf-8")
 
 
 def _write_onnx(served: keras.Model, tmp: Path, names: list[str]) -> None:
@@ -234,7 +235,8 @@ def _write_onnx(served: keras.Model, tmp: Path, names: list[str]) -> None:
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     proto.doc_string = f"Exported by cnnkit: input '{INPUT_NAME}': {meta['input']}; output '{OUTPUT_NAME}'."
-    onnx.save(proto, str(tmp))
+    with atomic_path(tmp) as rewritten:  # the converter's file, rewritten with its metadata
+        onnx.save(proto, str(rewritten))
 
 
 def _write_litert(served: keras.Model, tmp: Path, names: list[str]) -> None:
@@ -255,7 +257,8 @@ def _write_litert(served: keras.Model, tmp: Path, names: list[str]) -> None:
     buffer = io.BytesIO(tmp.read_bytes())
     with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as z:
         z.writestr(LABELS, _labels_text(names))
-    tmp.write_bytes(buffer.getvalue())
+    with atomic_path(tmp) as rewritten:  # the converter's file, rewritten with its labels
+        rewritten.write_bytes(buffer.getvalue())
 
 
 def _run_saved_model(path: Path, x: np.ndarray) -> tuple[np.ndarray, list[str]]:

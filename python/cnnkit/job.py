@@ -214,7 +214,7 @@ def train_classifier(
         >>> sorted(r["files"])
         ['confusion_matrix', 'history', 'history_plot', 'metrics', 'model']
         >>> print(r["evaluation"])  # doctest: +ELLIPSIS
-        accuracy: ... (200 images)
+        accuracy: ... (200 images), balanced accuracy: ...
         ...
     """
     strategy = distribution_strategy(strategy)  # first: a multi-worker one must precede any TensorFlow work

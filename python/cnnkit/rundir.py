@@ -22,6 +22,7 @@ folder.
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as _dt
 import errno
 import fcntl
@@ -39,6 +40,7 @@ import numpy as np
 
 from ._context import caller, warn
 from ._files import atomic_path, writable_dir
+from ._lang import code
 
 RECORD = "run.json"
 LOCK = ".lock"
@@ -104,6 +106,45 @@ def _locked(path: Path) -> Iterator[None]:
         with contextlib.suppress(OSError):
             lock.unlink()
         os.close(fd)
+
+
+# --- the history: history.csv, one row per completed epoch -----------------------------------------
+
+def write_history_csv(rows: list[dict[str, float]], path: Path) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys, restval="nan")
+        w.writeheader()
+        w.writerows(rows)
+
+
+TEXT_COLUMNS = ("phase",)  # history columns that hold words (fine_tune()'s "head", "fine_tune"), not numbers
+
+
+def read_history_csv(path: Path) -> list[dict[str, Any]]:
+    """The rows of a run's ``history.csv``; a cell that is not what cnnkit wrote there (a number, or a
+    word in a :data:`TEXT_COLUMNS` column) is a ``ValueError`` naming the file, the row and the column
+    (and the public function that read it)."""
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{k: _history_value(x, k, i, path) for k, x in r.items()}
+                for i, r in enumerate(csv.DictReader(f), 1)]
+
+
+def _history_value(x: Any, column: Any, row: int, path: Path) -> float | str:
+    if column in TEXT_COLUMNS:
+        return x
+    try:
+        value = float(x)
+        return int(value) if column == "epoch" else value
+    except (TypeError, ValueError):
+        raise ValueError(f"{caller()}(): the run's history file {str(path)!r} has {x!r} in row {row}, "
+                         f"column {column!r}, where cnnkit "
+                         "wrote a number: the file was edited or damaged. Restore it, or start the run afresh "
+                         f"with {code('overwrite=True', 'overwrite = TRUE')} (CLI: --overwrite).") from None
 
 
 # --- settings and fingerprints ---------------------------------------------------------------------

@@ -76,10 +76,20 @@ class TensorBoardLogs(keras.callbacks.Callback):
         self._writers: dict[str, Any] = {}
 
     def _writer(self, name: str) -> Any:
+        """An event file: a TFRecord file of ``Event`` protos (what TensorBoard reads), opened with
+        TensorFlow's public ``tf.io.TFRecordWriter``, its first record the file version."""
         if name not in self._writers:
-            from tensorflow.python.summary.writer.event_file_writer import EventFileWriter
+            import socket
 
-            self._writers[name] = EventFileWriter(str(self.log_dir / name))
+            import tensorflow as tf
+            from tensorflow.core.util import event_pb2
+
+            folder = self.log_dir / name
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"events.out.tfevents.{time.time():.6f}.{socket.gethostname()}.cnnkit"
+            w = tf.io.TFRecordWriter(str(path))
+            w.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
+            self._writers[name] = w
         return self._writers[name]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -99,7 +109,7 @@ class TensorBoardLogs(keras.callbacks.Callback):
             summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=t, simple_value=x)
                                                  for t, x in scalars.items()])
             w = self._writer(split)
-            w.add_event(event_pb2.Event(wall_time=time.time(), step=epoch + 1, summary=summary))
+            w.write(event_pb2.Event(wall_time=time.time(), step=epoch + 1, summary=summary).SerializeToString())
             w.flush()
 
     def on_train_end(self, logs: dict | None = None) -> None:
@@ -148,7 +158,7 @@ def _run_path(run_dir: Any, arg: str = "run_dir") -> Path:
 
 
 def _final_row(path: Path) -> dict[str, Any]:
-    from .engine import read_history_csv
+    from .rundir import read_history_csv
 
     rows = read_history_csv(path / HISTORY)
     return {k: v for k, v in rows[-1].items() if k != "phase"} if rows else {}
@@ -286,7 +296,7 @@ def _flat(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @public
-def compare_runs(runs: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, list[Any]]:
+def compare_runs(runs: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, list[object]]:
     """Runs side by side: one row per run, the settings that differ between them, and their metrics.
 
     Args:
@@ -317,7 +327,8 @@ def compare_runs(runs: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[
     metric_keys: list[str] = []
     for c in cards:
         metric_keys += [k for k in c["metrics"] if k not in metric_keys]
-    out: dict[str, list[Any]] = {"run": [Path(c["run_dir"]).name for c in cards], "status": [c["status"] for c in cards]}
+    out: dict[str, list[object]] = {"run": [Path(c["run_dir"]).name for c in cards],
+                                    "status": [c["status"] for c in cards]}
     for k in differing:
         out[k] = [f.get(k) for f in flat]
     out["epochs"] = [c["epochs"] for c in cards]
@@ -352,7 +363,7 @@ def plot_runs(runs: str | os.PathLike | Sequence[str | os.PathLike], metric: str
     Returns:
         The ``Figure`` (``file=None``) or the path written.
     """
-    from .engine import read_history_csv
+    from .rundir import read_history_csv
 
     paths = _runs_in(runs)
     if not isinstance(metric, str) or not metric or metric.startswith("val_"):
