@@ -229,11 +229,10 @@ def _precision_rows(report: Config) -> None:
         return
     report.facts["fast_bfloat16"] = fast
     big = f"models with >= {AUTO_MIXED_MIN_FLOPS / 1e6:g}M convolution multiply-adds per image"
-    if fast == "gpu":
-        text = f'"auto" picks mixed_bfloat16 for {big} (a GPU of compute capability 8.0+), float32 otherwise'
+    if fast == "gpu":  # each line fits the report's 130 columns (tests/python/test_config.py)
+        text = f'"auto" picks mixed_bfloat16 for {big}\n(a GPU of compute capability 8.0+), float32 otherwise'
     elif fast == "cpu":
-        text = (f'"auto" picks mixed_bfloat16 for {big} without depthwise convolutions (AMX-BF16 CPU),\n'
-                "float32 otherwise")
+        text = f'"auto" picks mixed_bfloat16 for {big}\nwithout depthwise convolutions (AMX-BF16 CPU), float32 otherwise'
     else:
         text = '"auto" picks float32: no AMX-BF16 CPU and no GPU of compute capability 8.0+ (bfloat16 is no faster)'
     report.add("precision", text)
