@@ -19,6 +19,7 @@ too. Where a driver is present, a failing ``cuInit`` is a real problem and is sh
 from __future__ import annotations
 
 import importlib.abc
+import logging
 import os
 import re
 import sys
@@ -37,9 +38,23 @@ BACKEND_MODULES = ("tensorflow", "keras")
 
 
 def quiet_environment() -> None:
-    """Set the environment variables that must be in place before TensorFlow starts."""
+    """Set the environment variables that must be in place before TensorFlow starts, and drop
+    TensorFlow's retracing warning (:class:`RetracingNoise`)."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logger = logging.getLogger("tensorflow")  # TensorFlow's Python logger (tf.get_logger()), made now or later
+    if not any(isinstance(f, RetracingNoise) for f in logger.filters):
+        logger.addFilter(RetracingNoise())
+
+
+class RetracingNoise(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <function ...> triggered tf.function
+    retracing" warning. Every model cnnkit trains or predicts with gets its own traced functions, so
+    comparing a few models in a loop (the workshop's exercises, compare_runs()) trips it, and its
+    advice (define the function outside the loop) is not the user's to follow. Other warnings pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: D102
+        return "triggered tf.function retracing" not in record.getMessage()
 
 
 def nvidia_driver_present() -> bool:
