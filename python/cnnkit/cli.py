@@ -320,11 +320,17 @@ def _views(text: str) -> int:
     return value
 
 
-def _smoothing(text: str) -> float:
+def _number(text: str, expected: str) -> float:
+    """A number for an option (as :func:`_whole_number` reads whole ones): the message says what was
+    ``expected`` when the text is not one."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def _smoothing(text: str) -> float:
+    value = _number(text, "a number in [0, 1)")
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1) (e.g. 0.1; 0: off), got {value}")
     return value
@@ -333,30 +339,21 @@ def _smoothing(text: str) -> float:
 def _momentum(text: str) -> float | str:
     if text == "auto":
         return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a momentum such as 0.99 (or 0: off), got {text!r}") from None
+    value = _number(text, "'auto' or a momentum such as 0.99 (or 0: off)")
     if value != 0 and not 0.5 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be a momentum in [0.5, 1) such as 0.99, or 0 for off; got {value}")
     return value
 
 
 def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1] (or 0: off), got {text!r}") from None
+    value = _number(text, "a number in (0, 1] (or 0: off)")
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be a number in (0, 1], or 0 for off; got {value}")
     return value
 
 
 def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    value = _number(text, "a number from 0 to 1")
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 1 (a probability), got {value}")
     return value

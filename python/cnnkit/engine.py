@@ -333,9 +333,19 @@ class FitPlan:
         keep = ("epochs", "initial_epoch", "batch_size", "learning_rate", "schedule", "validation_split",
                 "early_stopping", "precision", "recalibrate_bn", "cache_features")
         out = {k: getattr(self, k) for k in keep}
-        if self.label_smoothing:  # recorded only when used: run.json files from before it resume as before
+        out.update(self.optional_settings())
+        out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
+        out.update(model=model_fingerprint(model), data=data_fingerprint(data),
+                   validation=data_fingerprint(validation_data))
+        return out
+
+    def optional_settings(self) -> dict[str, Any]:
+        """The settings recorded only when used (label smoothing, class weights, the weight average,
+        the seed, MixUp, CutMix), so run.json files from before each of them resume as before."""
+        out: dict[str, Any] = {}
+        if self.label_smoothing:
             out["label_smoothing"] = self.label_smoothing
-        if self.class_weight is not None:  # likewise: a run directory from before class weights resumes as before
+        if self.class_weight is not None:
             out["class_weight"] = self.class_weight
         if self.ema:
             out["ema"] = self.ema
@@ -344,9 +354,6 @@ class FitPlan:
         for k in ("mixup", "cutmix"):
             if getattr(self, k):
                 out[k] = getattr(self, k)
-        out["optimizer"] = type(model.optimizer).__name__ if model.optimizer is not None else self.optimizer
-        out.update(model=model_fingerprint(model), data=data_fingerprint(data),
-                   validation=data_fingerprint(validation_data))
         return out
 
 # --- phases and runs ------------------------------------------------------------------------------

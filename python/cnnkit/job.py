@@ -260,15 +260,7 @@ def train_classifier(
                 "precision": plan.precision}
     if transfer:
         settings["head_epochs"] = head_epochs
-    if plan.label_smoothing:  # recorded only when used: run.json files from before them resume as before
-        settings["label_smoothing"] = plan.label_smoothing
-    if plan.class_weight is not None:
-        settings["class_weight"] = plan.class_weight
-    if plan.ema:
-        settings["ema"] = plan.ema
-    for k in ("mixup", "cutmix"):  # recorded only when used, as label smoothing
-        if getattr(plan, k):
-            settings[k] = getattr(plan, k)
+    settings.update(plan.optional_settings())  # the job's own seed is above (the plan has none)
     if views > 1:
         settings["tta"] = views
     if image_size is not None:

@@ -215,15 +215,13 @@ def run_card(run_dir: str | os.PathLike) -> RunCard:
     metrics = _final_row(path)
     epoch = metrics.pop("epoch", None)
     metrics.pop("learning_rate", None)  # the schedule's last rate, not a result (the settings have the peak)
-    if (path / METRICS).is_file():
-        m = _read_json(path / METRICS, "the metrics file")
-        metrics["test_accuracy"] = m.get("accuracy")
-        if m.get("balanced_accuracy") is not None:
-            metrics["test_balanced_accuracy"] = m["balanced_accuracy"]
+    job = _read_json(path / METRICS, "the metrics file") if (path / METRICS).is_file() else {}
+    if job:
+        metrics["test_accuracy"] = job.get("accuracy")
+        if job.get("balanced_accuracy") is not None:
+            metrics["test_balanced_accuracy"] = job["balanced_accuracy"]
     env = section.get("environment") or fit.get("environment") or {}
-    seconds = section.get("seconds", section.get("train_seconds"))
-    if seconds is None and (path / METRICS).is_file():
-        seconds = _read_json(path / METRICS, "the metrics file").get("train_seconds")
+    seconds = section.get("seconds", job.get("train_seconds"))  # a job from before run cards: its metrics.json
     return RunCard(run_dir=str(path), kind=kind, status=section.get("status", "running"),
                    started=section.get("started"), finished=section.get("finished"), seconds=seconds,
                    seed=settings.get("seed"), precision=section.get("precision") or settings.get("precision"),
